@@ -1,0 +1,72 @@
+// The registry of live rooms, one per session. Get-or-create is serialised per session so
+// that two people arriving together cannot create two rooms; a room removes itself on close;
+// when a worker dies, every room on it is rebuilt on the replacement worker.
+import type { types } from 'mediasoup';
+import type { MediaConfig } from '../server/config.ts';
+import type { Logger } from '../server/log.ts';
+import { Room } from './room.ts';
+import type { PooledWorker, WorkerPool } from './worker-pool.ts';
+
+export class RoomRegistry {
+  private readonly pool: WorkerPool;
+  private readonly config: MediaConfig;
+  private readonly log: Logger;
+  private readonly rooms = new Map<string, Promise<Room>>();
+
+  constructor(pool: WorkerPool, config: MediaConfig, log: Logger) {
+    this.pool = pool;
+    this.config = config;
+    this.log = log;
+    pool.on('workerReplaced', (dead, replacement) => void this.rebuildRoomsOf(dead, replacement));
+  }
+
+  getOrCreate(sessionId: string): Promise<Room> {
+    const pending = this.rooms.get(sessionId);
+    if (pending) return pending;
+    const creating = Room.create(sessionId, this.pool.pick(), this.config, this.log).then(
+      (room) => {
+        room.once('closed', () => {
+          if (this.rooms.get(sessionId) === creating) this.rooms.delete(sessionId);
+        });
+        return room;
+      },
+      (error: unknown) => {
+        this.rooms.delete(sessionId);
+        throw error;
+      },
+    );
+    this.rooms.set(sessionId, creating);
+    return creating;
+  }
+
+  async get(sessionId: string): Promise<Room | undefined> {
+    return this.rooms.get(sessionId);
+  }
+
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  closeAll(): void {
+    for (const pending of this.rooms.values()) void pending.then((room) => room.close(), () => undefined);
+    this.rooms.clear();
+  }
+
+  private async rebuildRoomsOf(dead: types.Worker, replacement: PooledWorker): Promise<void> {
+    for (const [sessionId, pending] of this.rooms) {
+      let room: Room;
+      try {
+        room = await pending;
+      } catch {
+        continue;
+      }
+      if (room.worker !== dead || room.isClosed) continue;
+      try {
+        await room.rebuild(replacement);
+      } catch (error) {
+        this.log.error({ sessionId, err: (error as Error).message }, 'could not rebuild room; closing it');
+        room.close();
+      }
+    }
+  }
+}

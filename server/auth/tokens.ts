@@ -1,0 +1,50 @@
+// Signed, expiring tokens (JWT, HS256 via jose) for invite links and session cookies.
+// An invite link carries an invite token; opening it exchanges it for a session token in
+// an HttpOnly cookie. Both name exactly one participant of one session.
+import { SignJWT, jwtVerify, errors } from 'jose';
+import { RoleSchema, type Role } from '../../shared/roles.ts';
+
+const ISSUER = 'simstudio';
+const ALG = 'HS256';
+
+export type TokenKind = 'invite' | 'session';
+
+export interface TokenClaims {
+  participantId: string;
+  sessionId: string;
+  role: Role;
+}
+
+export type VerifyFailure = 'expired' | 'invalid';
+
+export class TokenService {
+  private readonly secret: Uint8Array;
+
+  constructor(secret: Uint8Array) {
+    this.secret = secret;
+  }
+
+  async sign(kind: TokenKind, claims: TokenClaims, ttlSeconds: number): Promise<string> {
+    return new SignJWT({ sid: claims.sessionId, role: claims.role, typ: kind })
+      .setProtectedHeader({ alg: ALG })
+      .setSubject(claims.participantId)
+      .setIssuer(ISSUER)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .sign(this.secret);
+  }
+
+  async verify(kind: TokenKind, token: string): Promise<{ ok: true; claims: TokenClaims } | { ok: false; reason: VerifyFailure }> {
+    if (token.length > 4096) return { ok: false, reason: 'invalid' };
+    try {
+      const { payload } = await jwtVerify(token, this.secret, { issuer: ISSUER, algorithms: [ALG] });
+      const role = RoleSchema.safeParse(payload.role);
+      if (payload.typ !== kind || !payload.sub || typeof payload.sid !== 'string' || !role.success) {
+        return { ok: false, reason: 'invalid' };
+      }
+      return { ok: true, claims: { participantId: payload.sub, sessionId: payload.sid, role: role.data } };
+    } catch (error) {
+      return { ok: false, reason: error instanceof errors.JWTExpired ? 'expired' : 'invalid' };
+    }
+  }
+}

@@ -1,0 +1,102 @@
+// Every setting comes from the environment, with defaults that run the studio on one
+// machine with no external services. See README.md, "Configuration".
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { IceServersSchema, type IceServer } from '../shared/protocol.ts';
+
+const EnvSchema = z.object({
+  SIMSTUDIO_HOST: z.string().default('127.0.0.1'),
+  SIMSTUDIO_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  SIMSTUDIO_PUBLIC_URL: z.url().optional(),
+  SIMSTUDIO_DATA_DIR: z.string().default(path.resolve('data')),
+  SIMSTUDIO_SECRET: z.string().min(32, 'SIMSTUDIO_SECRET must be at least 32 characters').optional(),
+  SIMSTUDIO_INVITE_TTL_HOURS: z.coerce.number().positive().default(24 * 14),
+  SIMSTUDIO_COOKIE_SECURE: z.enum(['true', 'false', 'auto']).default('auto'),
+  SIMSTUDIO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SIMSTUDIO_DEMO: z.enum(['true', 'false']).default('true'),
+  SIMSTUDIO_MEDIA_WORKERS: z.coerce.number().int().min(1).max(64).default(os.availableParallelism()),
+  SIMSTUDIO_MEDIA_LISTEN_IP: z.string().default('127.0.0.1'),
+  SIMSTUDIO_MEDIA_ANNOUNCED_ADDRESS: z.string().optional(),
+  SIMSTUDIO_MEDIA_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40000),
+  SIMSTUDIO_MEDIA_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999),
+  SIMSTUDIO_MEDIA_TCP: z.enum(['true', 'false']).default('true'),
+  SIMSTUDIO_MEDIA_PREFER_TCP: z.enum(['true', 'false']).default('false'),
+  SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
+  SIMSTUDIO_ICE_SERVERS: z.string().optional(),
+});
+
+export interface MediaConfig {
+  workers: number;
+  listenIp: string;
+  announcedAddress: string | undefined;
+  minPort: number;
+  maxPort: number;
+  enableTcp: boolean;
+  preferTcp: boolean;
+  /** When set, worker i listens on this port + i for all its transports (UDP and TCP). */
+  webRtcServerPort: number | undefined;
+}
+
+export interface Config {
+  host: string;
+  port: number;
+  publicUrl: string | undefined;
+  dataDir: string;
+  secret: string | undefined;
+  inviteTtlSeconds: number;
+  cookieSecure: 'auto' | boolean;
+  logLevel: string;
+  demo: boolean;
+  media: MediaConfig;
+  /** Passed to browsers for their transports: TURN in front of the SFU for strict firewalls. */
+  iceServers: IceServer[];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`invalid configuration:\n${problems}`);
+  }
+  const e = parsed.data;
+  if (e.SIMSTUDIO_MEDIA_MIN_PORT > e.SIMSTUDIO_MEDIA_MAX_PORT) {
+    throw new Error('invalid configuration: SIMSTUDIO_MEDIA_MIN_PORT is above SIMSTUDIO_MEDIA_MAX_PORT');
+  }
+  return {
+    host: e.SIMSTUDIO_HOST,
+    port: e.SIMSTUDIO_PORT,
+    publicUrl: e.SIMSTUDIO_PUBLIC_URL?.replace(/\/$/, ''),
+    dataDir: path.resolve(e.SIMSTUDIO_DATA_DIR),
+    secret: e.SIMSTUDIO_SECRET,
+    inviteTtlSeconds: Math.round(e.SIMSTUDIO_INVITE_TTL_HOURS * 3600),
+    cookieSecure: e.SIMSTUDIO_COOKIE_SECURE === 'auto' ? 'auto' : e.SIMSTUDIO_COOKIE_SECURE === 'true',
+    logLevel: e.SIMSTUDIO_LOG_LEVEL,
+    demo: e.SIMSTUDIO_DEMO === 'true',
+    media: {
+      workers: e.SIMSTUDIO_MEDIA_WORKERS,
+      listenIp: e.SIMSTUDIO_MEDIA_LISTEN_IP,
+      announcedAddress: e.SIMSTUDIO_MEDIA_ANNOUNCED_ADDRESS,
+      minPort: e.SIMSTUDIO_MEDIA_MIN_PORT,
+      maxPort: e.SIMSTUDIO_MEDIA_MAX_PORT,
+      enableTcp: e.SIMSTUDIO_MEDIA_TCP === 'true',
+      preferTcp: e.SIMSTUDIO_MEDIA_PREFER_TCP === 'true',
+      webRtcServerPort: e.SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT,
+    },
+    iceServers: parseIceServers(e.SIMSTUDIO_ICE_SERVERS),
+    ...overrides,
+  };
+}
+
+function parseIceServers(json: string | undefined): IceServer[] {
+  if (!json) return [];
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new Error('invalid configuration: SIMSTUDIO_ICE_SERVERS is not JSON');
+  }
+  const parsed = IceServersSchema.safeParse(value);
+  if (!parsed.success) throw new Error(`invalid configuration: SIMSTUDIO_ICE_SERVERS: ${parsed.error.message}`);
+  return parsed.data;
+}

@@ -1,0 +1,134 @@
+// HTTP routes: health, invite links, "who am I", and the built client.
+import fs from 'node:fs';
+import path from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { roomPath, sessionCookieName, type ApiError, type ApiErrorCode, type HealthResponse, type MeResponse } from '../../shared/api.ts';
+import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
+import type { TokenService } from '../auth/tokens.ts';
+import type { AuditRepo } from '../db/audit-repo.ts';
+import type { SessionsRepo } from '../db/sessions-repo.ts';
+import type { Logger } from '../log.ts';
+
+export interface HttpDeps {
+  version: string;
+  clientDir: string;
+  auth: ParticipantAuth;
+  tokens: TokenService;
+  sessions: SessionsRepo;
+  audit: AuditRepo;
+  sessionTtlSeconds: number;
+  cookieSecure: 'auto' | boolean;
+  health: () => HealthResponse;
+  log: Logger;
+}
+
+const ParticipantQuery = z.object({ participantId: z.string().min(1).max(64) });
+
+export function sendApiError(res: Response, status: number, code: ApiErrorCode, message: string): void {
+  const body: ApiError = { error: { code, message } };
+  res.status(status).json(body);
+}
+
+export function createHttpApp(deps: HttpDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  app.use((req, res, next) => {
+    // The studio embeds nothing from elsewhere; a strict policy blocks injected scripts.
+    res.setHeader(
+      'Content-Security-Policy',
+      "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; frame-ancestors 'none'",
+    );
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+
+  app.get('/api/health', (_req, res) => {
+    const health = deps.health();
+    res.status(health.status === 'ok' ? 200 : 503).json(health);
+  });
+
+  // Opening an invite link exchanges the link's token for an HttpOnly session cookie that
+  // names this participant, then lands on the participant's room page.
+  app.get('/join/:token', async (req, res) => {
+    const result = await deps.auth.fromToken('invite', String(req.params.token));
+    if (!result.ok) {
+      deps.log.warn({ reason: result.reason, ip: req.ip }, 'invite link refused');
+      res
+        .status(401)
+        .type('html')
+        .send(
+          invitePage(
+            result.reason === 'expired'
+              ? 'This invite link has expired. Please ask your session coordinator for a new link.'
+              : 'This invite link is not valid. Check that you opened the whole link from your invitation, or ask your session coordinator for a new one.',
+          ),
+        );
+      return;
+    }
+    const { participant } = result;
+    const token = await deps.tokens.sign(
+      'session',
+      { participantId: participant.id, sessionId: participant.sessionId, role: participant.role },
+      deps.sessionTtlSeconds,
+    );
+    res.cookie(sessionCookieName(participant.id), token, {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: deps.cookieSecure === 'auto' ? req.secure : deps.cookieSecure,
+      path: '/',
+      maxAge: deps.sessionTtlSeconds * 1000,
+    });
+    deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'invite.opened' });
+    res.redirect(303, roomPath(participant.id));
+  });
+
+  app.get('/api/me', async (req, res) => {
+    const query = ParticipantQuery.safeParse(req.query);
+    if (!query.success) return sendApiError(res, 400, 'INVALID_REQUEST', 'participantId query parameter is required');
+    const result = await deps.auth.fromCookieHeader(req.headers.cookie, query.data.participantId);
+    if (!result.ok) {
+      deps.log.warn({ reason: result.reason, route: '/api/me' }, 'request not authenticated');
+      return sendApiError(res, 401, 'UNAUTHENTICATED', describeAuthFailure(result.reason));
+    }
+    const { participant } = result;
+    const session = deps.sessions.getSession(participant.sessionId);
+    if (!session) return sendApiError(res, 404, 'NOT_FOUND', 'session not found');
+    const me: MeResponse = {
+      participantId: participant.id,
+      sessionId: session.id,
+      sessionTitle: session.title,
+      displayName: participant.displayName,
+      role: participant.role,
+    };
+    res.json(me);
+  });
+
+  app.use('/api', (_req, res) => sendApiError(res, 404, 'NOT_FOUND', 'no such API route'));
+
+  const indexHtml = path.join(deps.clientDir, 'index.html');
+  if (fs.existsSync(indexHtml)) {
+    app.use(express.static(deps.clientDir, { index: false, maxAge: '1h' }));
+    app.get(['/', '/room/:participantId'], (_req, res) => res.sendFile(indexHtml, { maxAge: 0 }));
+  } else {
+    deps.log.warn({ clientDir: deps.clientDir }, 'client not built: run `npm run build` (npm start does it)');
+    app.get('/', (_req, res) => res.type('text').send('SimStudio server is running, but the client is not built: run `npm run build`.'));
+  }
+
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    deps.log.error({ err: (err as Error).message }, 'unhandled HTTP error');
+    if (!res.headersSent) sendApiError(res, 500, 'INTERNAL', 'internal error');
+  });
+
+  return app;
+}
+
+function invitePage(message: string): string {
+  const escaped = message.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SimStudio — invite link</title></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 4rem auto; line-height: 1.5">
+<h1>SimStudio</h1><p role="alert">${escaped}</p></body></html>`;
+}

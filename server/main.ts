@@ -1,0 +1,48 @@
+// `npm start`: runs the studio. On an empty data directory it creates the demo session and,
+// whenever demo mode is on, prints the demo invite links.
+import { loadConfig } from './config.ts';
+import { createDemoSession, demoLinks, DEMO_SESSION } from './demo.ts';
+import { createLogger } from './log.ts';
+import { startStudio } from './studio.ts';
+
+const config = loadConfig();
+const log = createLogger(config.logLevel);
+const studio = await startStudio(config, log);
+
+if (config.demo) {
+  const existing = studio.sessions.firstSession();
+  const demo =
+    existing?.title === DEMO_SESSION.title
+      ? { sessionId: existing.id, participants: studio.sessions.listParticipants(existing.id) }
+      : studio.sessions.count() === 0
+        ? createDemoSession(studio.sessions)
+        : undefined;
+  if (demo) {
+    const links = await demoLinks(studio.invites, studio.baseUrl, demo.sessionId, demo.participants);
+    process.stdout.write(
+      [
+        '',
+        `SimStudio is running at ${studio.baseUrl}`,
+        'Demo session — open each link in its own browser tab:',
+        `  Candidate      ${links.invites.candidate}`,
+        `  Actor          ${links.invites.actor}`,
+        `  Lead observer  ${links.invites.leadObserver}`,
+        ...links.invites.observers.map((l) => `  Observer       ${l}`),
+        `  Moderator      ${links.invites.moderator}`,
+        `  Coordinator    ${links.invites.coordinator}`,
+        '',
+      ].join('\n') + '\n',
+    );
+  }
+}
+
+let stopping = false;
+const stop = async (signal: string): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  await studio.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop('SIGINT'));
+process.on('SIGTERM', () => void stop('SIGTERM'));

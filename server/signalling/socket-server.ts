@@ -1,0 +1,217 @@
+// Socket.IO signalling. This module is the transport boundary: it authenticates the
+// handshake from the session cookie, validates every payload against the schemas in
+// shared/protocol.ts, rate-limits, and maps every failure to a typed error reply.
+// The media rules themselves live in media/room.ts.
+import type { Server as HttpServer } from 'node:http';
+import { Server, type Socket } from 'socket.io';
+import type { Participant } from '../../shared/domain.ts';
+import { ProtocolFailure } from '../../shared/errors.ts';
+import {
+  HandshakeAuthSchema,
+  MAX_PAYLOAD_BYTES,
+  PROTOCOL_VERSION,
+  REQUEST_NAMES,
+  requestSchemas,
+  type ClientToServerEvents,
+  type ErrorCode,
+  type ProtocolError,
+  type ReplyTypes,
+  type RequestName,
+  type RequestPayload,
+  type Result,
+  type ServerToClientEvents,
+} from '../../shared/protocol.ts';
+import type { PeerChannel, Room } from '../../media/room.ts';
+import type { RoomRegistry } from '../../media/rooms.ts';
+import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
+import type { AuditRepo } from '../db/audit-repo.ts';
+import type { Logger } from '../log.ts';
+import type { IceServer } from '../../shared/protocol.ts';
+
+/** Requests per socket per second before RATE_LIMITED. A join needs about ten. */
+const MAX_REQUESTS_PER_SECOND = 50;
+
+interface SocketData {
+  participant: Participant;
+  room?: Room;
+  channel?: PeerChannel;
+}
+
+type StudioSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type StudioServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface SignallingDeps {
+  auth: ParticipantAuth;
+  rooms: RoomRegistry;
+  audit: AuditRepo;
+  iceServers: IceServer[];
+  log: Logger;
+}
+
+type Handler<N extends RequestName> = (socket: StudioSocket, payload: RequestPayload<N>) => Promise<ReplyTypes[N]>;
+
+export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): StudioServer {
+  const log = deps.log.child({ module: 'signalling' });
+  const io: StudioServer = new Server(httpServer, {
+    // Engine-level hard cap; anything above MAX_PAYLOAD_BYTES but below this gets a typed error.
+    maxHttpBufferSize: 1_000_000,
+    serveClient: false,
+    cors: { origin: false },
+  });
+  /** The live connection of each participant; a newer one replaces the older. */
+  const connections = new Map<string, StudioSocket>();
+
+  io.use(async (socket, next) => {
+    const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
+    if (!auth.success) return next(handshakeError('INVALID_PAYLOAD', 'handshake auth must be { participantId }'));
+    const result = await deps.auth.fromCookieHeader(socket.handshake.headers.cookie, auth.data.participantId);
+    if (!result.ok) {
+      log.warn({ reason: result.reason, participantId: auth.data.participantId }, 'socket refused');
+      return next(handshakeError('UNAUTHENTICATED', describeAuthFailure(result.reason)));
+    }
+    socket.data.participant = result.participant;
+    next();
+  });
+
+  const handlers: { [N in RequestName]: Handler<N> } = {
+    join: async (socket, p) => {
+      if (p.protocolVersion !== PROTOCOL_VERSION) {
+        throw new ProtocolFailure(
+          'PROTOCOL_VERSION_MISMATCH',
+          `server speaks protocol ${PROTOCOL_VERSION}, client ${p.protocolVersion}: reload the page`,
+        );
+      }
+      const { participant } = socket.data;
+      const previous = connections.get(participant.id);
+      if (previous && previous !== socket) {
+        previous.emit('sessionReplaced');
+        previous.disconnect(true);
+      }
+      connections.set(participant.id, socket);
+      const room = await deps.rooms.getOrCreate(participant.sessionId);
+      const channel: PeerChannel = socket.data.channel ?? { notify: (event, ...args) => socket.emit(event, ...args) };
+      const joined = room.join(participant, channel);
+      socket.data.room = room;
+      socket.data.channel = channel;
+      deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'room.joined' });
+      return {
+        self: { participantId: participant.id, displayName: participant.displayName, role: participant.role },
+        sessionId: participant.sessionId,
+        routerRtpCapabilities: room.routerRtpCapabilities,
+        iceServers: deps.iceServers,
+        ...joined,
+      };
+    },
+    createTransport: async (socket, p) => joinedRoom(socket).createTransport(socket.data.participant.id, p.direction),
+    connectTransport: async (socket, p) => {
+      await joinedRoom(socket).connectTransport(socket.data.participant.id, p);
+      return {};
+    },
+    restartIce: async (socket, p) => joinedRoom(socket).restartIce(socket.data.participant.id, p.transportId),
+    produce: async (socket, p) => joinedRoom(socket).produce(socket.data.participant.id, p),
+    closeProducer: async (socket, p) => {
+      joinedRoom(socket).closeProducer(socket.data.participant.id, p.producerId);
+      return {};
+    },
+    consume: async (socket, p) => joinedRoom(socket).consume(socket.data.participant.id, p),
+    resumeConsumer: async (socket, p) => {
+      await joinedRoom(socket).resumeConsumer(socket.data.participant.id, p.consumerId);
+      return {};
+    },
+  };
+
+  io.on('connection', (socket) => {
+    const { participant } = socket.data;
+    const socketLog = log.child({ participantId: participant.id, role: participant.role, sessionId: participant.sessionId });
+    const limiter = rateLimiter(MAX_REQUESTS_PER_SECOND);
+
+    const refuse = (event: string, error: ProtocolError, ack: unknown): void => {
+      socketLog.warn({ event, code: error.code, reason: error.message }, 'request refused');
+      if (typeof ack === 'function') (ack as (r: Result<never>) => void)({ ok: false, error });
+      else socket.emit('protocolError', { ...error, event });
+    };
+
+    for (const name of REQUEST_NAMES) {
+      socket.on(name, async (raw: unknown, ack: unknown) => {
+        if (typeof ack !== 'function') {
+          return refuse(name, { code: 'INVALID_PAYLOAD', message: `${name} needs an acknowledgement callback` }, undefined);
+        }
+        if (!limiter()) return refuse(name, { code: 'RATE_LIMITED', message: 'too many requests; slow down' }, ack);
+        const size = payloadSize(raw);
+        if (size > MAX_PAYLOAD_BYTES) {
+          return refuse(name, { code: 'PAYLOAD_TOO_LARGE', message: `payload of ${size} bytes exceeds ${MAX_PAYLOAD_BYTES}` }, ack);
+        }
+        const parsed = requestSchemas[name].safeParse(raw);
+        if (!parsed.success) {
+          const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
+          return refuse(name, { code: 'INVALID_PAYLOAD', message: `invalid ${name}: ${detail}`.slice(0, 500) }, ack);
+        }
+        try {
+          const handler = handlers[name] as Handler<typeof name>;
+          const data = await handler(socket, parsed.data as never);
+          (ack as (r: Result<unknown>) => void)({ ok: true, data });
+        } catch (error) {
+          refuse(name, toProtocolError(error), ack);
+          if (!(error instanceof ProtocolFailure)) socketLog.error({ event: name, err: (error as Error).stack }, 'request failed');
+        }
+      });
+    }
+
+    // Anything that is not a known request gets a typed error, not silence.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if ((REQUEST_NAMES as string[]).includes(event)) return;
+      refuse(String(event).slice(0, 64), { code: 'UNKNOWN_EVENT', message: `unknown event "${String(event).slice(0, 64)}"` }, args.at(-1));
+    });
+
+    socket.on('disconnect', (reason) => {
+      socketLog.info({ reason }, 'socket disconnected');
+      if (connections.get(participant.id) === socket) connections.delete(participant.id);
+      const { room, channel } = socket.data;
+      if (room && channel) {
+        room.leave(participant.id, channel);
+        deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'room.left', detail: { reason } });
+      }
+    });
+  });
+
+  return io;
+}
+
+function joinedRoom(socket: StudioSocket): Room {
+  const { room } = socket.data;
+  if (!room || room.isClosed) throw new ProtocolFailure('NOT_JOINED', 'join the session first');
+  return room;
+}
+
+function toProtocolError(error: unknown): ProtocolError {
+  if (error instanceof ProtocolFailure) return error.toJSON();
+  // mediasoup rejects bad parameters (TypeError) and worker-side failures (Error); both are
+  // about the media the client described, not an internal fault of ours.
+  if (error instanceof Error) return { code: 'MEDIA_ERROR', message: error.message.slice(0, 300) };
+  return { code: 'INTERNAL', message: 'internal error' };
+}
+
+function payloadSize(raw: unknown): number {
+  try {
+    return JSON.stringify(raw ?? null).length;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+function rateLimiter(perSecond: number): () => boolean {
+  let windowStart = Date.now();
+  let count = 0;
+  return () => {
+    const now = Date.now();
+    if (now - windowStart >= 1000) {
+      windowStart = now;
+      count = 0;
+    }
+    return ++count <= perSecond;
+  };
+}
+
+function handshakeError(code: ErrorCode, message: string): Error & { data: ProtocolError } {
+  return Object.assign(new Error(message), { data: { code, message } });
+}

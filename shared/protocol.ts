@@ -1,0 +1,182 @@
+// The signalling protocol between browser and server, defined once for both sides.
+// Requests are Socket.IO events with an acknowledgement callback; every payload is
+// validated with these schemas at the server boundary, and every reply is a Result.
+import { z } from 'zod';
+import { RoleSchema, type Role } from './roles.ts';
+
+/** Bumped on any incompatible change; a client with another version is refused at join. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest accepted request payload (serialised JSON). SDP-derived parameters are a few kB. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+/** The closed set of error codes a reply can carry. */
+export const ERROR_CODES = [
+  'INVALID_PAYLOAD',
+  'PAYLOAD_TOO_LARGE',
+  'UNKNOWN_EVENT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'NOT_JOINED',
+  'PROTOCOL_VERSION_MISMATCH',
+  'MEDIA_ERROR',
+  'RATE_LIMITED',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ProtocolError {
+  code: ErrorCode;
+  message: string;
+}
+
+export type Result<T> = { ok: true; data: T } | { ok: false; error: ProtocolError };
+
+// ---- shapes of mediasoup parameters (checked structurally here, deeply by mediasoup) ----
+
+const Id = z.string().min(1).max(64);
+const looseObject = z.looseObject({});
+
+export const DtlsParametersSchema = z.looseObject({
+  role: z.enum(['auto', 'client', 'server']).optional(),
+  fingerprints: z.array(z.looseObject({ algorithm: z.string().max(32), value: z.string().max(256) })).min(1).max(8),
+});
+
+export const RtpParametersSchema = z.looseObject({
+  mid: z.string().max(32).optional(),
+  codecs: z.array(looseObject).min(1).max(32),
+  headerExtensions: z.array(looseObject).max(64).optional(),
+  encodings: z.array(looseObject).max(8).optional(),
+  rtcp: looseObject.optional(),
+});
+
+export const RtpCapabilitiesSchema = z.looseObject({
+  codecs: z.array(looseObject).max(128).optional(),
+  headerExtensions: z.array(looseObject).max(128).optional(),
+});
+
+export const MediaKindSchema = z.enum(['audio', 'video']);
+export type MediaKind = z.infer<typeof MediaKindSchema>;
+export const MediaSourceSchema = z.enum(['camera', 'microphone']);
+export type MediaSource = z.infer<typeof MediaSourceSchema>;
+
+// ---- requests (client → server), each with its reply type ----
+
+export const requestSchemas = {
+  join: z.strictObject({ protocolVersion: z.number().int() }),
+  createTransport: z.strictObject({ direction: z.enum(['send', 'recv']) }),
+  connectTransport: z.strictObject({ transportId: Id, dtlsParameters: DtlsParametersSchema }),
+  restartIce: z.strictObject({ transportId: Id }),
+  produce: z.strictObject({
+    transportId: Id,
+    kind: MediaKindSchema,
+    rtpParameters: RtpParametersSchema,
+    source: MediaSourceSchema,
+  }),
+  closeProducer: z.strictObject({ producerId: Id }),
+  consume: z.strictObject({ producerId: Id, rtpCapabilities: RtpCapabilitiesSchema }),
+  resumeConsumer: z.strictObject({ consumerId: Id }),
+} as const;
+
+export type RequestName = keyof typeof requestSchemas;
+export type RequestPayload<N extends RequestName> = z.infer<(typeof requestSchemas)[N]>;
+export const REQUEST_NAMES = Object.keys(requestSchemas) as RequestName[];
+
+/** Someone the client may know about. Candidates and actors never receive hidden roles. */
+export interface PeerInfo {
+  participantId: string;
+  displayName: string;
+  role: Role;
+}
+
+/** A remote media stream the client may consume. */
+export interface ProducerInfo {
+  producerId: string;
+  participantId: string;
+  kind: MediaKind;
+  source: MediaSource;
+}
+
+export interface TransportOptions {
+  id: string;
+  iceParameters: unknown;
+  iceCandidates: unknown[];
+  dtlsParameters: unknown;
+  sctpParameters?: unknown;
+}
+
+export interface JoinReply {
+  self: PeerInfo;
+  sessionId: string;
+  routerRtpCapabilities: unknown;
+  /** Whether this participant sends camera and microphone in the current stage. */
+  publishes: boolean;
+  peers: PeerInfo[];
+  producers: ProducerInfo[];
+  /** TURN/STUN servers to pass to the transports (empty on the embedded default). */
+  iceServers: IceServer[];
+}
+
+export interface IceServer {
+  urls: string | string[];
+  username?: string;
+  credential?: string;
+}
+
+export const IceServersSchema = z.array(
+  z.strictObject({
+    urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+    username: z.string().optional(),
+    credential: z.string().optional(),
+  }),
+);
+
+export interface ConsumeReply {
+  consumerId: string;
+  producerId: string;
+  participantId: string;
+  kind: MediaKind;
+  rtpParameters: unknown;
+}
+
+export interface ReplyTypes {
+  join: JoinReply;
+  createTransport: TransportOptions;
+  connectTransport: Record<string, never>;
+  restartIce: { iceParameters: unknown };
+  produce: { producerId: string };
+  closeProducer: Record<string, never>;
+  consume: ConsumeReply;
+  resumeConsumer: Record<string, never>;
+}
+
+export type Ack<N extends RequestName> = (result: Result<ReplyTypes[N]>) => void;
+
+export type ClientToServerEvents = {
+  [N in RequestName]: (payload: RequestPayload<N>, ack: Ack<N>) => void;
+};
+
+// ---- notifications (server → client) ----
+
+export type MediaResetReason = 'worker-died' | 'stage-changed';
+
+export interface ServerToClientEvents {
+  peerJoined: (peer: PeerInfo) => void;
+  peerLeft: (peer: { participantId: string }) => void;
+  newProducer: (producer: ProducerInfo) => void;
+  producerClosed: (info: { producerId: string }) => void;
+  consumerClosed: (info: { consumerId: string; producerId: string }) => void;
+  /** The server's media for this session was rebuilt: drop transports and join again. */
+  mediaReset: (info: { reason: MediaResetReason }) => void;
+  /** This participant opened the session in another tab or window; this connection is closed. */
+  sessionReplaced: () => void;
+  /** A message the server could not answer with an acknowledgement (no ack, unknown event). */
+  protocolError: (error: ProtocolError & { event: string }) => void;
+}
+
+/** What the client passes in the Socket.IO handshake. */
+export const HandshakeAuthSchema = z.strictObject({ participantId: Id });
+export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
+
+export { RoleSchema };
