@@ -8,28 +8,10 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ensureAptPackages, WORKER_BUILD_PACKAGES } from '../../scripts/system-packages.ts';
 
 /** Bump whenever a patch below changes: it is part of the worker cache key. */
 export const PATCH_REVISION = 1;
-
-/** Debian packages the build needs; their versions also key the cache. */
-export const BUILD_PACKAGES = [
-  'meson',
-  'ninja-build',
-  'pkg-config',
-  'g++',
-  'make',
-  'python3',
-  'binutils',
-  'libssl-dev',
-  'libuv1-dev',
-  'libsrtp2-dev',
-  'libusrsctp-dev',
-  'libabsl-dev',
-  'nlohmann-json3-dev',
-  'flatbuffers-compiler',
-  'libflatbuffers-dev',
-];
 
 const KEYED_LIBRARIES = [
   'libssl-dev',
@@ -272,21 +254,9 @@ function run(command: string, args: string[], cwd: string, log: (m: string) => v
   }
 }
 
-function checkBuildTools(): void {
-  const missing = ['meson', 'ninja', 'pkg-config', 'g++', 'flatc', 'strip'].filter(
-    (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
-  );
-  if (missing.length > 0) {
-    throw new Error(
-      `cannot build the mediasoup worker: missing ${missing.join(', ')}. Install with:\n` +
-        `  apt-get install -y ${BUILD_PACKAGES.join(' ')}`,
-    );
-  }
-}
-
 /** Builds the worker from `sourceWorkerDir` (left untouched) and writes the stripped binary to `destination`. */
 export function buildWorker(sourceWorkerDir: string, destination: string, log: (m: string) => void): void {
-  checkBuildTools();
+  ensureAptPackages(WORKER_BUILD_PACKAGES, 'building the mediasoup worker', log);
   const buildRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'mediasoup-worker-build-'));
   try {
     buildIn(buildRoot, sourceWorkerDir, destination, log);
