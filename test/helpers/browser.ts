@@ -1,0 +1,116 @@
+// Real headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, with fake
+// camera and microphone. Each participant gets its own browser context (own cookies).
+import fs from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.SIMSTUDIO_CHROMIUM ?? '/usr/bin/chromium';
+
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  // Background tabs must keep decoding: every participant's page is "visible" here.
+  '--disable-background-timer-throttling',
+  '--disable-renderer-backgrounding',
+  '--disable-backgrounding-occluded-windows',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: run \`apt-get install chromium\` (npm test does it as root)`);
+  }
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+}
+
+/**
+ * Counts what the page does with media at the browser API level, below the app: every
+ * RTCPeerConnection it creates and every getUserMedia call.
+ */
+const INSTRUMENT = () => {
+  const w = window as unknown as { __pcs: RTCPeerConnection[]; __gum: number };
+  w.__pcs = [];
+  w.__gum = 0;
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends Native {
+    constructor(config?: RTCConfiguration) {
+      super(config);
+      w.__pcs.push(this);
+    }
+  } as typeof RTCPeerConnection;
+  const md = navigator.mediaDevices;
+  if (md) {
+    const gum = md.getUserMedia.bind(md);
+    md.getUserMedia = (c?: MediaStreamConstraints) => {
+      w.__gum++;
+      return gum(c);
+    };
+  }
+};
+
+export interface ParticipantPage {
+  context: BrowserContext;
+  page: Page;
+}
+
+export async function openInvite(browser: Browser, inviteLink: string): Promise<ParticipantPage> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  await context.addInitScript(INSTRUMENT);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => process.stderr.write(`[page error] ${err.message}\n`));
+  await page.goto(inviteLink);
+  return { context, page };
+}
+
+/** Low-level media facts read from the page's own RTCPeerConnections. */
+export interface PeerConnectionFacts {
+  peerConnections: number;
+  getUserMediaCalls: number;
+  inbound: Array<{ kind: string; bytesReceived: number; framesDecoded: number | undefined; trackIdentifier: string }>;
+  outbound: Array<{ kind: string; bytesSent: number }>;
+}
+
+export async function peerConnectionFacts(page: Page): Promise<PeerConnectionFacts> {
+  return page.evaluate(async () => {
+    const w = window as unknown as { __pcs: RTCPeerConnection[]; __gum: number };
+    const facts: PeerConnectionFacts = { peerConnections: 0, getUserMediaCalls: w.__gum, inbound: [], outbound: [] };
+    for (const pc of w.__pcs) {
+      if (pc.connectionState === 'closed') continue;
+      facts.peerConnections++;
+      const stats = await pc.getStats();
+      stats.forEach((s: Record<string, unknown>) => {
+        if (s.type === 'inbound-rtp') {
+          facts.inbound.push({
+            kind: String(s.kind),
+            bytesReceived: Number(s.bytesReceived ?? 0),
+            framesDecoded: s.framesDecoded === undefined ? undefined : Number(s.framesDecoded),
+            trackIdentifier: String(s.trackIdentifier ?? ''),
+          });
+        }
+        if (s.type === 'outbound-rtp') facts.outbound.push({ kind: String(s.kind), bytesSent: Number(s.bytesSent ?? 0) });
+      });
+    }
+    return facts;
+  });
+}
+
+export async function pollUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
