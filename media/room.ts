@@ -18,7 +18,7 @@ import type {
   ServerToClientEvents,
   TransportOptions,
 } from '../shared/protocol.ts';
-import { SCENARIO_STAGE, mayConsume, mayKnowAbout, mayPublish, type Stage } from '../shared/roles.ts';
+import { mayConsume, mayKnowAbout, mayPublish, type Stage } from '../shared/roles.ts';
 import type { MediaConfig } from '../server/config.ts';
 import type { Logger } from '../server/log.ts';
 import { MEDIA_CODECS } from './codecs.ts';
@@ -74,11 +74,19 @@ export class Room extends EventEmitter<RoomEvents> {
   private readonly config: MediaConfig;
   private readonly log: Logger;
   private readonly peers = new Map<string, Peer>();
-  private stage: Stage = SCENARIO_STAGE;
+  private stage: Stage;
   private closed = false;
 
-  private constructor(sessionId: string, pooled: PooledWorker, router: types.Router, config: MediaConfig, log: Logger) {
+  private constructor(
+    sessionId: string,
+    pooled: PooledWorker,
+    router: types.Router,
+    stage: Stage,
+    config: MediaConfig,
+    log: Logger,
+  ) {
     super();
+    this.stage = stage;
     this.sessionId = sessionId;
     this.pooled = pooled;
     this.router = router;
@@ -86,9 +94,9 @@ export class Room extends EventEmitter<RoomEvents> {
     this.log = log.child({ module: 'room', sessionId });
   }
 
-  static async create(sessionId: string, pooled: PooledWorker, config: MediaConfig, log: Logger): Promise<Room> {
+  static async create(sessionId: string, pooled: PooledWorker, stage: Stage, config: MediaConfig, log: Logger): Promise<Room> {
     const router = await pooled.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
-    return new Room(sessionId, pooled, router, config, log);
+    return new Room(sessionId, pooled, router, stage, config, log);
   }
 
   get worker(): types.Worker {
@@ -121,10 +129,10 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     return {
       peers: [...this.peers.values()]
-        .filter((p) => p !== peer && mayKnowAbout(peer.participant.role, p.participant.role, this.stage))
+        .filter((p) => p !== peer && mayKnowAbout(peer.participant, p.participant, this.stage))
         .map((p) => p.info),
       producers: this.consumableProducers(peer),
-      publishes: mayPublish(participant.role, this.stage),
+      publishes: mayPublish(participant, this.stage),
     };
   }
 
@@ -145,7 +153,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   async createTransport(participantId: string, direction: 'send' | 'recv'): Promise<TransportOptions> {
     const peer = this.peer(participantId);
-    if (direction === 'send' && !mayPublish(peer.participant.role, this.stage)) {
+    if (direction === 'send' && !mayPublish(peer.participant, this.stage)) {
       throw new ProtocolFailure('FORBIDDEN', `a ${peer.participant.role} does not send media in this part of the session`);
     }
     if (peer.transports.size >= MAX_TRANSPORTS_PER_PEER) {
@@ -178,7 +186,7 @@ export class Room extends EventEmitter<RoomEvents> {
 
   async produce(participantId: string, p: RequestPayload<'produce'>): Promise<{ producerId: string }> {
     const peer = this.peer(participantId);
-    if (!mayPublish(peer.participant.role, this.stage)) {
+    if (!mayPublish(peer.participant, this.stage)) {
       throw new ProtocolFailure('FORBIDDEN', `a ${peer.participant.role} does not send media in this part of the session`);
     }
     const transport = this.transport(participantId, p.transportId);
@@ -200,7 +208,7 @@ export class Room extends EventEmitter<RoomEvents> {
     producer.observer.on('close', () => peer.producers.delete(producer.id));
     const info = producerInfo(producer);
     for (const other of this.peers.values()) {
-      if (other !== peer && mayConsume(other.participant.role, peer.participant.role, this.stage)) {
+      if (other !== peer && mayConsume(other.participant, peer.participant, this.stage)) {
         other.channel.notify('newProducer', info);
       }
     }
@@ -221,7 +229,7 @@ export class Room extends EventEmitter<RoomEvents> {
     // Another session's producer, or one that does not exist, looks the same: not found here.
     if (!owner) throw new ProtocolFailure('NOT_FOUND', 'no such producer in this session');
     if (owner === peer) throw new ProtocolFailure('FORBIDDEN', 'cannot consume your own media');
-    if (!mayConsume(peer.participant.role, owner.participant.role, this.stage)) {
+    if (!mayConsume(peer.participant, owner.participant, this.stage)) {
       this.log.warn({ participantId, role: peer.participant.role, target: owner.participant.role }, 'consume refused');
       throw new ProtocolFailure('FORBIDDEN', 'you may not receive this media');
     }
@@ -301,14 +309,14 @@ export class Room extends EventEmitter<RoomEvents> {
 
   private othersWhoMayKnowAbout(peer: Peer): Peer[] {
     return [...this.peers.values()].filter(
-      (other) => other !== peer && mayKnowAbout(other.participant.role, peer.participant.role, this.stage),
+      (other) => other !== peer && mayKnowAbout(other.participant, peer.participant, this.stage),
     );
   }
 
   private consumableProducers(viewer: Peer): ProducerInfo[] {
     const infos: ProducerInfo[] = [];
     for (const other of this.peers.values()) {
-      if (other === viewer || !mayConsume(viewer.participant.role, other.participant.role, this.stage)) continue;
+      if (other === viewer || !mayConsume(viewer.participant, other.participant, this.stage)) continue;
       for (const producer of other.producers.values()) infos.push(producerInfo(producer));
     }
     return infos;

@@ -3,6 +3,7 @@
 // when a worker dies, every room on it is rebuilt on the replacement worker.
 import type { types } from 'mediasoup';
 import type { MediaConfig } from '../server/config.ts';
+import type { Stage } from '../shared/roles.ts';
 import type { Logger } from '../server/log.ts';
 import { Room } from './room.ts';
 import type { PooledWorker, WorkerPool } from './worker-pool.ts';
@@ -12,9 +13,12 @@ export class RoomRegistry {
   private readonly config: MediaConfig;
   private readonly log: Logger;
   private readonly rooms = new Map<string, Promise<Room>>();
+  private readonly stageFor: (sessionId: string) => Stage;
 
-  constructor(pool: WorkerPool, config: MediaConfig, log: Logger) {
+  /** `stageFor` gives the stage a new room starts with (the assessment day changes it later). */
+  constructor(pool: WorkerPool, config: MediaConfig, log: Logger, stageFor: (sessionId: string) => Stage) {
     this.pool = pool;
+    this.stageFor = stageFor;
     this.config = config;
     this.log = log;
     pool.on('workerReplaced', (dead, replacement) => void this.rebuildRoomsOf(dead, replacement));
@@ -23,7 +27,7 @@ export class RoomRegistry {
   getOrCreate(sessionId: string): Promise<Room> {
     const pending = this.rooms.get(sessionId);
     if (pending) return pending;
-    const creating = Room.create(sessionId, this.pool.pick(), this.config, this.log).then(
+    const creating = Room.create(sessionId, this.pool.pick(), this.stageFor(sessionId), this.config, this.log).then(
       (room) => {
         room.once('closed', () => {
           if (this.rooms.get(sessionId) === creating) this.rooms.delete(sessionId);

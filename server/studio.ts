@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HealthResponse } from '../shared/api.ts';
+import { defaultStage } from '../shared/roles.ts';
 import { RoomRegistry } from '../media/rooms.ts';
 import { WorkerPool } from '../media/worker-pool.ts';
 import { ParticipantAuth } from './auth/participant-auth.ts';
@@ -52,7 +53,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const { db, sessions, audit, tokens, invites } = openData(config);
   const pool = new WorkerPool(config.media, log);
   await pool.start();
-  const rooms = new RoomRegistry(pool, config.media, log);
+  const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => defaultStage(sessions.listParticipants(sessionId)));
   const auth = new ParticipantAuth(tokens, sessions);
 
   const health = (): HealthResponse => {

@@ -14,34 +14,44 @@ export const ROLE_LABELS: Record<Role, string> = {
   coordinator: 'Coordinator',
 };
 
-/** Roles whose camera and microphone are part of the live scenario. */
-export type Stage = ReadonlySet<Role>;
-
-/**
- * Who is "on stage" (seen and heard) by default: the candidate and the actor.
- * The reflective conversation puts the lead observer on stage instead of the actor;
- * media rules take the stage as a parameter so that phase logic can change it.
- */
-export const SCENARIO_STAGE: Stage = new Set<Role>(['candidate', 'actor']);
+/** Roles that are on stage (seen and heard) during a scenario: the candidate and the actor. */
+export const SCENARIO_STAGE: ReadonlySet<Role> = new Set<Role>(['candidate', 'actor']);
 
 /** Roles that watch unseen. Nothing about them may ever reach a candidate or actor. */
 export const HIDDEN_ROLES: ReadonlySet<Role> = new Set<Role>(['observer', 'leadObserver', 'moderator', 'coordinator']);
 
-export function mayPublish(role: Role, stage: Stage): boolean {
-  return stage.has(role);
+export interface StageMember {
+  id: string;
+  role: Role;
 }
 
 /**
- * Whether `viewer` may receive media published by `publisher`.
- * On-stage people see only each other; hidden watchers see everyone on stage.
+ * The participants who are on stage right now (seen and heard), by participant id. A
+ * scenario puts the candidate and that scenario's actor on stage; a briefing nobody; the
+ * reflective conversation the candidate and the lead observer. Media rules take the stage
+ * as a parameter so that the assessment day can change it.
  */
-export function mayConsume(viewer: Role, publisher: Role, stage: Stage): boolean {
-  if (!stage.has(publisher)) return false;
-  return stage.has(viewer) || HIDDEN_ROLES.has(viewer);
+export type Stage = ReadonlySet<string>;
+
+/** Without a running assessment day: every candidate and actor of the session. */
+export function defaultStage(participants: readonly StageMember[]): Stage {
+  return new Set(participants.filter((p) => SCENARIO_STAGE.has(p.role)).map((p) => p.id));
+}
+
+export function mayPublish(participant: StageMember, stage: Stage): boolean {
+  return stage.has(participant.id);
+}
+
+/**
+ * Whether `viewer` may receive media published by `publisher`: on-stage people see only
+ * each other; hidden watchers see everyone on stage; off-stage actors and candidates nothing.
+ */
+export function mayConsume(viewer: StageMember, publisher: StageMember, stage: Stage): boolean {
+  if (viewer.id === publisher.id || !stage.has(publisher.id)) return false;
+  return stage.has(viewer.id) || HIDDEN_ROLES.has(viewer.role);
 }
 
 /** Whether `viewer` may learn that `other` exists or is present. */
-export function mayKnowAbout(viewer: Role, other: Role, stage: Stage): boolean {
-  if (HIDDEN_ROLES.has(viewer)) return true;
-  return stage.has(other);
+export function mayKnowAbout(viewer: StageMember, other: StageMember, stage: Stage): boolean {
+  return HIDDEN_ROLES.has(viewer.role) || stage.has(other.id);
 }

@@ -183,7 +183,7 @@ describe('media rules on the server', () => {
     const room = await studio.rooms.get(sessionId);
     if (!room) throw new Error('no room');
     const reset = new Promise((resolve) => actor.once('mediaReset', resolve));
-    room.setStage(new Set(['candidate', 'leadObserver']));
+    room.setStage(new Set([byRole(participants, 'candidate').id, byRole(participants, 'leadObserver').id]));
     expect(await reset).toEqual({ reason: 'stage-changed' });
 
     const lead = await as(byRole(participants, 'leadObserver'));
