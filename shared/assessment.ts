@@ -1,0 +1,143 @@
+// The assessment day: templates (versioned data), phases, the day's state as every client
+// sees it, and the lead observer's controls. The server runs the day; clients only display.
+import { z } from 'zod';
+import { LevelSchema } from './domain.ts';
+
+export const PHASE_KINDS = ['briefing', 'scenario', 'writtenExercise', 'reflectiveConversation', 'break'] as const;
+export const PhaseKindSchema = z.enum(PHASE_KINDS);
+export type PhaseKind = z.infer<typeof PhaseKindSchema>;
+
+export const PHASE_LABELS: Record<PhaseKind, string> = {
+  briefing: 'Briefing and preparation',
+  scenario: 'Scenario',
+  writtenExercise: 'Written exercise',
+  reflectiveConversation: 'Reflective conversation',
+  break: 'Rest break',
+};
+
+export const PhaseSpecSchema = z.strictObject({
+  kind: PhaseKindSchema,
+  /** Which scenario (1-based) a briefing or scenario phase is about. */
+  scenario: z.number().int().min(1).max(3).optional(),
+  durationSeconds: z.number().int().min(1).max(4 * 3600),
+  /** hard: advances by itself at the deadline; soft: runs over until the lead observer advances. */
+  timer: z.enum(['hard', 'soft']),
+});
+export type PhaseSpec = z.infer<typeof PhaseSpecSchema>;
+
+export const TemplateSchema = z
+  .strictObject({
+    id: z.string().regex(/^[a-z0-9-]{3,64}$/),
+    version: z.number().int().min(1),
+    name: z.string().trim().min(1).max(200),
+    level: LevelSchema,
+    /** Practice mode: a short unscored rehearsal of the technology. */
+    practice: z.boolean(),
+    scenarioCount: z.number().int().min(1).max(3),
+    phases: z.array(PhaseSpecSchema).min(1).max(30),
+  })
+  .superRefine((t, ctx) => {
+    for (const problem of templateProblems(t)) ctx.addIssue({ code: 'custom', message: problem, path: ['phases'] });
+  });
+export type Template = z.infer<typeof TemplateSchema>;
+
+/** The rules a template's phases must follow, in words a coordinator can act on. */
+export function templateProblems(t: { scenarioCount: number; phases: PhaseSpec[] }): string[] {
+  const problems: string[] = [];
+  let lastScenario = 0;
+  let briefed = 0;
+  t.phases.forEach((phase, i) => {
+    const where = `phase ${i + 1} (${phase.kind})`;
+    const needsScenario = phase.kind === 'briefing' || phase.kind === 'scenario';
+    if (needsScenario && phase.scenario === undefined) problems.push(`${where} must name its scenario`);
+    if (!needsScenario && phase.scenario !== undefined) problems.push(`${where} must not name a scenario`);
+    if (phase.scenario !== undefined && phase.scenario > t.scenarioCount) {
+      problems.push(`${where} names scenario ${phase.scenario} but the template has ${t.scenarioCount}`);
+    }
+    if (phase.kind === 'briefing') {
+      if (phase.scenario !== lastScenario + 1) problems.push(`${where} must brief scenario ${lastScenario + 1} next`);
+      briefed = phase.scenario ?? briefed;
+    }
+    if (phase.kind === 'scenario') {
+      if (phase.scenario !== lastScenario + 1) problems.push(`${where} must be scenario ${lastScenario + 1}, in order`);
+      if (briefed !== phase.scenario) problems.push(`${where} needs its briefing first`);
+      lastScenario = phase.scenario ?? lastScenario;
+    }
+    if (phase.kind === 'writtenExercise' && lastScenario === 0) problems.push(`${where} must follow a scenario`);
+    if (phase.kind === 'reflectiveConversation' && lastScenario !== t.scenarioCount) {
+      problems.push(`${where} must follow the last scenario`);
+    }
+  });
+  if (lastScenario !== t.scenarioCount) problems.push(`the template must run all ${t.scenarioCount} scenarios`);
+  return problems;
+}
+
+/** Reasonable adjustments agreed at booking. */
+export const AdjustmentsSchema = z.strictObject({
+  /** Extra time on reading (briefings) and writing (written exercise), e.g. 25 for +25%. */
+  extraTimePercent: z.number().int().min(0).max(200),
+  /** A rest break of this many minutes before each briefing after the first (0: none). */
+  restBreakMinutes: z.number().int().min(0).max(60),
+  notes: z.string().trim().max(2000),
+});
+export type Adjustments = z.infer<typeof AdjustmentsSchema>;
+export const NO_ADJUSTMENTS: Adjustments = { extraTimePercent: 0, restBreakMinutes: 0, notes: '' };
+
+/** The phases a session actually runs: the template with the candidate's adjustments applied. */
+export function plannedPhases(template: Template, adjustments: Adjustments): PhaseSpec[] {
+  const phases: PhaseSpec[] = [];
+  template.phases.forEach((phase, i) => {
+    if (adjustments.restBreakMinutes > 0 && phase.kind === 'briefing' && i > 0) {
+      phases.push({ kind: 'break', durationSeconds: adjustments.restBreakMinutes * 60, timer: 'hard' });
+    }
+    const stretched = phase.kind === 'briefing' || phase.kind === 'writtenExercise';
+    phases.push({
+      ...phase,
+      durationSeconds: stretched
+        ? Math.round((phase.durationSeconds * (100 + adjustments.extraTimePercent)) / 100)
+        : phase.durationSeconds,
+    });
+  });
+  return phases;
+}
+
+export const DAY_STATUSES = ['waiting', 'running', 'paused', 'complete'] as const;
+export type DayStatus = (typeof DAY_STATUSES)[number];
+
+/** What every participant's client receives; times are server epoch milliseconds. */
+export interface DayState {
+  sessionId: string;
+  status: DayStatus;
+  scheduledStart: number | null;
+  phases: PhaseSpec[];
+  /** Index into phases; -1 while waiting, phases.length when complete. */
+  phaseIndex: number;
+  phaseStartedAt: number | null;
+  /** When the current phase ends (hard) or is due to end (soft). Moves on pause and extend. */
+  deadline: number | null;
+  /** While paused: the moment the pause began (the countdown is frozen there). */
+  pausedAt: number | null;
+  /** Server clock when this state was sent. */
+  serverNow: number;
+}
+
+/** Milliseconds left in the current phase at server time `now` (negative: a soft phase running over). */
+export function timeLeftMs(state: Pick<DayState, 'status' | 'deadline' | 'pausedAt'>, now: number): number | null {
+  if (state.deadline === null) return null;
+  if (state.status === 'paused' && state.pausedAt !== null) return state.deadline - state.pausedAt;
+  return state.deadline - now;
+}
+
+export const DayControlSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('start') }),
+  /** `fromPhaseIndex` guards against double clicks and stale pages skipping a phase. */
+  z.strictObject({ action: z.literal('advance'), fromPhaseIndex: z.number().int().min(-1).max(100) }),
+  z.strictObject({ action: z.literal('pause'), reason: z.string().trim().min(1).max(500) }),
+  z.strictObject({ action: z.literal('resume') }),
+  z.strictObject({
+    action: z.literal('extend'),
+    seconds: z.number().int().min(1).max(3600),
+    reason: z.string().trim().min(1).max(500),
+  }),
+]);
+export type DayControl = z.infer<typeof DayControlSchema>;
