@@ -276,6 +276,7 @@ export class Room extends EventEmitter<RoomEvents> {
    * so that nobody keeps a consumer the new stage forbids.
    */
   setStage(stage: Stage): void {
+    if (stage.size === this.stage.size && [...stage].every((id) => this.stage.has(id))) return;
     this.stage = stage;
     this.resetAllPeers('stage-changed');
   }

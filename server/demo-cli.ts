@@ -1,15 +1,17 @@
-// `npm run demo -- --json`: creates a demo session in the data directory and prints its
-// invite links (as JSON with --json). The server need not be running; links point at
-// SIMSTUDIO_PUBLIC_URL or the configured host and port.
+// `npm run demo -- --json`: books a demo session in the data directory and prints its invite
+// links (as JSON with --json). The server need not be running; a running one picks the new
+// session up on first use. Links point at SIMSTUDIO_PUBLIC_URL or the configured host and port.
 import { loadConfig } from './config.ts';
 import { createDemoSession, demoLinks } from './demo.ts';
-import { baseUrlFor, openData } from './studio.ts';
+import { createLogger } from './log.ts';
+import { baseUrlFor, openAssessment, openData } from './studio.ts';
 
 const config = loadConfig();
-const { db, sessions, invites } = openData(config);
-const { sessionId, participants } = createDemoSession(sessions);
-const links = await demoLinks(invites, baseUrlFor(config, config.port), sessionId, participants);
-db.close();
+const data = openData(config);
+const assessment = openAssessment(data, createLogger('warn'));
+const { sessionId, participants } = createDemoSession(assessment);
+const links = await demoLinks(data.invites, baseUrlFor(config, config.port), sessionId, participants);
+data.db.close();
 
 if (process.argv.includes('--json')) {
   process.stdout.write(`${JSON.stringify(links)}\n`);

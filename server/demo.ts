@@ -1,24 +1,29 @@
-// The demo session: one of every role, so a new user can open the links in browser tabs.
-import type { DemoSessionLinks, NewSession, Participant } from '../shared/domain.ts';
-import type { SessionsRepo } from './db/sessions-repo.ts';
+// The demo session: a practitioner assessment day with one of every role, so that a new user
+// can open the links in browser tabs (the lead observer's tab starts and advances the day).
+import { NO_ADJUSTMENTS, type BookSession } from '../shared/assessment.ts';
+import type { DemoSessionLinks, Participant } from '../shared/domain.ts';
+import type { AssessmentService } from './assessment/assessment-service.ts';
 import type { Invites } from './invites.ts';
 
-export const DEMO_SESSION: NewSession = {
-  title: 'Demo — practitioner simulated observation',
-  level: 'practitioner',
-  participants: [
-    { role: 'candidate', displayName: 'Sam Carter' },
-    { role: 'actor', displayName: 'Alex Morgan' },
-    { role: 'leadObserver', displayName: 'Priya Shah' },
-    { role: 'observer', displayName: 'Tom Ellis' },
-    { role: 'moderator', displayName: 'Grace Okafor' },
-    { role: 'coordinator', displayName: 'Jo Bennett' },
-  ],
-};
+export const DEMO_TITLE = 'Demo — practitioner simulated observation';
 
-export function createDemoSession(sessions: SessionsRepo): { sessionId: string; participants: Participant[] } {
-  const { session, participants } = sessions.create(DEMO_SESSION);
-  return { sessionId: session.id, participants };
+export function demoBooking(now = Date.now()): BookSession {
+  return {
+    title: DEMO_TITLE,
+    templateId: 'practitioner',
+    scheduledStart: new Date(now + 15 * 60_000).toISOString(),
+    candidate: { displayName: 'Sam Carter', candidateRef: `demo-${now}` },
+    actors: [{ displayName: 'Alex Morgan', scenarios: [1, 2, 3] }],
+    leadObserver: { displayName: 'Priya Shah' },
+    observers: [{ displayName: 'Tom Ellis' }],
+    moderator: { displayName: 'Helen Price' },
+    coordinator: { displayName: 'Jo Bennett' },
+    adjustments: NO_ADJUSTMENTS,
+  };
+}
+
+export function createDemoSession(assessment: AssessmentService): { sessionId: string; participants: Participant[] } {
+  return assessment.book(demoBooking());
 }
 
 export async function demoLinks(
@@ -27,10 +32,10 @@ export async function demoLinks(
   sessionId: string,
   participants: Participant[],
 ): Promise<DemoSessionLinks> {
-  const linkFor = async (role: Participant['role']): Promise<string[]> =>
+  const linksFor = async (role: Participant['role']): Promise<string[]> =>
     Promise.all(participants.filter((p) => p.role === role).map((p) => invites.link(baseUrl, p)));
   const first = async (role: Participant['role']): Promise<string> => {
-    const [link] = await linkFor(role);
+    const [link] = await linksFor(role);
     if (!link) throw new Error(`demo session has no ${role}`);
     return link;
   };
@@ -41,7 +46,7 @@ export async function demoLinks(
       candidate: await first('candidate'),
       actor: await first('actor'),
       leadObserver: await first('leadObserver'),
-      observers: await linkFor('observer'),
+      observers: await linksFor('observer'),
       moderator: await first('moderator'),
       coordinator: await first('coordinator'),
     },

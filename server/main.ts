@@ -1,7 +1,7 @@
 // `npm start`: runs the studio. On an empty data directory it creates the demo session and,
 // whenever demo mode is on, prints the demo invite links.
 import { loadConfig } from './config.ts';
-import { createDemoSession, demoLinks, DEMO_SESSION } from './demo.ts';
+import { createDemoSession, demoLinks, DEMO_TITLE } from './demo.ts';
 import { createLogger } from './log.ts';
 import { startStudio } from './studio.ts';
 
@@ -12,10 +12,10 @@ const studio = await startStudio(config, log);
 if (config.demo) {
   const existing = studio.sessions.firstSession();
   const demo =
-    existing?.title === DEMO_SESSION.title
+    existing?.title === DEMO_TITLE
       ? { sessionId: existing.id, participants: studio.sessions.listParticipants(existing.id) }
       : studio.sessions.count() === 0
-        ? createDemoSession(studio.sessions)
+        ? createDemoSession(studio.assessment)
         : undefined;
   if (demo) {
     const links = await demoLinks(studio.invites, studio.baseUrl, demo.sessionId, demo.participants);
@@ -23,7 +23,7 @@ if (config.demo) {
       [
         '',
         `SimStudio is running at ${studio.baseUrl}`,
-        'Demo session — open each link in its own browser tab:',
+        'Demo session — open each link in its own browser tab (the lead observer starts the day):',
         `  Candidate      ${links.invites.candidate}`,
         `  Actor          ${links.invites.actor}`,
         `  Lead observer  ${links.invites.leadObserver}`,

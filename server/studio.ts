@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HealthResponse } from '../shared/api.ts';
-import { defaultStage } from '../shared/roles.ts';
 import { RoomRegistry } from '../media/rooms.ts';
 import { WorkerPool } from '../media/worker-pool.ts';
 import { ParticipantAuth } from './auth/participant-auth.ts';
@@ -17,9 +16,13 @@ import { AuditRepo } from './db/audit-repo.ts';
 import { databaseHealthy, openDatabase, type Database } from './db/database.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
 import { createHttpApp } from './http/app.ts';
+import { assessmentRoutes } from './http/assessment-routes.ts';
 import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
+import { AssessmentService } from './assessment/assessment-service.ts';
+import { ScenarioBank } from './assessment/scenario-bank.ts';
+import { TemplatesRepo } from './assessment/templates-repo.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -34,6 +37,11 @@ export interface Studio {
   invites: Invites;
   pool: WorkerPool;
   rooms: RoomRegistry;
+  assessment: AssessmentService;
+  bank: ScenarioBank;
+  templates: TemplatesRepo;
+  /** Participants of a session with a live connection now. */
+  connectedParticipantIds(sessionId: string): Set<string>;
   log: Logger;
   close(): Promise<void>;
 }
@@ -45,15 +53,27 @@ export function openData(config: Config): { db: Database; sessions: SessionsRepo
   return { db, sessions: new SessionsRepo(db), audit: new AuditRepo(db), tokens, invites: new Invites(tokens, config.inviteTtlSeconds) };
 }
 
+/** The assessment layer over the data directory, with the bank and templates seeded. */
+export function openAssessment(data: ReturnType<typeof openData>, log: Logger): AssessmentService {
+  const bank = new ScenarioBank(data.db);
+  const templates = new TemplatesRepo(data.db);
+  bank.seedIfEmpty();
+  templates.seedIfEmpty();
+  return new AssessmentService({ db: data.db, sessions: data.sessions, bank, templates, audit: data.audit, log });
+}
+
 export function baseUrlFor(config: Config, port: number): string {
   return config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 }
 
 export async function startStudio(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Studio> {
   const { db, sessions, audit, tokens, invites } = openData(config);
+  const bank = new ScenarioBank(db);
+  const templates = new TemplatesRepo(db);
+  const assessment = new AssessmentService({ db, sessions, bank, templates, audit, log });
   const pool = new WorkerPool(config.media, log);
   await pool.start();
-  const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => defaultStage(sessions.listParticipants(sessionId)));
+  const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
   const auth = new ParticipantAuth(tokens, sessions);
 
   const health = (): HealthResponse => {
@@ -67,7 +87,20 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     };
   };
 
+  let baseUrl = '';
+  const connections = { ids: (_sessionId: string): Set<string> => new Set<string>() };
   const app = createHttpApp({
+    extraApi: assessmentRoutes({
+      auth,
+      assessment,
+      bank,
+      templates,
+      sessions,
+      invites,
+      baseUrl: () => baseUrl,
+      connectedParticipantIds: (sessionId) => connections.ids(sessionId),
+      log,
+    }),
     version: VERSION,
     clientDir: path.join(ROOT, 'dist', 'client'),
     auth,
@@ -80,14 +113,21 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
   });
   const server = http.createServer(app);
-  const io = attachSignalling(server, { auth, rooms, audit, iceServers: config.iceServers, log });
+  const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, iceServers: config.iceServers, log });
+  connections.ids = signalling.connectedParticipantIds;
+  // A day's transition reaches every client, and moves people on or off stage.
+  assessment.on('dayChanged', (sessionId, _state, stage) => {
+    signalling.broadcastDayState(sessionId);
+    void rooms.get(sessionId).then((room) => room?.setStage(stage));
+  });
+  assessment.start();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const baseUrl = baseUrlFor(config, port);
+  baseUrl = baseUrlFor(config, port);
   log.info({ baseUrl, workers: pool.pids }, 'SimStudio listening');
 
   return {
@@ -100,10 +140,15 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     invites,
     pool,
     rooms,
+    assessment,
+    bank,
+    templates,
+    connectedParticipantIds: signalling.connectedParticipantIds,
     log,
     async close() {
+      assessment.close();
       rooms.closeAll();
-      await io.close();
+      await signalling.io.close();
       server.closeAllConnections();
       pool.close();
       db.close();

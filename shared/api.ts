@@ -17,7 +17,7 @@ export interface MeResponse {
   role: Role;
 }
 
-export type ApiErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_REQUEST' | 'INTERNAL';
+export type ApiErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_REQUEST' | 'CONFLICT' | 'INTERNAL';
 
 export interface ApiError {
   error: { code: ApiErrorCode; message: string };

@@ -141,3 +141,58 @@ export const DayControlSchema = z.discriminatedUnion('action', [
   }),
 ]);
 export type DayControl = z.infer<typeof DayControlSchema>;
+
+// ---- content each role may read, and booking a session ----
+
+export const CONTENT_KINDS = ['candidateBriefing', 'actorBrief', 'observerGuidance', 'writtenExercisePrompt'] as const;
+export const ContentKindSchema = z.enum(CONTENT_KINDS);
+export type ContentKind = z.infer<typeof ContentKindSchema>;
+
+/** One scenario of a session, as far as the asking participant may know it. */
+export interface ScenarioOverview {
+  number: number;
+  /** Hidden from the candidate until that scenario's briefing has begun. */
+  title: string | null;
+  /** The character the actor plays: for observers and that scenario's actor. */
+  character: string | null;
+  /** Who plays it: for observers and coordinators only. */
+  actorParticipantId: string | null;
+  /** What this participant may open now. */
+  available: ContentKind[];
+}
+
+export interface SessionOverview {
+  sessionId: string;
+  title: string;
+  templateName: string | null;
+  practice: boolean;
+  scenarios: ScenarioOverview[];
+}
+
+const Person = z.strictObject({ displayName: z.string().trim().min(1).max(120) });
+
+export const BookSessionSchema = z
+  .strictObject({
+    title: z.string().trim().min(1).max(200),
+    templateId: z.string().regex(/^[a-z0-9-]{3,64}$/),
+    /** ISO date-time of the planned start. */
+    scheduledStart: z.iso.datetime({ offset: true }),
+    candidate: Person.extend({
+      /** A stable reference for the candidate across sessions (e.g. registration number): retakes avoid scenarios sat before. */
+      candidateRef: z.string().trim().min(1).max(120),
+    }),
+    leadObserver: Person,
+    observers: z.array(Person).max(10),
+    /** Each scenario number is played by exactly one actor. */
+    actors: z.array(Person.extend({ scenarios: z.array(z.number().int().min(1).max(3)).min(1).max(3) })).min(1).max(3),
+    moderator: Person.optional(),
+    coordinator: Person,
+    adjustments: AdjustmentsSchema,
+  })
+  .superRefine((b, ctx) => {
+    const numbers = b.actors.flatMap((a) => a.scenarios);
+    if (new Set(numbers).size !== numbers.length) {
+      ctx.addIssue({ code: 'custom', path: ['actors'], message: 'each scenario must have exactly one actor' });
+    }
+  });
+export type BookSession = z.infer<typeof BookSessionSchema>;

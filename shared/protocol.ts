@@ -3,6 +3,7 @@
 // validated with these schemas at the server boundary, and every reply is a Result.
 import { z } from 'zod';
 import { RoleSchema, type Role } from './roles.ts';
+import { DayControlSchema, type DayState } from './assessment.ts';
 
 /** Bumped on any incompatible change; a client with another version is refused at join. */
 export const PROTOCOL_VERSION = 1;
@@ -78,6 +79,10 @@ export const requestSchemas = {
   closeProducer: z.strictObject({ producerId: Id }),
   consume: z.strictObject({ producerId: Id, rtpCapabilities: RtpCapabilitiesSchema }),
   resumeConsumer: z.strictObject({ consumerId: Id }),
+  /** Lead observer or coordinator: start, advance, pause, resume, extend the assessment day. */
+  dayControl: DayControlSchema,
+  /** One clock sample (NTP-style): the client corrects its countdowns by the offset. */
+  clockSync: z.strictObject({ clientSentAt: z.number().finite() }),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -150,6 +155,14 @@ export interface ReplyTypes {
   closeProducer: Record<string, never>;
   consume: ConsumeReply;
   resumeConsumer: Record<string, never>;
+  dayControl: DayState;
+  clockSync: { serverNow: number };
+}
+
+/** Who is connected, as far as the receiving participant may know (waiting room, board). */
+export interface PresenceInfo {
+  connected: PeerInfo[];
+  expected: PeerInfo[];
 }
 
 export type Ack<N extends RequestName> = (result: Result<ReplyTypes[N]>) => void;
@@ -170,6 +183,10 @@ export interface ServerToClientEvents {
   consumerClosed: (info: { consumerId: string; producerId: string }) => void;
   /** The server's media for this session was rebuilt: drop transports and join again. */
   mediaReset: (info: { reason: MediaResetReason }) => void;
+  /** The assessment day changed (also sent once on connection). Sessions without a day get none. */
+  dayState: (state: DayState) => void;
+  /** Who is connected now (also sent once on connection). */
+  presence: (presence: PresenceInfo) => void;
   /** This participant opened the session in another tab or window; this connection is closed. */
   sessionReplaced: () => void;
   /** A message the server could not answer with an acknowledgement (no ack, unknown event). */

@@ -34,6 +34,50 @@ const MIGRATIONS: string[] = [
      BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
      BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;`,
+  // The assessment day: scenario bank, versioned templates, each session's plan, scenario
+  // draw and day state.
+  `CREATE TABLE scenarios (
+     id TEXT PRIMARY KEY,
+     level TEXT NOT NULL,
+     case_family TEXT,
+     ord INTEGER,
+     supervision INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     archived INTEGER NOT NULL DEFAULT 0,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE templates (
+     id TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (id, version)
+   );
+   CREATE TABLE session_plans (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+     template TEXT NOT NULL,
+     adjustments TEXT NOT NULL,
+     scheduled_start INTEGER,
+     candidate_ref TEXT
+   );
+   CREATE INDEX session_plans_by_candidate ON session_plans(candidate_ref);
+   CREATE TABLE session_scenarios (
+     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+     number INTEGER NOT NULL,
+     scenario_id TEXT NOT NULL REFERENCES scenarios(id),
+     actor_participant_id TEXT REFERENCES participants(id),
+     PRIMARY KEY (session_id, number)
+   );
+   CREATE TABLE assessment_days (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+     status TEXT NOT NULL,
+     phases TEXT NOT NULL,
+     phase_index INTEGER NOT NULL,
+     phase_started_at INTEGER,
+     deadline INTEGER,
+     paused_at INTEGER,
+     updated_at INTEGER NOT NULL
+   );`,
 ];
 
 export function openDatabase(dataDir: string): Database {
@@ -47,15 +91,10 @@ export function openDatabase(dataDir: string): Database {
 function migrate(db: Database): void {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
   for (let version = row.user_version; version < MIGRATIONS.length; version++) {
-    db.exec('BEGIN');
-    try {
+    transaction(db, () => {
       db.exec(MIGRATIONS[version]!);
       db.exec(`PRAGMA user_version = ${version + 1}`);
-      db.exec('COMMIT');
-    } catch (error) {
-      db.exec('ROLLBACK');
-      throw error;
-    }
+    });
   }
 }
 
@@ -64,5 +103,20 @@ export function databaseHealthy(db: Database): boolean {
     return (db.prepare('SELECT 1 AS ok').get() as { ok: number }).ok === 1;
   } catch {
     return false;
+  }
+}
+
+/** Runs `fn` in one transaction: all of it is stored, or none of it. Inside an outer
+ *  transaction it simply joins that one. */
+export function transaction<T>(db: Database, fn: () => T): T {
+  if (db.isTransaction) return fn();
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const result = fn();
+    db.exec('COMMIT');
+    return result;
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
   }
 }

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NewSession, Participant, Session, Level } from '../../shared/domain.ts';
 import type { Role } from '../../shared/roles.ts';
-import type { Database } from './database.ts';
+import { transaction, type Database } from './database.ts';
 
 interface SessionRow {
   id: string;
@@ -40,8 +40,7 @@ export class SessionsRepo {
     const participants = input.participants.map(
       (p): Participant => ({ id: randomUUID(), sessionId: session.id, role: p.role, displayName: p.displayName, createdAt: now }),
     );
-    this.db.exec('BEGIN');
-    try {
+    transaction(this.db, () => {
       this.db
         .prepare('INSERT INTO sessions (id, title, level, created_at) VALUES (?, ?, ?, ?)')
         .run(session.id, session.title, session.level, now);
@@ -49,11 +48,7 @@ export class SessionsRepo {
         'INSERT INTO participants (id, session_id, role, display_name, created_at) VALUES (?, ?, ?, ?, ?)',
       );
       for (const p of participants) insert.run(p.id, p.sessionId, p.role, p.displayName, now);
-      this.db.exec('COMMIT');
-    } catch (error) {
-      this.db.exec('ROLLBACK');
-      throw error;
-    }
+    });
     return { session, participants };
   }
 
@@ -76,6 +71,11 @@ export class SessionsRepo {
       .prepare('SELECT * FROM participants WHERE session_id = ? ORDER BY created_at, rowid')
       .all(sessionId) as unknown as ParticipantRow[];
     return rows.map(toParticipant);
+  }
+
+  listSessions(): Session[] {
+    const rows = this.db.prepare('SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC').all() as unknown as SessionRow[];
+    return rows.map(toSession);
   }
 
   /** The oldest session, used as the demo session on `npm start`. */

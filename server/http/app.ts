@@ -20,6 +20,8 @@ export interface HttpDeps {
   sessionTtlSeconds: number;
   cookieSecure: 'auto' | boolean;
   health: () => HealthResponse;
+  /** Further /api routes (the assessment day's). */
+  extraApi?: express.Router;
   log: Logger;
 }
 
@@ -107,12 +109,13 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     res.json(me);
   });
 
+  if (deps.extraApi) app.use('/api', deps.extraApi);
   app.use('/api', (_req, res) => sendApiError(res, 404, 'NOT_FOUND', 'no such API route'));
 
   const indexHtml = path.join(deps.clientDir, 'index.html');
   if (fs.existsSync(indexHtml)) {
     app.use(express.static(deps.clientDir, { index: false, maxAge: '1h' }));
-    app.get(['/', '/room/:participantId'], (_req, res) => res.sendFile(indexHtml, { maxAge: 0 }));
+    app.get(['/', '/room/:participantId', '/studio/:participantId'], (_req, res) => res.sendFile(indexHtml, { maxAge: 0 }));
   } else {
     deps.log.warn({ clientDir: deps.clientDir }, 'client not built: run `npm run build` (npm start does it)');
     app.get('/', (_req, res) => res.type('text').send('SimStudio server is running, but the client is not built: run `npm run build`.'));

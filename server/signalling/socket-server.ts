@@ -26,7 +26,10 @@ import type { RoomRegistry } from '../../media/rooms.ts';
 import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
-import type { IceServer } from '../../shared/protocol.ts';
+import type { IceServer, PresenceInfo } from '../../shared/protocol.ts';
+import type { AssessmentService } from '../assessment/assessment-service.ts';
+import type { SessionsRepo } from '../db/sessions-repo.ts';
+import { HIDDEN_ROLES, SCENARIO_STAGE } from '../../shared/roles.ts';
 
 /** Requests per socket per second before RATE_LIMITED. A join needs about ten. */
 const MAX_REQUESTS_PER_SECOND = 50;
@@ -44,13 +47,25 @@ export interface SignallingDeps {
   auth: ParticipantAuth;
   rooms: RoomRegistry;
   audit: AuditRepo;
+  assessment: AssessmentService;
+  sessions: SessionsRepo;
   iceServers: IceServer[];
   log: Logger;
 }
 
+export interface Signalling {
+  io: StudioServer;
+  /** Participants of this session with a live connection now. */
+  connectedParticipantIds(sessionId: string): Set<string>;
+  /** Sends the day's new state to everyone in the session. */
+  broadcastDayState(sessionId: string): void;
+}
+
+const sessionChannel = (sessionId: string): string => `session:${sessionId}`;
+
 type Handler<N extends RequestName> = (socket: StudioSocket, payload: RequestPayload<N>) => Promise<ReplyTypes[N]>;
 
-export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): StudioServer {
+export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): Signalling {
   const log = deps.log.child({ module: 'signalling' });
   const io: StudioServer = new Server(httpServer, {
     // Engine-level hard cap; anything above MAX_PAYLOAD_BYTES but below this gets a typed error.
@@ -82,12 +97,6 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
         );
       }
       const { participant } = socket.data;
-      const previous = connections.get(participant.id);
-      if (previous && previous !== socket) {
-        previous.emit('sessionReplaced');
-        previous.disconnect(true);
-      }
-      connections.set(participant.id, socket);
       const room = await deps.rooms.getOrCreate(participant.sessionId);
       const channel: PeerChannel = socket.data.channel ?? { notify: (event, ...args) => socket.emit(event, ...args) };
       const joined = room.join(participant, channel);
@@ -118,12 +127,49 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       await joinedRoom(socket).resumeConsumer(socket.data.participant.id, p.consumerId);
       return {};
     },
+    dayControl: async (socket, p) => deps.assessment.control(socket.data.participant, p),
+    clockSync: async () => ({ serverNow: Date.now() }),
+  };
+
+  const connectedParticipantIds = (sessionId: string): Set<string> =>
+    new Set([...connections.values()].filter((s) => s.data.participant.sessionId === sessionId).map((s) => s.data.participant.id));
+
+  /** Candidates and actors hear only of candidates and actors; hidden roles of everyone. */
+  const presenceFor = (viewer: Participant): PresenceInfo => {
+    const visible = deps.sessions
+      .listParticipants(viewer.sessionId)
+      .filter((p) => p.id !== viewer.id && (HIDDEN_ROLES.has(viewer.role) || SCENARIO_STAGE.has(p.role)))
+      .map((p) => ({ participantId: p.id, displayName: p.displayName, role: p.role }));
+    const online = connectedParticipantIds(viewer.sessionId);
+    return { connected: visible.filter((p) => online.has(p.participantId)), expected: visible };
+  };
+
+  const broadcastPresence = async (sessionId: string): Promise<void> => {
+    for (const s of await io.in(sessionChannel(sessionId)).fetchSockets()) {
+      s.emit('presence', presenceFor(s.data.participant));
+    }
+  };
+
+  const broadcastDayState = (sessionId: string): void => {
+    const state = deps.assessment.dayState(sessionId);
+    if (state) io.to(sessionChannel(sessionId)).emit('dayState', state);
   };
 
   io.on('connection', (socket) => {
     const { participant } = socket.data;
     const socketLog = log.child({ participantId: participant.id, role: participant.role, sessionId: participant.sessionId });
     const limiter = rateLimiter(MAX_REQUESTS_PER_SECOND);
+    // Presence counts from the first connection, before the media join (waiting room).
+    const previous = connections.get(participant.id);
+    connections.set(participant.id, socket);
+    if (previous && previous !== socket) {
+      previous.emit('sessionReplaced');
+      previous.disconnect(true);
+    }
+    void socket.join(sessionChannel(participant.sessionId));
+    const day = deps.assessment.dayState(participant.sessionId);
+    if (day) socket.emit('dayState', day);
+    void broadcastPresence(participant.sessionId);
 
     const refuse = (event: string, error: ProtocolError, ack: unknown): void => {
       socketLog.warn({ event, code: error.code, reason: error.message }, 'request refused');
@@ -166,6 +212,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     socket.on('disconnect', (reason) => {
       socketLog.info({ reason }, 'socket disconnected');
       if (connections.get(participant.id) === socket) connections.delete(participant.id);
+      void broadcastPresence(participant.sessionId);
       const { room, channel } = socket.data;
       if (room && channel) {
         room.leave(participant.id, channel);
@@ -174,7 +221,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     });
   });
 
-  return io;
+  return { io, connectedParticipantIds, broadcastDayState };
 }
 
 function joinedRoom(socket: StudioSocket): Room {

@@ -17,7 +17,6 @@ import type {
   ServerToClientEvents,
 } from '../../shared/protocol.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
-import { DEMO_SESSION } from '../../server/demo.ts';
 import { startStudio, type Studio } from '../../server/studio.ts';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -41,7 +40,21 @@ export async function startTestStudio(overrides: Partial<Config> = {}, dataDir?:
   return Object.assign(studio, { logLines, dataDir: dir });
 }
 
-export function createSession(studio: Studio, session: NewSession = DEMO_SESSION): { sessionId: string; participants: Participant[] } {
+/** An open room (no assessment day): one of every role; candidates and actors on stage. */
+export const OPEN_ROOM: NewSession = {
+  title: 'Open room',
+  level: 'practitioner',
+  participants: [
+    { role: 'candidate', displayName: 'Sam Carter' },
+    { role: 'actor', displayName: 'Alex Morgan' },
+    { role: 'leadObserver', displayName: 'Priya Shah' },
+    { role: 'observer', displayName: 'Tom Ellis' },
+    { role: 'moderator', displayName: 'Helen Price' },
+    { role: 'coordinator', displayName: 'Jo Bennett' },
+  ],
+};
+
+export function createSession(studio: Studio, session: NewSession = OPEN_ROOM): { sessionId: string; participants: Participant[] } {
   const { session: created, participants } = studio.sessions.create(session);
   return { sessionId: created.id, participants };
 }

@@ -1,0 +1,248 @@
+// The assessment day's application layer: booking a session (participants, scenario draw,
+// plan, day), the day as each client sees it, who is on stage in each phase, and which
+// scenario content each participant may read.
+import { EventEmitter } from 'node:events';
+import {
+  plannedPhases,
+  type BookSession,
+  type ContentKind,
+  type DayControl,
+  type DayState,
+  type SessionOverview,
+} from '../../shared/assessment.ts';
+import type { NewSession, Participant } from '../../shared/domain.ts';
+import { ProtocolFailure } from '../../shared/errors.ts';
+import { HIDDEN_ROLES, defaultStage, type Stage } from '../../shared/roles.ts';
+import type { AuditRepo } from '../db/audit-repo.ts';
+import { transaction, type Database } from '../db/database.ts';
+import type { SessionsRepo } from '../db/sessions-repo.ts';
+import type { Logger } from '../log.ts';
+import type { DayRecord } from './day-machine.ts';
+import { DayRunner } from './day-runner.ts';
+import { DrawError, drawScenarios } from './draw.ts';
+import { PlansRepo } from './plans-repo.ts';
+import type { ScenarioBank } from './scenario-bank.ts';
+import type { TemplatesRepo } from './templates-repo.ts';
+
+/** For a written exercise after a scenario whose bank entry has no prompt of its own. */
+export const DEFAULT_WRITTEN_EXERCISE_PROMPT = `### Written exercise
+
+Based on what you have heard in the scenarios so far, write:
+
+- **Case notes**: a clear, factual record of the two meetings.
+- **Risk assessment**: the risks and strengths you have identified, and your analysis of them.
+- **Decisions and next steps**: what you have decided or would recommend, and why.
+- **Aims and objectives** for your next meeting in this case.`;
+
+interface ServiceEvents {
+  /** The day changed: its new state and the stage that follows from it. */
+  dayChanged: [sessionId: string, state: DayState, stage: Stage];
+}
+
+export class AssessmentService extends EventEmitter<ServiceEvents> {
+  readonly plans: PlansRepo;
+  private readonly runner: DayRunner;
+  private readonly db: Database;
+  private readonly sessions: SessionsRepo;
+  private readonly bank: ScenarioBank;
+  private readonly templates: TemplatesRepo;
+  private readonly audit: AuditRepo;
+  private readonly now: () => number;
+
+  constructor(
+    deps: { db: Database; sessions: SessionsRepo; bank: ScenarioBank; templates: TemplatesRepo; audit: AuditRepo; log: Logger },
+    now: () => number = Date.now,
+  ) {
+    super();
+    this.db = deps.db;
+    this.sessions = deps.sessions;
+    this.bank = deps.bank;
+    this.templates = deps.templates;
+    this.audit = deps.audit;
+    this.now = now;
+    this.plans = new PlansRepo(deps.db);
+    this.runner = new DayRunner(this.plans, deps.audit, deps.log, now);
+    this.runner.on('changed', (record) => this.emit('dayChanged', record.sessionId, this.toState(record), this.stageFor(record.sessionId)));
+  }
+
+  /** Seeds the bank and templates on first start and resumes every running day. */
+  start(): void {
+    this.bank.seedIfEmpty();
+    this.templates.seedIfEmpty();
+    this.runner.restore();
+  }
+
+  close(): void {
+    this.runner.close();
+  }
+
+  /** Books a session: participants, a random scenario draw (avoiding scenarios the candidate
+   *  has sat), the plan with adjustments, and a waiting day. All or nothing. */
+  book(input: BookSession, random: () => number = Math.random): { sessionId: string; participants: Participant[] } {
+    const template = this.templates.latest(input.templateId);
+    if (!template) throw new ProtocolFailure('NOT_FOUND', `no template "${input.templateId}"`);
+    const assigned = input.actors.flatMap((a) => a.scenarios).sort();
+    const expected = Array.from({ length: template.scenarioCount }, (_, i) => i + 1);
+    if (assigned.join() !== expected.join()) {
+      throw new ProtocolFailure('INVALID_PAYLOAD', `assign exactly one actor to each of scenarios ${expected.join(', ')}`);
+    }
+    return transaction(this.db, () => {
+      const sat = this.plans.scenariosSatBy(input.candidate.candidateRef);
+      let drawn;
+      try {
+        drawn = drawScenarios(this.bank.list(), template.level, template.scenarioCount, sat, random);
+      } catch (error) {
+        if (error instanceof DrawError) throw new ProtocolFailure('CONFLICT', error.message);
+        throw error;
+      }
+      const people: NewSession['participants'] = [
+        { role: 'candidate', displayName: input.candidate.displayName },
+        ...input.actors.map((a) => ({ role: 'actor' as const, displayName: a.displayName })),
+        { role: 'leadObserver', displayName: input.leadObserver.displayName },
+        ...input.observers.map((o) => ({ role: 'observer' as const, displayName: o.displayName })),
+        ...(input.moderator ? [{ role: 'moderator' as const, displayName: input.moderator.displayName }] : []),
+        { role: 'coordinator', displayName: input.coordinator.displayName },
+      ];
+      const { session, participants } = this.sessions.create({ title: input.title, level: template.level, participants: people });
+      const actors = participants.filter((p) => p.role === 'actor');
+      this.plans.savePlan({
+        sessionId: session.id,
+        template,
+        adjustments: input.adjustments,
+        scheduledStart: Date.parse(input.scheduledStart),
+        candidateRef: input.candidate.candidateRef,
+      });
+      const slots = drawn.map((scenario, i) => ({
+        number: i + 1,
+        scenarioId: scenario.id,
+        actorParticipantId: actors[input.actors.findIndex((a) => a.scenarios.includes(i + 1))]?.id ?? null,
+      }));
+      this.plans.saveSlots(session.id, slots);
+      this.runner.create(session.id, plannedPhases(template, input.adjustments));
+      this.audit.append({
+        sessionId: session.id,
+        action: 'session.booked',
+        detail: { template: `${template.id}@${template.version}`, draw: slots.map((s) => s.scenarioId), adjustments: input.adjustments },
+      });
+      return { sessionId: session.id, participants };
+    });
+  }
+
+  dayState(sessionId: string): DayState | null {
+    const record = this.runner.get(sessionId);
+    return record ? this.toState(record) : null;
+  }
+
+  control(actor: Participant, control: DayControl): DayState {
+    if (actor.role !== 'leadObserver' && actor.role !== 'coordinator') {
+      throw new ProtocolFailure('FORBIDDEN', 'only the lead observer or a coordinator runs the day');
+    }
+    if (!this.runner.get(actor.sessionId)) throw new ProtocolFailure('NOT_FOUND', 'this session has no assessment day');
+    return this.toState(this.runner.control(actor.sessionId, actor, control));
+  }
+
+  /** Who is on stage now. Sessions without a day are an open room: candidates and actors. */
+  stageFor(sessionId: string): Stage {
+    const participants = this.sessions.listParticipants(sessionId);
+    const record = this.runner.get(sessionId);
+    if (!record) return defaultStage(participants);
+    const phase = record.status === 'running' || record.status === 'paused' ? record.phases[record.phaseIndex] : undefined;
+    const candidate = participants.filter((p) => p.role === 'candidate').map((p) => p.id);
+    if (phase?.kind === 'scenario') {
+      const actor = this.plans.slots(sessionId).find((s) => s.number === phase.scenario)?.actorParticipantId;
+      return new Set([...candidate, ...(actor ? [actor] : [])]);
+    }
+    if (phase?.kind === 'reflectiveConversation') {
+      return new Set([...candidate, ...participants.filter((p) => p.role === 'leadObserver').map((p) => p.id)]);
+    }
+    return new Set();
+  }
+
+  overview(viewer: Participant): SessionOverview {
+    const session = this.sessions.getSession(viewer.sessionId);
+    if (!session) throw new ProtocolFailure('NOT_FOUND', 'session not found');
+    const plan = this.plans.plan(viewer.sessionId);
+    const hidden = HIDDEN_ROLES.has(viewer.role);
+    const scenarios = this.plans.slots(viewer.sessionId).map((slot) => {
+      const scenario = this.bank.get(slot.scenarioId);
+      const available = (['candidateBriefing', 'actorBrief', 'observerGuidance', 'writtenExercisePrompt'] as const).filter(
+        (kind) => this.mayRead(viewer, slot.number, kind) && (kind !== 'writtenExercisePrompt' || this.writtenExerciseFollows(viewer.sessionId, slot.number)),
+      );
+      const ownActor = viewer.role === 'actor' && slot.actorParticipantId === viewer.id;
+      return {
+        number: slot.number,
+        title: hidden || ownActor || available.includes('candidateBriefing') ? (scenario?.title ?? null) : null,
+        character: hidden || ownActor ? (scenario?.character ?? null) : null,
+        actorParticipantId: hidden ? slot.actorParticipantId : null,
+        available,
+      };
+    });
+    return {
+      sessionId: session.id,
+      title: session.title,
+      templateName: plan?.template.name ?? null,
+      practice: plan?.template.practice ?? false,
+      // An actor learns only of the scenarios they play.
+      scenarios: viewer.role === 'actor' ? scenarios.filter((s) => s.available.length > 0) : scenarios,
+    };
+  }
+
+  /** Returns one piece of scenario content as markdown, or refuses (FORBIDDEN / NOT_FOUND). */
+  content(viewer: Participant, sessionId: string, number: number, kind: ContentKind): string {
+    if (viewer.sessionId !== sessionId) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+    const slot = this.plans.slots(sessionId).find((s) => s.number === number);
+    if (!slot) throw new ProtocolFailure('NOT_FOUND', `this session has no scenario ${number}`);
+    if (!this.mayRead(viewer, number, kind)) {
+      throw new ProtocolFailure('FORBIDDEN', `a ${viewer.role} may not read this ${kind} ${kind === 'candidateBriefing' ? 'yet' : ''}`.trim());
+    }
+    const scenario = this.bank.get(slot.scenarioId);
+    const text = scenario?.[kind] ?? (kind === 'writtenExercisePrompt' ? DEFAULT_WRITTEN_EXERCISE_PROMPT : null);
+    if (!text) throw new ProtocolFailure('NOT_FOUND', `scenario ${number} has no ${kind}`);
+    return text;
+  }
+
+  /**
+   * Observers, moderators and coordinators read everything; an actor only the brief of a
+   * scenario they play; a candidate only candidate briefings (from that briefing's start)
+   * and the written exercise prompt (from that phase's start).
+   */
+  private mayRead(viewer: Participant, number: number, kind: ContentKind): boolean {
+    if (HIDDEN_ROLES.has(viewer.role)) return true;
+    if (viewer.role === 'actor') {
+      const slot = this.plans.slots(viewer.sessionId).find((s) => s.number === number);
+      return kind === 'actorBrief' && slot?.actorParticipantId === viewer.id;
+    }
+    if (viewer.role !== 'candidate') return false;
+    const record = this.runner.get(viewer.sessionId);
+    if (!record || record.phaseIndex < 0) return false;
+    const reached = record.phases.slice(0, record.phaseIndex + 1);
+    if (kind === 'candidateBriefing') return reached.some((p) => p.kind === 'briefing' && p.scenario === number);
+    if (kind === 'writtenExercisePrompt') {
+      // The prompt belongs to the scenario just before the written exercise, from its start.
+      const index = record.phases.findIndex((p) => p.kind === 'writtenExercise');
+      return index >= 0 && index <= record.phaseIndex && this.writtenExerciseFollows(viewer.sessionId, number);
+    }
+    return false;
+  }
+
+  /** Whether the day's written exercise comes straight after this scenario. */
+  private writtenExerciseFollows(sessionId: string, number: number): boolean {
+    const phases = this.runner.get(sessionId)?.phases ?? [];
+    const index = phases.findIndex((p) => p.kind === 'writtenExercise');
+    return index >= 0 && phases.slice(0, index).filter((p) => p.kind === 'scenario').at(-1)?.scenario === number;
+  }
+
+  private toState(record: DayRecord): DayState {
+    return {
+      sessionId: record.sessionId,
+      status: record.status,
+      scheduledStart: this.plans.plan(record.sessionId)?.scheduledStart ?? null,
+      phases: record.phases,
+      phaseIndex: record.phaseIndex,
+      phaseStartedAt: record.phaseStartedAt,
+      deadline: record.deadline,
+      pausedAt: record.pausedAt,
+      serverNow: this.now(),
+    };
+  }
+}

@@ -1,0 +1,122 @@
+// Each planned session's template copy, adjustments and scenario draw, and the persisted
+// state of its assessment day (written on every transition, so a restart resumes it).
+import type { Adjustments, DayStatus, PhaseSpec, Template } from '../../shared/assessment.ts';
+import type { Database } from '../db/database.ts';
+import type { DayRecord } from './day-machine.ts';
+
+export interface SessionPlan {
+  sessionId: string;
+  template: Template;
+  adjustments: Adjustments;
+  scheduledStart: number | null;
+  candidateRef: string | null;
+}
+
+export interface ScenarioSlot {
+  number: number;
+  scenarioId: string;
+  actorParticipantId: string | null;
+}
+
+export class PlansRepo {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  savePlan(plan: SessionPlan): void {
+    this.db
+      .prepare('INSERT INTO session_plans (session_id, template, adjustments, scheduled_start, candidate_ref) VALUES (?, ?, ?, ?, ?)')
+      .run(plan.sessionId, JSON.stringify(plan.template), JSON.stringify(plan.adjustments), plan.scheduledStart, plan.candidateRef);
+  }
+
+  plan(sessionId: string): SessionPlan | undefined {
+    const row = this.db.prepare('SELECT * FROM session_plans WHERE session_id = ?').get(sessionId) as
+      | { session_id: string; template: string; adjustments: string; scheduled_start: number | null; candidate_ref: string | null }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      sessionId: row.session_id,
+      template: JSON.parse(row.template) as Template,
+      adjustments: JSON.parse(row.adjustments) as Adjustments,
+      scheduledStart: row.scheduled_start,
+      candidateRef: row.candidate_ref,
+    };
+  }
+
+  saveSlots(sessionId: string, slots: ScenarioSlot[]): void {
+    const insert = this.db.prepare(
+      'INSERT INTO session_scenarios (session_id, number, scenario_id, actor_participant_id) VALUES (?, ?, ?, ?)',
+    );
+    for (const slot of slots) insert.run(sessionId, slot.number, slot.scenarioId, slot.actorParticipantId);
+  }
+
+  slots(sessionId: string): ScenarioSlot[] {
+    const rows = this.db
+      .prepare('SELECT number, scenario_id, actor_participant_id FROM session_scenarios WHERE session_id = ? ORDER BY number')
+      .all(sessionId) as Array<{ number: number; scenario_id: string; actor_participant_id: string | null }>;
+    return rows.map((r) => ({ number: r.number, scenarioId: r.scenario_id, actorParticipantId: r.actor_participant_id }));
+  }
+
+  /** Every scenario this candidate (by their reference) has been drawn before: retakes avoid them. */
+  scenariosSatBy(candidateRef: string): Set<string> {
+    const rows = this.db
+      .prepare(
+        `SELECT s.scenario_id FROM session_scenarios s JOIN session_plans p ON p.session_id = s.session_id
+         WHERE p.candidate_ref = ?`,
+      )
+      .all(candidateRef) as Array<{ scenario_id: string }>;
+    return new Set(rows.map((r) => r.scenario_id));
+  }
+
+  saveDay(record: DayRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO assessment_days (session_id, status, phases, phase_index, phase_started_at, deadline, paused_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(session_id) DO UPDATE SET status = excluded.status, phases = excluded.phases,
+           phase_index = excluded.phase_index, phase_started_at = excluded.phase_started_at,
+           deadline = excluded.deadline, paused_at = excluded.paused_at, updated_at = excluded.updated_at`,
+      )
+      .run(
+        record.sessionId,
+        record.status,
+        JSON.stringify(record.phases),
+        record.phaseIndex,
+        record.phaseStartedAt,
+        record.deadline,
+        record.pausedAt,
+        Date.now(),
+      );
+  }
+
+  day(sessionId: string): DayRecord | undefined {
+    return this.readDays('SELECT * FROM assessment_days WHERE session_id = ?', sessionId)[0];
+  }
+
+  days(): DayRecord[] {
+    return this.readDays('SELECT * FROM assessment_days');
+  }
+
+  private readDays(sql: string, ...params: string[]): DayRecord[] {
+    const rows = this.db.prepare(sql).all(...params) as Array<{
+      session_id: string;
+      status: DayStatus;
+      phases: string;
+      phase_index: number;
+      phase_started_at: number | null;
+      deadline: number | null;
+      paused_at: number | null;
+    }>;
+    return rows.map((r) => ({
+      sessionId: r.session_id,
+      status: r.status,
+      phases: JSON.parse(r.phases) as PhaseSpec[],
+      phaseIndex: r.phase_index,
+      phaseStartedAt: r.phase_started_at,
+      deadline: r.deadline,
+      pausedAt: r.paused_at,
+    }));
+  }
+}

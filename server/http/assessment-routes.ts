@@ -1,0 +1,201 @@
+// HTTP routes of the assessment day: what each participant may read, and the coordinator's
+// studio (scenario bank, templates, booking sessions, invite links, the live board).
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+import { BookSessionSchema, ContentKindSchema, TemplateSchema, type DayState } from '../../shared/assessment.ts';
+import type { ApiErrorCode } from '../../shared/api.ts';
+import type { Participant } from '../../shared/domain.ts';
+import { ProtocolFailure } from '../../shared/errors.ts';
+import { ScenarioSchema } from '../../shared/scenario.ts';
+import type { AssessmentService } from '../assessment/assessment-service.ts';
+import type { ScenarioBank } from '../assessment/scenario-bank.ts';
+import type { TemplatesRepo } from '../assessment/templates-repo.ts';
+import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
+import type { SessionsRepo } from '../db/sessions-repo.ts';
+import type { Invites } from '../invites.ts';
+import type { Logger } from '../log.ts';
+import { sendApiError } from './app.ts';
+
+export interface AssessmentRouteDeps {
+  auth: ParticipantAuth;
+  assessment: AssessmentService;
+  bank: ScenarioBank;
+  templates: TemplatesRepo;
+  sessions: SessionsRepo;
+  invites: Invites;
+  baseUrl: () => string;
+  connectedParticipantIds: (sessionId: string) => Set<string>;
+  log: Logger;
+}
+
+/** A live-board row: one session today, what phase it is in, who is here, what is wrong. */
+export interface BoardRow {
+  sessionId: string;
+  title: string;
+  day: DayState | null;
+  people: Array<{ participantId: string; displayName: string; role: Participant['role']; connected: boolean }>;
+  warnings: string[];
+}
+
+export interface InviteRow {
+  participantId: string;
+  role: Participant['role'];
+  displayName: string;
+  link: string;
+}
+
+const STATUS_FOR: Record<string, number> = {
+  INVALID_PAYLOAD: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+};
+
+const ParticipantQuery = z.object({ participantId: z.string().min(1).max(64) });
+const ContentParams = z.object({
+  sessionId: z.string().min(1).max(64),
+  number: z.coerce.number().int().min(1).max(3),
+  kind: ContentKindSchema,
+});
+
+type Handler = (req: Request, res: Response, viewer: Participant) => Promise<void> | void;
+
+export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
+  const router = express.Router();
+  router.use(express.json({ limit: '256kb' }));
+
+  /** Every route names the participant it acts as and proves it with that participant's cookie. */
+  const as =
+    (handler: Handler, allowed?: ReadonlyArray<Participant['role']>) =>
+    async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+      try {
+        const query = ParticipantQuery.safeParse(req.query);
+        if (!query.success) return sendApiError(res, 400, 'INVALID_REQUEST', 'participantId query parameter is required');
+        const auth = await deps.auth.fromCookieHeader(req.headers.cookie, query.data.participantId);
+        if (!auth.ok) return sendApiError(res, 401, 'UNAUTHENTICATED', describeAuthFailure(auth.reason));
+        if (allowed && !allowed.includes(auth.participant.role)) {
+          deps.log.warn({ role: auth.participant.role, path: req.path }, 'studio route refused');
+          return sendApiError(res, 403, 'FORBIDDEN', `a ${auth.participant.role} may not do this`);
+        }
+        await handler(req, res, auth.participant);
+      } catch (error) {
+        if (error instanceof ProtocolFailure) {
+          deps.log.warn({ code: error.code, reason: error.message, path: req.path }, 'request refused');
+          return sendApiError(res, STATUS_FOR[error.code] ?? 400, apiCode(error.code), error.message);
+        }
+        if (error instanceof z.ZodError) {
+          const detail = error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+          return sendApiError(res, 400, 'INVALID_REQUEST', detail.slice(0, 1000));
+        }
+        next(error);
+      }
+    };
+  const coordinator = ['coordinator'] as const;
+
+  router.get(
+    '/sessions/:sessionId/overview',
+    as((req, res, viewer) => {
+      if (req.params.sessionId !== viewer.sessionId) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      res.json(deps.assessment.overview(viewer));
+    }),
+  );
+
+  router.get(
+    '/sessions/:sessionId/scenarios/:number/:kind',
+    as((req, res, viewer) => {
+      const p = ContentParams.safeParse(req.params);
+      if (!p.success) throw new ProtocolFailure('NOT_FOUND', 'no such content');
+      res.json({ markdown: deps.assessment.content(viewer, p.data.sessionId, p.data.number, p.data.kind) });
+    }),
+  );
+
+  // ---- the coordinator's studio ----
+
+  router.get('/studio/templates', as((_req, res) => void res.json(deps.templates.list()), coordinator));
+  router.post(
+    '/studio/templates',
+    as((req, res) => {
+      const body = TemplateSchema.parse({ ...req.body, version: 1 });
+      res.status(201).json(deps.templates.saveNewVersion(body));
+    }, coordinator),
+  );
+
+  router.get('/studio/scenarios', as((_req, res) => void res.json(deps.bank.list()), coordinator));
+  router.put(
+    '/studio/scenarios/:id',
+    as((req, res) => {
+      const scenario = ScenarioSchema.parse({ ...req.body, id: req.params.id });
+      res.json(deps.bank.save(scenario));
+    }, coordinator),
+  );
+
+  router.post(
+    '/studio/sessions',
+    as(async (req, res, viewer) => {
+      const booking = BookSessionSchema.parse(req.body);
+      const { sessionId, participants } = deps.assessment.book(booking);
+      deps.log.info({ sessionId, by: viewer.id }, 'session booked');
+      res.status(201).json({ sessionId, invites: await inviteRows(participants) });
+    }, coordinator),
+  );
+
+  router.get(
+    '/studio/sessions/:sessionId/invites',
+    as(async (req, res) => {
+      const participants = deps.sessions.listParticipants(String(req.params.sessionId));
+      if (participants.length === 0) throw new ProtocolFailure('NOT_FOUND', 'no such session');
+      res.json(await inviteRows(participants));
+    }, coordinator),
+  );
+
+  router.get(
+    '/studio/board',
+    as((_req, res) => {
+      const rows: BoardRow[] = deps.sessions.listSessions().map((session) => {
+        const day = deps.assessment.dayState(session.id);
+        const online = deps.connectedParticipantIds(session.id);
+        const people = deps.sessions.listParticipants(session.id).map((p) => ({
+          participantId: p.id,
+          displayName: p.displayName,
+          role: p.role,
+          connected: online.has(p.id),
+        }));
+        return { sessionId: session.id, title: session.title, day, people, warnings: boardWarnings(day, people, deps, session.id) };
+      });
+      res.json(rows);
+    }, coordinator),
+  );
+
+  async function inviteRows(participants: Participant[]): Promise<InviteRow[]> {
+    return Promise.all(
+      participants.map(async (p) => ({
+        participantId: p.id,
+        role: p.role,
+        displayName: p.displayName,
+        link: await deps.invites.link(deps.baseUrl(), p),
+      })),
+    );
+  }
+
+  return router;
+}
+
+function boardWarnings(day: DayState | null, people: BoardRow['people'], deps: AssessmentRouteDeps, sessionId: string): string[] {
+  if (!day || (day.status !== 'running' && day.status !== 'paused')) return [];
+  const warnings: string[] = [];
+  if (people.some((p) => p.role === 'candidate' && !p.connected)) warnings.push('Candidate disconnected');
+  if (!people.some((p) => p.role === 'leadObserver' && p.connected)) warnings.push('Lead observer not connected');
+  const phase = day.phases[day.phaseIndex];
+  if (phase?.kind === 'scenario') {
+    const slot = deps.assessment.plans.slots(sessionId).find((s) => s.number === phase.scenario);
+    const actor = people.find((p) => p.participantId === slot?.actorParticipantId);
+    if (actor && !actor.connected) warnings.push(`Actor for scenario ${phase.scenario} (${actor.displayName}) missing`);
+  }
+  if (day.status === 'paused') warnings.push('Paused');
+  return warnings;
+}
+
+function apiCode(code: string): ApiErrorCode {
+  return code === 'INVALID_PAYLOAD' ? 'INVALID_REQUEST' : (code as ApiErrorCode);
+}
