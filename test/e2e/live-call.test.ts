@@ -151,7 +151,7 @@ describe('live call', () => {
       (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
         .filter((pc) => pc.connectionState !== 'closed')
         .flatMap((pc) => pc.getTransceivers())
-        .filter((t) => t.mid !== 'probator' && !t.stopped && (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv') && t.receiver.track.readyState === 'live')
+        .filter((t) => t.mid !== 'probator' && (t.currentDirection === 'recvonly' || t.currentDirection === 'sendrecv') && t.receiver.track.readyState === 'live')
         .map((t) => t.receiver.track.kind)
         .sort(),
     );

@@ -1,0 +1,675 @@
+// One participant's live media in one room: signalling socket, mediasoup-client Device,
+// send/recv transports, producers, consumers, the people list and the connection state.
+// Components read the getters (all reactive) and act only through the public methods.
+import { Device } from 'mediasoup-client';
+import type {
+  Consumer,
+  IceParameters,
+  Producer,
+  RtpCapabilities,
+  RtpParameters,
+  Transport,
+  TransportOptions as MsTransportOptions,
+  ConnectionState as TransportConnectionState,
+} from 'mediasoup-client/types';
+import {
+  PROTOCOL_VERSION,
+  type MediaKind,
+  type MediaSource,
+  type PeerInfo,
+  type ProducerInfo,
+} from '../../shared/protocol.ts';
+import { connectSignalling, request, type RequestError, type SignallingSocket } from './signalling.ts';
+
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
+
+/** A remote track this client is receiving. */
+export interface RemoteTrack {
+  consumerId: string;
+  producerId: string;
+  participantId: string;
+  kind: MediaKind;
+  source: MediaSource;
+  track: MediaStreamTrack;
+}
+
+/** A known remote person with whatever media of theirs is currently being received. */
+export interface RemoteParticipant extends PeerInfo {
+  videoTrack: MediaStreamTrack | null;
+  audioTrack: MediaStreamTrack | null;
+}
+
+/** Result of `stats()`; see client/lib/test-hook.ts. */
+export interface MediaStats {
+  inbound: Array<{
+    kind: MediaKind;
+    participantId: string;
+    framesDecoded?: number;
+    bytesReceived: number;
+    packetsReceived: number;
+  }>;
+  /** Kinds ('audio' / 'video') of local producers whose outbound-rtp stats show bytes sent. */
+  outboundKinds: string[];
+  outbound: Array<{ kind: MediaKind; bytesSent: number; packetsSent: number }>;
+}
+
+export interface MediaSessionOptions {
+  participantId: string;
+  /** Camera + microphone from the device check; null for people who only watch. */
+  localStream: MediaStream | null;
+  /** Injectable for tests; defaults to the same-origin Socket.IO connection. */
+  connect?: (participantId: string) => SignallingSocket;
+}
+
+type Phase = 'connecting' | 'joined' | 'reconnecting' | 'failed';
+
+/** Join failures after which retrying cannot help. */
+const FATAL_CODES = new Set<string>(['PROTOCOL_VERSION_MISMATCH', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'UNSUPPORTED']);
+const MAX_JOIN_ATTEMPTS = 5;
+/** How long a transport may stay unconnected after an ICE restart before a full rejoin. */
+const ICE_RECOVERY_MS = 15_000;
+
+/** A failed step of the join flow. */
+class StepError extends Error {
+  readonly error: RequestError | { code: 'UNSUPPORTED'; message: string };
+  constructor(error: RequestError | { code: 'UNSUPPORTED'; message: string }) {
+    super(error.message);
+    this.error = error;
+  }
+}
+
+/** Thrown when the join attempt it belongs to has been superseded. */
+class Superseded extends Error {}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+function failureMessageFor(error: { code: string; message: string }): string {
+  switch (error.code) {
+    case 'UNAUTHENTICATED':
+      return 'You are not signed in to this room. Please open your personal invite link again.';
+    case 'PROTOCOL_VERSION_MISMATCH':
+      return 'This page is out of date. Please reload the page.';
+    case 'FORBIDDEN':
+      return `You cannot join this room right now (${error.message}).`;
+    case 'NOT_FOUND':
+      return `This room could not be found (${error.message}).`;
+    case 'UNSUPPORTED':
+      return 'This browser cannot take part in video calls. Please use a current version of Chrome, Edge, Firefox or Safari.';
+    default:
+      return `Could not connect to the media server: ${error.message}`;
+  }
+}
+
+const ROLE_ORDER = ['candidate', 'actor', 'leadObserver', 'observer', 'moderator', 'coordinator'];
+
+export class MediaSession {
+  readonly participantId: string;
+
+  // ---- reactive state (read through getters) ----
+  #phase = $state<Phase>('connecting');
+  #failureMessage = $state<string | null>(null);
+  #iceTrouble = $state.raw<ReadonlySet<string>>(new Set());
+  #self = $state.raw<PeerInfo | null>(null);
+  #sessionId = $state<string | null>(null);
+  #publishes = $state(false);
+  #peers = $state.raw<PeerInfo[]>([]);
+  #remoteTracks = $state.raw<RemoteTrack[]>([]);
+  #localStream = $state.raw<MediaStream | null>(null);
+  #localIssue = $state<string | null>(null);
+
+  #participants = $derived.by((): RemoteParticipant[] => {
+    const tracks = this.#remoteTracks;
+    return this.#peers
+      .map((peer) => ({
+        ...peer,
+        videoTrack: tracks.find((t) => t.participantId === peer.participantId && t.kind === 'video')?.track ?? null,
+        audioTrack: tracks.find((t) => t.participantId === peer.participantId && t.kind === 'audio')?.track ?? null,
+      }))
+      .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
+  });
+
+  // ---- media objects (not reactive) ----
+  readonly #connect: (participantId: string) => SignallingSocket;
+  #socket: SignallingSocket | null = null;
+  /** Bumped whenever media is torn down; async work of an older epoch stops quietly. */
+  #epoch = 0;
+  #joinedOnce = false;
+  #closed = false;
+  #attempts = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | null = null;
+  #device: Device | null = null;
+  #iceServers: RTCIceServer[] = [];
+  #replaced = false;
+  #recvTransport: Transport | null = null;
+  #sendTransport: Transport | null = null;
+  #recvReady: Deferred<Transport | null> = deferred();
+  #consumers = new Map<string, Consumer>();
+  #producers = new Map<string, Producer>();
+  /** producerId → still wanted, while a consume request is in flight. */
+  #pendingConsumes = new Map<string, { wanted: boolean }>();
+  #iceRestarting = new Set<string>();
+  #iceWatchdogs = new Map<string, ReturnType<typeof setTimeout>>();
+
+  constructor(options: MediaSessionOptions) {
+    this.participantId = options.participantId;
+    this.#connect = options.connect ?? connectSignalling;
+    if (options.localStream) this.#adoptLocalStream(options.localStream);
+  }
+
+  // ---- getters ----
+
+  get connectionState(): ConnectionState {
+    if (this.#phase === 'joined') return this.#iceTrouble.size > 0 ? 'reconnecting' : 'connected';
+    return this.#phase;
+  }
+  /** Plain-language reason when connectionState is 'failed'. */
+  get failureMessage(): string | null {
+    return this.#failureMessage;
+  }
+  get self(): PeerInfo | null {
+    return this.#self;
+  }
+  get sessionId(): string | null {
+    return this.#sessionId;
+  }
+  /** Whether this participant sends camera and microphone in the current stage. */
+  get publishes(): boolean {
+    return this.#publishes;
+  }
+  /** Everyone else this participant may know about (as told by the server). */
+  get peers(): PeerInfo[] {
+    return this.#peers;
+  }
+  /** Peers with their received tracks, candidate first. */
+  get participants(): RemoteParticipant[] {
+    return this.#participants;
+  }
+  get remoteTracks(): RemoteTrack[] {
+    return this.#remoteTracks;
+  }
+  get localStream(): MediaStream | null {
+    return this.#localStream;
+  }
+  /** The server wants this participant on stage but the page has no camera/microphone yet. */
+  get needsLocalMedia(): boolean {
+    return this.#phase === 'joined' && this.#publishes && this.#localStream === null;
+  }
+  /** A problem with the local camera/microphone during the call (e.g. unplugged). */
+  get localIssue(): string | null {
+    return this.#localIssue;
+  }
+
+  // ---- lifecycle ----
+
+  /** Opens the socket; joining happens on every (re)connect. */
+  start(): void {
+    if (this.#socket || this.#closed) return;
+    const socket = this.#connect(this.participantId);
+    this.#socket = socket;
+
+    socket.on('connect', () => {
+      this.#attempts = 0;
+      void this.#join();
+    });
+    socket.on('disconnect', (reason) => {
+      this.#teardownMedia();
+      if (this.#closed) return;
+      if (this.#replaced) {
+        this.#fail('This room is open in another tab or window, so this tab was disconnected.');
+      } else if (reason === 'io server disconnect') {
+        // The server ended the connection on purpose; Socket.IO does not retry by itself.
+        this.#fail('The server ended this connection (for example because the room was opened in another tab).');
+      } else if (this.#phase !== 'failed') {
+        this.#phase = this.#joinedOnce ? 'reconnecting' : 'connecting';
+      }
+    });
+    socket.on('connect_error', (err) => {
+      if (this.#closed) return;
+      if (!socket.active) {
+        // Refused by the server (not a network problem): no automatic retry.
+        const code = (err as Error & { data?: { code?: string } }).data?.code;
+        this.#fail(code ? failureMessageFor({ code, message: err.message }) : `Could not connect: ${err.message}`);
+      }
+    });
+
+    socket.on('peerJoined', (peer) => {
+      if (peer.participantId === this.participantId) return;
+      this.#peers = [...this.#peers.filter((p) => p.participantId !== peer.participantId), peer];
+    });
+    socket.on('peerLeft', ({ participantId }) => {
+      this.#peers = this.#peers.filter((p) => p.participantId !== participantId);
+      for (const t of this.#remoteTracks.filter((t) => t.participantId === participantId)) {
+        this.#removeConsumer(t.consumerId);
+      }
+    });
+    socket.on('newProducer', (producer) => {
+      void this.#consume(producer, this.#epoch);
+    });
+    socket.on('producerClosed', ({ producerId }) => {
+      this.#dropProducer(producerId);
+    });
+    socket.on('consumerClosed', ({ consumerId, producerId }) => {
+      this.#removeConsumer(consumerId);
+      this.#dropProducer(producerId);
+    });
+    socket.on('mediaReset', ({ reason }) => {
+      console.info(`[simstudio] media reset by server (${reason}); joining again`);
+      this.#rejoin();
+    });
+    socket.on('sessionReplaced', () => {
+      // The server closes this connection next; do not fight the other tab by reconnecting.
+      this.#replaced = true;
+      this.#fail('This room is open in another tab or window, so this tab was disconnected.');
+      socket.disconnect();
+    });
+    socket.on('protocolError', (error) => {
+      console.warn(`[simstudio] protocol error for "${error.event}": ${error.code} ${error.message}`);
+    });
+  }
+
+  /** After 'failed': try the whole connection again. */
+  retry(): void {
+    if (this.#closed || !this.#socket) return;
+    this.#attempts = 0;
+    this.#replaced = false;
+    this.#failureMessage = null;
+    this.#phase = this.#joinedOnce ? 'reconnecting' : 'connecting';
+    if (this.#socket.connected) void this.#join();
+    else this.#socket.connect();
+  }
+
+  /** Hands over camera + microphone (when asked for by needsLocalMedia) and starts sending. */
+  provideLocalMedia(stream: MediaStream): void {
+    if (this.#closed) return;
+    this.#adoptLocalStream(stream);
+    if (this.#phase === 'joined' && this.#publishes && !this.#sendTransport) {
+      const epoch = this.#epoch;
+      this.#startPublishing(epoch).catch((e: unknown) => {
+        if (e instanceof Superseded || epoch !== this.#epoch) return;
+        console.warn('[simstudio] could not start sending; joining again', e);
+        this.#rejoin();
+      });
+    }
+  }
+
+  /** Leaves the room: closes media and socket and stops the local camera and microphone. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#teardownMedia();
+    this.#socket?.removeAllListeners();
+    this.#socket?.disconnect();
+    this.#socket = null;
+    for (const track of this.#localStream?.getTracks() ?? []) track.stop();
+  }
+
+  /** Receive/send counters from the consumers' and producers' getStats() (test hook). */
+  async stats(): Promise<MediaStats> {
+    const inbound: MediaStats['inbound'] = [];
+    for (const consumer of [...this.#consumers.values()]) {
+      const report = await consumer.getStats().catch(() => null);
+      const entry: MediaStats['inbound'][number] = {
+        kind: consumer.kind,
+        participantId: String(consumer.appData.participantId ?? ''),
+        bytesReceived: 0,
+        packetsReceived: 0,
+      };
+      if (consumer.kind === 'video') entry.framesDecoded = 0;
+      report?.forEach((s: Record<string, unknown>) => {
+        if (s.type !== 'inbound-rtp' || s.kind !== consumer.kind) return;
+        entry.bytesReceived += Number(s.bytesReceived ?? 0);
+        entry.packetsReceived += Number(s.packetsReceived ?? 0);
+        if (entry.framesDecoded !== undefined) entry.framesDecoded += Number(s.framesDecoded ?? 0);
+      });
+      inbound.push(entry);
+    }
+    const outbound: MediaStats['outbound'] = [];
+    for (const producer of [...this.#producers.values()]) {
+      const report = await producer.getStats().catch(() => null);
+      const entry = { kind: producer.kind, bytesSent: 0, packetsSent: 0 };
+      report?.forEach((s: Record<string, unknown>) => {
+        if (s.type !== 'outbound-rtp' || s.kind !== producer.kind) return;
+        entry.bytesSent += Number(s.bytesSent ?? 0);
+        entry.packetsSent += Number(s.packetsSent ?? 0);
+      });
+      outbound.push(entry);
+    }
+    const outboundKinds = [...new Set(outbound.filter((o) => o.bytesSent > 0).map((o) => o.kind))].sort();
+    return { inbound, outboundKinds, outbound };
+  }
+
+  // ---- join flow ----
+
+  async #join(): Promise<void> {
+    if (this.#closed || !this.#socket) return;
+    this.#teardownMedia();
+    const epoch = this.#epoch;
+    const socket = this.#socket;
+    const recvReady = this.#recvReady;
+    if (this.#phase !== 'failed') this.#phase = this.#joinedOnce ? 'reconnecting' : 'connecting';
+
+    try {
+      const joined = await request(socket, 'join', { protocolVersion: PROTOCOL_VERSION });
+      this.#check(epoch);
+      if (!joined.ok) throw new StepError(joined.error);
+      const reply = joined.data;
+      this.#self = reply.self;
+      this.#sessionId = reply.sessionId;
+      this.#publishes = reply.publishes;
+      this.#iceServers = reply.iceServers ?? [];
+      this.#peers = reply.peers.filter((p) => p.participantId !== reply.self.participantId);
+
+      let device: Device;
+      try {
+        device = await Device.factory();
+        await device.load({ routerRtpCapabilities: reply.routerRtpCapabilities as RtpCapabilities });
+      } catch (e) {
+        if (e instanceof Error && e.name === 'UnsupportedError') {
+          throw new StepError({ code: 'UNSUPPORTED', message: e.message });
+        }
+        throw e;
+      }
+      this.#check(epoch);
+      this.#device = device;
+
+      const recv = await this.#createTransport('recv', epoch);
+      recvReady.resolve(recv);
+
+      const consumes = reply.producers.map((p) => this.#consume(p, epoch));
+      if (reply.publishes && this.#localStream) await this.#startPublishing(epoch);
+      await Promise.all(consumes);
+      this.#check(epoch);
+
+      this.#phase = 'joined';
+      this.#failureMessage = null;
+      this.#joinedOnce = true;
+      this.#attempts = 0;
+    } catch (e) {
+      if (e instanceof Superseded || epoch !== this.#epoch || this.#closed) return;
+      const error =
+        e instanceof StepError
+          ? e.error
+          : { code: 'MEDIA_ERROR', message: e instanceof Error ? e.message : String(e) };
+      this.#joinFailed(error);
+    }
+  }
+
+  #joinFailed(error: { code: string; message: string }): void {
+    console.warn(`[simstudio] join failed: ${error.code} ${error.message}`);
+    this.#teardownMedia();
+    if (error.code === 'DISCONNECTED') return; // the socket's reconnect will join again
+    if (FATAL_CODES.has(error.code)) {
+      this.#fail(failureMessageFor(error));
+      return;
+    }
+    this.#attempts += 1;
+    if (this.#attempts >= MAX_JOIN_ATTEMPTS) {
+      this.#fail(failureMessageFor(error));
+      return;
+    }
+    this.#phase = this.#joinedOnce ? 'reconnecting' : 'connecting';
+    const delay = Math.min(500 * 2 ** this.#attempts, 8_000);
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = null;
+      if (this.#socket?.connected) void this.#join();
+    }, delay);
+  }
+
+  #fail(message: string): void {
+    this.#teardownMedia();
+    this.#phase = 'failed';
+    this.#failureMessage = message;
+  }
+
+  /** Drops all media and joins again from scratch (or waits for the socket to reconnect). */
+  #rejoin(): void {
+    if (this.#closed) return;
+    this.#teardownMedia();
+    if (this.#phase !== 'failed') this.#phase = 'reconnecting';
+    if (this.#socket?.connected) void this.#join();
+  }
+
+  #check(epoch: number): void {
+    if (epoch !== this.#epoch || this.#closed) throw new Superseded();
+  }
+
+  async #createTransport(direction: 'send' | 'recv', epoch: number): Promise<Transport> {
+    const socket = this.#socket;
+    const device = this.#device;
+    if (!socket || !device) throw new Superseded();
+    const created = await request(socket, 'createTransport', { direction });
+    this.#check(epoch);
+    if (!created.ok) throw new StepError(created.error);
+    const options = { ...(created.data as unknown as MsTransportOptions), iceServers: this.#iceServers };
+    const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
+    if (direction === 'send') this.#sendTransport = transport;
+    else this.#recvTransport = transport;
+
+    transport.on('connect', ({ dtlsParameters }, callback, errback) => {
+      request(socket, 'connectTransport', { transportId: transport.id, dtlsParameters }).then((r) => {
+        if (r.ok) callback();
+        else errback(new Error(`${r.error.code}: ${r.error.message}`));
+      });
+    });
+    transport.on('connectionstatechange', (state) => this.#onTransportState(transport, state, epoch));
+    if (direction === 'send') {
+      transport.on('produce', ({ kind, rtpParameters, appData }, callback, errback) => {
+        const source: MediaSource = appData.source === 'microphone' ? 'microphone' : 'camera';
+        request(socket, 'produce', { transportId: transport.id, kind, rtpParameters, source }).then((r) => {
+          if (r.ok) callback({ id: r.data.producerId });
+          else errback(new StepError(r.error));
+        });
+      });
+    }
+    return transport;
+  }
+
+  async #startPublishing(epoch: number): Promise<void> {
+    const stream = this.#localStream;
+    const device = this.#device;
+    if (!stream || !device) return;
+    const send = this.#sendTransport ?? (await this.#createTransport('send', epoch));
+    const tracks: Array<[MediaStreamTrack | undefined, MediaSource]> = [
+      [stream.getVideoTracks()[0], 'camera'],
+      [stream.getAudioTracks()[0], 'microphone'],
+    ];
+    for (const [track, source] of tracks) {
+      if (!track || track.readyState !== 'live') continue;
+      if (!device.canProduce(track.kind as MediaKind)) {
+        throw new StepError({ code: 'MEDIA_ERROR', message: `This browser cannot send ${track.kind}` });
+      }
+      const producer = await send.produce({
+        track,
+        // The same camera/microphone tracks are reused after a rejoin: never let
+        // mediasoup-client stop them when a transport closes.
+        stopTracks: false,
+        appData: { source },
+        ...(track.kind === 'audio' ? { codecOptions: { opusFec: true, opusDtx: true } } : {}),
+      });
+      this.#check(epoch);
+      this.#producers.set(producer.id, producer);
+      producer.observer.on('close', () => this.#producers.delete(producer.id));
+    }
+  }
+
+  async #consume(info: ProducerInfo, epoch: number): Promise<void> {
+    if (info.participantId === this.participantId) return;
+    if (this.#pendingConsumes.has(info.producerId)) return;
+    if (this.#remoteTracks.some((t) => t.producerId === info.producerId)) return;
+    const pending = { wanted: true };
+    this.#pendingConsumes.set(info.producerId, pending);
+    try {
+      const recv = await this.#recvReady.promise;
+      const socket = this.#socket;
+      const device = this.#device;
+      if (!recv || !socket || !device || epoch !== this.#epoch || !pending.wanted) return;
+
+      const r = await request(socket, 'consume', { producerId: info.producerId, rtpCapabilities: device.rtpCapabilities });
+      if (epoch !== this.#epoch || !pending.wanted) return;
+      if (!r.ok) {
+        // NOT_FOUND: the producer went away meanwhile. Anything else: leave the rest of the call working.
+        if (r.error.code !== 'NOT_FOUND' && r.error.code !== 'DISCONNECTED') {
+          console.warn(`[simstudio] could not receive ${info.kind} of ${info.participantId}: ${r.error.code} ${r.error.message}`);
+        }
+        return;
+      }
+      const reply = r.data;
+      const consumer = await recv.consume({
+        id: reply.consumerId,
+        producerId: reply.producerId,
+        kind: reply.kind,
+        rtpParameters: reply.rtpParameters as RtpParameters,
+        appData: { participantId: reply.participantId, source: info.source },
+      });
+      if (epoch !== this.#epoch || !pending.wanted || recv.closed) {
+        consumer.close();
+        return;
+      }
+      this.#consumers.set(consumer.id, consumer);
+      this.#remoteTracks = [
+        ...this.#remoteTracks,
+        {
+          consumerId: consumer.id,
+          producerId: reply.producerId,
+          participantId: reply.participantId,
+          kind: reply.kind,
+          source: info.source,
+          track: consumer.track,
+        },
+      ];
+      // The server created the consumer paused; resume now that the local side is ready.
+      const resumed = await request(socket, 'resumeConsumer', { consumerId: consumer.id });
+      if (!resumed.ok && resumed.error.code !== 'DISCONNECTED' && epoch === this.#epoch) {
+        console.warn(`[simstudio] could not resume consumer ${consumer.id}: ${resumed.error.code} ${resumed.error.message}`);
+      }
+    } catch (e) {
+      if (epoch === this.#epoch) console.warn('[simstudio] consume failed', e);
+    } finally {
+      if (this.#pendingConsumes.get(info.producerId) === pending) this.#pendingConsumes.delete(info.producerId);
+    }
+  }
+
+  #dropProducer(producerId: string): void {
+    const pending = this.#pendingConsumes.get(producerId);
+    if (pending) {
+      pending.wanted = false;
+      this.#pendingConsumes.delete(producerId);
+    }
+    for (const t of this.#remoteTracks.filter((t) => t.producerId === producerId)) this.#removeConsumer(t.consumerId);
+  }
+
+  #removeConsumer(consumerId: string): void {
+    this.#consumers.get(consumerId)?.close();
+    this.#consumers.delete(consumerId);
+    if (this.#remoteTracks.some((t) => t.consumerId === consumerId)) {
+      this.#remoteTracks = this.#remoteTracks.filter((t) => t.consumerId !== consumerId);
+    }
+  }
+
+  // ---- ICE ----
+
+  #onTransportState(transport: Transport, state: TransportConnectionState, epoch: number): void {
+    if (epoch !== this.#epoch || this.#closed) return;
+    if (state === 'connected') {
+      this.#clearIceWatchdog(transport.id);
+      this.#setIceTrouble(transport.id, false);
+    } else if (state === 'disconnected' || state === 'failed') {
+      this.#setIceTrouble(transport.id, true);
+      void this.#restartIce(transport, epoch);
+    }
+  }
+
+  async #restartIce(transport: Transport, epoch: number): Promise<void> {
+    const socket = this.#socket;
+    if (!socket || this.#iceRestarting.has(transport.id)) return;
+    this.#iceRestarting.add(transport.id);
+    try {
+      const r = await request(socket, 'restartIce', { transportId: transport.id });
+      if (epoch !== this.#epoch || transport.closed) return;
+      if (!r.ok) {
+        if (r.error.code === 'DISCONNECTED') return; // reconnect will rejoin
+        throw new StepError(r.error);
+      }
+      await transport.restartIce({ iceParameters: r.data.iceParameters as IceParameters });
+      this.#clearIceWatchdog(transport.id);
+      this.#iceWatchdogs.set(
+        transport.id,
+        setTimeout(() => {
+          this.#iceWatchdogs.delete(transport.id);
+          if (epoch === this.#epoch && !transport.closed && transport.connectionState !== 'connected') {
+            console.warn('[simstudio] ICE did not recover; joining again');
+            this.#rejoin();
+          }
+        }, ICE_RECOVERY_MS),
+      );
+    } catch (e) {
+      if (epoch !== this.#epoch) return;
+      console.warn('[simstudio] ICE restart failed; joining again', e);
+      this.#rejoin();
+    } finally {
+      this.#iceRestarting.delete(transport.id);
+    }
+  }
+
+  #setIceTrouble(transportId: string, trouble: boolean): void {
+    if (this.#iceTrouble.has(transportId) === trouble) return;
+    const next = new Set(this.#iceTrouble);
+    if (trouble) next.add(transportId);
+    else next.delete(transportId);
+    this.#iceTrouble = next;
+  }
+
+  #clearIceWatchdog(transportId: string): void {
+    const timer = this.#iceWatchdogs.get(transportId);
+    if (timer) clearTimeout(timer);
+    this.#iceWatchdogs.delete(transportId);
+  }
+
+  // ---- local media and teardown ----
+
+  #adoptLocalStream(stream: MediaStream): void {
+    this.#localStream = stream;
+    this.#localIssue = null;
+    for (const track of stream.getTracks()) {
+      track.addEventListener('ended', () => {
+        if (this.#closed || this.#localStream !== stream) return;
+        this.#localIssue =
+          track.kind === 'video'
+            ? 'Your camera stopped working (was it unplugged or taken by another program?). Reload the page to set it up again.'
+            : 'Your microphone stopped working (was it unplugged or taken by another program?). Reload the page to set it up again.';
+      });
+    }
+  }
+
+  /** Closes transports (and with them producers and consumers) locally. Local tracks survive. */
+  #teardownMedia(): void {
+    this.#epoch += 1;
+    this.#recvReady.resolve(null);
+    this.#recvReady = deferred();
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    for (const timer of this.#iceWatchdogs.values()) clearTimeout(timer);
+    this.#iceWatchdogs.clear();
+    this.#iceRestarting.clear();
+    for (const pending of this.#pendingConsumes.values()) pending.wanted = false;
+    this.#pendingConsumes.clear();
+    this.#sendTransport?.close();
+    this.#recvTransport?.close();
+    this.#sendTransport = null;
+    this.#recvTransport = null;
+    this.#consumers.clear();
+    this.#producers.clear();
+    this.#device = null;
+    if (this.#remoteTracks.length > 0) this.#remoteTracks = [];
+    if (this.#iceTrouble.size > 0) this.#iceTrouble = new Set();
+  }
+}
