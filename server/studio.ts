@@ -23,6 +23,9 @@ import { attachSignalling } from './signalling/socket-server.ts';
 import { AssessmentService } from './assessment/assessment-service.ts';
 import { ScenarioBank } from './assessment/scenario-bank.ts';
 import { TemplatesRepo } from './assessment/templates-repo.ts';
+import { attachCollab, type CollabServer } from './collab/collab-server.ts';
+import { DocStore } from './collab/doc-store.ts';
+import { studioCollabPolicy } from './collab/policy.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -42,6 +45,7 @@ export interface Studio {
   templates: TemplatesRepo;
   /** Participants of a session with a live connection now. */
   connectedParticipantIds(sessionId: string): Set<string>;
+  collab: CollabServer;
   log: Logger;
   close(): Promise<void>;
 }
@@ -115,6 +119,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const server = http.createServer(app);
   const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, iceServers: config.iceServers, log });
   connections.ids = signalling.connectedParticipantIds;
+  const collab = attachCollab(server, { auth, store: new DocStore(db), policy: studioCollabPolicy, log });
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);
@@ -144,12 +149,14 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     bank,
     templates,
     connectedParticipantIds: signalling.connectedParticipantIds,
+    collab,
     log,
     async close() {
       assessment.close();
+      collab.close();
       rooms.closeAll();
-      await signalling.io.close();
       server.closeAllConnections();
+      await signalling.io.close();
       pool.close();
       db.close();
     },

@@ -78,6 +78,20 @@ const MIGRATIONS: string[] = [
      paused_at INTEGER,
      updated_at INTEGER NOT NULL
    );`,
+  // Collaborative documents (Yjs): an append-only update log, compacted into snapshots.
+  `CREATE TABLE collab_updates (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     doc TEXT NOT NULL,
+     update_data BLOB NOT NULL,
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX collab_updates_by_doc ON collab_updates(doc, id);
+   CREATE TABLE collab_snapshots (
+     doc TEXT PRIMARY KEY,
+     state BLOB NOT NULL,
+     upto_id INTEGER NOT NULL,
+     at INTEGER NOT NULL
+   );`,
 ];
 
 export function openDatabase(dataDir: string): Database {

@@ -71,6 +71,8 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     // Engine-level hard cap; anything above MAX_PAYLOAD_BYTES but below this gets a typed error.
     maxHttpBufferSize: 1_000_000,
     serveClient: false,
+    // Other upgrades on this server (the /collab/ endpoint) are not Socket.IO's to destroy.
+    destroyUpgrade: false,
     cors: { origin: false },
   });
   /** The live connection of each participant; a newer one replaces the older. */

@@ -1,0 +1,50 @@
+// Durable storage of collaborative documents: every accepted update is appended (and, with
+// PRAGMA synchronous = FULL, on disk) before anyone is told about it; a document loads from
+// its snapshot plus the updates after it, and is compacted into a new snapshot now and then.
+import * as Y from 'yjs';
+import { transaction, type Database } from '../db/database.ts';
+
+export class DocStore {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  /** Rebuilds a document from its snapshot and every update logged after it. */
+  load(doc: string): { ydoc: Y.Doc; pendingUpdates: number } {
+    const ydoc = new Y.Doc();
+    const snapshot = this.db.prepare('SELECT state, upto_id FROM collab_snapshots WHERE doc = ?').get(doc) as
+      | { state: Uint8Array; upto_id: number }
+      | undefined;
+    if (snapshot) Y.applyUpdate(ydoc, snapshot.state);
+    const updates = this.db
+      .prepare('SELECT update_data FROM collab_updates WHERE doc = ? AND id > ? ORDER BY id')
+      .all(doc, snapshot?.upto_id ?? 0) as Array<{ update_data: Uint8Array }>;
+    if (updates.length > 0) Y.applyUpdate(ydoc, Y.mergeUpdates(updates.map((u) => u.update_data)));
+    return { ydoc, pendingUpdates: updates.length };
+  }
+
+  append(doc: string, update: Uint8Array): void {
+    this.db.prepare('INSERT INTO collab_updates (doc, update_data, at) VALUES (?, ?, ?)').run(doc, update, Date.now());
+  }
+
+  /** Replaces the log up to now with one snapshot of `ydoc` (which holds all of it). */
+  compact(doc: string, ydoc: Y.Doc): void {
+    transaction(this.db, () => {
+      const { upto } = this.db.prepare('SELECT MAX(id) AS upto FROM collab_updates WHERE doc = ?').get(doc) as { upto: number | null };
+      if (upto === null) return;
+      this.db
+        .prepare(
+          `INSERT INTO collab_snapshots (doc, state, upto_id, at) VALUES (?, ?, ?, ?)
+           ON CONFLICT(doc) DO UPDATE SET state = excluded.state, upto_id = excluded.upto_id, at = excluded.at`,
+        )
+        .run(doc, Y.encodeStateAsUpdate(ydoc), upto, Date.now());
+      this.db.prepare('DELETE FROM collab_updates WHERE doc = ? AND id <= ?').run(doc, upto);
+    });
+  }
+
+  updateCount(doc: string): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM collab_updates WHERE doc = ?').get(doc) as { n: number }).n;
+  }
+}

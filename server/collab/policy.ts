@@ -1,0 +1,23 @@
+// Who may read and write which collaborative document.
+import type { Participant } from '../../shared/domain.ts';
+import type { CollabDocKind } from '../../shared/collab.ts';
+import type { CollabPolicy, DocAccess } from './collab-server.ts';
+
+/**
+ * Rubric: observers (lead included) score; moderators and coordinators read; candidates and
+ * actors never reach it. Written exercise: the candidate writes; observers, moderators and
+ * coordinators read; actors never.
+ */
+export const studioCollabPolicy: CollabPolicy = {
+  access(participant: Participant, doc: { kind: CollabDocKind }): DocAccess {
+    const role = participant.role;
+    if (doc.kind === 'rubric') {
+      if (role === 'observer' || role === 'leadObserver') return 'write';
+      if (role === 'moderator' || role === 'coordinator') return 'read';
+      return 'none';
+    }
+    if (role === 'candidate') return 'write';
+    if (role === 'actor') return 'none';
+    return 'read';
+  },
+};

@@ -1,0 +1,51 @@
+// The collaborative-document protocol: the standard y-websocket protocol (y-protocols sync
+// and awareness) at /collab/<docName>, plus SimStudio's document names, limits and the
+// close codes with which the server ends a connection.
+export const COLLAB_PATH = '/collab/';
+
+/** y-websocket message types (first varUint of every message). */
+export const MESSAGE_SYNC = 0;
+export const MESSAGE_AWARENESS = 1;
+export const MESSAGE_AUTH = 2;
+export const MESSAGE_QUERY_AWARENESS = 3;
+
+/** y-protocols sync sub-types (second varUint of a sync message). */
+export const SYNC_STEP_1 = 0;
+export const SYNC_STEP_2 = 1;
+export const SYNC_UPDATE = 2;
+
+export type CollabDocKind = 'rubric' | 'written';
+
+export function collabDocName(sessionId: string, kind: CollabDocKind): string {
+  return `session/${sessionId}/${kind}`;
+}
+
+const DOC_NAME = /^session\/([0-9a-f-]{36})\/(rubric|written)$/;
+
+export function parseCollabDocName(name: string): { sessionId: string; kind: CollabDocKind } | null {
+  const match = DOC_NAME.exec(name);
+  return match ? { sessionId: match[1]!, kind: match[2] as CollabDocKind } : null;
+}
+
+/** Limits per connection (server-enforced). */
+export const COLLAB_LIMITS = {
+  /** Largest accepted message. */
+  maxMessageBytes: 512 * 1024,
+  /** Messages per second before the connection is closed. */
+  maxMessagesPerSecond: 200,
+} as const;
+
+/**
+ * Close codes. 1009 is WebSocket's own "message too big"; the 44xx codes mirror HTTP
+ * statuses so that logs read naturally.
+ */
+export const CLOSE_CODES = {
+  MessageTooBig: 1009,
+  BadRequest: 4400,
+  Unauthorized: 4401,
+  Forbidden: 4403,
+  NotFound: 4404,
+  RateLimited: 4429,
+  ServerError: 4500,
+} as const;
+export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];

@@ -1,0 +1,98 @@
+// A raw y-websocket protocol client for tests: a real Y.Doc kept in sync with the server
+// over a plain WebSocket, plus ways to send anything at all.
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+import WebSocket from 'ws';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { MESSAGE_AWARENESS, MESSAGE_SYNC, SYNC_STEP_1, SYNC_STEP_2, SYNC_UPDATE } from '../../shared/collab.ts';
+
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+export class RawCollabClient {
+  readonly ws: WebSocket;
+  readonly ydoc = new Y.Doc();
+  /** Only what the server has sent: an edit is acknowledged once it shows up here. */
+  readonly serverView = new Y.Doc();
+  readonly awareness = new awarenessProtocol.Awareness(this.ydoc);
+  readonly opened: Promise<void>;
+  readonly closed: Promise<Closed>;
+  /** Resolves once the server's SyncStep2 arrived (initial content loaded). */
+  readonly synced: Promise<void>;
+
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.ws = new WebSocket(url, { headers });
+    this.ws.binaryType = 'nodebuffer';
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+    this.closed = new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    let markSynced: () => void = () => undefined;
+    this.synced = new Promise((resolve) => (markSynced = resolve));
+    this.ws.on('error', () => undefined);
+    this.ws.on('message', (data: Buffer) => {
+      const decoder = decoding.createDecoder(new Uint8Array(data));
+      const type = decoding.readVarUint(decoder);
+      if (type === MESSAGE_SYNC) {
+        const step = decoding.readVarUint(decoder);
+        const payload = decoding.readVarUint8Array(decoder);
+        if (step === SYNC_STEP_1) {
+          this.send(sync(SYNC_STEP_2, Y.encodeStateAsUpdate(this.ydoc, payload)));
+        } else {
+          Y.applyUpdate(this.ydoc, payload, 'server');
+          Y.applyUpdate(this.serverView, payload, 'server');
+          if (step === SYNC_STEP_2) markSynced();
+        }
+      } else if (type === MESSAGE_AWARENESS) {
+        awarenessProtocol.applyAwarenessUpdate(this.awareness, decoding.readVarUint8Array(decoder), 'server');
+      }
+    });
+    // Local edits go to the server as updates; the initial SyncStep1 asks for its content.
+    this.ydoc.on('update', (update: Uint8Array, origin: unknown) => {
+      if (origin !== 'server') this.send(sync(SYNC_UPDATE, update));
+    });
+    void this.opened.then(() => this.send(sync(SYNC_STEP_1, Y.encodeStateVector(this.ydoc))), () => undefined);
+  }
+
+  send(message: Uint8Array): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(message);
+  }
+
+  sendAwareness(clientId: number, state: Record<string, unknown>): void {
+    const doc = new Y.Doc();
+    doc.clientID = clientId;
+    const other = new awarenessProtocol.Awareness(doc);
+    other.setLocalState(state);
+    const encoder = encoding.createEncoder();
+    encoding.writeVarUint(encoder, MESSAGE_AWARENESS);
+    encoding.writeVarUint8Array(encoder, awarenessProtocol.encodeAwarenessUpdate(other, [clientId]));
+    this.send(encoding.toUint8Array(encoder));
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export function sync(step: number, payload: Uint8Array): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, MESSAGE_SYNC);
+  encoding.writeVarUint(encoder, step);
+  encoding.writeVarUint8Array(encoder, payload);
+  return encoding.toUint8Array(encoder);
+}
+
+/** An update that sets `key` in a map named `name`, made on a throwaway doc. */
+export function mapUpdate(name: string, key: string, value: unknown): Uint8Array {
+  const doc = new Y.Doc();
+  doc.getMap(name).set(key, value);
+  return Y.encodeStateAsUpdate(doc);
+}
+
+export function collabUrl(baseUrl: string, docName: string, participantId: string): string {
+  return `${baseUrl.replace(/^http/, 'ws')}/collab/${docName}?participantId=${participantId}`;
+}
