@@ -39,6 +39,13 @@ export type DocAccess = 'write' | 'read' | 'none';
 export interface CollabPolicy {
   /** Access at connect time (and re-checked for each update, e.g. for deadlines). */
   access(participant: Participant, doc: { sessionId: string; kind: 'rubric' | 'written' }): DocAccess;
+  /** A writer's update, checked against the document before it is applied: null when fine. */
+  checkUpdate?(
+    participant: Participant,
+    doc: { sessionId: string; kind: 'rubric' | 'written' },
+    current: Y.Doc,
+    update: Uint8Array,
+  ): { code: CloseCode; reason: string } | null;
 }
 
 /** Compact the update log into a snapshot after this many updates to one document. */
@@ -252,6 +259,8 @@ function handleMessage(
           if (step === SYNC_STEP_2 && !addsContent(doc.ydoc, update)) return undefined;
           return { code: CLOSE_CODES.Forbidden, reason: 'read-only: changes are not accepted' };
         }
+        const refused = deps.policy.checkUpdate?.(conn.participant, target, doc.ydoc, update);
+        if (refused) return refused;
         deps.store.append(doc.name, update);
         Y.applyUpdate(doc.ydoc, update, conn);
         if (++doc.updatesSinceCompaction >= COMPACT_EVERY) {

@@ -1,7 +1,9 @@
 // Who may read and write which collaborative document.
 import type { Participant } from '../../shared/domain.ts';
 import type { CollabDocKind } from '../../shared/collab.ts';
+import { CLOSE_CODES } from '../../shared/collab.ts';
 import type { CollabPolicy, DocAccess } from './collab-server.ts';
+import { checkRubricUpdate } from './rubric-guard.ts';
 
 /**
  * Rubric: observers (lead included) score; moderators and coordinators read; candidates and
@@ -19,5 +21,11 @@ export const studioCollabPolicy: CollabPolicy = {
     if (role === 'candidate') return 'write';
     if (role === 'actor') return 'none';
     return 'read';
+  },
+  checkUpdate(participant, doc, current, update) {
+    if (doc.kind !== 'rubric') return null;
+    const result = checkRubricUpdate(participant, current, update);
+    if (result.ok) return null;
+    return { code: result.forbidden ? CLOSE_CODES.Forbidden : CLOSE_CODES.BadRequest, reason: result.reason };
   },
 };

@@ -6,6 +6,7 @@ import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
 import { CLOSE_CODES, COLLAB_LIMITS, MESSAGE_SYNC, SYNC_STEP_2, SYNC_UPDATE, collabDocName } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
+import { agreedKey, ratingKey } from '../../shared/rubric.ts';
 import { RawCollabClient, collabUrl, mapUpdate, sync } from '../helpers/collab-client.ts';
 import { byRole, createSession, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -40,8 +41,10 @@ async function synced(role: Participant['role']): Promise<RawCollabClient> {
 }
 
 function serverRubric(): Record<string, unknown> {
-  return studio.collab.doc(rubric)?.getMap('scores').toJSON() ?? {};
+  return studio.collab.doc(rubric)?.getMap('ratings').toJSON() ?? {};
 }
+
+const id = (role: Participant['role']): string => byRole(participants, role).id;
 
 async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
   const started = Date.now();
@@ -77,10 +80,11 @@ describe('who may open the rubric', () => {
     const a = await synced('observer');
     const b = await synced('leadObserver');
     const moderator = await synced('moderator');
-    a.ydoc.getMap('scores').set('communication', 3);
-    await expect.poll(() => b.ydoc.getMap('scores').get('communication')).toBe(3);
-    await expect.poll(() => moderator.ydoc.getMap('scores').get('communication')).toBe(3);
-    expect(serverRubric()).toMatchObject({ communication: 3 });
+    const key = ratingKey(id('observer'), 1, 'kss-2');
+    a.ydoc.getMap('ratings').set(key, 3);
+    await expect.poll(() => b.ydoc.getMap('ratings').get(key)).toBe(3);
+    await expect.poll(() => moderator.ydoc.getMap('ratings').get(key)).toBe(3);
+    expect(serverRubric()).toMatchObject({ [key]: 3 });
   });
 });
 
@@ -89,9 +93,10 @@ describe('a read-only connection cannot write', () => {
     await synced('observer');
     const moderator = await synced('moderator');
     const before = Y.encodeStateVector(studio.collab.doc(rubric)!);
-    moderator.send(sync(SYNC_UPDATE, mapUpdate('scores', 'forged', 1)));
+    const forged = ratingKey(id('moderator'), 1, 'kss-1');
+    moderator.send(sync(SYNC_UPDATE, mapUpdate('ratings', forged, 1)));
     expect(await moderator.closed).toMatchObject({ code: CLOSE_CODES.Forbidden });
-    expect(serverRubric()).not.toHaveProperty('forged');
+    expect(serverRubric()).not.toHaveProperty(forged);
     expect(Y.encodeStateVector(studio.collab.doc(rubric)!)).toEqual(before);
     expect(studio.logLines.some((l) => l.msg === 'collab message refused' && l.role === 'moderator')).toBe(true);
   });
@@ -102,9 +107,10 @@ describe('a read-only connection cannot write', () => {
     // A SyncStep2 with what the server already has: accepted silently, connection stays.
     quiet.send(sync(SYNC_STEP_2, Y.encodeStateAsUpdate(quiet.ydoc)));
     const sneaky = await synced('moderator');
-    sneaky.send(sync(SYNC_STEP_2, mapUpdate('scores', 'sneaky', 4)));
+    const sneakyKey = ratingKey(id('observer'), 2, 'kss-1');
+    sneaky.send(sync(SYNC_STEP_2, mapUpdate('ratings', sneakyKey, 4)));
     expect(await sneaky.closed).toMatchObject({ code: CLOSE_CODES.Forbidden });
-    expect(serverRubric()).not.toHaveProperty('sneaky');
+    expect(serverRubric()).not.toHaveProperty(sneakyKey);
     expect(quiet.ws.readyState).toBe(quiet.ws.OPEN);
   });
 
@@ -119,9 +125,39 @@ describe('a read-only connection cannot write', () => {
   });
 });
 
+describe('each observer owns their entries', () => {
+  const cases: Array<[string, (c: RawCollabClient) => void, number]> = [
+    ['another observer’s rating', (c) => c.ydoc.getMap('ratings').set(ratingKey(id('leadObserver'), 1, 'kss-1'), 1), CLOSE_CODES.Forbidden],
+    ['an agreed rating (lead observer only)', (c) => c.ydoc.getMap('agreed').set(agreedKey(1, 'kss-1'), { rating: 2, rationale: '' }), CLOSE_CODES.Forbidden],
+    ['narrative feedback (lead observer only)', (c) => c.ydoc.getMap('feedback').set('overall|strengths', 'x'), CLOSE_CODES.Forbidden],
+    ['a rating off the scale', (c) => c.ydoc.getMap('ratings').set(ratingKey(id('observer'), 1, 'kss-1'), 9), CLOSE_CODES.BadRequest],
+    ['an unknown section', (c) => c.ydoc.getMap('scores').set(`${id('observer')}|x`, 1), CLOSE_CODES.BadRequest],
+    ['a malformed evidence note', (c) => c.ydoc.getMap('notes').set(`${id('observer')}|n1`, { text: '' }), CLOSE_CODES.BadRequest],
+  ];
+  it.each(cases)('an observer writing %s is refused and nothing changes', async (_name, write, code) => {
+    const observer = await synced('observer');
+    const before = Y.encodeStateAsUpdate(studio.collab.doc(rubric)!);
+    write(observer);
+    expect(await observer.closed).toMatchObject({ code });
+    expect(Y.encodeStateAsUpdate(studio.collab.doc(rubric)!)).toEqual(before);
+  });
+
+  it('the lead observer records agreed ratings and feedback; an observer adds a valid note', async () => {
+    const lead = await synced('leadObserver');
+    const observer = await synced('observer');
+    lead.ydoc.getMap('agreed').set(agreedKey(1, 'kss-1'), { rating: 3, rationale: 'Both observers saw warm, purposeful engagement.' });
+    lead.ydoc.getMap('feedback').set('overall|strengths', 'Calm, clear explanation of the enquiry.');
+    observer.ydoc.getMap('notes').set(`${id('observer')}|n1`, { scenario: 1, atMs: 65_000, domainId: 'kss-2', text: 'Open question about evenings.', createdAt: Date.now() });
+    await expect.poll(() => studio.collab.doc(rubric)?.getMap('agreed').get(agreedKey(1, 'kss-1'))).toMatchObject({ rating: 3 });
+    await expect.poll(() => (studio.collab.doc(rubric)?.getMap('notes').get(`${id('observer')}|n1`) as { atMs: number } | undefined)?.atMs).toBe(65_000);
+    expect(lead.ws.readyState).toBe(lead.ws.OPEN);
+    expect(observer.ws.readyState).toBe(observer.ws.OPEN);
+  });
+});
+
 describe('bad bytes', () => {
   const truncated = (() => {
-    const update = mapUpdate('scores', 'x', 'a long enough value to cut in half');
+    const update = mapUpdate('notes', 'x', 'a long enough value to cut in half');
     const encoder = encoding.createEncoder();
     encoding.writeVarUint(encoder, MESSAGE_SYNC);
     encoding.writeVarUint(encoder, SYNC_UPDATE);
@@ -148,8 +184,8 @@ describe('bad bytes', () => {
     offender.send(bytes);
     expect(await within(2000, offender.closed)).toMatchObject({ code });
     expect(JSON.stringify(serverRubric())).toBe(before);
-    const key = `after-${Math.random()}`;
-    bystander.ydoc.getMap('scores').set(key, 1);
+    const key = ratingKey(id('leadObserver'), 1, `kss-${Math.random()}`);
+    bystander.ydoc.getMap('ratings').set(key, 1);
     await expect.poll(() => serverRubric()[key]).toBe(1);
     expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
   });
@@ -159,13 +195,14 @@ describe('persistence', () => {
   it('accepted edits are in the database before anyone hears of them, and survive a restart', async () => {
     const dataDir = studio.dataDir;
     const writer = await synced('observer');
-    writer.ydoc.getMap('scores').set('persisted', 'yes');
-    await expect.poll(() => writer.serverView.getMap('scores').get('persisted')).toBe('yes');
+    const key = ratingKey(id('observer'), 3, 'kss-7');
+    writer.ydoc.getMap('ratings').set(key, 4);
+    await expect.poll(() => writer.serverView.getMap('ratings').get(key)).toBe(4);
     for (const c of clients) c.close();
     await studio.close();
     studio = await startTestStudio({}, dataDir);
     const reader = await synced('moderator');
-    expect(reader.ydoc.getMap('scores').get('persisted')).toBe('yes');
-    expect(reader.ydoc.getMap('scores').get('communication')).toBe(3);
+    expect(reader.ydoc.getMap('ratings').get(ratingKey(id('observer'), 3, 'kss-7'))).toBe(4);
+    expect(reader.ydoc.getMap('ratings').get(ratingKey(id('observer'), 1, 'kss-2'))).toBe(3);
   });
 });

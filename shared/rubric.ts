@@ -1,0 +1,153 @@
+// The shared rubric: versioned scoring frameworks (data, swappable) and the layout of the
+// rubric's Yjs document, `session/<id>/rubric`, which observers edit together.
+//
+// Document layout (top-level Y.Maps; every key says who owns it, and the server refuses an
+// update that writes a key its author does not own — see server/collab/rubric-guard.ts):
+//   ratings    "<observerId>|<scenario>|<domainId>" → number       an observer's own domain rating
+//   global     "<observerId>|<scenario>"            → number       an observer's overall judgement (1–7)
+//   submitted  "<observerId>|<scenario>"            → number       when the observer submitted (epoch ms)
+//   notes      "<observerId>|<noteId>"              → EvidenceNote an observer's evidence note
+//   agreed     "<scenario>|<domainId>"              → AgreedRating lead observer only
+//   feedback   "<scenario|overall>|strengths|development" → string lead observer only
+import { z } from 'zod';
+
+export interface RatingLevel {
+  value: number;
+  label: string;
+  descriptor: string;
+}
+
+export interface Framework {
+  id: string;
+  version: number;
+  name: string;
+  /** In force until (ISO date), where known: frameworks are replaced, not edited. */
+  inForceUntil: string | null;
+  domains: Array<{ id: string; number: number; title: string }>;
+  /** Scored by default for this level (typically the behavioural statements). */
+  defaultScoredDomains: string[];
+  scale: RatingLevel[];
+  globalScale: RatingLevel[];
+  /** A separate scale for the reflective conversation. */
+  reflectionScale: RatingLevel[];
+}
+
+const DOMAIN_SCALE: RatingLevel[] = [
+  { value: 1, label: 'Clear fail', descriptor: 'Little or no evidence of the standard; practice that could leave a child at risk.' },
+  { value: 2, label: 'Borderline', descriptor: 'Some evidence, but inconsistent or incomplete; not yet reliably at the standard.' },
+  { value: 3, label: 'Meets the standard', descriptor: 'Consistent evidence of safe, competent practice at the expected level.' },
+  { value: 4, label: 'Exceeds', descriptor: 'Strong, well-judged practice beyond what the standard expects.' },
+];
+
+/** The pilot's overall rating: 1–7, where 3 or below is a fail. */
+const GLOBAL_SCALE: RatingLevel[] = [
+  { value: 1, label: '1 — Very weak', descriptor: 'Far below the standard.' },
+  { value: 2, label: '2 — Weak', descriptor: 'Below the standard.' },
+  { value: 3, label: '3 — Borderline fail', descriptor: 'Close to, but below, the standard.' },
+  { value: 4, label: '4 — Borderline pass', descriptor: 'Just meets the standard.' },
+  { value: 5, label: '5 — Sound', descriptor: 'Meets the standard securely.' },
+  { value: 6, label: '6 — Strong', descriptor: 'Above the standard.' },
+  { value: 7, label: '7 — Excellent', descriptor: 'Well above the standard.' },
+];
+
+const REFLECTION_SCALE: RatingLevel[] = [
+  { value: 1, label: 'Limited', descriptor: 'Describes events; little analysis or insight into own practice.' },
+  { value: 2, label: 'Developing', descriptor: 'Some analysis; hypotheses are thin or not revised in the light of evidence.' },
+  { value: 3, label: 'Reflective', descriptor: 'Analyses own practice, tests hypotheses against what was heard.' },
+  { value: 4, label: 'Highly reflective', descriptor: 'Critical, self-aware analysis; alternative hypotheses weighed and linked to risk.' },
+];
+
+export const KSS_PRACTITIONER: Framework = {
+  id: 'kss-practitioner',
+  version: 1,
+  name: 'Knowledge and Skills Statement — child and family practitioners',
+  inForceUntil: '2027-03-31',
+  domains: [
+    'Relationships and effective direct work',
+    'Communication',
+    'Child development',
+    'Adult mental ill health, substance misuse, domestic abuse, physical ill health and disability',
+    'Abuse and neglect of children',
+    'Child and family assessment',
+    'Analysis, decision-making, planning and review',
+    'The law and the family and youth justice systems',
+    'The role of supervision',
+    'Organisational context',
+  ].map((title, i) => ({ id: `kss-${i + 1}`, number: i + 1, title })),
+  defaultScoredDomains: ['kss-1', 'kss-2', 'kss-6', 'kss-7', 'kss-9'],
+  scale: DOMAIN_SCALE,
+  globalScale: GLOBAL_SCALE,
+  reflectionScale: REFLECTION_SCALE,
+};
+
+export const KSS_PRACTICE_SUPERVISOR: Framework = {
+  id: 'kss-practice-supervisor',
+  version: 1,
+  name: 'Knowledge and Skills Statement — practice supervisors',
+  inForceUntil: null,
+  domains: [
+    'Promote and govern excellent practice',
+    'Developing excellent practitioners',
+    'Shaping and influencing the practice system',
+    'Effective use of power and authority',
+    'Confident analysis and decision-making',
+    'Purposeful and effective social work',
+    'Emotionally intelligent practice supervision',
+    'Performance management and improvement',
+  ].map((title, i) => ({ id: `kss-ps-${i + 1}`, number: i + 1, title })),
+  defaultScoredDomains: ['kss-ps-2', 'kss-ps-4', 'kss-ps-5', 'kss-ps-6', 'kss-ps-7'],
+  scale: DOMAIN_SCALE,
+  globalScale: GLOBAL_SCALE,
+  reflectionScale: REFLECTION_SCALE,
+};
+
+export const FRAMEWORKS: Framework[] = [KSS_PRACTITIONER, KSS_PRACTICE_SUPERVISOR];
+
+export function frameworkFor(level: 'practitioner' | 'supervisor'): Framework {
+  return level === 'practitioner' ? KSS_PRACTITIONER : KSS_PRACTICE_SUPERVISOR;
+}
+
+/** Ratings further apart than this are highlighted as a disagreement. */
+export const DEFAULT_DISAGREEMENT_THRESHOLD = 1;
+
+// ---- the document's maps and keys ----
+
+export const RUBRIC_MAPS = ['ratings', 'global', 'submitted', 'notes', 'agreed', 'feedback'] as const;
+export type RubricMap = (typeof RUBRIC_MAPS)[number];
+
+/** Maps whose keys begin with the author's participant id. */
+export const OBSERVER_OWNED_MAPS: ReadonlySet<RubricMap> = new Set(['ratings', 'global', 'submitted', 'notes']);
+/** Maps only the lead observer writes. */
+export const LEAD_OWNED_MAPS: ReadonlySet<RubricMap> = new Set(['agreed', 'feedback']);
+
+/** Scenario key: 1..3 for scenarios, "reflective" for the reflective conversation. */
+export type ScenarioKey = number | 'reflective';
+
+export const ratingKey = (observerId: string, scenario: ScenarioKey, domainId: string): string => `${observerId}|${scenario}|${domainId}`;
+export const globalKey = (observerId: string, scenario: ScenarioKey): string => `${observerId}|${scenario}`;
+export const submittedKey = globalKey;
+export const noteKey = (observerId: string, noteId: string): string => `${observerId}|${noteId}`;
+export const agreedKey = (scenario: ScenarioKey, domainId: string): string => `${scenario}|${domainId}`;
+export const feedbackKey = (scenario: ScenarioKey | 'overall', part: 'strengths' | 'development'): string => `${scenario}|${part}`;
+
+export const EvidenceNoteSchema = z.strictObject({
+  scenario: z.union([z.number().int().min(1).max(3), z.literal('reflective')]),
+  /** Milliseconds since the scenario started (the recording's clock). */
+  atMs: z.number().int().min(0),
+  domainId: z.string().max(40).nullable(),
+  text: z.string().trim().min(1).max(4000),
+  createdAt: z.number().int(),
+});
+export type EvidenceNote = z.infer<typeof EvidenceNoteSchema>;
+
+export const AgreedRatingSchema = z.strictObject({
+  rating: z.number().int().min(1).max(4),
+  rationale: z.string().trim().max(4000),
+});
+export type AgreedRating = z.infer<typeof AgreedRatingSchema>;
+
+/** mm:ss of a scenario clock. */
+export function formatScenarioClock(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
