@@ -14,16 +14,21 @@ export interface Closed {
 
 export class RawCollabClient {
   readonly ws: WebSocket;
-  readonly ydoc = new Y.Doc();
+  readonly ydoc: Y.Doc;
   /** Only what the server has sent: an edit is acknowledged once it shows up here. */
-  readonly serverView = new Y.Doc();
-  readonly awareness = new awarenessProtocol.Awareness(this.ydoc);
+  readonly serverView: Y.Doc;
+  readonly awareness: awarenessProtocol.Awareness;
   readonly opened: Promise<void>;
   readonly closed: Promise<Closed>;
   /** Resolves once the server's SyncStep2 arrived (initial content loaded). */
   readonly synced: Promise<void>;
 
-  constructor(url: string, headers: Record<string, string> = {}) {
+  /** Pass the `ydoc` and `serverView` of an earlier connection to reconnect with them (like a
+   *  provider after a dropped connection: unacknowledged edits go out in SyncStep2). */
+  constructor(url: string, headers: Record<string, string> = {}, reuse?: { ydoc: Y.Doc; serverView: Y.Doc }) {
+    this.ydoc = reuse?.ydoc ?? new Y.Doc();
+    this.serverView = reuse?.serverView ?? new Y.Doc();
+    this.awareness = new awarenessProtocol.Awareness(this.ydoc);
     this.ws = new WebSocket(url, { headers });
     this.ws.binaryType = 'nodebuffer';
     this.opened = new Promise((resolve, reject) => {
@@ -52,11 +57,18 @@ export class RawCollabClient {
       }
     });
     // Local edits go to the server as updates; the initial SyncStep1 asks for its content.
-    this.ydoc.on('update', (update: Uint8Array, origin: unknown) => {
+    this.onLocalUpdate = (update: Uint8Array, origin: unknown): void => {
       if (origin !== 'server') this.send(sync(SYNC_UPDATE, update));
+    };
+    this.ydoc.on('update', this.onLocalUpdate);
+    this.ws.once('close', () => {
+      this.ydoc.off('update', this.onLocalUpdate);
+      this.awareness.destroy();
     });
     void this.opened.then(() => this.send(sync(SYNC_STEP_1, Y.encodeStateVector(this.ydoc))), () => undefined);
   }
+
+  private readonly onLocalUpdate: (update: Uint8Array, origin: unknown) => void;
 
   send(message: Uint8Array): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(message);
