@@ -1,0 +1,182 @@
+// bench/collab.ts — run by hand: `npm run bench:collab` (options: -- --sessions 200 --seconds 20 --rate 1).
+// Latency of an observer's rubric edit reaching another observer of the same session, with
+// N sessions × 3 observers connected to one server process, each observer making `rate`
+// edits per second. Measured against SimStudio's /collab endpoint (authenticated, permission
+// checks, durable append before broadcast) and, on the same machine and load, against the
+// reference @y/websocket-server (no auth, no persistence). Prints both and the ratio.
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import * as Y from 'yjs';
+import { collabDocName } from '../shared/collab.ts';
+import { sessionCookieName } from '../shared/api.ts';
+import { loadConfig } from '../server/config.ts';
+import { openData } from '../server/studio.ts';
+import { RawCollabClient } from '../test/helpers/collab-client.ts';
+import { freePort, kill9, startServerProcess } from '../test/helpers/server-process.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    sessions: { type: 'string', default: '200' },
+    seconds: { type: 'string', default: '20' },
+    rate: { type: 'string', default: '1' },
+  },
+});
+const SESSIONS = Number(values.sessions);
+const SECONDS = Number(values.seconds);
+const RATE = Number(values.rate);
+const PER_SESSION = 3;
+
+interface Client {
+  raw: RawCollabClient;
+  authorId: string;
+}
+
+interface Target {
+  name: string;
+  stop(): Promise<void>;
+  /** One list of clients per session, connected and synced. */
+  sessions: Client[][];
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+async function connectAll(make: () => Array<Array<{ url: string; headers: Record<string, string>; authorId: string }>>): Promise<Client[][]> {
+  const plan = make();
+  const sessions: Client[][] = [];
+  // Connect in batches so the handshake burst does not dominate.
+  for (let i = 0; i < plan.length; i += 20) {
+    const batch = plan.slice(i, i + 20).map((specs) => specs.map((s) => ({ raw: new RawCollabClient(s.url, s.headers), authorId: s.authorId })));
+    await Promise.all(batch.flat().map((c) => c.raw.synced));
+    sessions.push(...batch);
+  }
+  return sessions;
+}
+
+async function simstudio(): Promise<Target> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-bench-collab-'));
+  const port = await freePort();
+  const server = await startServerProcess(dataDir, port, { SIMSTUDIO_LOG_LEVEL: 'error' });
+  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_PORT: String(port) }));
+  const specs: Array<Array<{ url: string; headers: Record<string, string>; authorId: string }>> = [];
+  for (let s = 0; s < SESSIONS; s++) {
+    const { session, participants } = data.sessions.create({
+      title: `bench ${s}`,
+      level: 'practitioner',
+      participants: [
+        { role: 'leadObserver', displayName: 'Lead' },
+        { role: 'observer', displayName: 'A' },
+        { role: 'observer', displayName: 'B' },
+      ],
+    });
+    const row = [];
+    for (const p of participants) {
+      const res = await fetch(await data.invites.link(server.baseUrl, p), { redirect: 'manual' });
+      const cookie = new RegExp(`${sessionCookieName(p.id)}=[^;]+`).exec(res.headers.get('set-cookie') ?? '')?.[0] ?? '';
+      row.push({
+        url: `${server.baseUrl.replace(/^http/, 'ws')}/collab/${collabDocName(session.id, 'rubric')}?participantId=${p.id}`,
+        headers: { cookie },
+        authorId: p.id,
+      });
+    }
+    specs.push(row);
+  }
+  data.db.close();
+  const sessions = await connectAll(() => specs);
+  return { name: 'SimStudio /collab', sessions, stop: () => kill9(server) };
+}
+
+async function reference(): Promise<Target> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'node_modules/@y/websocket-server/src/server.js')], {
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port) },
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/`)).ok) break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  const specs = Array.from({ length: SESSIONS }, (_, s) =>
+    Array.from({ length: PER_SESSION }, (_, i) => ({
+      url: `ws://127.0.0.1:${port}/collab/bench-${s}`,
+      headers: {},
+      authorId: `author-${s}-${i}`,
+    })),
+  );
+  const sessions = await connectAll(() => specs);
+  return {
+    name: 'reference @y/websocket-server',
+    sessions,
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Every client edits at RATE per second; the next client in the session measures arrival. */
+async function measure(target: Target): Promise<number[]> {
+  const sent = new Map<string, number>();
+  const latencies: number[] = [];
+  target.sessions.forEach((clients) => {
+    clients.forEach((client, i) => {
+      const watcher = clients[(i + 1) % clients.length]!;
+      watcher.raw.ydoc.getMap('notes').observe((event: Y.YMapEvent<unknown>) => {
+        for (const key of event.keysChanged) {
+          if (!key.startsWith(`${client.authorId}|`)) continue;
+          const at = sent.get(key);
+          if (at !== undefined) latencies.push(performance.now() - at);
+        }
+      });
+    });
+  });
+  let counter = 0;
+  const timers: NodeJS.Timeout[] = [];
+  const all = target.sessions.flat();
+  all.forEach((client, index) => {
+    // Spread the first edits over one period so the load is even.
+    const start = setTimeout(() => {
+      const tick = setInterval(() => {
+        const key = `${client.authorId}|n${counter++}`;
+        sent.set(key, performance.now());
+        client.raw.ydoc.getMap('notes').set(key, { scenario: 1, atMs: 0, domainId: null, text: key, createdAt: Date.now() });
+      }, 1000 / RATE);
+      timers.push(tick);
+    }, (index / all.length) * (1000 / RATE));
+    timers.push(start);
+  });
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  for (const t of timers) clearTimeout(t);
+  await new Promise((r) => setTimeout(r, 1000));
+  for (const c of all) c.raw.close();
+  return latencies.sort((a, b) => a - b);
+}
+
+const results: Array<{ name: string; n: number; p50: number; p99: number }> = [];
+for (const start of [simstudio, reference]) {
+  const target = await start();
+  const sorted = await measure(target);
+  await target.stop();
+  results.push({ name: target.name, n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) });
+}
+
+process.stdout.write(
+  `edit → other observer latency: ${SESSIONS} sessions × ${PER_SESSION} clients, ${RATE} edit/s per client, ${SECONDS} s, one server process\n`,
+);
+process.stdout.write(`${'server'.padEnd(32)}${'edits'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}\n`);
+for (const r of results) {
+  process.stdout.write(`${r.name.padEnd(32)}${String(r.n).padStart(8)}${r.p50.toFixed(1).padStart(9)}${r.p99.toFixed(1).padStart(9)}\n`);
+}
+const [ours, ref] = results as [(typeof results)[0], (typeof results)[0]];
+process.stdout.write(`ratio SimStudio / reference: p50 ×${(ours.p50 / ref.p50).toFixed(2)}, p99 ×${(ours.p99 / ref.p99).toFixed(2)}\n`);
+process.exit(0);
