@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   SIMSTUDIO_MEDIA_PREFER_TCP: z.enum(['true', 'false']).default('false'),
   SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
   SIMSTUDIO_ICE_SERVERS: z.string().optional(),
+  SIMSTUDIO_WRITTEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
+  SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
 });
 
 export interface MediaConfig {
@@ -51,6 +53,7 @@ export interface Config {
   media: MediaConfig;
   /** Passed to browsers for their transports: TURN in front of the SFU for strict firewalls. */
   iceServers: IceServer[];
+  written: { graceMs: number; maxTextBytes: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -84,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       webRtcServerPort: e.SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT,
     },
     iceServers: parseIceServers(e.SIMSTUDIO_ICE_SERVERS),
+    written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     ...overrides,
   };
 }

@@ -25,7 +25,8 @@ import { ScenarioBank } from './assessment/scenario-bank.ts';
 import { TemplatesRepo } from './assessment/templates-repo.ts';
 import { attachCollab, type CollabServer } from './collab/collab-server.ts';
 import { DocStore } from './collab/doc-store.ts';
-import { studioCollabPolicy } from './collab/policy.ts';
+import { createCollabPolicy } from './collab/policy.ts';
+import { WrittenExercise } from './written/written-exercise.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -46,6 +47,7 @@ export interface Studio {
   /** Participants of a session with a live connection now. */
   connectedParticipantIds(sessionId: string): Set<string>;
   collab: CollabServer;
+  written: WrittenExercise;
   log: Logger;
   close(): Promise<void>;
 }
@@ -75,6 +77,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const bank = new ScenarioBank(db);
   const templates = new TemplatesRepo(db);
   const assessment = new AssessmentService({ db, sessions, bank, templates, audit, log });
+  const docStore = new DocStore(db);
+  const written = new WrittenExercise({ db, store: docStore, assessment, audit, log }, config.written);
   const pool = new WorkerPool(config.media, log);
   await pool.start();
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
@@ -103,6 +107,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       invites,
       baseUrl: () => baseUrl,
       connectedParticipantIds: (sessionId) => connections.ids(sessionId),
+      written,
       log,
     }),
     version: VERSION,
@@ -119,13 +124,14 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const server = http.createServer(app);
   const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, iceServers: config.iceServers, log });
   connections.ids = signalling.connectedParticipantIds;
-  const collab = attachCollab(server, { auth, store: new DocStore(db), policy: studioCollabPolicy, log });
+  const collab = attachCollab(server, { auth, store: docStore, policy: createCollabPolicy(written), log });
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);
     void rooms.get(sessionId).then((room) => room?.setStage(stage));
   });
   assessment.start();
+  written.restore();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -150,8 +156,10 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     templates,
     connectedParticipantIds: signalling.connectedParticipantIds,
     collab,
+    written,
     log,
     async close() {
+      written.close();
       assessment.close();
       collab.close();
       rooms.closeAll();

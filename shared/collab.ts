@@ -49,3 +49,23 @@ export const CLOSE_CODES = {
   ServerError: 4500,
 } as const;
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];
+
+/** The written exercise lives in one Y.XmlFragment of this name (the editor binds to it). */
+export const WRITTEN_FRAGMENT = 'content';
+
+/** Default limits of the written exercise (configurable on the server). */
+export const WRITTEN_DEFAULTS = {
+  /** Plain-text size cap. */
+  maxTextBytes: 200 * 1024,
+  /** After the deadline, a client that was disconnected at the deadline may still sync this long. */
+  reconnectGraceSeconds: 60,
+} as const;
+
+/** The candidate's written exercise, as the server sees it. */
+export interface WrittenStatus {
+  status: 'not-started' | 'open' | 'grace' | 'submitted';
+  /** When writing closes (server epoch ms): the phase deadline, which moves with pause and extend. */
+  closesAt: number | null;
+  /** Set once the server has frozen the final text. */
+  frozen: { frozenAt: number; sha256: string; text: string } | null;
+}

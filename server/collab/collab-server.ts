@@ -38,7 +38,9 @@ export type DocAccess = 'write' | 'read' | 'none';
 
 export interface CollabPolicy {
   /** Access at connect time (and re-checked for each update, e.g. for deadlines). */
-  access(participant: Participant, doc: { sessionId: string; kind: 'rubric' | 'written' }): DocAccess;
+  access(participant: Participant, doc: { sessionId: string; kind: 'rubric' | 'written' }, connection: { connectedAt: number }): DocAccess;
+  /** Why a read-only connection's change is refused, in words for its user. */
+  readOnlyReason?(participant: Participant, doc: { sessionId: string; kind: 'rubric' | 'written' }): string;
   /** A writer's update, checked against the document before it is applied: null when fine. */
   checkUpdate?(
     participant: Participant,
@@ -54,6 +56,7 @@ const COMPACT_EVERY = 200;
 class Connection {
   readonly ws: WebSocket;
   readonly participant: Participant;
+  readonly connectedAt = Date.now();
   access: DocAccess;
   awarenessClientId: number | null = null;
   private windowStart = Date.now();
@@ -170,7 +173,7 @@ export function attachCollab(
     const participant = auth.participant;
     const context = { docName, participantId: participant.id, role: participant.role };
     if (participant.sessionId !== parsed.sessionId) return refuse(ws, CLOSE_CODES.Forbidden, 'not your session', context);
-    const access = deps.policy.access(participant, parsed);
+    const access = deps.policy.access(participant, parsed, { connectedAt: Date.now() });
     if (access === 'none') return refuse(ws, CLOSE_CODES.Forbidden, `a ${participant.role} may not open this document`, context);
 
     const doc = getDoc(docName);
@@ -254,10 +257,10 @@ function handleMessage(
         // Parse fully before anything touches the document: malformed bytes end here.
         Y.decodeUpdate(update);
         // Access may have changed since connect (e.g. a written exercise's deadline passed).
-        conn.access = deps.policy.access(conn.participant, target);
+        conn.access = deps.policy.access(conn.participant, target, conn);
         if (conn.access !== 'write') {
           if (step === SYNC_STEP_2 && !addsContent(doc.ydoc, update)) return undefined;
-          return { code: CLOSE_CODES.Forbidden, reason: 'read-only: changes are not accepted' };
+          return { code: CLOSE_CODES.Forbidden, reason: deps.policy.readOnlyReason?.(conn.participant, target) ?? 'read-only: changes are not accepted' };
         }
         const refused = deps.policy.checkUpdate?.(conn.participant, target, doc.ydoc, update);
         if (refused) return refused;

@@ -92,6 +92,22 @@ const MIGRATIONS: string[] = [
      upto_id INTEGER NOT NULL,
      at INTEGER NOT NULL
    );`,
+  // The written exercise: when writing closed, and the frozen, immutable final text.
+  `CREATE TABLE written_state (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+     closed_at INTEGER NOT NULL
+   );
+   CREATE TABLE written_snapshots (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+     frozen_at INTEGER NOT NULL,
+     text TEXT NOT NULL,
+     state BLOB NOT NULL,
+     sha256 TEXT NOT NULL
+   );
+   CREATE TRIGGER written_snapshots_no_update BEFORE UPDATE ON written_snapshots
+     BEGIN SELECT RAISE(ABORT, 'a frozen written exercise cannot change'); END;
+   CREATE TRIGGER written_snapshots_no_delete BEFORE DELETE ON written_snapshots
+     BEGIN SELECT RAISE(ABORT, 'a frozen written exercise cannot be deleted'); END;`,
 ];
 
 export function openDatabase(dataDir: string): Database {

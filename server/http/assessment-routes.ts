@@ -13,6 +13,8 @@ import type { TemplatesRepo } from '../assessment/templates-repo.ts';
 import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { Invites } from '../invites.ts';
+import type { WrittenExercise } from '../written/written-exercise.ts';
+import { HIDDEN_ROLES } from '../../shared/roles.ts';
 import type { Logger } from '../log.ts';
 import { sendApiError } from './app.ts';
 
@@ -25,6 +27,7 @@ export interface AssessmentRouteDeps {
   invites: Invites;
   baseUrl: () => string;
   connectedParticipantIds: (sessionId: string) => Set<string>;
+  written: WrittenExercise;
   log: Logger;
 }
 
@@ -107,6 +110,19 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       const p = ContentParams.safeParse(req.params);
       if (!p.success) throw new ProtocolFailure('NOT_FOUND', 'no such content');
       res.json({ markdown: deps.assessment.content(viewer, p.data.sessionId, p.data.number, p.data.kind) });
+    }),
+  );
+
+  // The written exercise's window and, once submitted, its frozen text: for the candidate
+  // who wrote it and for observers, moderators and coordinators; never for actors.
+  router.get(
+    '/sessions/:sessionId/written',
+    as((req, res, viewer) => {
+      if (req.params.sessionId !== viewer.sessionId) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      if (viewer.role !== 'candidate' && !HIDDEN_ROLES.has(viewer.role)) {
+        throw new ProtocolFailure('FORBIDDEN', `a ${viewer.role} may not read the written exercise`);
+      }
+      res.json(deps.written.status(viewer.sessionId));
     }),
   );
 
