@@ -1,4 +1,5 @@
 // HTTP API shapes shared by server and client.
+import type { DayState } from './assessment.ts';
 import type { Role } from './roles.ts';
 
 export interface HealthResponse {
@@ -31,4 +32,30 @@ export function sessionCookieName(participantId: string): string {
 
 export function roomPath(participantId: string): string {
   return `/room/${participantId}`;
+}
+
+/** A live-board row: one session today, what phase it is in, who is here, what is wrong. */
+export interface BoardRow {
+  sessionId: string;
+  title: string;
+  day: DayState | null;
+  people: Array<{ participantId: string; displayName: string; role: Role; connected: boolean }>;
+  warnings: string[];
+}
+
+export interface InviteRow {
+  participantId: string;
+  role: Role;
+  displayName: string;
+  link: string;
+}
+
+/** What POST /api/studio/sessions answers with (201). */
+export interface BookedSession {
+  sessionId: string;
+  invites: InviteRow[];
+}
+
+export function studioPath(participantId: string): string {
+  return `/studio/${encodeURIComponent(participantId)}`;
 }

@@ -3,7 +3,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { BookSessionSchema, ContentKindSchema, TemplateSchema, type DayState } from '../../shared/assessment.ts';
-import type { ApiErrorCode } from '../../shared/api.ts';
+import type { ApiErrorCode, BoardRow, InviteRow } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { ScenarioSchema } from '../../shared/scenario.ts';
@@ -29,22 +29,6 @@ export interface AssessmentRouteDeps {
   connectedParticipantIds: (sessionId: string) => Set<string>;
   written: WrittenExercise;
   log: Logger;
-}
-
-/** A live-board row: one session today, what phase it is in, who is here, what is wrong. */
-export interface BoardRow {
-  sessionId: string;
-  title: string;
-  day: DayState | null;
-  people: Array<{ participantId: string; displayName: string; role: Participant['role']; connected: boolean }>;
-  warnings: string[];
-}
-
-export interface InviteRow {
-  participantId: string;
-  role: Participant['role'];
-  displayName: string;
-  link: string;
 }
 
 const STATUS_FOR: Record<string, number> = {
@@ -168,8 +152,16 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   router.get(
     '/studio/board',
     as((_req, res) => {
-      const rows: BoardRow[] = deps.sessions.listSessions().map((session) => {
+      // Today's sessions (by planned start, or creation for open rooms), and any day still live.
+      const today = new Date();
+      today.setHours(0, 0, 0, 0);
+      const from = today.getTime();
+      const to = from + 24 * 3600 * 1000;
+      const rows: BoardRow[] = deps.sessions.listSessions().flatMap((session) => {
         const day = deps.assessment.dayState(session.id);
+        const when = day?.scheduledStart ?? Date.parse(session.createdAt);
+        const live = day?.status === 'running' || day?.status === 'paused';
+        if (!live && (when < from || when >= to)) return [];
         const online = deps.connectedParticipantIds(session.id);
         const people = deps.sessions.listParticipants(session.id).map((p) => ({
           participantId: p.id,
@@ -177,7 +169,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
           role: p.role,
           connected: online.has(p.id),
         }));
-        return { sessionId: session.id, title: session.title, day, people, warnings: boardWarnings(day, people, deps, session.id) };
+        return [{ sessionId: session.id, title: session.title, day, people, warnings: boardWarnings(day, people, deps, session.id) }];
       });
       res.json(rows);
     }, coordinator),
