@@ -56,7 +56,12 @@ export interface BookedDay {
 
 export function bookShortDay(studio: Studio, seconds = 3, overrides: Partial<BookSession> = {}): BookedDay {
   const template = studio.templates.latest(`short-${seconds}s`) ?? studio.templates.saveNewVersion(shortTemplate(seconds));
-  const { sessionId, participants } = studio.assessment.book(booking(template.id, overrides));
+  return bookDay(studio, template.id, overrides);
+}
+
+/** Books a day on any template with the test cast (actor 1 plays scenario 1, actor 2 the rest). */
+export function bookDay(studio: Studio, templateId: string, overrides: Partial<BookSession> = {}): BookedDay {
+  const { sessionId, participants } = studio.assessment.book(booking(templateId, overrides));
   const one = (role: Participant['role'], index = 0): Participant => participants.filter((p) => p.role === role)[index]!;
   return {
     sessionId,

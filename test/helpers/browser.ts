@@ -59,9 +59,14 @@ export interface ParticipantPage {
   page: Page;
 }
 
-export async function openInvite(browser: Browser, inviteLink: string): Promise<ParticipantPage> {
+export async function openInvite(
+  browser: Browser,
+  inviteLink: string,
+  extra?: { initScript: (arg: number) => void; arg: number },
+): Promise<ParticipantPage> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
   await context.addInitScript(INSTRUMENT);
+  if (extra) await context.addInitScript(extra.initScript, extra.arg);
   const page = await context.newPage();
   page.on('pageerror', (err) => process.stderr.write(`[page error] ${err.message}\n`));
   await page.goto(inviteLink);

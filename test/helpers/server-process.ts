@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sessionCookieName } from '../../shared/api.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -61,4 +62,13 @@ export async function kill9(server: ServerProcess): Promise<void> {
   const exited = new Promise((resolve) => server.child.once('exit', resolve));
   server.child.kill('SIGKILL');
   await exited;
+}
+
+/** Opens an invite link against a server process and returns the Cookie header it set. */
+export async function cookieFor(link: string, participantId: string): Promise<string> {
+  const res = await fetch(link, { redirect: 'manual' });
+  const name = sessionCookieName(participantId);
+  const match = new RegExp(`${name}=([^;]+)`).exec(res.headers.get('set-cookie') ?? '');
+  if (!match) throw new Error(`no session cookie from ${link}`);
+  return `${name}=${match[1]}`;
 }

@@ -8,14 +8,13 @@ import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { collabDocName } from '../../shared/collab.ts';
-import { sessionCookieName } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { ratingKey } from '../../shared/rubric.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openData } from '../../server/studio.ts';
 import { seededRandom } from '../../server/assessment/draw.ts';
 import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
-import { freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 const PINNED_SEEDS = [7, 19, 2026];
 const EDITS = 90;
@@ -26,12 +25,6 @@ afterEach(async () => {
   if (server) await kill9(server);
 });
 
-async function cookieFor(baseUrl: string, link: string, participantId: string): Promise<string> {
-  const res = await fetch(link, { redirect: 'manual' });
-  const match = new RegExp(`${sessionCookieName(participantId)}=([^;]+)`).exec(res.headers.get('set-cookie') ?? '');
-  if (!match) throw new Error(`no cookie from ${baseUrl}`);
-  return `${sessionCookieName(participantId)}=${match[1]}`;
-}
 
 function ratings(doc: Y.Doc): Record<string, unknown> {
   return doc.getMap('ratings').toJSON();
@@ -60,7 +53,7 @@ it.each(PINNED_SEEDS)('seed %i: no acknowledged edit is lost across SIGKILLs, an
   });
   const doc = collabDocName(session.id, 'rubric');
   const cookies = new Map<string, string>();
-  for (const p of participants) cookies.set(p.id, await cookieFor(server.baseUrl, await data.invites.link(server.baseUrl, p), p.id));
+  for (const p of participants) cookies.set(p.id, await cookieFor(await data.invites.link(server.baseUrl, p), p.id));
   const writers = participants.filter((p) => p.role !== 'moderator');
   const connect = (p: Participant, reuse?: RawCollabClient): RawCollabClient =>
     new RawCollabClient(collabUrl(server!.baseUrl, doc, p.id), { cookie: cookies.get(p.id)! }, reuse && { ydoc: reuse.ydoc, serverView: reuse.serverView });

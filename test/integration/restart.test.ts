@@ -6,13 +6,12 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { io } from 'socket.io-client';
 import { timeLeftMs, type DayState } from '../../shared/assessment.ts';
-import { sessionCookieName } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openData } from '../../server/studio.ts';
 import { booking } from '../helpers/assessment.ts';
-import { freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import type { Socket } from 'socket.io-client';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-restart-'));
@@ -22,12 +21,6 @@ afterAll(async () => {
   if (server) await kill9(server);
 });
 
-async function cookieFor(baseUrl: string, link: string, participantId: string): Promise<string> {
-  const res = await fetch(link, { redirect: 'manual' });
-  const match = new RegExp(`${sessionCookieName(participantId)}=([^;]+)`).exec(res.headers.get('set-cookie') ?? '');
-  if (!match) throw new Error(`no cookie from ${baseUrl}`);
-  return `${sessionCookieName(participantId)}=${match[1]}`;
-}
 
 /** Connects and resolves with the dayState the server sends on connection. */
 async function dayStateOnConnect(baseUrl: string, participantId: string, cookie: string): Promise<{ state: DayState; socket: Socket<ServerToClientEvents, ClientToServerEvents> }> {
@@ -53,7 +46,7 @@ it('restores phase and time left after SIGKILL and restart', async () => {
   // A coordinator to book with (the studio's own data directory and secret).
   const { participants: staff } = data.sessions.create({ title: 'Staff', level: 'practitioner', participants: [{ role: 'coordinator', displayName: 'Cora' }] });
   const coordinator = staff[0]!;
-  const coordinatorCookie = await cookieFor(server.baseUrl, await data.invites.link(server.baseUrl, coordinator), coordinator.id);
+  const coordinatorCookie = await cookieFor(await data.invites.link(server.baseUrl, coordinator), coordinator.id);
   const booked = await fetch(`${server.baseUrl}/api/studio/sessions?participantId=${coordinator.id}`, {
     method: 'POST',
     headers: { cookie: coordinatorCookie, 'content-type': 'application/json' },
@@ -63,8 +56,8 @@ it('restores phase and time left after SIGKILL and restart', async () => {
   const { invites } = (await booked.json()) as { invites: Array<{ participantId: string; role: Participant['role']; link: string }> };
   const lead = invites.find((i) => i.role === 'leadObserver')!;
   const candidate = invites.find((i) => i.role === 'candidate')!;
-  const leadCookie = await cookieFor(server.baseUrl, lead.link, lead.participantId);
-  const candidateCookie = await cookieFor(server.baseUrl, candidate.link, candidate.participantId);
+  const leadCookie = await cookieFor(lead.link, lead.participantId);
+  const candidateCookie = await cookieFor(candidate.link, candidate.participantId);
 
   const { socket: leadSocket } = await dayStateOnConnect(server.baseUrl, lead.participantId, leadCookie);
   const started = await new Promise<DayState>((resolve, reject) =>

@@ -1,0 +1,188 @@
+// The assessment day end to end in headless Chromium: a short template (phases of a few
+// seconds) with candidate, two actors, lead observer and observer pages. Each page shows the
+// right phase and content; media follows the phase; countdowns agree across pages whose
+// clocks are skewed; a candidate who closes the page and reopens the invite lands in the same
+// phase with the same time left.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import type { Template } from '../../shared/assessment.ts';
+import type { Participant } from '../../shared/domain.ts';
+import { bookDay, type BookedDay } from '../helpers/assessment.ts';
+import { launchBrowser, openInvite, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
+import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+
+let studio: TestStudio;
+let browser: Browser;
+let day: BookedDay;
+const pages = new Map<string, ParticipantPage>();
+
+/** Long enough for media to settle in each phase, short enough for CI. */
+const TEMPLATE: Omit<Template, 'version'> = {
+  id: 'e2e-day',
+  name: 'End-to-end day',
+  level: 'practitioner',
+  practice: false,
+  scenarioCount: 2,
+  phases: [
+    { kind: 'briefing', scenario: 1, durationSeconds: 6, timer: 'hard' },
+    { kind: 'scenario', scenario: 1, durationSeconds: 16, timer: 'hard' },
+    { kind: 'briefing', scenario: 2, durationSeconds: 6, timer: 'hard' },
+    { kind: 'scenario', scenario: 2, durationSeconds: 16, timer: 'hard' },
+    { kind: 'writtenExercise', durationSeconds: 6, timer: 'hard' },
+    { kind: 'reflectiveConversation', durationSeconds: 20, timer: 'soft' },
+  ],
+};
+
+/** Skews the page's Date.now() (not performance.now()) to prove the clock sync corrects it. */
+const skewClock = (skewMs: number) => {
+  const realNow = Date.now.bind(Date);
+  Date.now = () => realNow() + skewMs;
+};
+
+async function open(who: Participant, skewMs = 0): Promise<Page> {
+  const link = await studio.invites.link(studio.baseUrl, who);
+  const opened = await openInvite(browser, link, skewMs ? { initScript: skewClock, arg: skewMs } : undefined);
+  pages.set(who.id, opened);
+  const join = opened.page.getByTestId('join-button');
+  if (who.role === 'candidate' || who.role === 'actor') {
+    await pollUntil(`${who.role} device check`, 20_000, () => join.isEnabled().catch(() => false));
+    await join.click();
+  }
+  return opened.page;
+}
+
+async function phaseOf(page: Page): Promise<{ kind: string | null; scenario: number | null; index: number | null }> {
+  return page.evaluate(() => {
+    const d = window.simstudio?.day;
+    return { kind: d?.phaseKind ?? null, scenario: d?.scenario ?? null, index: d?.state?.phaseIndex ?? null };
+  });
+}
+
+/** Whose video this page is decoding right now (participant ids with frames > 0 and a playing element). */
+async function decoding(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const session = window.simstudio?.session;
+    if (!session) return [];
+    const inbound = (await session.stats()).inbound.filter((s) => s.kind === 'video' && (s.framesDecoded ?? 0) > 0);
+    return inbound
+      .map((s) => s.participantId)
+      .filter((id) => {
+        const v = document.querySelector<HTMLVideoElement>(`video[data-testid="remote-video"][data-participant-id="${id}"]`);
+        return !!v && v.readyState >= 2 && v.videoWidth > 0;
+      })
+      .sort();
+  });
+}
+
+async function waitForPhase(page: Page, kind: string, scenario: number | null, timeoutMs = 30_000): Promise<void> {
+  await pollUntil(`phase ${kind} ${scenario ?? ''}`, timeoutMs, async () => {
+    const p = await phaseOf(page);
+    return p.kind === kind && (scenario === null || p.scenario === scenario);
+  });
+}
+
+async function visible(page: Page, testId: string): Promise<boolean> {
+  return page.getByTestId(testId).first().isVisible().catch(() => false);
+}
+
+/** Estimated phase deadline on each page's corrected clock, measured against the real clock. */
+async function deadlineEstimate(page: Page): Promise<number | null> {
+  return page.evaluate(() => {
+    const remaining = window.simstudio?.day?.remainingMs() ?? null;
+    return remaining === null ? null : performance.timeOrigin + performance.now() + remaining;
+  });
+}
+
+beforeAll(async () => {
+  studio = await startTestStudio();
+  browser = await launchBrowser();
+  const template = studio.templates.saveNewVersion(TEMPLATE);
+  day = bookDay(studio, template.id);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await studio?.close();
+});
+
+describe('assessment day', () => {
+  it('runs the whole day: phases, content and media per role; countdowns agree', async () => {
+    const lead = await open(day.lead);
+    const observer = await open(day.observer);
+    const candidate = await open(day.candidate, 5_000); // clock 5 s fast
+    const actor1 = await open(day.actor1, -3_000); // clock 3 s slow
+    const actor2 = await open(day.actor2);
+
+    // Waiting room: nobody is on stage, nobody decodes anyone.
+    await waitForPhase(candidate, 'waiting', null).catch(async () => {
+      // Some clients report waiting as a null phase kind; accept status instead.
+      await pollUntil('waiting', 10_000, async () => (await candidate.evaluate(() => window.simstudio?.day?.state?.status)) === 'waiting');
+    });
+    expect(await decoding(candidate)).toEqual([]);
+
+    await lead.getByRole('button', { name: 'Start the day' }).click();
+
+    // Briefing 1: the candidate reads their briefing, no live media; observers see the guidance.
+    await waitForPhase(candidate, 'briefing', 1);
+    await pollUntil('candidate briefing shown', 10_000, () => visible(candidate, 'candidate-briefing'));
+    expect(await visible(candidate, 'actor-brief')).toBe(false);
+    expect(await visible(candidate, 'observer-guidance')).toBe(false);
+    await pollUntil('actor 1 sees their brief', 10_000, () => visible(actor1, 'actor-brief'));
+    await pollUntil('observer sees guidance', 10_000, () => visible(observer, 'observer-guidance'));
+    expect(await decoding(candidate)).toEqual([]);
+
+    // Countdowns agree within 250 ms although two pages' clocks are skewed by seconds.
+    const estimates = (await Promise.all([lead, observer, candidate, actor1, actor2].map(deadlineEstimate))).filter(
+      (e): e is number => e !== null,
+    );
+    expect(estimates).toHaveLength(5);
+    expect(Math.max(...estimates) - Math.min(...estimates)).toBeLessThan(250);
+
+    // Scenario 1 (hard timer): candidate ↔ actor 1; actor 2 waits off stage; observers see both.
+    await waitForPhase(candidate, 'scenario', 1, 15_000);
+    await pollUntil('candidate decodes actor 1', 15_000, async () => (await decoding(candidate)).includes(day.actor1.id));
+    await pollUntil('actor 1 decodes candidate', 15_000, async () => (await decoding(actor1)).includes(day.candidate.id));
+    await pollUntil('observer decodes both', 15_000, async () =>
+      [day.actor1.id, day.candidate.id].every((id) => decoding(observer).then((d) => d.includes(id))),
+    );
+    expect(await decoding(candidate)).toEqual([day.actor1.id]);
+    expect(await decoding(actor2)).toEqual([]);
+    expect(await visible(actor2, 'off-stage')).toBe(true);
+
+    // Reopen the candidate's page mid-scenario: same phase, same time left.
+    const before = await deadlineEstimate(candidate);
+    await pages.get(day.candidate.id)!.context.close();
+    const reopened = await open(day.candidate, 5_000);
+    await waitForPhase(reopened, 'scenario', 1, 10_000);
+    const after = await deadlineEstimate(reopened);
+    expect(Math.abs(after! - before!)).toBeLessThan(250);
+
+    // Scenario 2: candidate ↔ actor 2, actor 1 off stage.
+    await waitForPhase(reopened, 'scenario', 2, 40_000);
+    await pollUntil('candidate decodes actor 2', 15_000, async () => (await decoding(reopened)).includes(day.actor2.id));
+    expect(await decoding(reopened)).toEqual([day.actor2.id]);
+    expect(await decoding(actor1)).toEqual([]);
+
+    // Written exercise: no live media; the candidate sees the prompt.
+    await waitForPhase(reopened, 'writtenExercise', null, 25_000);
+    await pollUntil('written prompt', 10_000, () => visible(reopened, 'written-prompt'));
+    await pollUntil('no media in the written exercise', 10_000, async () => (await decoding(reopened)).length === 0);
+
+    // Reflective conversation (soft): the lead observer is on stage with the candidate; the
+    // other observer stays hidden.
+    await waitForPhase(reopened, 'reflectiveConversation', null, 15_000);
+    await pollUntil('candidate decodes the lead observer', 20_000, async () => (await decoding(reopened)).includes(day.lead.id));
+    expect(await decoding(reopened)).toEqual([day.lead.id]);
+    const candidatePeers = await reopened.evaluate(() => window.simstudio?.state.peers.map((p) => p.role) ?? []);
+    expect(candidatePeers).not.toContain('observer');
+    expect(await reopened.content()).not.toContain(day.observer.displayName);
+
+    // Soft timer: only the lead observer ends it.
+    await lead.getByRole('button', { name: 'Next phase' }).click();
+    const confirm = lead.getByRole('button', { name: /confirm|yes/i });
+    if (await confirm.isVisible().catch(() => false)) await confirm.click();
+    await pollUntil('day complete', 10_000, async () => (await reopened.evaluate(() => window.simstudio?.day?.state?.status)) === 'complete');
+    const audit = studio.audit.list(day.sessionId).map((e) => e.action);
+    expect(audit).toEqual(expect.arrayContaining(['day.start', 'day.timer', 'day.advance']));
+  }, 240_000);
+});

@@ -1,0 +1,101 @@
+// Co-scoring end to end in headless Chromium: two observers score the same scenario on the
+// shared rubric. In independent mode each sees only their own ratings until both submit,
+// then both see both. One observer's network is cut for 30 s while scoring; when it comes
+// back every edit reaches the server and the other observer.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { collabDocName } from '../../shared/collab.ts';
+import { ratingKey, submittedKey } from '../../shared/rubric.ts';
+import { bookShortDay, type BookedDay } from '../helpers/assessment.ts';
+import { launchBrowser, openInvite, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
+import { connectAs, request, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+
+let studio: TestStudio;
+let browser: Browser;
+let day: BookedDay;
+
+beforeAll(async () => {
+  studio = await startTestStudio();
+  browser = await launchBrowser();
+  day = bookShortDay(studio, 600);
+  // Into scenario 1.
+  const lead = await connectAs(studio, day.lead);
+  await request(lead, 'dayControl', { action: 'start' });
+  await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 0 });
+  lead.disconnect();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await studio?.close();
+});
+
+function serverRubric(): Record<string, unknown> {
+  return studio.collab.doc(collabDocName(day.sessionId, 'rubric'))?.getMap('ratings').toJSON() ?? {};
+}
+
+async function openObserver(who: BookedDay['lead']): Promise<ParticipantPage> {
+  const opened = await openInvite(browser, await studio.invites.link(studio.baseUrl, who));
+  await opened.page.getByTestId('rating-kss-1-3').first().waitFor({ timeout: 20_000 });
+  return opened;
+}
+
+async function rate(page: Page, domainId: string, value: number): Promise<void> {
+  await page.getByTestId(`rating-${domainId}-${value}`).first().check();
+}
+
+async function saveStatus(page: Page): Promise<string> {
+  return ((await page.getByTestId('save-status').first().textContent()) ?? '').trim();
+}
+
+it('independent scoring, then side by side; an observer offline for 30 s loses nothing', async () => {
+  const leadPage = await openObserver(day.lead);
+  const observerPage = await openObserver(day.observer);
+  const lead = leadPage.page;
+  const observer = observerPage.page;
+
+  await rate(lead, 'kss-1', 3);
+  await rate(observer, 'kss-1', 1);
+  await expect.poll(() => serverRubric()[ratingKey(day.lead.id, 1, 'kss-1')], { timeout: 10_000 }).toBe(3);
+  await expect.poll(() => serverRubric()[ratingKey(day.observer.id, 1, 'kss-1')], { timeout: 10_000 }).toBe(1);
+
+  // Independent: before submitting, nobody sees anyone else's rating.
+  expect(await lead.getByTestId(`other-rating-${day.observer.id}-kss-1`).count()).toBe(0);
+  expect(await observer.getByTestId(`other-rating-${day.lead.id}-kss-1`).count()).toBe(0);
+
+  // The observer's network drops for 30 s while they keep scoring and noting.
+  await observerPage.context.setOffline(true);
+  await rate(observer, 'kss-2', 2);
+  await rate(observer, 'kss-6', 4);
+  await observer.getByTestId('note-input').first().fill('Asked an open question about evenings at home.');
+  await observer.getByTestId('note-input').first().press('Enter');
+  await pollUntil('pending while offline', 10_000, async () => (await saveStatus(observer)) === 'pending');
+  await new Promise((r) => setTimeout(r, 30_000));
+  expect(serverRubric()[ratingKey(day.observer.id, 1, 'kss-2')]).toBeUndefined();
+  await observerPage.context.setOffline(false);
+
+  await expect.poll(() => serverRubric()[ratingKey(day.observer.id, 1, 'kss-2')], { timeout: 20_000 }).toBe(2);
+  await expect.poll(() => serverRubric()[ratingKey(day.observer.id, 1, 'kss-6')], { timeout: 20_000 }).toBe(4);
+  const notes = () => Object.values(studio.collab.doc(collabDocName(day.sessionId, 'rubric'))?.getMap('notes').toJSON() ?? {}) as Array<{ text: string; atMs: number }>;
+  await expect.poll(() => notes().some((n) => n.text.includes('open question')), { timeout: 20_000 }).toBe(true);
+  expect(notes().find((n) => n.text.includes('open question'))!.atMs).toBeGreaterThan(0);
+  await pollUntil('saved to server after reconnect', 20_000, async () => (await saveStatus(observer)) === 'saved to server');
+
+  // Both submit; then each sees the other's ratings, and the disagreement (3 vs 1) is highlighted.
+  await lead.getByTestId('submit-scenario').first().click();
+  await observer.getByTestId('submit-scenario').first().click();
+  await expect.poll(() => studio.collab.doc(collabDocName(day.sessionId, 'rubric'))?.getMap('submitted').get(submittedKey(day.observer.id, 1))).toBeTruthy();
+  await pollUntil('lead sees observer rating', 20_000, async () => (await lead.getByTestId(`other-rating-${day.observer.id}-kss-1`).count()) > 0);
+  await pollUntil('observer sees lead rating', 20_000, async () => (await observer.getByTestId(`other-rating-${day.lead.id}-kss-1`).count()) > 0);
+  // The edits made offline reached the other observer too.
+  await pollUntil('lead sees offline edit', 20_000, async () => (await lead.getByTestId(`other-rating-${day.observer.id}-kss-6`).count()) > 0);
+  expect(await lead.getByTestId('disagreement').count()).toBeGreaterThan(0);
+
+  // The candidate can never reach the rubric.
+  const candidate = await openInvite(browser, await studio.invites.link(studio.baseUrl, day.candidate));
+  const refused = await candidate.page.evaluate(async (url) => {
+    const ws = new WebSocket(url);
+    return new Promise<number>((resolve) => ws.addEventListener('close', (e) => resolve(e.code)));
+  }, `${studio.baseUrl.replace(/^http/, 'ws')}/collab/${collabDocName(day.sessionId, 'rubric')}?participantId=${day.candidate.id}`);
+  expect(refused).toBe(4403);
+}, 180_000);
