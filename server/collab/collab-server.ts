@@ -4,7 +4,8 @@
 // message *before* anything is decoded into or applied to the document:
 // - a read-only connection's Update is refused, and so is a SyncStep2 that carries content
 //   the document does not have (y-protocols applies SyncStep2 like an update);
-// - a connection may speak for one awareness client ID only (the first it uses);
+// - a connection may speak for one awareness client ID only (the first it uses; entries for
+//   other IDs are dropped);
 // - size and rate caps per connection; malformed messages close the connection.
 // Every accepted update is appended durably (DocStore) before it is applied and broadcast.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
@@ -189,7 +190,7 @@ export function attachCollab(
     const onMessage = (data: Buffer): void => {
       if (ws.readyState !== ws.OPEN) return;
       if (!conn.withinRate()) return close(CLOSE_CODES.RateLimited, 'too many messages');
-      const result = handleMessage(doc, conn, new Uint8Array(data), parsed, deps);
+      const result = handleMessage(doc, conn, new Uint8Array(data), parsed, { ...deps, log });
       if (result) close(result.code, result.reason);
     };
     ws.off('message', buffer);
@@ -237,7 +238,7 @@ function handleMessage(
   conn: Connection,
   data: Uint8Array,
   target: { sessionId: string; kind: 'rubric' | 'written' },
-  deps: { store: DocStore; policy: CollabPolicy },
+  deps: { store: DocStore; policy: CollabPolicy; log: Logger },
 ): { code: CloseCode; reason: string } | undefined {
   if (data.length === 0) return { code: CLOSE_CODES.BadRequest, reason: 'empty message' };
   if (data.length > COLLAB_LIMITS.maxMessageBytes) return { code: CLOSE_CODES.MessageTooBig, reason: 'message too big' };
@@ -274,12 +275,15 @@ function handleMessage(
       }
       case MESSAGE_AWARENESS: {
         const update = decoding.readVarUint8Array(decoder);
-        const ids = awarenessClientIds(update);
-        conn.awarenessClientId ??= ids[0] ?? null;
-        if (ids.some((id) => id !== conn.awarenessClientId)) {
-          return { code: CLOSE_CODES.Forbidden, reason: 'awareness for another client ID' };
+        const entries = awarenessEntries(update);
+        conn.awarenessClientId ??= entries[0]?.clientId ?? null;
+        // Entries for other client IDs are dropped, not applied (stock providers re-send the
+        // removal of peers that timed out, so closing the connection would cut them off).
+        const own = entries.filter((e) => e.clientId === conn.awarenessClientId);
+        if (own.length < entries.length) {
+          deps.log.warn({ participantId: conn.participant.id, role: conn.participant.role, dropped: entries.length - own.length }, 'awareness for another client ID dropped');
         }
-        awarenessProtocol.applyAwarenessUpdate(doc.awareness, update, conn);
+        if (own.length > 0) awarenessProtocol.applyAwarenessUpdate(doc.awareness, encodeAwarenessEntries(own), conn);
         return undefined;
       }
       case MESSAGE_QUERY_AWARENESS:
@@ -306,17 +310,32 @@ function addsContent(doc: Y.Doc, update: Uint8Array): boolean {
   return changed;
 }
 
-/** The client IDs an awareness update speaks for (its wire format: count, then id/clock/state). */
-function awarenessClientIds(update: Uint8Array): number[] {
+interface AwarenessEntry {
+  clientId: number;
+  clock: number;
+  state: string;
+}
+
+/** An awareness update's entries (wire format: count, then clientID, clock, JSON state). */
+function awarenessEntries(update: Uint8Array): AwarenessEntry[] {
   const decoder = decoding.createDecoder(update);
   const count = decoding.readVarUint(decoder);
-  const ids: number[] = [];
+  const entries: AwarenessEntry[] = [];
   for (let i = 0; i < count; i++) {
-    ids.push(decoding.readVarUint(decoder));
-    decoding.readVarUint(decoder);
-    decoding.readVarString(decoder);
+    entries.push({ clientId: decoding.readVarUint(decoder), clock: decoding.readVarUint(decoder), state: decoding.readVarString(decoder) });
   }
-  return ids;
+  return entries;
+}
+
+function encodeAwarenessEntries(entries: AwarenessEntry[]): Uint8Array {
+  const encoder = encoding.createEncoder();
+  encoding.writeVarUint(encoder, entries.length);
+  for (const e of entries) {
+    encoding.writeVarUint(encoder, e.clientId);
+    encoding.writeVarUint(encoder, e.clock);
+    encoding.writeVarString(encoder, e.state);
+  }
+  return encoding.toUint8Array(encoder);
 }
 
 function encodeSync(step: number, payload: Uint8Array): Uint8Array {

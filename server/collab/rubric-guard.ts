@@ -67,6 +67,10 @@ export function checkRubricUpdate(author: Participant, current: Y.Doc, update: U
       if (OBSERVER_OWNED_MAPS.has(map) && !key.startsWith(`${author.id}|`)) {
         return { ok: false, forbidden: true, reason: `${map} entries of other observers are theirs to change` };
       }
+      // Independent scoring: once an observer submits a scenario, their ratings for it are final.
+      if ((map === 'ratings' || map === 'global') && current.getMap('submitted').has(`${author.id}|${key.split('|')[1]}`)) {
+        return { ok: false, forbidden: true, reason: 'your ratings for this scenario were submitted and are final' };
+      }
       const value = probe.getMap(map).get(key);
       if (value !== undefined && !validValue(map, value instanceof Y.AbstractType ? value.toJSON() : value)) {
         return { ok: false, forbidden: false, reason: `invalid value for ${map} entry` };

@@ -64,6 +64,7 @@ export class RawCollabClient {
     this.ws.once('close', () => {
       this.ydoc.off('update', this.onLocalUpdate);
       this.awareness.destroy();
+      for (const a of this.spoken.values()) a.destroy();
     });
     void this.opened.then(() => this.send(sync(SYNC_STEP_1, Y.encodeStateVector(this.ydoc))), () => undefined);
   }
@@ -74,10 +75,17 @@ export class RawCollabClient {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(message);
   }
 
+  /** One Awareness per client ID spoken for, so that each new state gets a higher clock. */
+  private readonly spoken = new Map<number, awarenessProtocol.Awareness>();
+
   sendAwareness(clientId: number, state: Record<string, unknown>): void {
-    const doc = new Y.Doc();
-    doc.clientID = clientId;
-    const other = new awarenessProtocol.Awareness(doc);
+    let other = this.spoken.get(clientId);
+    if (!other) {
+      const doc = new Y.Doc();
+      doc.clientID = clientId;
+      other = new awarenessProtocol.Awareness(doc);
+      this.spoken.set(clientId, other);
+    }
     other.setLocalState(state);
     const encoder = encoding.createEncoder();
     encoding.writeVarUint(encoder, MESSAGE_AWARENESS);

@@ -114,14 +114,18 @@ describe('a read-only connection cannot write', () => {
     expect(quiet.ws.readyState).toBe(quiet.ws.OPEN);
   });
 
-  it('awareness for a foreign client ID is rejected, its own is relayed', async () => {
+  it('awareness for a foreign client ID is rejected (dropped and logged), its own is relayed', async () => {
     const watcher = await synced('observer');
     const speaker = await synced('leadObserver');
     speaker.sendAwareness(777001, { user: 'lead' });
     await expect.poll(() => watcher.awareness.getStates().get(777001)).toEqual({ user: 'lead' });
     speaker.sendAwareness(777002, { user: 'impostor' });
-    expect(await speaker.closed).toMatchObject({ code: CLOSE_CODES.Forbidden });
+    speaker.sendAwareness(777001, { user: 'lead, still' });
+    await expect.poll(() => watcher.awareness.getStates().get(777001)).toEqual({ user: 'lead, still' });
     expect(watcher.awareness.getStates().has(777002)).toBe(false);
+    expect(studio.logLines.some((l) => l.msg === 'awareness for another client ID dropped' && l.role === 'leadObserver')).toBe(true);
+    // A stock client keeps its connection: only the foreign entry was refused.
+    expect(speaker.ws.readyState).toBe(speaker.ws.OPEN);
   });
 });
 
@@ -140,6 +144,16 @@ describe('each observer owns their entries', () => {
     write(observer);
     expect(await observer.closed).toMatchObject({ code });
     expect(Y.encodeStateAsUpdate(studio.collab.doc(rubric)!)).toEqual(before);
+  });
+
+  it('ratings are final once the observer submitted the scenario', async () => {
+    const observer = await synced('observer');
+    observer.ydoc.getMap('ratings').set(ratingKey(id('observer'), 2, 'kss-6'), 2);
+    observer.ydoc.getMap('submitted').set(`${id('observer')}|2`, Date.now());
+    await expect.poll(() => studio.collab.doc(rubric)?.getMap('submitted').has(`${id('observer')}|2`)).toBe(true);
+    observer.ydoc.getMap('ratings').set(ratingKey(id('observer'), 2, 'kss-6'), 4);
+    expect(await observer.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/final/) });
+    expect(serverRubric()[ratingKey(id('observer'), 2, 'kss-6')]).toBe(2);
   });
 
   it('the lead observer records agreed ratings and feedback; an observer adds a valid note', async () => {
