@@ -15,6 +15,7 @@ export default defineConfig({
       '/api': 'http://127.0.0.1:3000',
       '/join': 'http://127.0.0.1:3000',
       '/socket.io': { target: 'http://127.0.0.1:3000', ws: true },
+      '/collab': { target: 'http://127.0.0.1:3000', ws: true },
     },
   },
   test: {
