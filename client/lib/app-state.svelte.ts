@@ -1,5 +1,7 @@
 // Page-level state shared between the room page and the end-to-end test hook.
 import type { MeResponse } from '../../shared/api.ts';
+import type { DayClock } from './day-clock.svelte.ts';
+import type { DayContent } from './day-content.svelte.ts';
 import type { MediaSession } from './media-session.svelte.ts';
 
 /** Where the page is in its flow. */
@@ -9,6 +11,8 @@ class AppState {
   #phase = $state<AppPhase>('home');
   #me = $state.raw<MeResponse | null>(null);
   #session = $state.raw<MediaSession | null>(null);
+  #day = $state.raw<DayClock | null>(null);
+  #content = $state.raw<DayContent | null>(null);
 
   get phase(): AppPhase {
     return this.#phase;
@@ -19,6 +23,14 @@ class AppState {
   get session(): MediaSession | null {
     return this.#session;
   }
+  /** The assessment day and server clock, from the page's signalling socket (after /api/me). */
+  get day(): DayClock | null {
+    return this.#day;
+  }
+  /** Scenario texts and the session overview for this participant. */
+  get content(): DayContent | null {
+    return this.#content;
+  }
 
   setPhase(phase: AppPhase): void {
     this.#phase = phase;
@@ -28,6 +40,12 @@ class AppState {
   }
   setSession(session: MediaSession | null): void {
     this.#session = session;
+  }
+  setDay(day: DayClock | null): void {
+    this.#day = day;
+  }
+  setContent(content: DayContent | null): void {
+    this.#content = content;
   }
 }
 

@@ -1,6 +1,8 @@
 // One participant's live media in one room: signalling socket, mediasoup-client Device,
 // send/recv transports, producers, consumers, the people list and the connection state.
 // Components read the getters (all reactive) and act only through the public methods.
+// The page's one signalling socket can be handed in (`socket`); the session then only adds
+// and removes its own listeners and leaves the socket open when it closes.
 import { Device } from 'mediasoup-client';
 import type {
   Consumer,
@@ -18,6 +20,7 @@ import {
   type MediaSource,
   type PeerInfo,
   type ProducerInfo,
+  type ServerToClientEvents,
 } from '../../shared/protocol.ts';
 import { connectSignalling, request, type RequestError, type SignallingSocket } from './signalling.ts';
 
@@ -57,11 +60,19 @@ export interface MediaSessionOptions {
   participantId: string;
   /** Camera + microphone from the device check; null for people who only watch. */
   localStream: MediaStream | null;
-  /** Injectable for tests; defaults to the same-origin Socket.IO connection. */
+  /** The page's existing signalling socket (shared with the day UI). Not closed by close(). */
+  socket?: SignallingSocket;
+  /** Injectable for tests; defaults to the same-origin Socket.IO connection. Used without `socket`. */
   connect?: (participantId: string) => SignallingSocket;
 }
 
 type Phase = 'connecting' | 'joined' | 'reconnecting' | 'failed';
+
+/** The untyped listener API of a Socket.IO socket (so listeners can be tracked and removed). */
+interface Listenable {
+  on(event: string, handler: (...args: never[]) => void): unknown;
+  off(event: string, handler: (...args: never[]) => void): unknown;
+}
 
 /** Join failures after which retrying cannot help. */
 const FATAL_CODES = new Set<string>(['PROTOCOL_VERSION_MISMATCH', 'UNAUTHENTICATED', 'FORBIDDEN', 'NOT_FOUND', 'UNSUPPORTED']);
@@ -125,6 +136,8 @@ export class MediaSession {
   #remoteTracks = $state.raw<RemoteTrack[]>([]);
   #localStream = $state.raw<MediaStream | null>(null);
   #localIssue = $state<string | null>(null);
+  /** Rejoining because the day moved on (not because something broke). */
+  #stageChanging = $state(false);
 
   #participants = $derived.by((): RemoteParticipant[] => {
     const tracks = this.#remoteTracks;
@@ -139,7 +152,10 @@ export class MediaSession {
 
   // ---- media objects (not reactive) ----
   readonly #connect: (participantId: string) => SignallingSocket;
+  readonly #sharedSocket: SignallingSocket | null;
   #socket: SignallingSocket | null = null;
+  /** Listeners this session added to the socket, removed again on close(). */
+  #listeners: Array<[string, (...args: never[]) => void]> = [];
   /** Bumped whenever media is torn down; async work of an older epoch stops quietly. */
   #epoch = 0;
   #joinedOnce = false;
@@ -162,6 +178,7 @@ export class MediaSession {
   constructor(options: MediaSessionOptions) {
     this.participantId = options.participantId;
     this.#connect = options.connect ?? connectSignalling;
+    this.#sharedSocket = options.socket ?? null;
     if (options.localStream) this.#adoptLocalStream(options.localStream);
   }
 
@@ -207,20 +224,32 @@ export class MediaSession {
   get localIssue(): string | null {
     return this.#localIssue;
   }
+  /** Rejoining because the server changed who is on stage (the day moved on): not a fault. */
+  get stageChanging(): boolean {
+    return this.#stageChanging && this.#phase !== 'joined' && this.#phase !== 'failed';
+  }
 
   // ---- lifecycle ----
 
-  /** Opens the socket; joining happens on every (re)connect. */
+  /** Opens the socket (or adopts the shared one); joining happens on every (re)connect. */
   start(): void {
     if (this.#socket || this.#closed) return;
-    const socket = this.#connect(this.participantId);
+    const socket = this.#sharedSocket ?? this.#connect(this.participantId);
     this.#socket = socket;
+    const on = <E extends keyof ServerToClientEvents | 'connect' | 'disconnect' | 'connect_error'>(
+      event: E,
+      handler: E extends keyof ServerToClientEvents ? ServerToClientEvents[E] : (...args: never[]) => void,
+    ): void => {
+      (socket as unknown as Listenable).on(event, handler as (...args: never[]) => void);
+      this.#listeners.push([event, handler as (...args: never[]) => void]);
+    };
 
-    socket.on('connect', () => {
+    on('connect', () => {
       this.#attempts = 0;
       void this.#join();
     });
-    socket.on('disconnect', (reason) => {
+    on('disconnect', (reason: string) => {
+      this.#stageChanging = false;
       this.#teardownMedia();
       if (this.#closed) return;
       if (this.#replaced) {
@@ -232,7 +261,7 @@ export class MediaSession {
         this.#phase = this.#joinedOnce ? 'reconnecting' : 'connecting';
       }
     });
-    socket.on('connect_error', (err) => {
+    on('connect_error', (err: Error) => {
       if (this.#closed) return;
       if (!socket.active) {
         // Refused by the server (not a network problem): no automatic retry.
@@ -241,39 +270,47 @@ export class MediaSession {
       }
     });
 
-    socket.on('peerJoined', (peer) => {
+    on('peerJoined', (peer) => {
       if (peer.participantId === this.participantId) return;
       this.#peers = [...this.#peers.filter((p) => p.participantId !== peer.participantId), peer];
     });
-    socket.on('peerLeft', ({ participantId }) => {
+    on('peerLeft', ({ participantId }) => {
       this.#peers = this.#peers.filter((p) => p.participantId !== participantId);
       for (const t of this.#remoteTracks.filter((t) => t.participantId === participantId)) {
         this.#removeConsumer(t.consumerId);
       }
     });
-    socket.on('newProducer', (producer) => {
+    on('newProducer', (producer) => {
       void this.#consume(producer, this.#epoch);
     });
-    socket.on('producerClosed', ({ producerId }) => {
+    on('producerClosed', ({ producerId }) => {
       this.#dropProducer(producerId);
     });
-    socket.on('consumerClosed', ({ consumerId, producerId }) => {
+    on('consumerClosed', ({ consumerId, producerId }) => {
       this.#removeConsumer(consumerId);
       this.#dropProducer(producerId);
     });
-    socket.on('mediaReset', ({ reason }) => {
+    on('mediaReset', ({ reason }) => {
       console.info(`[simstudio] media reset by server (${reason}); joining again`);
+      this.#stageChanging = reason === 'stage-changed';
       this.#rejoin();
     });
-    socket.on('sessionReplaced', () => {
+    on('sessionReplaced', () => {
       // The server closes this connection next; do not fight the other tab by reconnecting.
       this.#replaced = true;
       this.#fail('This room is open in another tab or window, so this tab was disconnected.');
       socket.disconnect();
     });
-    socket.on('protocolError', (error) => {
+    on('protocolError', (error) => {
       console.warn(`[simstudio] protocol error for "${error.event}": ${error.code} ${error.message}`);
     });
+
+    // A shared socket may be connected already: join now instead of waiting for 'connect'.
+    if (socket.connected) void this.#join();
+    else if (this.#sharedSocket && !socket.active) {
+      // The shared socket was refused or closed before media started; it will not retry by itself.
+      this.#fail('Could not connect to SimStudio. Please reload the page.');
+    }
   }
 
   /** After 'failed': try the whole connection again. */
@@ -301,13 +338,28 @@ export class MediaSession {
     }
   }
 
-  /** Leaves the room: closes media and socket and stops the local camera and microphone. */
+  /**
+   * Stops the local camera and microphone when they are no longer needed (the day is over).
+   * Only while not sending; if the server puts this participant on stage again,
+   * needsLocalMedia asks for them anew.
+   */
+  releaseLocalMedia(): void {
+    if (this.#closed || this.#sendTransport || !this.#localStream) return;
+    const stream = this.#localStream;
+    this.#localStream = null;
+    this.#localIssue = null;
+    for (const track of stream.getTracks()) track.stop();
+  }
+
+  /** Leaves the room: closes media and (unless shared) the socket, and stops the local camera and microphone. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#teardownMedia();
-    this.#socket?.removeAllListeners();
-    this.#socket?.disconnect();
+    const socket = this.#socket as unknown as Listenable | null;
+    for (const [event, handler] of this.#listeners) socket?.off(event, handler);
+    this.#listeners = [];
+    if (this.#socket && this.#socket !== this.#sharedSocket) this.#socket.disconnect();
     this.#socket = null;
     for (const track of this.#localStream?.getTracks() ?? []) track.stop();
   }
@@ -390,6 +442,7 @@ export class MediaSession {
       this.#check(epoch);
 
       this.#phase = 'joined';
+      this.#stageChanging = false;
       this.#failureMessage = null;
       this.#joinedOnce = true;
       this.#attempts = 0;

@@ -11,6 +11,14 @@
 //     stats(): Promise<{ inbound: Array<{kind, participantId, framesDecoded?, bytesReceived, packetsReceived}>,
 //                        outboundKinds: string[],   // kinds of producers whose outbound-rtp shows bytesSent > 0
 //                        outbound: Array<{kind, bytesSent, packetsSent}> }>
+//   window.simstudio.day      → the assessment day as this page sees it:
+//     { state: DayState|null   (plain copy; null before it arrives and in sessions without a day),
+//       phaseKind: 'briefing'|'scenario'|'writtenExercise'|'reflectiveConversation'|'break'
+//                  (the running or paused phase) | 'waiting' | 'complete' | null (no day known),
+//       scenario: number|null  (that phase's scenario),
+//       remainingMs(): number|null  (countdown on the server clock; negative = soft phase over time),
+//       clockOffsetMs: number  (server clock − Date.now()) }
+import type { DayState } from '../../shared/assessment.ts';
 import type { PeerInfo } from '../../shared/protocol.ts';
 import { app, type AppPhase } from './app-state.svelte.ts';
 import type { ConnectionState, MediaSession } from './media-session.svelte.ts';
@@ -26,9 +34,18 @@ export interface SimStudioStateSnapshot {
   remoteTracks: Array<{ participantId: string; kind: string; source: string; producerId: string; consumerId: string }>;
 }
 
+export interface SimStudioDayHook {
+  readonly state: DayState | null;
+  readonly phaseKind: string | null;
+  readonly scenario: number | null;
+  remainingMs(): number | null;
+  readonly clockOffsetMs: number;
+}
+
 export interface SimStudioTestHook {
   readonly state: SimStudioStateSnapshot;
   readonly session: MediaSession | null;
+  readonly day: SimStudioDayHook;
 }
 
 declare global {
@@ -60,6 +77,27 @@ export function installTestHook(): void {
     },
     get session(): MediaSession | null {
       return app.session;
+    },
+    day: {
+      get state(): DayState | null {
+        const state = app.day?.state;
+        return state ? (JSON.parse(JSON.stringify(state)) as DayState) : null;
+      },
+      get phaseKind(): string | null {
+        const day = app.day;
+        if (!day?.state) return null;
+        if (day.state.status === 'waiting' || day.state.status === 'complete') return day.state.status;
+        return day.phase?.kind ?? null;
+      },
+      get scenario(): number | null {
+        return app.day?.phase?.scenario ?? null;
+      },
+      remainingMs(): number | null {
+        return app.day?.remainingMs() ?? null;
+      },
+      get clockOffsetMs(): number {
+        return app.day?.offsetMs ?? 0;
+      },
     },
   };
 }
