@@ -1,5 +1,6 @@
 // HTTP API shapes shared by server and client.
 import type { DayState } from './assessment.ts';
+import type { Level } from './domain.ts';
 import type { Role } from './roles.ts';
 
 export interface HealthResponse {
@@ -14,6 +15,7 @@ export interface MeResponse {
   participantId: string;
   sessionId: string;
   sessionTitle: string;
+  sessionLevel: Level;
   displayName: string;
   role: Role;
 }

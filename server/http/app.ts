@@ -103,6 +103,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       participantId: participant.id,
       sessionId: session.id,
       sessionTitle: session.title,
+      sessionLevel: session.level,
       displayName: participant.displayName,
       role: participant.role,
     };
