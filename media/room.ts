@@ -65,6 +65,10 @@ class Peer {
 
 interface RoomEvents {
   closed: [];
+  /** A participant started sending a track (the recorder follows these). */
+  producerAdded: [participantId: string, producer: types.Producer];
+  /** The room moved to a new router (worker died): every producer is gone. */
+  rebuilt: [];
 }
 
 export class Room extends EventEmitter<RoomEvents> {
@@ -151,6 +155,25 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.router.rtpCapabilities;
   }
 
+  /** The router itself, for server-side consumers such as the recorder. */
+  get mediaRouter(): types.Router {
+    return this.router;
+  }
+
+  /** Who is on stage now. */
+  get currentStage(): Stage {
+    return this.stage;
+  }
+
+  /** The live producers of one participant, by source. */
+  producersOf(participantId: string): Map<MediaSource, types.Producer> {
+    const found = new Map<MediaSource, types.Producer>();
+    for (const producer of this.peers.get(participantId)?.producers.values() ?? []) {
+      if (!producer.closed) found.set(producer.appData.source, producer);
+    }
+    return found;
+  }
+
   async createTransport(participantId: string, direction: 'send' | 'recv'): Promise<TransportOptions> {
     const peer = this.peer(participantId);
     if (direction === 'send' && !mayPublish(peer.participant, this.stage)) {
@@ -206,6 +229,7 @@ export class Room extends EventEmitter<RoomEvents> {
     });
     peer.producers.set(producer.id, producer);
     producer.observer.on('close', () => peer.producers.delete(producer.id));
+    this.emit('producerAdded', participantId, producer);
     const info = producerInfo(producer);
     for (const other of this.peers.values()) {
       if (other !== peer && mayConsume(other.participant, peer.participant, this.stage)) {
@@ -272,13 +296,43 @@ export class Room extends EventEmitter<RoomEvents> {
   }
 
   /**
-   * Changes who is on stage. Every peer's media is dropped and its client told to rejoin,
-   * so that nobody keeps a consumer the new stage forbids.
+   * Changes who is on stage, without disturbing what stays allowed: consumers the new stage
+   * forbids are closed, newly allowed producers are announced, and people appear to or
+   * disappear from those who may know about them. Only a participant whose right to send
+   * changes (the lead observer entering the reflective conversation) rejoins.
    */
   setStage(stage: Stage): void {
     if (stage.size === this.stage.size && [...stage].every((id) => this.stage.has(id))) return;
+    const before = this.stage;
     this.stage = stage;
-    this.resetAllPeers('stage-changed');
+    const peers = [...this.peers.values()];
+    for (const viewer of peers) {
+      if (mayPublish(viewer.participant, before) !== mayPublish(viewer.participant, stage)) {
+        viewer.closeMedia();
+        viewer.channel.notify('mediaReset', { reason: 'stage-changed' });
+      }
+    }
+    for (const viewer of peers) {
+      for (const other of peers) {
+        if (other === viewer) continue;
+        const knew = mayKnowAbout(viewer.participant, other.participant, before);
+        const knows = mayKnowAbout(viewer.participant, other.participant, stage);
+        if (!knew && knows) viewer.channel.notify('peerJoined', other.info);
+        if (knew && !knows) viewer.channel.notify('peerLeft', { participantId: other.participant.id });
+      }
+      for (const consumer of [...viewer.consumers.values()]) {
+        const owner = this.producerOwner(consumer.producerId);
+        if (owner && mayConsume(viewer.participant, owner.participant, stage)) continue;
+        viewer.consumers.delete(consumer.id);
+        consumer.close();
+        viewer.channel.notify('consumerClosed', { consumerId: consumer.id, producerId: consumer.producerId });
+      }
+      for (const other of peers) {
+        if (other === viewer || mayConsume(viewer.participant, other.participant, before)) continue;
+        if (!mayConsume(viewer.participant, other.participant, stage)) continue;
+        for (const producer of other.producers.values()) viewer.channel.notify('newProducer', producerInfo(producer));
+      }
+    }
   }
 
   /** Moves the room to a replacement worker after its worker died; clients rejoin. */
@@ -287,6 +341,7 @@ export class Room extends EventEmitter<RoomEvents> {
     this.pooled = pooled;
     this.router = await pooled.worker.createRouter({ mediaCodecs: MEDIA_CODECS });
     this.resetAllPeers('worker-died');
+    this.emit('rebuilt');
     this.log.warn({ pid: pooled.worker.pid }, 'room rebuilt on a new worker; clients told to rejoin');
   }
 

@@ -23,6 +23,9 @@ export const WORKER_BUILD_PACKAGES = [
   'libflatbuffers-dev',
 ];
 
+/** What the running studio needs: ffmpeg writes the recordings (and ffprobe measures them). */
+export const RUNTIME_PACKAGES = ['ffmpeg'];
+
 /** What the end-to-end tests need: a real browser. */
 export const TEST_PACKAGES = ['chromium'];
 

@@ -24,6 +24,8 @@ const EnvSchema = z.object({
   SIMSTUDIO_MEDIA_PREFER_TCP: z.enum(['true', 'false']).default('false'),
   SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
   SIMSTUDIO_ICE_SERVERS: z.string().optional(),
+  SIMSTUDIO_RECORDING_MIN_FREE_MB: z.coerce.number().int().min(0).default(500),
+  SIMSTUDIO_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   SIMSTUDIO_WRITTEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
 });
@@ -54,6 +56,7 @@ export interface Config {
   /** Passed to browsers for their transports: TURN in front of the SFU for strict firewalls. */
   iceServers: IceServer[];
   written: { graceMs: number; maxTextBytes: number };
+  recording: { minFreeBytes: number; retentionDays: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -88,6 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     iceServers: parseIceServers(e.SIMSTUDIO_ICE_SERVERS),
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
+    recording: { minFreeBytes: e.SIMSTUDIO_RECORDING_MIN_FREE_MB * 1024 * 1024, retentionDays: e.SIMSTUDIO_RECORDING_RETENTION_DAYS },
     ...overrides,
   };
 }

@@ -27,6 +27,7 @@ import { attachCollab, type CollabServer } from './collab/collab-server.ts';
 import { DocStore } from './collab/doc-store.ts';
 import { createCollabPolicy } from './collab/policy.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
+import { RecordingService } from './recording/recording-service.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -48,6 +49,7 @@ export interface Studio {
   connectedParticipantIds(sessionId: string): Set<string>;
   collab: CollabServer;
   written: WrittenExercise;
+  recordings: RecordingService;
   log: Logger;
   close(): Promise<void>;
 }
@@ -82,6 +84,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const pool = new WorkerPool(config.media, log);
   await pool.start();
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
+  const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log }, config.recording);
   const auth = new ParticipantAuth(tokens, sessions);
 
   const health = (): HealthResponse => {
@@ -108,6 +111,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       baseUrl: () => baseUrl,
       connectedParticipantIds: (sessionId) => connections.ids(sessionId),
       written,
+      recordings: () => recordings,
       log,
     }),
     version: VERSION,
@@ -122,7 +126,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
   });
   const server = http.createServer(app);
-  const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, iceServers: config.iceServers, log });
+  const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, recordings, iceServers: config.iceServers, log });
+  recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
   connections.ids = signalling.connectedParticipantIds;
   const collab = attachCollab(server, { auth, store: docStore, policy: createCollabPolicy(written), log });
   // A day's transition reaches every client, and moves people on or off stage.
@@ -132,6 +137,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   });
   assessment.start();
   written.restore();
+  recordings.start(assessment);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -157,8 +163,10 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     connectedParticipantIds: signalling.connectedParticipantIds,
     collab,
     written,
+    recordings,
     log,
     async close() {
+      await recordings.close();
       written.close();
       assessment.close();
       collab.close();

@@ -159,6 +159,15 @@ export interface ReplyTypes {
   clockSync: { serverNow: number };
 }
 
+/** The server recorder's state for a session, shown to everyone (failures prominently). */
+export interface RecordingStatus {
+  state: 'off' | 'recording' | 'restarting' | 'failed' | 'stopped';
+  /** Plain words: what is happening, for people. */
+  detail: string;
+  phaseIndex: number | null;
+  since: number;
+}
+
 /** Who is connected, as far as the receiving participant may know (waiting room, board). */
 export interface PresenceInfo {
   connected: PeerInfo[];
@@ -185,6 +194,8 @@ export interface ServerToClientEvents {
   mediaReset: (info: { reason: MediaResetReason }) => void;
   /** The assessment day changed (also sent once on connection). Sessions without a day get none. */
   dayState: (state: DayState) => void;
+  /** Whether the current phase is being recorded (also sent once on connection). */
+  recording: (status: RecordingStatus) => void;
   /** Who is connected now (also sent once on connection). */
   presence: (presence: PresenceInfo) => void;
   /** This participant opened the session in another tab or window; this connection is closed. */

@@ -38,8 +38,13 @@ export function defaultStage(participants: readonly StageMember[]): Stage {
   return new Set(participants.filter((p) => SCENARIO_STAGE.has(p.role)).map((p) => p.id));
 }
 
+/**
+ * Candidates and actors send camera and microphone to the server all day (nobody receives
+ * them while they are off stage), so that stepping on stage is instant and the recording
+ * starts with the scenario. Anyone else sends only while on stage.
+ */
 export function mayPublish(participant: StageMember, stage: Stage): boolean {
-  return stage.has(participant.id);
+  return stage.has(participant.id) || SCENARIO_STAGE.has(participant.role);
 }
 
 /**

@@ -7,7 +7,7 @@
 // offset = serverNow − (t0 + t1) / 2 and round trip t1 − t0 (t0, t1 from Date.now()), and the
 // offset of the sample with the smallest round trip (of the recent ones) is used.
 import { timeLeftMs, type DayControl, type DayState, type PhaseSpec } from '../../shared/assessment.ts';
-import type { PresenceInfo } from '../../shared/protocol.ts';
+import type { PresenceInfo, RecordingStatus } from '../../shared/protocol.ts';
 import { request, type RequestResult, type SignallingSocket } from './signalling.ts';
 
 export const CLOCK_SAMPLES_AT_CONNECT = 5;
@@ -32,6 +32,7 @@ export class DayClock {
   #synced = $state(false);
   #settled = $state(false);
   #presence = $state.raw<PresenceInfo | null>(null);
+  #recording = $state.raw<RecordingStatus | null>(null);
   #connected = $state(false);
 
   readonly #socket: SignallingSocket;
@@ -58,6 +59,9 @@ export class DayClock {
       if (this.#samples.length === 0) this.#offsetMs = state.serverNow - Date.now();
       this.#state = state;
       this.#settled = true;
+    });
+    this.#listen('recording', (status: RecordingStatus) => {
+      this.#recording = status;
     });
     this.#listen('presence', (presence: PresenceInfo) => {
       this.#presence = presence;
@@ -95,6 +99,10 @@ export class DayClock {
   }
   get presence(): PresenceInfo | null {
     return this.#presence;
+  }
+  /** The server recorder's state for this session. */
+  get recording(): RecordingStatus | null {
+    return this.#recording;
   }
   get connected(): boolean {
     return this.#connected;

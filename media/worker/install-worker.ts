@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildWorker, PATCH_REVISION, systemLibraryVersions } from './build-worker.ts';
+import { ensureAptPackages, RUNTIME_PACKAGES } from '../../scripts/system-packages.ts';
 
 const require = createRequire(import.meta.url);
 // mediasoup's exports map hides package.json; its main entry is node/lib/index.js.
@@ -87,6 +88,12 @@ async function tryPrebuiltDownload(): Promise<string | null> {
 }
 
 async function main(): Promise<void> {
+  // Recording needs ffmpeg at run time; install it with everything else (as root).
+  try {
+    ensureAptPackages(RUNTIME_PACKAGES, 'recording', log);
+  } catch (error) {
+    log(`warning: ${(error as Error).message}`);
+  }
   const userBin = process.env.MEDIASOUP_WORKER_BIN;
   if (userBin) {
     if (!workerStarts(userBin)) {

@@ -108,6 +108,24 @@ const MIGRATIONS: string[] = [
      BEGIN SELECT RAISE(ABORT, 'a frozen written exercise cannot change'); END;
    CREATE TRIGGER written_snapshots_no_delete BEFORE DELETE ON written_snapshots
      BEGIN SELECT RAISE(ABORT, 'a frozen written exercise cannot be deleted'); END;`,
+  // Recordings: one row per segment file (per on-stage participant, per phase).
+  `CREATE TABLE recordings (
+     id TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     phase_index INTEGER NOT NULL,
+     scenario_key TEXT NOT NULL,
+     participant_id TEXT NOT NULL,
+     segment INTEGER NOT NULL,
+     file TEXT NOT NULL,
+     status TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     ended_at INTEGER,
+     bytes INTEGER,
+     sha256 TEXT,
+     duration_ms INTEGER,
+     deleted_at INTEGER
+   );
+   CREATE INDEX recordings_by_session ON recordings(session_id, phase_index);`,
 ];
 
 export function openDatabase(dataDir: string): Database {

@@ -14,6 +14,7 @@ import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-a
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { Invites } from '../invites.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
+import type { RecordingService } from '../recording/recording-service.ts';
 import { HIDDEN_ROLES } from '../../shared/roles.ts';
 import type { Logger } from '../log.ts';
 import { sendApiError } from './app.ts';
@@ -28,8 +29,14 @@ export interface AssessmentRouteDeps {
   baseUrl: () => string;
   connectedParticipantIds: (sessionId: string) => Set<string>;
   written: WrittenExercise;
+  /** A getter: the recorder starts after the routes are built. */
+  recordings: () => RecordingService;
   log: Logger;
 }
+
+/** Who may watch recordings: never the candidate or actor. */
+const RECORDING_VIEWERS = ['leadObserver', 'observer', 'moderator', 'coordinator'] as const;
+const RECORDING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 const STATUS_FOR: Record<string, number> = {
   INVALID_PAYLOAD: 400,
@@ -108,6 +115,33 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       }
       res.json(deps.written.status(viewer.sessionId));
     }),
+  );
+
+  router.get(
+    '/sessions/:sessionId/recordings',
+    as((req, res, viewer) => {
+      if (req.params.sessionId !== viewer.sessionId && viewer.role !== 'coordinator') throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      const sessionId = String(req.params.sessionId);
+      res.json({ status: deps.recordings().status(sessionId), recordings: deps.recordings().list(sessionId) });
+    }, RECORDING_VIEWERS),
+  );
+
+  // Streaming with range requests (seeking). The id must look like one of ours; the file path
+  // comes from the database, never from the request.
+  router.get(
+    '/recordings/:id/media',
+    as((req, res, viewer) => {
+      const id = String(req.params.id);
+      if (!RECORDING_ID.test(id)) throw new ProtocolFailure('NOT_FOUND', 'no such recording');
+      const recording = deps.recordings().get(id);
+      if (!recording || recording.status === 'deleted') throw new ProtocolFailure('NOT_FOUND', 'no such recording');
+      if (recording.sessionId !== viewer.sessionId && viewer.role !== 'coordinator') throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      res.sendFile(recording.file, { acceptRanges: true, headers: { 'Content-Type': 'video/webm', 'Cache-Control': 'private, no-store' } }, (err) => {
+        if (!err || res.headersSent) return;
+        const status = (err as { status?: number }).status ?? 500;
+        sendApiError(res, status, status === 416 ? 'INVALID_REQUEST' : 'NOT_FOUND', status === 416 ? 'range not satisfiable' : 'recording file unavailable');
+      });
+    }, RECORDING_VIEWERS),
   );
 
   // ---- the coordinator's studio ----
@@ -201,6 +235,8 @@ function boardWarnings(day: DayState | null, people: BoardRow['people'], deps: A
     if (actor && !actor.connected) warnings.push(`Actor for scenario ${phase.scenario} (${actor.displayName}) missing`);
   }
   if (day.status === 'paused') warnings.push('Paused');
+  const recording = deps.recordings().status(sessionId);
+  if (recording.state === 'failed' || recording.state === 'restarting') warnings.push(`Recording: ${recording.detail}`);
   return warnings;
 }
 

@@ -28,6 +28,8 @@ import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
 import type { IceServer, PresenceInfo } from '../../shared/protocol.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
+import type { RecordingService } from '../recording/recording-service.ts';
+import type { RecordingStatus } from '../../shared/protocol.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import { HIDDEN_ROLES, SCENARIO_STAGE } from '../../shared/roles.ts';
 
@@ -49,6 +51,7 @@ export interface SignallingDeps {
   audit: AuditRepo;
   assessment: AssessmentService;
   sessions: SessionsRepo;
+  recordings: RecordingService;
   iceServers: IceServer[];
   log: Logger;
 }
@@ -59,6 +62,8 @@ export interface Signalling {
   connectedParticipantIds(sessionId: string): Set<string>;
   /** Sends the day's new state to everyone in the session. */
   broadcastDayState(sessionId: string): void;
+  /** Tells everyone in the session whether the phase is being recorded. */
+  broadcastRecording(sessionId: string, status: RecordingStatus): void;
 }
 
 const sessionChannel = (sessionId: string): string => `session:${sessionId}`;
@@ -171,6 +176,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     void socket.join(sessionChannel(participant.sessionId));
     const day = deps.assessment.dayState(participant.sessionId);
     if (day) socket.emit('dayState', day);
+    socket.emit('recording', deps.recordings.status(participant.sessionId));
     void broadcastPresence(participant.sessionId);
 
     const refuse = (event: string, error: ProtocolError, ack: unknown): void => {
@@ -223,7 +229,11 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     });
   });
 
-  return { io, connectedParticipantIds, broadcastDayState };
+  const broadcastRecording = (sessionId: string, status: RecordingStatus): void => {
+    io.to(sessionChannel(sessionId)).emit('recording', status);
+  };
+
+  return { io, connectedParticipantIds, broadcastDayState, broadcastRecording };
 }
 
 function joinedRoom(socket: StudioSocket): Room {

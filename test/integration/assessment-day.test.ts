@@ -6,7 +6,7 @@ import type { DayState } from '../../shared/assessment.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { bookShortDay, booking, shortTemplate } from '../helpers/assessment.ts';
-import { connectAs, rawRequest, request, signIn, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
+import { connectAs, joinAndProduceVideo, rawRequest, request, signIn, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
 const sockets: ClientSocket[] = [];
@@ -109,34 +109,75 @@ describe('running the day', () => {
 });
 
 describe('media follows the phase', () => {
-  it('nobody on stage in a briefing; candidate and that scenario’s actor in a scenario; the lead observer in the reflective conversation', async () => {
+  it('nobody receives anyone in a briefing; candidate and that scenario’s actor in a scenario; the lead observer in the reflective conversation', async () => {
+    const day = bookShortDay(studio, 600);
+    const lead = await as(day.lead);
+    const observer = await as(day.observer);
+    const people = { candidate: await as(day.candidate), actor1: await as(day.actor1), actor2: await as(day.actor2) };
+    const producerOf = new Map<string, string>();
+    let ssrc = 5000;
+    for (const [name, socket] of Object.entries(people)) {
+      // Candidates and actors send all day; the server decides who receives them.
+      producerOf.set(await joinAndProduceVideo(socket, ssrc++), name);
+    }
+    const reproduce = async (): Promise<void> => {
+      producerOf.clear();
+      for (const [name, socket] of Object.entries(people)) producerOf.set(await joinAndProduceVideo(socket, ssrc++), name);
+    };
+    /** Whom `socket` may receive now, by name. (A join resets the joiner's own media, so
+     *  everyone sends afresh first.) */
+    const receives = async (socket: ClientSocket): Promise<string[]> => {
+      await reproduce();
+      const r = await request(socket, 'join', { protocolVersion: PROTOCOL_VERSION });
+      if (!r.ok) throw new Error(r.error.message);
+      return r.data.producers.map((p) => producerOf.get(p.producerId) ?? `lead:${p.participantId === day.lead.id}`).sort();
+    };
+    const advance = async (from: number): Promise<void> => {
+      expect(await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: from })).toMatchObject({ ok: true });
+    };
+
+    expect(await receives(people.candidate)).toEqual([]); // waiting room
+    expect(await receives(observer)).toEqual([]);
+    await request(lead, 'dayControl', { action: 'start' }); // briefing 1
+    expect(await receives(people.candidate)).toEqual([]);
+    await advance(0); // scenario 1
+    expect(await receives(people.candidate)).toEqual(['actor1']);
+    expect(await receives(people.actor1)).toEqual(['candidate']);
+    expect(await receives(people.actor2)).toEqual([]);
+    expect(await receives(observer)).toEqual(['actor1', 'candidate']);
+    await advance(1); // briefing 2
+    await advance(2); // scenario 2
+    expect(await receives(people.candidate)).toEqual(['actor2']);
+    expect(await receives(people.actor1)).toEqual([]);
+    await advance(3); // written exercise
+    expect(await receives(people.candidate)).toEqual([]);
+    expect(await receives(observer)).toEqual([]);
+    await advance(4); // reflective conversation: the lead observer may now send
+    await reproduce();
+    const leadProducer = await joinAndProduceVideo(lead, 9999);
+    const candidateJoin = await request(people.candidate, 'join', { protocolVersion: PROTOCOL_VERSION });
+    if (!candidateJoin.ok) throw new Error(candidateJoin.error.message);
+    expect(candidateJoin.data.producers.map((p) => p.producerId)).toEqual([leadProducer]);
+    expect(candidateJoin.data.peers.map((p) => p.role)).toEqual(['leadObserver']);
+    const actorJoin = await request(people.actor1, 'join', { protocolVersion: PROTOCOL_VERSION });
+    if (!actorJoin.ok) throw new Error(actorJoin.error.message);
+    expect(actorJoin.data.producers).toEqual([]);
+  });
+
+  it('a stage change tells each client exactly what changed for them, without resetting the others', async () => {
     const day = bookShortDay(studio, 600);
     const lead = await as(day.lead);
     const candidate = await as(day.candidate);
     const actor1 = await as(day.actor1);
-    const actor2 = await as(day.actor2);
-    const publishes = async (s: ClientSocket): Promise<boolean> => {
-      const r = await request(s, 'join', { protocolVersion: PROTOCOL_VERSION });
-      if (!r.ok) throw new Error(r.error.message);
-      return r.data.publishes;
-    };
-    const stageNow = async (): Promise<boolean[]> => [await publishes(candidate), await publishes(actor1), await publishes(actor2), await publishes(lead)];
-
-    expect(await stageNow()).toEqual([false, false, false, false]); // waiting room
-    await request(lead, 'dayControl', { action: 'start' }); // briefing 1
-    expect(await stageNow()).toEqual([false, false, false, false]);
+    await request(lead, 'dayControl', { action: 'start' });
+    const actorProducer = await joinAndProduceVideo(actor1, 7001);
+    await joinAndProduceVideo(candidate, 7002);
+    const events: string[] = [];
+    candidate.onAny((event: string) => events.push(event));
+    const announced = new Promise((resolve) => candidate.on('newProducer', (p) => p.producerId === actorProducer && resolve(p)));
     await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 0 }); // scenario 1
-    expect(await stageNow()).toEqual([true, true, false, false]);
-    await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 1 }); // briefing 2
-    await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 2 }); // scenario 2
-    expect(await stageNow()).toEqual([true, false, true, false]);
-    await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 3 }); // written exercise
-    expect(await stageNow()).toEqual([false, false, false, false]);
-    await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 4 }); // reflective conversation
-    expect(await stageNow()).toEqual([true, false, false, true]);
-    const candidateJoin = await request(candidate, 'join', { protocolVersion: PROTOCOL_VERSION });
-    if (!candidateJoin.ok) throw new Error(candidateJoin.error.message);
-    expect(candidateJoin.data.peers.map((p) => p.role)).toEqual(['leadObserver']);
+    expect(await announced).toMatchObject({ participantId: day.actor1.id, kind: 'video' });
+    expect(events).not.toContain('mediaReset');
   });
 });
 

@@ -22,9 +22,9 @@ describe('media rules', () => {
     expect(mayKnowAbout(lead, observer, stage)).toBe(true);
   });
 
-  it('an off-stage actor neither sends, receives nor learns of the scene', () => {
+  it('an off-stage actor sends to the server but nobody receives them, and they receive and learn nothing', () => {
     const scenario1 = new Set(['c', 'a1']);
-    expect(mayPublish(actor2, scenario1)).toBe(false);
+    expect(mayPublish(actor2, scenario1)).toBe(true);
     expect(mayConsume(actor2, candidate, scenario1)).toBe(false);
     expect(mayConsume(candidate, actor2, scenario1)).toBe(false);
     expect(mayKnowAbout(candidate, actor2, scenario1)).toBe(false);
@@ -40,9 +40,11 @@ describe('media rules', () => {
     expect(mayKnowAbout(candidate, observer, reflective)).toBe(false);
   });
 
-  it('a briefing has nobody on stage', () => {
+  it('a briefing has nobody on stage: the candidate may send, nobody receives', () => {
     const briefing = new Set<string>();
-    expect(mayPublish(candidate, briefing)).toBe(false);
+    expect(mayPublish(candidate, briefing)).toBe(true);
+    expect(mayPublish(lead, briefing)).toBe(false);
     expect(mayConsume(observer, candidate, briefing)).toBe(false);
+    expect(mayConsume(candidate, actor1, briefing)).toBe(false);
   });
 });
