@@ -26,6 +26,9 @@ import { TemplatesRepo } from './assessment/templates-repo.ts';
 import { attachCollab, type CollabServer } from './collab/collab-server.ts';
 import { DocStore } from './collab/doc-store.ts';
 import { createCollabPolicy } from './collab/policy.ts';
+import { readEvidenceNotes } from './collab/evidence-notes.ts';
+import { collabDocName } from '../shared/collab.ts';
+import type { EvidenceNoteView } from '../shared/api.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { RecordingService } from './recording/recording-service.ts';
 
@@ -112,6 +115,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       connectedParticipantIds: (sessionId) => connections.ids(sessionId),
       written,
       recordings: () => recordings,
+      evidenceNotes: (sessionId) => evidenceNotes(sessionId),
       log,
     }),
     version: VERSION,
@@ -130,6 +134,11 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
   connections.ids = signalling.connectedParticipantIds;
   const collab = attachCollab(server, { auth, store: docStore, policy: createCollabPolicy(written), log });
+  const evidenceNotes = (sessionId: string): EvidenceNoteView[] => {
+    const name = collabDocName(sessionId, 'rubric');
+    const ydoc = collab.doc(name) ?? docStore.load(name).ydoc;
+    return readEvidenceNotes(ydoc, sessions.listParticipants(sessionId));
+  };
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);

@@ -61,3 +61,15 @@ export interface BookedSession {
 export function studioPath(participantId: string): string {
   return `/studio/${encodeURIComponent(participantId)}`;
 }
+
+/** An evidence note as the playback page shows it. */
+export interface EvidenceNoteView {
+  observerId: string;
+  observerName: string;
+  scenario: number | 'reflective';
+  /** Milliseconds from the start of the scenario phase. */
+  atMs: number;
+  domainId: string | null;
+  text: string;
+  createdAt: number;
+}

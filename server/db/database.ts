@@ -116,6 +116,7 @@ const MIGRATIONS: string[] = [
      scenario_key TEXT NOT NULL,
      participant_id TEXT NOT NULL,
      segment INTEGER NOT NULL,
+     phase_started_at INTEGER NOT NULL,
      file TEXT NOT NULL,
      status TEXT NOT NULL,
      started_at INTEGER NOT NULL,
@@ -123,6 +124,7 @@ const MIGRATIONS: string[] = [
      bytes INTEGER,
      sha256 TEXT,
      duration_ms INTEGER,
+     chunks INTEGER NOT NULL DEFAULT 0,
      deleted_at INTEGER
    );
    CREATE INDEX recordings_by_session ON recordings(session_id, phase_index);`,

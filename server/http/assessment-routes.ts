@@ -3,7 +3,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { BookSessionSchema, ContentKindSchema, TemplateSchema, type DayState } from '../../shared/assessment.ts';
-import type { ApiErrorCode, BoardRow, InviteRow } from '../../shared/api.ts';
+import type { ApiErrorCode, BoardRow, EvidenceNoteView, InviteRow } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { ScenarioSchema } from '../../shared/scenario.ts';
@@ -31,6 +31,7 @@ export interface AssessmentRouteDeps {
   written: WrittenExercise;
   /** A getter: the recorder starts after the routes are built. */
   recordings: () => RecordingService;
+  evidenceNotes: (sessionId: string) => EvidenceNoteView[];
   log: Logger;
 }
 
@@ -47,6 +48,7 @@ const STATUS_FOR: Record<string, number> = {
 };
 
 const ParticipantQuery = z.object({ participantId: z.string().min(1).max(64) });
+const FallbackQuery = z.object({ phaseIndex: z.coerce.number().int().min(0).max(100), seq: z.coerce.number().int().min(0).max(1_000_000) });
 const ContentParams = z.object({
   sessionId: z.string().min(1).max(64),
   number: z.coerce.number().int().min(1).max(3),
@@ -122,8 +124,54 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     as((req, res, viewer) => {
       if (req.params.sessionId !== viewer.sessionId && viewer.role !== 'coordinator') throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
       const sessionId = String(req.params.sessionId);
-      res.json({ status: deps.recordings().status(sessionId), recordings: deps.recordings().list(sessionId) });
+      const recordings = deps.recordings().list(sessionId);
+      const recorded = new Set(recordings.map((r) => r.participantId));
+      const people = deps.sessions
+        .listParticipants(sessionId)
+        .filter((p) => recorded.has(p.id))
+        .map((p) => ({ participantId: p.id, displayName: p.displayName, role: p.role }));
+      res.json({ status: deps.recordings().status(sessionId), recordings, people });
     }, RECORDING_VIEWERS),
+  );
+
+  router.get(
+    '/sessions/:sessionId/evidence-notes',
+    as((req, res, viewer) => {
+      if (req.params.sessionId !== viewer.sessionId && viewer.role !== 'coordinator') throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      res.json(deps.evidenceNotes(String(req.params.sessionId)));
+    }, RECORDING_VIEWERS),
+  );
+
+  // The lead observer's page uploads a backup recording while the server recorder is down.
+  router.post(
+    '/sessions/:sessionId/fallback-recording',
+    express.raw({ type: () => true, limit: '8mb' }),
+    as((req, res, viewer) => {
+      if (req.params.sessionId !== viewer.sessionId) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      const q = FallbackQuery.safeParse(req.query);
+      if (!q.success) throw new ProtocolFailure('INVALID_PAYLOAD', 'phaseIndex and seq query parameters are required');
+      const body = req.body as unknown;
+      if (!Buffer.isBuffer(body) || body.length === 0) throw new ProtocolFailure('INVALID_PAYLOAD', 'the body must be a non-empty recording chunk');
+      const day = deps.assessment.dayState(viewer.sessionId);
+      const phase = day?.phases[q.data.phaseIndex];
+      if (!day || !phase || (phase.kind !== 'scenario' && phase.kind !== 'reflectiveConversation')) {
+        throw new ProtocolFailure('NOT_FOUND', 'that phase is not recorded');
+      }
+      if (q.data.phaseIndex > day.phaseIndex) throw new ProtocolFailure('CONFLICT', 'that phase has not started');
+      const startedAt = q.data.phaseIndex === day.phaseIndex ? (day.phaseStartedAt ?? Date.now()) : Date.now();
+      const result = deps.recordings().appendFallbackChunk(
+        viewer.sessionId,
+        { index: q.data.phaseIndex, scenarioKey: phase.kind === 'scenario' ? String(phase.scenario) : 'reflective', startedAt },
+        viewer.id,
+        q.data.seq,
+        body,
+      );
+      if (!result.ok) {
+        res.status(409).json({ error: { code: 'CONFLICT', message: `expected chunk ${result.expectedSeq}`, expectedSeq: result.expectedSeq } });
+        return;
+      }
+      res.status(204).end();
+    }, ['leadObserver']),
   );
 
   // Streaming with range requests (seeking). The id must look like one of ours; the file path

@@ -30,7 +30,10 @@ export interface RecordingRow {
   scenarioKey: string;
   participantId: string;
   segment: number;
-  status: 'recording' | 'complete' | 'interrupted' | 'deleted';
+  /** When the recorded phase began: evidence note times count from here. */
+  phaseStartedAt: number;
+  /** 'fallback': uploaded from the lead observer's page while the server recorder was down. */
+  status: 'recording' | 'complete' | 'interrupted' | 'deleted' | 'fallback';
   startedAt: number;
   endedAt: number | null;
   bytes: number | null;
@@ -142,14 +145,14 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     if (this.active.get(sessionId) !== entry) return;
     // The recorder follows whoever is on stage; make sure the room already has this phase's stage.
     room.setStage(this.stageFor(sessionId));
-    const recorder = new SessionRecorder(room, this.sinkFor(sessionId, state.phaseIndex, scenarioKey), this.log);
+    const recorder = new SessionRecorder(room, this.sinkFor(sessionId, state.phaseIndex, scenarioKey, state.phaseStartedAt ?? Date.now()), this.log);
     entry.recorder = recorder;
     recorder.on('state', (s, detail) => this.setStatus(sessionId, { state: s, detail, phaseIndex: state.phaseIndex }));
     this.setStatus(sessionId, { state: 'recording', detail: 'recording', phaseIndex: state.phaseIndex });
     this.audit.append({ sessionId, action: 'recording.started', detail: { phaseIndex: state.phaseIndex, scenario: scenarioKey } });
   }
 
-  private sinkFor(sessionId: string, phaseIndex: number, scenarioKey: string): SegmentSink {
+  private sinkFor(sessionId: string, phaseIndex: number, scenarioKey: string, phaseStartedAt: number): SegmentSink {
     const sessionDir = path.join(this.dir, sessionId);
     fs.mkdirSync(sessionDir, { recursive: true });
     return {
@@ -158,10 +161,10 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
         const relative = path.join(sessionId, `${id}.webm`);
         this.db
           .prepare(
-            `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, file, status, started_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'recording', ?)`,
+            `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?)`,
           )
-          .run(id, sessionId, phaseIndex, scenarioKey, participantId, segment, relative, Date.now());
+          .run(id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, Date.now());
         return { id, file: path.join(this.dir, relative) };
       },
       end: (id, outcome) => this.finalise(id, outcome),
@@ -191,6 +194,45 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     this.db
       .prepare('UPDATE recordings SET status = ?, ended_at = ?, bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ?')
       .run(outcome, Date.now(), bytes, sha256, durationMs, id);
+  }
+
+  /**
+   * Appends one chunk of the lead observer's backup recording (MediaRecorder on their page,
+   * used while the server recorder is down). Chunks must come in order: `seq` 0, 1, 2, …
+   * Returns the sequence number expected next.
+   */
+  appendFallbackChunk(
+    sessionId: string,
+    phase: { index: number; scenarioKey: string; startedAt: number },
+    uploaderId: string,
+    seq: number,
+    chunk: Buffer,
+  ): { ok: true } | { ok: false; expectedSeq: number } {
+    let row = this.db
+      .prepare("SELECT id, file, chunks FROM recordings WHERE session_id = ? AND phase_index = ? AND participant_id = ? AND status = 'fallback'")
+      .get(sessionId, phase.index, uploaderId) as { id: string; file: string; chunks: number } | undefined;
+    const expected = row?.chunks ?? 0;
+    if (seq !== expected) return { ok: false, expectedSeq: expected };
+    if (!row) {
+      const id = randomUUID();
+      const relative = path.join(sessionId, `${id}.webm`);
+      fs.mkdirSync(path.join(this.dir, sessionId), { recursive: true });
+      this.db
+        .prepare(
+          `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, bytes)
+           VALUES (?, ?, ?, ?, ?, 1, ?, ?, 'fallback', ?, 0)`,
+        )
+        .run(id, sessionId, phase.index, phase.scenarioKey, uploaderId, phase.startedAt, relative, Date.now());
+      row = { id, file: relative, chunks: 0 };
+      this.log.warn({ sessionId, phaseIndex: phase.index }, 'backup recording from the lead observer page started');
+    }
+    const file = path.join(this.dir, row.file);
+    fs.appendFileSync(file, chunk);
+    const data = fs.readFileSync(file);
+    this.db
+      .prepare('UPDATE recordings SET bytes = ?, sha256 = ?, ended_at = ?, chunks = chunks + 1 WHERE id = ?')
+      .run(data.length, createHash('sha256').update(data).digest('hex'), Date.now(), row.id);
+    return { ok: true };
   }
 
   private applyRetention(): void {
@@ -244,6 +286,7 @@ function toRow(r: Record<string, unknown>): RecordingRow {
     scenarioKey: String(r.scenario_key),
     participantId: String(r.participant_id),
     segment: Number(r.segment),
+    phaseStartedAt: Number(r.phase_started_at),
     status: r.status as RecordingRow['status'],
     startedAt: Number(r.started_at),
     endedAt: r.ended_at === null ? null : Number(r.ended_at),
