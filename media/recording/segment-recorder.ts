@@ -85,6 +85,17 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     return this.ffmpeg.pid;
   }
 
+  /** RTP sent to ffmpeg and lost on the way (from ffmpeg's receiver reports), per track. */
+  async deliveryStats(): Promise<Array<{ kind: string; packetsSent: number; packetsLost: number }>> {
+    const out: Array<{ kind: string; packetsSent: number; packetsLost: number }> = [];
+    for (const t of this.tracks) {
+      for (const s of await t.consumer.getStats()) {
+        if (s.type === 'outbound-rtp') out.push({ kind: t.consumer.kind, packetsSent: s.packetCount, packetsLost: s.packetsLost });
+      }
+    }
+    return out;
+  }
+
   static async start(
     router: types.Router,
     producers: { audio: types.Producer | undefined; video: types.Producer },
