@@ -2,6 +2,7 @@
 // sees it, and the lead observer's controls. The server runs the day; clients only display.
 import { z } from 'zod';
 import { LevelSchema } from './domain.ts';
+import { frameworkFor } from './rubric.ts';
 
 export const PHASE_KINDS = ['briefing', 'scenario', 'writtenExercise', 'reflectiveConversation', 'break'] as const;
 export const PhaseKindSchema = z.enum(PHASE_KINDS);
@@ -35,9 +36,15 @@ export const TemplateSchema = z
     practice: z.boolean(),
     scenarioCount: z.number().int().min(1).max(3),
     phases: z.array(PhaseSpecSchema).min(1).max(30),
+    /** Which framework domains observers rate (default: the framework's behavioural statements). */
+    scoredDomains: z.array(z.string().max(40)).min(1).max(12).optional(),
   })
   .superRefine((t, ctx) => {
     for (const problem of templateProblems(t)) ctx.addIssue({ code: 'custom', message: problem, path: ['phases'] });
+    const known = new Set(frameworkFor(t.level).domains.map((d) => d.id));
+    for (const id of t.scoredDomains ?? []) {
+      if (!known.has(id)) ctx.addIssue({ code: 'custom', message: `"${id}" is not a domain of the ${t.level} framework`, path: ['scoredDomains'] });
+    }
   });
 export type Template = z.infer<typeof TemplateSchema>;
 
@@ -166,6 +173,8 @@ export interface SessionOverview {
   title: string;
   templateName: string | null;
   practice: boolean;
+  /** The domains observers rate in this session (from its template, or the framework's defaults). */
+  scoredDomains: string[];
   scenarios: ScenarioOverview[];
 }
 

@@ -21,9 +21,10 @@ export interface ScoringSheet {
  *  `<observer>|reflective|reflection` (the server checks ownership and the 1–4 range only). */
 export const REFLECTION_ITEM: ScoringItem = { id: 'reflection', number: 1, title: 'Reflection' };
 
-export function scoringSheet(framework: Framework, scenario: ScenarioKey): ScoringSheet {
+/** `domains`: the template's scored domains, when it names them; else the framework's defaults. */
+export function scoringSheet(framework: Framework, scenario: ScenarioKey, domains: string[] | null = null): ScoringSheet {
   if (scenario === 'reflective') return { items: [REFLECTION_ITEM], scale: framework.reflectionScale, globalScale: null };
-  const items = framework.defaultScoredDomains
+  const items = (domains ?? framework.defaultScoredDomains)
     .map((id) => framework.domains.find((d) => d.id === id))
     .filter((d): d is ScoringItem => d !== undefined);
   return { items, scale: framework.scale, globalScale: framework.globalScale };

@@ -11,6 +11,9 @@ import type { Logger } from '../../server/log.ts';
 
 /** Keyframe requests after start: the file must begin on a keyframe, and a lost one is re-asked. */
 const KEYFRAME_REQUESTS_MS = [0, 300, 1000, 2000, 4000];
+/** Stall detection: no new video bytes in this many checks this far apart. */
+const STALL_CHECK_MS = 1000;
+const STALL_CHECKS = 2;
 /** How long ffmpeg gets to bind its RTP ports before media is resumed. */
 const FFMPEG_STARTUP_MS = 300;
 
@@ -73,6 +76,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
         if (!this.stopping) {
           const reason = `ffmpeg exited (${signal ?? code}) ${stderr.trim().split('\n').at(-1) ?? ''}`.trim();
           this.log.error({ file, reason }, 'recorder failed');
+          for (const t of this.timers) clearTimeout(t);
           this.closeTracks();
           this.emit('failed', reason);
         }
@@ -171,6 +175,23 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     for (const ms of KEYFRAME_REQUESTS_MS) this.timers.push(setTimeout(ask, ms));
     // After the sender pauses and resumes, the decoder needs a fresh keyframe.
     video.on('producerresume', ask);
+    // A stall (no video bytes for two checks while the sender is live) usually ends with
+    // damaged frames: ask for a keyframe as soon as it shows, so the file recovers cleanly.
+    let lastBytes = -1;
+    let stalledChecks = 0;
+    const watch = setInterval(() => {
+      if (video.closed || video.producerPaused) return;
+      void video.getStats().then((stats) => {
+        const bytes = stats.find((s) => s.type === 'outbound-rtp')?.byteCount ?? 0;
+        stalledChecks = bytes === lastBytes ? stalledChecks + 1 : 0;
+        lastBytes = bytes;
+        if (stalledChecks === STALL_CHECKS) {
+          this.log.warn({ file: this.file }, 'recording video stalled; keyframe requested');
+          ask();
+        }
+      }, () => undefined);
+    }, STALL_CHECK_MS);
+    this.timers.push(watch);
   }
 
   private closeTracks(): void {

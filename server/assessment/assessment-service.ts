@@ -13,6 +13,7 @@ import {
 import type { NewSession, Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { HIDDEN_ROLES, defaultStage, type Stage } from '../../shared/roles.ts';
+import { frameworkFor } from '../../shared/rubric.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import { transaction, type Database } from '../db/database.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
@@ -182,6 +183,7 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
       title: session.title,
       templateName: plan?.template.name ?? null,
       practice: plan?.template.practice ?? false,
+      scoredDomains: plan?.template.scoredDomains ?? frameworkFor(session.level).defaultScoredDomains,
       // An actor learns only of the scenarios they play.
       scenarios: viewer.role === 'actor' ? scenarios.filter((s) => s.available.length > 0) : scenarios,
     };

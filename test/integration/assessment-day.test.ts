@@ -212,6 +212,8 @@ describe('who reads what', () => {
     // The actor's overview lists only the scenario they play; the candidate's names no actor.
     const actorView = (await (await get(day.actor1, `/sessions/${sid}/overview`)).json()) as { scenarios: Array<{ number: number }> };
     expect(actorView.scenarios.map((s) => s.number)).toEqual([1]);
+    const observerView = (await (await get(day.observer, `/sessions/${sid}/overview`)).json()) as { scoredDomains: string[] };
+    expect(observerView.scoredDomains).toEqual(['kss-1', 'kss-2', 'kss-6', 'kss-7', 'kss-9']);
     const candidateView = JSON.stringify(await (await get(day.candidate, `/sessions/${sid}/overview`)).json());
     expect(candidateView).not.toContain(day.actor1.id);
     expect(candidateView).not.toContain(day.lead.id);

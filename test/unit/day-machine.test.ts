@@ -75,6 +75,13 @@ describe('templates', () => {
     expect(TemplateSchema.safeParse({ ...PRACTITIONER_TEMPLATE, phases: [] }).success).toBe(false);
   });
 
+  it('a template may choose the scored domains of its level’s framework, and only those', () => {
+    expect(TemplateSchema.safeParse({ ...PRACTITIONER_TEMPLATE, scoredDomains: ['kss-1', 'kss-5'] }).success).toBe(true);
+    const wrong = TemplateSchema.safeParse({ ...PRACTITIONER_TEMPLATE, scoredDomains: ['kss-ps-1'] });
+    expect(wrong.success).toBe(false);
+    expect(JSON.stringify(wrong.error?.issues)).toMatch(/not a domain of the practitioner framework/);
+  });
+
   it('extra time stretches reading and writing, rest breaks come before later briefings', () => {
     const planned = plannedPhases(PRACTITIONER_TEMPLATE, { extraTimePercent: 25, restBreakMinutes: 5, notes: '' });
     expect(planned.map((p) => p.kind)).toEqual([
