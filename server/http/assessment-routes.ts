@@ -48,6 +48,7 @@ const STATUS_FOR: Record<string, number> = {
 };
 
 const ParticipantQuery = z.object({ participantId: z.string().min(1).max(64) });
+const FallbackHeaders = z.object({ run: z.coerce.number().int().min(1).max(1000), startedAt: z.coerce.number().int().min(0) });
 const FallbackQuery = z.object({ phaseIndex: z.coerce.number().int().min(0).max(100), seq: z.coerce.number().int().min(0).max(1_000_000) });
 const ContentParams = z.object({
   sessionId: z.string().min(1).max(64),
@@ -159,11 +160,15 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       }
       if (q.data.phaseIndex > day.phaseIndex) throw new ProtocolFailure('CONFLICT', 'that phase has not started');
       const startedAt = q.data.phaseIndex === day.phaseIndex ? (day.phaseStartedAt ?? Date.now()) : Date.now();
+      const run = FallbackHeaders.safeParse({ run: req.headers['x-fallback-run'] ?? 1, startedAt: req.headers['x-fallback-started-at'] ?? Date.now() });
+      if (!run.success) throw new ProtocolFailure('INVALID_PAYLOAD', 'X-Fallback-Run and X-Fallback-Started-At must be numbers');
+      // A start time from the page is trusted only within a day of the server's clock.
+      const runStartedAt = Math.abs(run.data.startedAt - Date.now()) < 86_400_000 ? run.data.startedAt : Date.now();
       const result = deps.recordings().appendFallbackChunk(
         viewer.sessionId,
         { index: q.data.phaseIndex, scenarioKey: phase.kind === 'scenario' ? String(phase.scenario) : 'reflective', startedAt },
         viewer.id,
-        q.data.seq,
+        { seq: q.data.seq, run: run.data.run, runStartedAt },
         body,
       );
       if (!result.ok) {

@@ -190,6 +190,13 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       this.db.prepare('DELETE FROM recordings WHERE id = ?').run(id);
       return;
     }
+    // A segment cut off by a killed ffmpeg has no duration or seek index: remux it (copy).
+    if (outcome === 'interrupted') {
+      await remux(row.file);
+      const data = fs.readFileSync(row.file);
+      bytes = data.length;
+      sha256 = createHash('sha256').update(data).digest('hex');
+    }
     const durationMs = await probeDurationMs(row.file);
     this.db
       .prepare('UPDATE recordings SET status = ?, ended_at = ?, bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ?')
@@ -198,21 +205,24 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
 
   /**
    * Appends one chunk of the lead observer's backup recording (MediaRecorder on their page,
-   * used while the server recorder is down). Chunks must come in order: `seq` 0, 1, 2, …
-   * Returns the sequence number expected next.
+   * used while the server recorder is down). Chunks come in order, numbered per phase across
+   * the page's recorder runs (`seq` 0, 1, 2, …); each run (a new MediaRecorder, a new WebM
+   * header) is its own file, and `runStartedAt` (server clock) places it on the timeline.
    */
   appendFallbackChunk(
     sessionId: string,
     phase: { index: number; scenarioKey: string; startedAt: number },
     uploaderId: string,
-    seq: number,
+    upload: { seq: number; run: number; runStartedAt: number },
     chunk: Buffer,
   ): { ok: true } | { ok: false; expectedSeq: number } {
+    const { n: expected } = this.db
+      .prepare("SELECT COALESCE(SUM(chunks), 0) AS n FROM recordings WHERE session_id = ? AND phase_index = ? AND participant_id = ? AND status = 'fallback'")
+      .get(sessionId, phase.index, uploaderId) as { n: number };
+    if (upload.seq !== expected) return { ok: false, expectedSeq: expected };
     let row = this.db
-      .prepare("SELECT id, file, chunks FROM recordings WHERE session_id = ? AND phase_index = ? AND participant_id = ? AND status = 'fallback'")
-      .get(sessionId, phase.index, uploaderId) as { id: string; file: string; chunks: number } | undefined;
-    const expected = row?.chunks ?? 0;
-    if (seq !== expected) return { ok: false, expectedSeq: expected };
+      .prepare("SELECT id, file FROM recordings WHERE session_id = ? AND phase_index = ? AND participant_id = ? AND status = 'fallback' AND segment = ?")
+      .get(sessionId, phase.index, uploaderId, upload.run) as { id: string; file: string } | undefined;
     if (!row) {
       const id = randomUUID();
       const relative = path.join(sessionId, `${id}.webm`);
@@ -220,11 +230,12 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       this.db
         .prepare(
           `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, bytes)
-           VALUES (?, ?, ?, ?, ?, 1, ?, ?, 'fallback', ?, 0)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'fallback', ?, 0)`,
         )
-        .run(id, sessionId, phase.index, phase.scenarioKey, uploaderId, phase.startedAt, relative, Date.now());
-      row = { id, file: relative, chunks: 0 };
-      this.log.warn({ sessionId, phaseIndex: phase.index }, 'backup recording from the lead observer page started');
+        .run(id, sessionId, phase.index, phase.scenarioKey, uploaderId, upload.run, phase.startedAt, relative, upload.runStartedAt);
+      row = { id, file: relative };
+      this.log.warn({ sessionId, phaseIndex: phase.index, run: upload.run }, 'backup recording from the lead observer page started');
+      this.audit.append({ sessionId, actorParticipantId: uploaderId, action: 'recording.fallback-started', detail: { id, phaseIndex: phase.index, run: upload.run } });
     }
     const file = path.join(this.dir, row.file);
     fs.appendFileSync(file, chunk);
@@ -263,6 +274,20 @@ function freeBytes(dir: string): number {
   } catch {
     return Number.POSITIVE_INFINITY;
   }
+}
+
+/** Rewrites a WebM in place with ffmpeg -c copy (keeps the original if that fails). */
+function remux(file: string): Promise<void> {
+  const out = `${file}.remux.webm`;
+  return new Promise((resolve) => {
+    const run = spawn('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-c', 'copy', '-y', out], { stdio: 'ignore' });
+    run.on('close', (code) => {
+      if (code === 0 && fs.existsSync(out) && fs.statSync(out).size > 0) fs.renameSync(out, file);
+      else fs.rmSync(out, { force: true });
+      resolve();
+    });
+    run.on('error', () => resolve());
+  });
 }
 
 function probeDurationMs(file: string): Promise<number | null> {

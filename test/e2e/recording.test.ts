@@ -12,6 +12,8 @@ import type { Participant } from '../../shared/domain.ts';
 import { bookDay, type BookedDay } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pollUntil } from '../helpers/browser.ts';
 import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
+import { collabDocName } from '../../shared/collab.ts';
 
 let studio: TestStudio;
 let browser: Browser;
@@ -124,5 +126,23 @@ describe('recording', () => {
     expect((await get(day.candidate, `/sessions/${day.sessionId}/recordings`)).status).toBe(403);
     const listing = (await (await get(day.lead, `/sessions/${day.sessionId}/recordings`)).json()) as { recordings: unknown[] };
     expect(listing.recordings.length).toBeGreaterThanOrEqual(rows.length);
+
+    // Playback: an observer's evidence note (at 00:05 of scenario 1) seeks the videos there.
+    const noter = new RawCollabClient(collabUrl(studio.baseUrl, collabDocName(day.sessionId, 'rubric'), day.observer.id), {
+      cookie: await signIn(studio, day.observer),
+    });
+    await noter.synced;
+    noter.ydoc.getMap('notes').set(`${day.observer.id}|n1`, { scenario: 1, atMs: 5000, domainId: 'kss-2', text: 'Open question about bruises.', createdAt: Date.now() });
+    await expect.poll(() => noter.serverView.getMap('notes').size).toBe(1);
+    noter.close();
+    const { page: playback } = await openInvite(browser, await studio.invites.link(studio.baseUrl, day.observer));
+    await playback.goto(`${studio.baseUrl}/playback/${day.observer.id}`);
+    await playback.getByTestId('playback-page').waitFor({ timeout: 15_000 });
+    await pollUntil('videos listed', 15_000, async () => (await playback.getByTestId('playback-video').count()) >= 2);
+    const note = playback.getByTestId('playback-note').first();
+    await note.waitFor({ timeout: 15_000 });
+    expect(await note.getAttribute('data-at-ms')).toBe('5000');
+    await note.click();
+    await pollUntil('seeked to 00:05', 10_000, async () => ((await playback.getByTestId('playback-position').textContent()) ?? '').includes('00:05'));
   }, 180_000);
 });

@@ -7,7 +7,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { Template } from '../../shared/assessment.ts';
 import { bookDay } from '../helpers/assessment.ts';
 import { pollUntil } from '../helpers/browser.ts';
-import { connectAs, joinAndProduceVideo, request, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { connectAs, joinAndProduceVideo, request, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio | undefined;
 afterEach(async () => {
@@ -76,4 +76,32 @@ it('recordings past the retention period are deleted at start-up, and the deleti
   expect(studio.recordings.get(old.id)?.status).toBe('deleted');
   expect(studio.audit.list(day.sessionId).find((e) => e.action === 'recording.deleted')?.detail).toMatchObject({ id: old.id });
   expect(studio.logLines.some((l) => l.msg === 'recording deleted by retention' && l.id === old.id)).toBe(true);
+});
+
+it('the lead observer’s backup recording is stored in order, one file per recorder run; nobody else may upload', async () => {
+  studio = await startTestStudio();
+  const day = bookDay(studio, studio.templates.saveNewVersion(TEMPLATE).id, { actors: [{ displayName: 'Ada', scenarios: [1] }] });
+  const lead = await connectAs(studio, day.lead);
+  await request(lead, 'dayControl', { action: 'start' });
+  await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 0 });
+  const upload = async (who: typeof day.lead, seq: number, run: number, bytes: string): Promise<Response> =>
+    fetch(`${studio!.baseUrl}/api/sessions/${day.sessionId}/fallback-recording?participantId=${who.id}&phaseIndex=1&seq=${seq}`, {
+      method: 'POST',
+      headers: { cookie: await signIn(studio!, who), 'content-type': 'video/webm', 'x-fallback-run': String(run), 'x-fallback-started-at': String(Date.now()) },
+      body: bytes,
+    });
+  expect((await upload(day.lead, 0, 1, 'run1-chunk0')).status).toBe(204);
+  expect((await upload(day.lead, 1, 1, 'run1-chunk1')).status).toBe(204);
+  const skipped = await upload(day.lead, 5, 1, 'too far');
+  expect(skipped.status).toBe(409);
+  expect(await skipped.json()).toMatchObject({ error: { code: 'CONFLICT', expectedSeq: 2 } });
+  expect((await upload(day.lead, 2, 2, 'run2-chunk0')).status).toBe(204);
+  expect((await upload(day.candidate, 3, 2, 'not yours')).status).toBe(403);
+  expect((await upload(day.observer, 3, 2, 'not yours')).status).toBe(403);
+  const backups = studio.recordings.list(day.sessionId).filter((r) => r.status === 'fallback');
+  expect(backups.map((r) => r.segment).sort()).toEqual([1, 2]);
+  const first = studio.recordings.get(backups.find((r) => r.segment === 1)!.id)!;
+  expect(fs.readFileSync(first.file, 'utf8')).toBe('run1-chunk0run1-chunk1');
+  expect(first.sha256).toBe(createHash('sha256').update('run1-chunk0run1-chunk1').digest('hex'));
+  lead.disconnect();
 });
