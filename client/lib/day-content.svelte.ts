@@ -1,7 +1,7 @@
 // What this participant may read about the day's scenarios: the session overview (refetched
 // whenever the day moves on) and the scenario texts (markdown), fetched over HTTP with the
 // participant's cookie. The server decides what each role may read; this only asks.
-import type { ApiError } from '../../shared/api.ts';
+import { ParticipantApi } from './participant-api.ts';
 import type { ContentKind, ScenarioOverview, SessionOverview } from '../../shared/assessment.ts';
 
 export type ContentResult = { ok: true; markdown: string } | { ok: false; status: number; message: string };
@@ -16,9 +16,12 @@ export class DayContent {
   /** Successful texts only: scenario content does not change during a day, access does. */
   #texts = new Map<string, Promise<ContentResult>>();
 
+  readonly #api: ParticipantApi;
+
   constructor(participantId: string, sessionId: string) {
     this.participantId = participantId;
     this.sessionId = sessionId;
+    this.#api = new ParticipantApi(participantId);
   }
 
   get overview(): SessionOverview | null {
@@ -36,8 +39,8 @@ export class DayContent {
   /** Fetches the overview again (call when the day state changes). */
   async refresh(): Promise<void> {
     const seq = ++this.#overviewSeq;
-    const path = `/api/sessions/${encodeURIComponent(this.sessionId)}/overview`;
-    const result = await this.#getJson<SessionOverview>(path);
+    const path = `/sessions/${encodeURIComponent(this.sessionId)}/overview`;
+    const result = await this.#api.get<SessionOverview>(path);
     if (seq !== this.#overviewSeq) return;
     if (result.ok) {
       this.#overview = result.data;
@@ -52,8 +55,8 @@ export class DayContent {
     const key = `${number}/${kind}`;
     const cached = this.#texts.get(key);
     if (cached) return cached;
-    const path = `/api/sessions/${encodeURIComponent(this.sessionId)}/scenarios/${number}/${kind}`;
-    const pending = this.#getJson<{ markdown: string }>(path).then(
+    const path = `/sessions/${encodeURIComponent(this.sessionId)}/scenarios/${number}/${kind}`;
+    const pending = this.#api.get<{ markdown: string }>(path).then(
       (r): ContentResult => (r.ok ? { ok: true, markdown: r.data.markdown } : { ok: false, status: r.status, message: r.message }),
     );
     this.#texts.set(key, pending);
@@ -64,22 +67,5 @@ export class DayContent {
     return pending;
   }
 
-  async #getJson<T>(path: string): Promise<{ ok: true; data: T } | { ok: false; status: number; message: string }> {
-    const url = `${path}?participantId=${encodeURIComponent(this.participantId)}`;
-    let response: Response;
-    try {
-      response = await fetch(url, { credentials: 'same-origin', headers: { accept: 'application/json' } });
-    } catch {
-      return { ok: false, status: 0, message: 'Could not reach SimStudio. Check your internet connection.' };
-    }
-    if (!response.ok) {
-      const body = (await response.json().catch(() => null)) as ApiError | null;
-      return { ok: false, status: response.status, message: body?.error?.message ?? `The server answered ${response.status}.` };
-    }
-    try {
-      return { ok: true, data: (await response.json()) as T };
-    } catch {
-      return { ok: false, status: response.status, message: 'The server sent an unreadable answer.' };
-    }
-  }
+
 }

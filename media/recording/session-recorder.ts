@@ -124,6 +124,12 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     const { id, file } = this.sink.begin(participantId, segment);
     try {
       const recorder = await SegmentRecorder.start(this.room.mediaRouter, { video, audio }, file, this.log);
+      if (this.stopped) {
+        // Stopped while this segment was starting: end it at once, leave nothing running.
+        await recorder.stop();
+        await this.sink.end(id, 'complete');
+        return;
+      }
       const live: Live = { participantId, id, recorder, producerIds: new Set([video.id, ...(audio ? [audio.id] : [])]) };
       this.live.set(participantId, live);
       recorder.once('failed', (reason) => void this.onSegmentFailed(live, reason));
@@ -133,6 +139,7 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
       this.setState('recording', `recording ${this.live.size} participant(s)`);
     } catch (error) {
       await this.sink.end(id, 'interrupted');
+      if (this.stopped) return;
       this.log.error({ participantId, err: (error as Error).message }, 'recording segment could not start');
       this.setState('failed', `recorder could not start: ${(error as Error).message}`);
       this.retryLater(participantId);

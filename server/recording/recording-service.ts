@@ -61,6 +61,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   private readonly active = new Map<string, Active>();
   private readonly statuses = new Map<string, RecordingStatus>();
   private retentionTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     deps: { db: Database; dataDir: string; rooms: RoomRegistry; assessment: AssessmentService; audit: AuditRepo; log: Logger },
@@ -117,6 +118,8 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     clearInterval(this.retentionTimer);
     await Promise.all([...this.active.values()].map((a) => a.recorder?.stop()));
     this.active.clear();
+    // From here the database may be closed: late segment events change nothing.
+    this.closed = true;
   }
 
   private async onDay(sessionId: string, state: DayState): Promise<void> {
@@ -157,6 +160,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     fs.mkdirSync(sessionDir, { recursive: true });
     return {
       begin: (participantId, segment) => {
+        if (this.closed) throw new Error('the recording service is closed');
         const id = randomUUID();
         const relative = path.join(sessionId, `${id}.webm`);
         this.db
@@ -173,6 +177,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
 
   /** Size, SHA-256 and duration of a finished segment file. */
   private async finalise(id: string, outcome: 'complete' | 'interrupted'): Promise<void> {
+    if (this.closed) return;
     const row = this.get(id);
     if (!row) return;
     let bytes = 0;
@@ -184,6 +189,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     } catch {
       // ffmpeg never wrote the file (failed at once): the row says so.
     }
+    if (this.closed) return;
     if (bytes === 0) {
       // Nothing reached ffmpeg (the segment was replaced at once): no evidence to keep.
       fs.rmSync(row.file, { force: true });
@@ -198,6 +204,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       sha256 = createHash('sha256').update(data).digest('hex');
     }
     const durationMs = await probeDurationMs(row.file);
+    if (this.closed) return;
     this.db
       .prepare('UPDATE recordings SET status = ?, ended_at = ?, bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ?')
       .run(outcome, Date.now(), bytes, sha256, durationMs, id);

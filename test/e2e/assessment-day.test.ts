@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Template } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { bookDay, type BookedDay } from '../helpers/assessment.ts';
-import { launchBrowser, openInvite, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
+import { launchBrowser, openInvite, pageErrors, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -103,6 +103,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await studio?.close();
+  expect(pageErrors).toEqual([]);
 });
 
 describe('assessment day', () => {

@@ -7,7 +7,7 @@ import type { Browser, Page } from 'playwright-core';
 import { collabDocName } from '../../shared/collab.ts';
 import { ratingKey, submittedKey } from '../../shared/rubric.ts';
 import { bookShortDay, type BookedDay } from '../helpers/assessment.ts';
-import { launchBrowser, openInvite, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
+import { launchBrowser, openInvite, pageErrors, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
 import { connectAs, request, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -28,6 +28,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await studio?.close();
+  expect(pageErrors).toEqual([]);
 });
 
 function serverRubric(): Record<string, unknown> {

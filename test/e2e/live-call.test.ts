@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { Participant } from '../../shared/domain.ts';
-import { launchBrowser, openInvite, peerConnectionFacts, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
+import { launchBrowser, openInvite, pageErrors, peerConnectionFacts, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
 import { byRole, createSession, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -72,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await studio?.close();
+  expect(pageErrors).toEqual([]);
 });
 
 describe('live call', () => {

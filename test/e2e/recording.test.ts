@@ -10,7 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Template } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { bookDay, type BookedDay } from '../helpers/assessment.ts';
-import { launchBrowser, openInvite, pollUntil } from '../helpers/browser.ts';
+import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
 import { collabDocName } from '../../shared/collab.ts';
@@ -62,6 +62,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await studio?.close();
+  expect(pageErrors).toEqual([]);
 });
 
 describe('recording', () => {

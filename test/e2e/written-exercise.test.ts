@@ -11,7 +11,7 @@ import type { Participant } from '../../shared/domain.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { DocStore } from '../../server/collab/doc-store.ts';
 import { bookDay, type BookedDay } from '../helpers/assessment.ts';
-import { launchBrowser, openInvite, pollUntil } from '../helpers/browser.ts';
+import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -64,6 +64,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await studio?.close();
+  expect(pageErrors).toEqual([]);
 });
 
 it('writes, survives a 20 s network cut, and is frozen at the deadline', async () => {

@@ -54,6 +54,9 @@ const INSTRUMENT = () => {
   }
 };
 
+/** Uncaught errors of every page opened through openInvite: a test's pages should have none. */
+export const pageErrors: string[] = [];
+
 export interface ParticipantPage {
   context: BrowserContext;
   page: Page;
@@ -68,7 +71,10 @@ export async function openInvite(
   await context.addInitScript(INSTRUMENT);
   if (extra) await context.addInitScript(extra.initScript, extra.arg);
   const page = await context.newPage();
-  page.on('pageerror', (err) => process.stderr.write(`[page error] ${err.message}\n`));
+  page.on('pageerror', (err) => {
+    pageErrors.push(err.message);
+    process.stderr.write(`[page error] ${err.message}\n${(err.stack ?? '').split('\n').slice(0, 6).join('\n')}\n`);
+  });
   await page.goto(inviteLink);
   return { context, page };
 }

@@ -1,0 +1,74 @@
+// Calls to the studio's HTTP API as one participant: every call names the participant it
+// acts as (`?participantId=`) and proves it with that participant's cookie (same origin).
+// Failures come back as values with the server's plain-language message, never as throws.
+import type { ApiError, MeResponse } from '../../shared/api.ts';
+
+export type ApiResult<T> =
+  | { ok: true; status: number; data: T }
+  | { ok: false; status: number; code: string; message: string };
+
+export class ParticipantApi {
+  readonly participantId: string;
+
+  constructor(participantId: string) {
+    this.participantId = participantId;
+  }
+
+  url(path: string): string {
+    const sep = path.includes('?') ? '&' : '?';
+    return `/api${path}${sep}participantId=${encodeURIComponent(this.participantId)}`;
+  }
+
+  /** Who this browser is signed in as, for this participant (401: not signed in). */
+  me(): Promise<ApiResult<MeResponse>> {
+    return this.get<MeResponse>('/me');
+  }
+
+  get<T>(path: string): Promise<ApiResult<T>> {
+    return this.request<T>('GET', path);
+  }
+
+  post<T>(path: string, body: unknown): Promise<ApiResult<T>> {
+    return this.request<T>('POST', path, body);
+  }
+
+  put<T>(path: string, body: unknown): Promise<ApiResult<T>> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
+    let response: Response;
+    try {
+      response = await fetch(this.url(path), {
+        method,
+        credentials: 'same-origin',
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? null : JSON.stringify(body),
+      });
+    } catch {
+      return {
+        ok: false,
+        status: 0,
+        code: 'NETWORK',
+        message: 'Could not reach SimStudio. Check your internet connection and try again.',
+      };
+    }
+    if (!response.ok) {
+      const payload = (await response.json().catch(() => null)) as ApiError | null;
+      return {
+        ok: false,
+        status: response.status,
+        code: payload?.error?.code ?? 'HTTP',
+        message: payload?.error?.message ?? `The server answered ${response.status}.`,
+      };
+    }
+    try {
+      return { ok: true, status: response.status, data: (await response.json()) as T };
+    } catch {
+      return { ok: false, status: response.status, code: 'HTTP', message: 'The server sent an answer this page could not read.' };
+    }
+  }
+}
