@@ -26,6 +26,7 @@ const EnvSchema = z.object({
   SIMSTUDIO_ICE_SERVERS: z.string().optional(),
   SIMSTUDIO_RECORDING_MIN_FREE_MB: z.coerce.number().int().min(0).default(500),
   SIMSTUDIO_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(600).default(30),
   SIMSTUDIO_WRITTEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
 });
@@ -57,6 +58,8 @@ export interface Config {
   iceServers: IceServer[];
   written: { graceMs: number; maxTextBytes: number };
   recording: { minFreeBytes: number; retentionDays: number };
+  /** Collaboration sockets are pinged this often; one missed answer closes them. */
+  collabHeartbeatMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -91,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     iceServers: parseIceServers(e.SIMSTUDIO_ICE_SERVERS),
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
+    collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: { minFreeBytes: e.SIMSTUDIO_RECORDING_MIN_FREE_MB * 1024 * 1024, retentionDays: e.SIMSTUDIO_RECORDING_RETENTION_DAYS },
     ...overrides,
   };

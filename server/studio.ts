@@ -133,7 +133,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, recordings, iceServers: config.iceServers, log });
   recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
   connections.ids = signalling.connectedParticipantIds;
-  const collab = attachCollab(server, { auth, store: docStore, policy: createCollabPolicy(written), log });
+  const collab = attachCollab(server, { auth, store: docStore, policy: createCollabPolicy(written), log, heartbeatMs: config.collabHeartbeatMs });
   const evidenceNotes = (sessionId: string): EvidenceNoteView[] => {
     const name = collabDocName(sessionId, 'rubric');
     const ydoc = collab.doc(name) ?? docStore.load(name).ydoc;

@@ -33,6 +33,8 @@ export const COLLAB_LIMITS = {
   maxMessageBytes: 512 * 1024,
   /** Messages per second before the connection is closed. */
   maxMessagesPerSecond: 200,
+  /** Ping interval; a connection that misses one ping is closed. */
+  heartbeatMs: 30_000,
 } as const;
 
 /**

@@ -116,12 +116,29 @@ export interface CollabServer {
 
 export function attachCollab(
   httpServer: HttpServer,
-  deps: { auth: ParticipantAuth; store: DocStore; policy: CollabPolicy; log: Logger },
+  deps: { auth: ParticipantAuth; store: DocStore; policy: CollabPolicy; log: Logger; heartbeatMs?: number },
 ): CollabServer {
   const log = deps.log.child({ module: 'collab' });
   const wss = new WebSocketServer({ noServer: true, maxPayload: COLLAB_LIMITS.maxMessageBytes });
   const docs = new Map<string, SharedDoc>();
   let closing = false;
+
+  // Heartbeat: a connection that has not answered the previous ping is dead (a laptop lid
+  // closed, a network gone without a FIN). Ending it frees the candidate's written-exercise
+  // grace rule and the presence list from a ghost.
+  const alive = new WeakMap<WebSocket, boolean>();
+  const heartbeat = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (alive.get(ws) === false) {
+        log.warn({}, 'collab connection missed its heartbeat; closed');
+        ws.terminate();
+        continue;
+      }
+      alive.set(ws, false);
+      ws.ping();
+    }
+  }, deps.heartbeatMs ?? COLLAB_LIMITS.heartbeatMs);
+  heartbeat.unref();
 
   const getDoc = (name: string): SharedDoc => {
     let doc = docs.get(name);
@@ -140,7 +157,11 @@ export function attachCollab(
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => void onConnection(ws, req, url));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      alive.set(ws, true);
+      ws.on('pong', () => alive.set(ws, true));
+      void onConnection(ws, req, url);
+    });
   });
 
   const refuse = (ws: WebSocket, code: CloseCode, reason: string, context: Record<string, unknown>): void => {
@@ -222,6 +243,7 @@ export function attachCollab(
     doc: (name) => docs.get(name)?.ydoc,
     close() {
       closing = true;
+      clearInterval(heartbeat);
       for (const doc of docs.values()) {
         for (const c of doc.connections) c.ws.terminate();
         if (doc.updatesSinceCompaction > 0) deps.store.compact(doc.name, doc.ydoc);

@@ -220,3 +220,27 @@ describe('persistence', () => {
     expect(reader.ydoc.getMap('ratings').get(ratingKey(id('observer'), 1, 'kss-2'))).toBe(3);
   });
 });
+
+describe('heartbeat', () => {
+  it('a connection that stops answering pings is closed; one that answers stays', async () => {
+    const quick = await startTestStudio({ collabHeartbeatMs: 200 });
+    try {
+      const session = createSession(quick);
+      const observer = byRole(session.participants, 'observer');
+      const url = collabUrl(quick.baseUrl, collabDocName(session.sessionId, 'rubric'), observer.id);
+      const cookie = await signIn(quick, observer);
+      const { default: WebSocket } = await import('ws');
+      const dead = new WebSocket(url, { headers: { cookie }, autoPong: false });
+      const healthy = new RawCollabClient(url, { cookie });
+      const deadClosed = new Promise<number>((resolve) => dead.once('close', (code) => resolve(code)));
+      const started = Date.now();
+      expect(await deadClosed).toBe(1006);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(healthy.ws.readyState).toBe(healthy.ws.OPEN);
+      expect(quick.logLines.some((l) => l.msg === 'collab connection missed its heartbeat; closed')).toBe(true);
+      healthy.close();
+    } finally {
+      await quick.close();
+    }
+  });
+});
