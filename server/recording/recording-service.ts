@@ -4,7 +4,7 @@
 // recordings past the retention period (logging what it removed), and tells every client
 // the recorder's state.
 import { spawn } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -62,6 +62,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   private readonly statuses = new Map<string, RecordingStatus>();
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly fallbackHashes = new Map<string, Hash>();
 
   constructor(
     deps: { db: Database; dataDir: string; rooms: RoomRegistry; assessment: AssessmentService; audit: AuditRepo; log: Logger },
@@ -120,6 +121,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     this.active.clear();
     // From here the database may be closed: late segment events change nothing.
     this.closed = true;
+    this.fallbackHashes.clear();
   }
 
   private async onDay(sessionId: string, state: DayState): Promise<void> {
@@ -245,11 +247,19 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       this.audit.append({ sessionId, actorParticipantId: uploaderId, action: 'recording.fallback-started', detail: { id, phaseIndex: phase.index, run: upload.run } });
     }
     const file = path.join(this.dir, row.file);
+    // A running hash per backup file: each chunk is hashed once (after a restart the file so
+    // far is read once to resume it).
+    let hash = this.fallbackHashes.get(row.id);
+    if (!hash) {
+      hash = createHash('sha256');
+      if (fs.existsSync(file)) hash.update(fs.readFileSync(file));
+      this.fallbackHashes.set(row.id, hash);
+    }
     fs.appendFileSync(file, chunk);
-    const data = fs.readFileSync(file);
+    hash.update(chunk);
     this.db
       .prepare('UPDATE recordings SET bytes = ?, sha256 = ?, ended_at = ?, chunks = chunks + 1 WHERE id = ?')
-      .run(data.length, createHash('sha256').update(data).digest('hex'), Date.now(), row.id);
+      .run(fs.statSync(file).size, hash.copy().digest('hex'), Date.now(), row.id);
     return { ok: true };
   }
 
