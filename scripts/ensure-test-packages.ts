@@ -1,4 +1,5 @@
-// `npm test` runs this first: the end-to-end tests drive Debian's Chromium, and recording needs ffmpeg.
+// `npm test` runs this first: the end-to-end tests drive Debian's Chromium, recording needs
+// ffmpeg, and the report tests read PDFs with pdftotext.
 import { ensureAptPackages, RUNTIME_PACKAGES, TEST_PACKAGES } from './system-packages.ts';
 
 try {

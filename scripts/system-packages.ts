@@ -26,8 +26,8 @@ export const WORKER_BUILD_PACKAGES = [
 /** What the running studio needs: ffmpeg writes the recordings (and ffprobe measures them). */
 export const RUNTIME_PACKAGES = ['ffmpeg'];
 
-/** What the end-to-end tests need: a real browser. */
-export const TEST_PACKAGES = ['chromium'];
+/** What the tests need: a real browser, and poppler's pdftotext to read the reports' PDFs. */
+export const TEST_PACKAGES = ['chromium', 'poppler-utils'];
 
 export function missingAptPackages(packages: string[]): string[] {
   const query = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\\n', ...packages], { encoding: 'utf8' });

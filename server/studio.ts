@@ -2,6 +2,8 @@
 // `startStudio` is what `npm start` runs and what the tests start on a free port.
 import fs from 'node:fs';
 import http from 'node:http';
+import express from 'express';
+import type * as Y from 'yjs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +19,9 @@ import { databaseHealthy, openDatabase, type Database } from './db/database.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
 import { createHttpApp } from './http/app.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
+import { moderationRoutes } from './http/moderation-routes.ts';
+import { overallFeedback } from './moderation/marks.ts';
+import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
@@ -53,6 +58,8 @@ export interface Studio {
   collab: CollabServer;
   written: WrittenExercise;
   recordings: RecordingService;
+  moderation: ModerationService;
+  docStore: DocStore;
   log: Logger;
   close(): Promise<void>;
 }
@@ -103,8 +110,27 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
 
   let baseUrl = '';
   const connections = { ids: (_sessionId: string): Set<string> => new Set<string>() };
-  const app = createHttpApp({
-    extraApi: assessmentRoutes({
+  // The rubric as it stands: the live document while anyone has it open, else from the store.
+  let liveDoc: (name: string) => Y.Doc | undefined = () => undefined;
+  const rubricDoc = (sessionId: string): Y.Doc => {
+    const name = collabDocName(sessionId, 'rubric');
+    return liveDoc(name) ?? docStore.load(name).ydoc;
+  };
+  const evidenceNotes = (sessionId: string): EvidenceNoteView[] => readEvidenceNotes(rubricDoc(sessionId), sessions.listParticipants(sessionId));
+  const moderation = new ModerationService({
+    db,
+    sessions,
+    assessment,
+    written,
+    audit,
+    rubricDoc,
+    evidenceNotes,
+    recordedParts: (sessionId) => [...new Set(recordings.list(sessionId).map((r) => r.scenarioKey))],
+    log,
+  });
+  const api = express.Router();
+  api.use(
+    assessmentRoutes({
       auth,
       assessment,
       bank,
@@ -115,9 +141,13 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       connectedParticipantIds: (sessionId) => connections.ids(sessionId),
       written,
       recordings: () => recordings,
-      evidenceNotes: (sessionId) => evidenceNotes(sessionId),
+      evidenceNotes,
       log,
     }),
+  );
+  api.use(moderationRoutes({ auth, moderation, audit, rubricFeedback: (sessionId) => overallFeedback(rubricDoc(sessionId)), log }));
+  const app = createHttpApp({
+    extraApi: api,
     version: VERSION,
     clientDir: path.join(ROOT, 'dist', 'client'),
     auth,
@@ -133,12 +163,14 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, recordings, iceServers: config.iceServers, log });
   recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
   connections.ids = signalling.connectedParticipantIds;
-  const collab = attachCollab(server, { auth, store: docStore, policy: createCollabPolicy(written), log, heartbeatMs: config.collabHeartbeatMs });
-  const evidenceNotes = (sessionId: string): EvidenceNoteView[] => {
-    const name = collabDocName(sessionId, 'rubric');
-    const ydoc = collab.doc(name) ?? docStore.load(name).ydoc;
-    return readEvidenceNotes(ydoc, sessions.listParticipants(sessionId));
-  };
+  const collab = attachCollab(server, {
+    auth,
+    store: docStore,
+    policy: createCollabPolicy(written, (sessionId) => moderation.rubricLock(sessionId)),
+    log,
+    heartbeatMs: config.collabHeartbeatMs,
+  });
+  liveDoc = (name) => collab.doc(name);
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);
@@ -173,6 +205,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     collab,
     written,
     recordings,
+    moderation,
+    docStore,
     log,
     async close() {
       await recordings.close();

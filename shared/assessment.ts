@@ -2,6 +2,7 @@
 // sees it, and the lead observer's controls. The server runs the day; clients only display.
 import { z } from 'zod';
 import { LevelSchema } from './domain.ts';
+import { DEFAULT_RESULT_RULES, ElementSchema, ResultRulesSchema, type Element, type ResultRules } from './moderation.ts';
 import { frameworkFor } from './rubric.ts';
 
 export const PHASE_KINDS = ['briefing', 'scenario', 'writtenExercise', 'reflectiveConversation', 'break'] as const;
@@ -38,6 +39,8 @@ export const TemplateSchema = z
     phases: z.array(PhaseSpecSchema).min(1).max(30),
     /** Which framework domains observers rate (default: the framework's behavioural statements). */
     scoredDomains: z.array(z.string().max(40)).min(1).max(12).optional(),
+    /** Pass marks and report settings (default: DEFAULT_RESULT_RULES). */
+    results: ResultRulesSchema.optional(),
   })
   .superRefine((t, ctx) => {
     for (const problem of templateProblems(t)) ctx.addIssue({ code: 'custom', message: problem, path: ['phases'] });
@@ -91,9 +94,10 @@ export type Adjustments = z.infer<typeof AdjustmentsSchema>;
 export const NO_ADJUSTMENTS: Adjustments = { extraTimePercent: 0, restBreakMinutes: 0, notes: '' };
 
 /** The phases a session actually runs: the template with the candidate's adjustments applied. */
-export function plannedPhases(template: Template, adjustments: Adjustments): PhaseSpec[] {
+export function plannedPhases(template: Template, adjustments: Adjustments, retakeOf: Element | null = null): PhaseSpec[] {
   const phases: PhaseSpec[] = [];
   template.phases.forEach((phase, i) => {
+    if (!retakePhase(phase.kind, retakeOf)) return;
     if (adjustments.restBreakMinutes > 0 && phase.kind === 'briefing' && i > 0) {
       phases.push({ kind: 'break', durationSeconds: adjustments.restBreakMinutes * 60, timer: 'hard' });
     }
@@ -106,6 +110,26 @@ export function plannedPhases(template: Template, adjustments: Adjustments): Pha
     });
   });
   return phases;
+}
+
+/** A retake runs only what its element needs: the observation drops the written exercise;
+ *  the written exercise keeps the briefings (the case material) and drops the scenarios and
+ *  the reflective conversation. */
+function retakePhase(kind: PhaseKind, retakeOf: Element | null): boolean {
+  if (retakeOf === 'observation') return kind !== 'writtenExercise';
+  if (retakeOf === 'written') return kind !== 'scenario' && kind !== 'reflectiveConversation';
+  return true;
+}
+
+/** The elements a session of this template assesses (a retake: only the one retaken). */
+export function assessedElements(template: Pick<Template, 'practice' | 'phases'>, retakeOf: Element | null = null): Element[] {
+  if (template.practice) return [];
+  if (retakeOf) return [retakeOf];
+  return template.phases.some((p) => p.kind === 'writtenExercise') ? ['observation', 'written'] : ['observation'];
+}
+
+export function resultRules(template: Pick<Template, 'results'>): ResultRules {
+  return template.results ?? DEFAULT_RESULT_RULES;
 }
 
 export const DAY_STATUSES = ['waiting', 'running', 'paused', 'complete'] as const;
@@ -193,12 +217,20 @@ export const BookSessionSchema = z
     leadObserver: Person,
     observers: z.array(Person).max(10),
     /** Each scenario number is played by exactly one actor. */
-    actors: z.array(Person.extend({ scenarios: z.array(z.number().int().min(1).max(3)).min(1).max(3) })).min(1).max(3),
+    /** Empty only for a retake of the written exercise, which runs no scenarios. */
+    actors: z.array(Person.extend({ scenarios: z.array(z.number().int().min(1).max(3)).min(1).max(3) })).max(3),
     moderator: Person.optional(),
     coordinator: Person,
     adjustments: AdjustmentsSchema,
+    /** The candidate's employer, and whether the candidate consented to it receiving a summary of the result. */
+    employer: z.strictObject({ name: z.string().trim().min(1).max(200), consent: z.boolean() }).optional(),
+    /** A retake of one element of an earlier, signed-off session; the other element's result carries over. */
+    retake: z.strictObject({ of: z.uuid(), element: ElementSchema }).optional(),
   })
   .superRefine((b, ctx) => {
+    if (b.actors.length === 0 && b.retake?.element !== 'written') {
+      ctx.addIssue({ code: 'custom', path: ['actors'], message: 'at least one actor is needed to play the scenarios' });
+    }
     const numbers = b.actors.flatMap((a) => a.scenarios);
     if (new Set(numbers).size !== numbers.length) {
       ctx.addIssue({ code: 'custom', path: ['actors'], message: 'each scenario must have exactly one actor' });

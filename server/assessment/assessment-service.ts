@@ -3,6 +3,7 @@
 // scenario content each participant may read.
 import { EventEmitter } from 'node:events';
 import {
+  assessedElements,
   plannedPhases,
   type BookSession,
   type ContentKind,
@@ -12,6 +13,7 @@ import {
 } from '../../shared/assessment.ts';
 import type { NewSession, Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
+import { ELEMENT_LABELS, type Element } from '../../shared/moderation.ts';
 import { HIDDEN_ROLES, defaultStage, type Stage } from '../../shared/roles.ts';
 import { frameworkFor } from '../../shared/rubric.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
@@ -49,6 +51,11 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
   private readonly templates: TemplatesRepo;
   private readonly audit: AuditRepo;
   private readonly now: () => number;
+  /** Refuses a retake the earlier result does not allow (set by the moderation service,
+   *  which owns results; without it no retake can be booked). */
+  retakeEligibility: (retake: { of: string; element: Element }, candidateRef: string) => void = () => {
+    throw new ProtocolFailure('CONFLICT', 'retakes cannot be booked: results are not available');
+  };
 
   constructor(
     deps: { db: Database; sessions: SessionsRepo; bank: ScenarioBank; templates: TemplatesRepo; audit: AuditRepo; log: Logger },
@@ -82,12 +89,24 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
   book(input: BookSession, random: () => number = Math.random): { sessionId: string; participants: Participant[] } {
     const template = this.templates.latest(input.templateId);
     if (!template) throw new ProtocolFailure('NOT_FOUND', `no template "${input.templateId}"`);
+    const retake = input.retake ?? null;
+    if (retake && !assessedElements(template).includes(retake.element)) {
+      throw new ProtocolFailure('INVALID_PAYLOAD', `template "${template.name}" does not assess the ${ELEMENT_LABELS[retake.element].toLowerCase()}`);
+    }
+    // A written-exercise retake runs the briefings and the written exercise, no scenarios.
+    const runsScenarios = retake?.element !== 'written';
     const assigned = input.actors.flatMap((a) => a.scenarios).sort();
-    const expected = Array.from({ length: template.scenarioCount }, (_, i) => i + 1);
+    const expected = runsScenarios ? Array.from({ length: template.scenarioCount }, (_, i) => i + 1) : [];
     if (assigned.join() !== expected.join()) {
-      throw new ProtocolFailure('INVALID_PAYLOAD', `assign exactly one actor to each of scenarios ${expected.join(', ')}`);
+      throw new ProtocolFailure(
+        'INVALID_PAYLOAD',
+        runsScenarios
+          ? `assign exactly one actor to each of scenarios ${expected.join(', ')}`
+          : 'a written-exercise retake runs no scenarios: leave the actors out',
+      );
     }
     return transaction(this.db, () => {
+      if (retake) this.retakeEligibility(retake, input.candidate.candidateRef);
       const sat = this.plans.scenariosSatBy(input.candidate.candidateRef);
       let drawn;
       try {
@@ -112,6 +131,8 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
         adjustments: input.adjustments,
         scheduledStart: Date.parse(input.scheduledStart),
         candidateRef: input.candidate.candidateRef,
+        employer: input.employer ?? null,
+        retake,
       });
       const slots = drawn.map((scenario, i) => ({
         number: i + 1,
@@ -119,11 +140,17 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
         actorParticipantId: actors[input.actors.findIndex((a) => a.scenarios.includes(i + 1))]?.id ?? null,
       }));
       this.plans.saveSlots(session.id, slots);
-      this.runner.create(session.id, plannedPhases(template, input.adjustments));
+      this.runner.create(session.id, plannedPhases(template, input.adjustments, retake?.element ?? null));
       this.audit.append({
         sessionId: session.id,
         action: 'session.booked',
-        detail: { template: `${template.id}@${template.version}`, draw: slots.map((s) => s.scenarioId), adjustments: input.adjustments },
+        detail: {
+          template: `${template.id}@${template.version}`,
+          draw: slots.map((s) => s.scenarioId),
+          adjustments: input.adjustments,
+          employerConsent: input.employer ? { employer: input.employer.name, consent: input.employer.consent } : null,
+          retake,
+        },
       });
       return { sessionId: session.id, participants };
     });

@@ -1,6 +1,7 @@
 // Each planned session's template copy, adjustments and scenario draw, and the persisted
 // state of its assessment day (written on every transition, so a restart resumes it).
 import type { Adjustments, DayStatus, PhaseSpec, Template } from '../../shared/assessment.ts';
+import type { Element } from '../../shared/moderation.ts';
 import type { Database } from '../db/database.ts';
 import type { DayRecord } from './day-machine.ts';
 
@@ -10,7 +11,32 @@ export interface SessionPlan {
   adjustments: Adjustments;
   scheduledStart: number | null;
   candidateRef: string | null;
+  /** The candidate's employer and whether the candidate consented to it receiving a summary. */
+  employer: { name: string; consent: boolean } | null;
+  retake: { of: string; element: Element } | null;
 }
+
+interface PlanRow {
+  session_id: string;
+  template: string;
+  adjustments: string;
+  scheduled_start: number | null;
+  candidate_ref: string | null;
+  employer_name: string | null;
+  employer_consent: number;
+  retake_of: string | null;
+  retake_element: Element | null;
+}
+
+const toPlan = (row: PlanRow): SessionPlan => ({
+  sessionId: row.session_id,
+  template: JSON.parse(row.template) as Template,
+  adjustments: JSON.parse(row.adjustments) as Adjustments,
+  scheduledStart: row.scheduled_start,
+  candidateRef: row.candidate_ref,
+  employer: row.employer_name === null ? null : { name: row.employer_name, consent: row.employer_consent === 1 },
+  retake: row.retake_of === null || row.retake_element === null ? null : { of: row.retake_of, element: row.retake_element },
+});
 
 export interface ScenarioSlot {
   number: number;
@@ -27,22 +53,26 @@ export class PlansRepo {
 
   savePlan(plan: SessionPlan): void {
     this.db
-      .prepare('INSERT INTO session_plans (session_id, template, adjustments, scheduled_start, candidate_ref) VALUES (?, ?, ?, ?, ?)')
-      .run(plan.sessionId, JSON.stringify(plan.template), JSON.stringify(plan.adjustments), plan.scheduledStart, plan.candidateRef);
+      .prepare(
+        `INSERT INTO session_plans (session_id, template, adjustments, scheduled_start, candidate_ref, employer_name, employer_consent, retake_of, retake_element)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        plan.sessionId,
+        JSON.stringify(plan.template),
+        JSON.stringify(plan.adjustments),
+        plan.scheduledStart,
+        plan.candidateRef,
+        plan.employer?.name ?? null,
+        plan.employer?.consent ? 1 : 0,
+        plan.retake?.of ?? null,
+        plan.retake?.element ?? null,
+      );
   }
 
   plan(sessionId: string): SessionPlan | undefined {
-    const row = this.db.prepare('SELECT * FROM session_plans WHERE session_id = ?').get(sessionId) as
-      | { session_id: string; template: string; adjustments: string; scheduled_start: number | null; candidate_ref: string | null }
-      | undefined;
-    if (!row) return undefined;
-    return {
-      sessionId: row.session_id,
-      template: JSON.parse(row.template) as Template,
-      adjustments: JSON.parse(row.adjustments) as Adjustments,
-      scheduledStart: row.scheduled_start,
-      candidateRef: row.candidate_ref,
-    };
+    const row = this.db.prepare('SELECT * FROM session_plans WHERE session_id = ?').get(sessionId) as PlanRow | undefined;
+    return row && toPlan(row);
   }
 
   saveSlots(sessionId: string, slots: ScenarioSlot[]): void {

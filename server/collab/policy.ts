@@ -5,7 +5,17 @@ import { HIDDEN_ROLES } from '../../shared/roles.ts';
 import { plainText } from '../../shared/written-text.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
 import type { CollabPolicy } from './collab-server.ts';
+import { RUBRIC_MAPS, type RubricMap } from '../../shared/rubric.ts';
+import type { RubricLock } from '../moderation/moderation-service.ts';
 import { checkRubricUpdate } from './rubric-guard.ts';
+
+/** Once a moderator begins, observers' ratings and notes are evidence and stop changing; the
+ *  lead observer may still finish the narrative feedback until the result is signed off. */
+const FROZEN_MAPS: Record<RubricLock, ReadonlySet<RubricMap>> = {
+  none: new Set(),
+  ratings: new Set(RUBRIC_MAPS.filter((m) => m !== 'feedback')),
+  all: new Set(RUBRIC_MAPS),
+};
 
 /**
  * Rubric: observers (lead included) score; moderators and coordinators read; candidates and
@@ -13,12 +23,12 @@ import { checkRubricUpdate } from './rubric-guard.ts';
  * window the server keeps; observers, moderators and coordinators read it once submitted;
  * actors never.
  */
-export function createCollabPolicy(written: WrittenExercise): CollabPolicy {
+export function createCollabPolicy(written: WrittenExercise, rubricLock: (sessionId: string) => RubricLock): CollabPolicy {
   return {
     access(participant, doc, connection) {
       const role = participant.role;
       if (doc.kind === 'rubric') {
-        if (role === 'observer' || role === 'leadObserver') return 'write';
+        if (role === 'observer' || role === 'leadObserver') return rubricLock(doc.sessionId) === 'all' ? 'read' : 'write';
         if (role === 'moderator' || role === 'coordinator') return 'read';
         return 'none';
       }
@@ -27,6 +37,7 @@ export function createCollabPolicy(written: WrittenExercise): CollabPolicy {
       return 'none';
     },
     readOnlyReason(participant, doc) {
+      if (doc.kind === 'rubric' && rubricLock(doc.sessionId) === 'all') return 'the result is signed off: the scores can no longer change';
       if (doc.kind !== 'written' || participant.role !== 'candidate') return 'read-only: changes are not accepted';
       return written.status(doc.sessionId).status === 'not-started'
         ? 'the written exercise has not started yet'
@@ -34,7 +45,7 @@ export function createCollabPolicy(written: WrittenExercise): CollabPolicy {
     },
     checkUpdate(participant, doc, current, update) {
       if (doc.kind === 'rubric') {
-        const result = checkRubricUpdate(participant, current, update);
+        const result = checkRubricUpdate(participant, current, update, FROZEN_MAPS[rubricLock(doc.sessionId)]);
         if (result.ok) return null;
         return { code: result.forbidden ? CLOSE_CODES.Forbidden : CLOSE_CODES.BadRequest, reason: result.reason };
       }

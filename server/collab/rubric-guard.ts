@@ -44,7 +44,12 @@ function validValue(map: RubricMap, value: unknown): boolean {
   }
 }
 
-export function checkRubricUpdate(author: Participant, current: Y.Doc, update: Uint8Array): GuardResult {
+export function checkRubricUpdate(
+  author: Participant,
+  current: Y.Doc,
+  update: Uint8Array,
+  frozen: ReadonlySet<RubricMap> = new Set(),
+): GuardResult {
   const probe = new Y.Doc();
   Y.applyUpdate(probe, Y.encodeStateAsUpdate(current));
   const touched: Array<{ root: string | null; key: string | null }> = [];
@@ -61,6 +66,9 @@ export function checkRubricUpdate(author: Participant, current: Y.Doc, update: U
       }
       const map = root as RubricMap;
       if (key === null) return { ok: false, forbidden: false, reason: `rubric section ${map} must be a map of entries` };
+      if (frozen.has(map)) {
+        return { ok: false, forbidden: true, reason: `moderation has begun: ${map === 'feedback' ? 'the feedback' : 'ratings and notes'} can no longer change` };
+      }
       if (LEAD_OWNED_MAPS.has(map) && author.role !== 'leadObserver') {
         return { ok: false, forbidden: true, reason: `only the lead observer writes ${map}` };
       }

@@ -128,6 +128,68 @@ const MIGRATIONS: string[] = [
      deleted_at INTEGER
    );
    CREATE INDEX recordings_by_session ON recordings(session_id, phase_index);`,
+  // Moderation and results. The moderator's marks, the sign-off that locks them, independent
+  // reviews (append-only, decided once) and organisation settings (the sampling rule). Every
+  // change is also in the append-only audit log. Triggers refuse changes to a signed-off
+  // result even if a bug in the service tried one.
+  `ALTER TABLE session_plans ADD COLUMN employer_name TEXT;
+   ALTER TABLE session_plans ADD COLUMN employer_consent INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE session_plans ADD COLUMN retake_of TEXT REFERENCES sessions(id);
+   ALTER TABLE session_plans ADD COLUMN retake_element TEXT CHECK (retake_element IN ('observation', 'written'));
+   CREATE TABLE moderation_results (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+     status TEXT NOT NULL CHECK (status IN ('moderating', 'signedOff', 'underReview')),
+     started_at TEXT NOT NULL,
+     signed_off_at TEXT,
+     signed_off_by TEXT REFERENCES participants(id),
+     outcome TEXT,
+     evidence TEXT
+   );
+   CREATE TABLE moderated_marks (
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     part TEXT NOT NULL,
+     item_id TEXT NOT NULL,
+     rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 4),
+     rationale TEXT NOT NULL CHECK (length(trim(rationale)) > 0),
+     by_participant_id TEXT NOT NULL REFERENCES participants(id),
+     at TEXT NOT NULL,
+     PRIMARY KEY (session_id, part, item_id)
+   );
+   CREATE TRIGGER moderated_marks_locked_insert BEFORE INSERT ON moderated_marks
+     WHEN (SELECT status FROM moderation_results WHERE session_id = NEW.session_id) = 'signedOff'
+     BEGIN SELECT RAISE(ABORT, 'the result is signed off'); END;
+   CREATE TRIGGER moderated_marks_locked_update BEFORE UPDATE ON moderated_marks
+     WHEN (SELECT status FROM moderation_results WHERE session_id = OLD.session_id) = 'signedOff'
+     BEGIN SELECT RAISE(ABORT, 'the result is signed off'); END;
+   CREATE TRIGGER moderated_marks_no_delete BEFORE DELETE ON moderated_marks
+     BEGIN SELECT RAISE(ABORT, 'moderated marks are changed, never deleted'); END;
+   CREATE TABLE result_reviews (
+     id TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     reviewer_name TEXT NOT NULL,
+     reviewer_role TEXT NOT NULL,
+     reasons TEXT NOT NULL,
+     opened_by TEXT NOT NULL REFERENCES participants(id),
+     opened_at TEXT NOT NULL,
+     decision TEXT,
+     decision_reasons TEXT,
+     decided_by TEXT REFERENCES participants(id),
+     decided_at TEXT
+   );
+   CREATE INDEX result_reviews_by_session ON result_reviews(session_id, opened_at);
+   CREATE UNIQUE INDEX one_open_review ON result_reviews(session_id) WHERE decided_at IS NULL;
+   -- A review is decided once; what was recorded is never edited or deleted.
+   CREATE TRIGGER result_reviews_decided_once BEFORE UPDATE ON result_reviews
+     WHEN OLD.decided_at IS NOT NULL OR NEW.reviewer_name IS NOT OLD.reviewer_name OR NEW.reasons IS NOT OLD.reasons
+       OR NEW.reviewer_role IS NOT OLD.reviewer_role OR NEW.opened_by IS NOT OLD.opened_by OR NEW.opened_at IS NOT OLD.opened_at
+     BEGIN SELECT RAISE(ABORT, 'a review record cannot be changed once written'); END;
+   CREATE TRIGGER result_reviews_no_delete BEFORE DELETE ON result_reviews
+     BEGIN SELECT RAISE(ABORT, 'review records cannot be deleted'); END;
+   CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );`,
 ];
 
 export function openDatabase(dataDir: string): Database {

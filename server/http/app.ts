@@ -116,7 +116,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   const indexHtml = path.join(deps.clientDir, 'index.html');
   if (fs.existsSync(indexHtml)) {
     app.use(express.static(deps.clientDir, { index: false, maxAge: '1h' }));
-    app.get(['/', '/room/:participantId', '/studio/:participantId', '/playback/:participantId'], (_req, res) => res.sendFile(indexHtml, { maxAge: 0 }));
+    app.get(['/', '/room/:participantId', '/studio/:participantId', '/playback/:participantId', '/moderation/:participantId'], (_req, res) => res.sendFile(indexHtml, { maxAge: 0 }));
   } else {
     deps.log.warn({ clientDir: deps.clientDir }, 'client not built: run `npm run build` (npm start does it)');
     app.get('/', (_req, res) => res.type('text').send('SimStudio server is running, but the client is not built: run `npm run build`.'));

@@ -1,16 +1,16 @@
 // HTTP routes of the assessment day: what each participant may read, and the coordinator's
 // studio (scenario bank, templates, booking sessions, invite links, the live board).
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express from 'express';
 import { z } from 'zod';
 import { BookSessionSchema, ContentKindSchema, TemplateSchema, type DayState } from '../../shared/assessment.ts';
-import type { ApiErrorCode, BoardRow, EvidenceNoteView, InviteRow } from '../../shared/api.ts';
+import type { BoardRow, EvidenceNoteView, InviteRow } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { ScenarioSchema } from '../../shared/scenario.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
 import type { ScenarioBank } from '../assessment/scenario-bank.ts';
 import type { TemplatesRepo } from '../assessment/templates-repo.ts';
-import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
+import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { Invites } from '../invites.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
@@ -18,6 +18,7 @@ import type { RecordingService } from '../recording/recording-service.ts';
 import { HIDDEN_ROLES } from '../../shared/roles.ts';
 import type { Logger } from '../log.ts';
 import { sendApiError } from './app.ts';
+import { participantRoute } from './participant-route.ts';
 
 export interface AssessmentRouteDeps {
   auth: ParticipantAuth;
@@ -37,17 +38,10 @@ export interface AssessmentRouteDeps {
 
 /** Who may watch recordings: never the candidate or actor. */
 const RECORDING_VIEWERS = ['leadObserver', 'observer', 'moderator', 'coordinator'] as const;
+/** Roles that work across sessions (the studio; moderation): coordinators and moderators. */
+const ORGANISATION_ROLES: ReadonlySet<Participant['role']> = new Set(['coordinator', 'moderator']);
 const RECORDING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const STATUS_FOR: Record<string, number> = {
-  INVALID_PAYLOAD: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-};
-
-const ParticipantQuery = z.object({ participantId: z.string().min(1).max(64) });
 const FallbackHeaders = z.object({ run: z.coerce.number().int().min(1).max(1000), startedAt: z.coerce.number().int().min(0) });
 const FallbackQuery = z.object({ phaseIndex: z.coerce.number().int().min(0).max(100), seq: z.coerce.number().int().min(0).max(1_000_000) });
 const ContentParams = z.object({
@@ -56,38 +50,11 @@ const ContentParams = z.object({
   kind: ContentKindSchema,
 });
 
-type Handler = (req: Request, res: Response, viewer: Participant) => Promise<void> | void;
-
 export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   const router = express.Router();
   router.use(express.json({ limit: '256kb' }));
-
   /** Every route names the participant it acts as and proves it with that participant's cookie. */
-  const as =
-    (handler: Handler, allowed?: ReadonlyArray<Participant['role']>) =>
-    async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-      try {
-        const query = ParticipantQuery.safeParse(req.query);
-        if (!query.success) return sendApiError(res, 400, 'INVALID_REQUEST', 'participantId query parameter is required');
-        const auth = await deps.auth.fromCookieHeader(req.headers.cookie, query.data.participantId);
-        if (!auth.ok) return sendApiError(res, 401, 'UNAUTHENTICATED', describeAuthFailure(auth.reason));
-        if (allowed && !allowed.includes(auth.participant.role)) {
-          deps.log.warn({ role: auth.participant.role, path: req.path }, 'studio route refused');
-          return sendApiError(res, 403, 'FORBIDDEN', `a ${auth.participant.role} may not do this`);
-        }
-        await handler(req, res, auth.participant);
-      } catch (error) {
-        if (error instanceof ProtocolFailure) {
-          deps.log.warn({ code: error.code, reason: error.message, path: req.path }, 'request refused');
-          return sendApiError(res, STATUS_FOR[error.code] ?? 400, apiCode(error.code), error.message);
-        }
-        if (error instanceof z.ZodError) {
-          const detail = error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
-          return sendApiError(res, 400, 'INVALID_REQUEST', detail.slice(0, 1000));
-        }
-        next(error);
-      }
-    };
+  const as = participantRoute(deps);
   const coordinator = ['coordinator'] as const;
 
   router.get(
@@ -123,7 +90,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   router.get(
     '/sessions/:sessionId/recordings',
     as((req, res, viewer) => {
-      if (req.params.sessionId !== viewer.sessionId && viewer.role !== 'coordinator') throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      if (req.params.sessionId !== viewer.sessionId && !ORGANISATION_ROLES.has(viewer.role)) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
       const sessionId = String(req.params.sessionId);
       const recordings = deps.recordings().list(sessionId);
       const recorded = new Set(recordings.map((r) => r.participantId));
@@ -138,7 +105,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   router.get(
     '/sessions/:sessionId/evidence-notes',
     as((req, res, viewer) => {
-      if (req.params.sessionId !== viewer.sessionId && viewer.role !== 'coordinator') throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      if (req.params.sessionId !== viewer.sessionId && !ORGANISATION_ROLES.has(viewer.role)) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
       res.json(deps.evidenceNotes(String(req.params.sessionId)));
     }, RECORDING_VIEWERS),
   );
@@ -188,7 +155,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       if (!RECORDING_ID.test(id)) throw new ProtocolFailure('NOT_FOUND', 'no such recording');
       const recording = deps.recordings().get(id);
       if (!recording || recording.status === 'deleted') throw new ProtocolFailure('NOT_FOUND', 'no such recording');
-      if (recording.sessionId !== viewer.sessionId && viewer.role !== 'coordinator') throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      if (recording.sessionId !== viewer.sessionId && !ORGANISATION_ROLES.has(viewer.role)) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
       res.sendFile(recording.file, { acceptRanges: true, headers: { 'Content-Type': 'video/webm', 'Cache-Control': 'private, no-store' } }, (err) => {
         if (!err || res.headersSent) return;
         const status = (err as { status?: number }).status ?? 500;
@@ -291,8 +258,4 @@ function boardWarnings(day: DayState | null, people: BoardRow['people'], deps: A
   const recording = deps.recordings().status(sessionId);
   if (recording.state === 'failed' || recording.state === 'restarting') warnings.push(`Recording: ${recording.detail}`);
   return warnings;
-}
-
-function apiCode(code: string): ApiErrorCode {
-  return code === 'INVALID_PAYLOAD' ? 'INVALID_REQUEST' : (code as ApiErrorCode);
 }

@@ -1,0 +1,173 @@
+// HTTP routes of moderation and results: the moderators' queue and view, changing marks,
+// sign-off, independent reviews, the candidate's own result and report, the employer's
+// summary and the coordinators' CSV export. Moderators and coordinators work across sessions;
+// a candidate reaches only their own session's result.
+import express, { type Response } from 'express';
+import { z } from 'zod';
+import type { Participant } from '../../shared/domain.ts';
+import { ProtocolFailure } from '../../shared/errors.ts';
+import {
+  ChangeMarkSchema,
+  DecideReviewSchema,
+  OpenReviewSchema,
+  QueueFilterSchema,
+  SamplingRuleSchema,
+  SignOffSchema,
+  type Element,
+} from '../../shared/moderation.ts';
+import type { ParticipantAuth } from '../auth/participant-auth.ts';
+import type { AuditRepo } from '../db/audit-repo.ts';
+import type { Logger } from '../log.ts';
+import type { ModerationService, SessionFacts } from '../moderation/moderation-service.ts';
+import { candidateReportPdf, employerSummaryPdf, type ReportInput } from '../moderation/report-pdf.ts';
+import { resultsCsv } from '../moderation/results-csv.ts';
+import { overallFeedback } from '../moderation/marks.ts';
+import { participantRoute } from './participant-route.ts';
+
+export interface ModerationRouteDeps {
+  auth: ParticipantAuth;
+  moderation: ModerationService;
+  audit: AuditRepo;
+  rubricFeedback: (sessionId: string) => ReturnType<typeof overallFeedback>;
+  log: Logger;
+}
+
+const SessionParam = z.object({ sessionId: z.uuid() });
+const ReviewParams = z.object({ sessionId: z.uuid(), reviewId: z.uuid() });
+const CsvQuery = QueueFilterSchema.pick({ participantId: true, from: true, to: true });
+
+export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
+  const router = express.Router();
+  router.use(express.json({ limit: '64kb' }));
+  const as = participantRoute(deps);
+  const readers = ['moderator', 'coordinator'] as const;
+  const moderatorOnly = ['moderator'] as const;
+  const sessionOf = (params: unknown): string => {
+    const p = SessionParam.safeParse(params);
+    if (!p.success) throw new ProtocolFailure('NOT_FOUND', 'no such assessment session');
+    return p.data.sessionId;
+  };
+
+  router.get(
+    '/moderation/queue',
+    as((req, res) => {
+      const q = QueueFilterSchema.parse(req.query);
+      res.json(deps.moderation.queue({ from: q.from, to: q.to, status: q.status, sampledOnly: q.sampledOnly === 'true' }));
+    }, readers),
+  );
+
+  router.get('/moderation/sampling', as((_req, res) => void res.json(deps.moderation.samplingRule()), readers));
+  router.put(
+    '/moderation/sampling',
+    as((req, res, viewer) => void res.json(deps.moderation.saveSamplingRule(viewer, SamplingRuleSchema.parse(req.body))), readers),
+  );
+
+  router.get('/moderation/sessions/:sessionId', as((req, res) => void res.json(deps.moderation.view(sessionOf(req.params))), readers));
+
+  router.post(
+    '/moderation/sessions/:sessionId/marks',
+    as((req, res, viewer) => void res.json(deps.moderation.changeMark(viewer, sessionOf(req.params), ChangeMarkSchema.parse(req.body))), moderatorOnly),
+  );
+
+  router.post(
+    '/moderation/sessions/:sessionId/sign-off',
+    as((req, res, viewer) => void res.json(deps.moderation.signOff(viewer, sessionOf(req.params), SignOffSchema.parse(req.body))), moderatorOnly),
+  );
+
+  router.post(
+    '/moderation/sessions/:sessionId/reviews',
+    as((req, res, viewer) => void res.json(deps.moderation.openReview(viewer, sessionOf(req.params), OpenReviewSchema.parse(req.body))), readers),
+  );
+
+  router.post(
+    '/moderation/sessions/:sessionId/reviews/:reviewId/decision',
+    as((req, res, viewer) => {
+      const p = ReviewParams.safeParse(req.params);
+      if (!p.success) throw new ProtocolFailure('NOT_FOUND', 'no such review');
+      res.json(deps.moderation.decideReview(viewer, p.data.sessionId, p.data.reviewId, DecideReviewSchema.parse(req.body)));
+    }, readers),
+  );
+
+  // ---- results ----
+
+  router.get('/results/mine', as((_req, res, viewer) => void res.json(deps.moderation.candidateResult(viewer)), ['candidate']));
+
+  // The candidate downloads their own report; moderators and coordinators any (to check and send it).
+  router.get(
+    '/results/:sessionId/report.pdf',
+    as(async (req, res, viewer) => {
+      const sessionId = sessionOf(req.params);
+      if (viewer.role === 'candidate' && viewer.sessionId !== sessionId) throw new ProtocolFailure('FORBIDDEN', 'this is not your report');
+      const facts = signedOffFacts(sessionId);
+      await sendPdf(res, viewer, facts, 'report', await candidateReportPdf(reportInput(facts)));
+    }, ['candidate', 'moderator', 'coordinator']),
+  );
+
+  router.get(
+    '/results/:sessionId/employer-summary.pdf',
+    as(async (req, res, viewer) => {
+      const facts = signedOffFacts(sessionOf(req.params));
+      if (!facts.plan.employer?.consent) {
+        throw new ProtocolFailure('FORBIDDEN', 'the candidate did not consent to their employer receiving a summary (recorded at booking)');
+      }
+      await sendPdf(res, viewer, facts, 'employer-summary', await employerSummaryPdf(reportInput(facts)));
+    }, readers),
+  );
+
+  router.get(
+    '/results.csv',
+    as((req, res, viewer) => {
+      const q = CsvQuery.parse(req.query);
+      const csv = resultsCsv(deps.moderation.queue({ from: q.from, to: q.to }));
+      deps.audit.append({ actorParticipantId: viewer.id, action: 'report.results_exported', detail: { from: q.from ?? null, to: q.to ?? null } });
+      res
+        .type('text/csv; charset=utf-8')
+        .set('Content-Disposition', `attachment; filename="simstudio-results${q.from ? `-${q.from}` : ''}${q.to ? `-to-${q.to}` : ''}.csv"`)
+        .set('Cache-Control', 'private, no-store')
+        .send(csv);
+    }, ['coordinator']),
+  );
+
+  function signedOffFacts(sessionId: string): SessionFacts {
+    const facts = deps.moderation.facts(sessionId);
+    if (facts.status === 'underReview') throw new ProtocolFailure('CONFLICT', 'this result is under independent review; the report is available again once the review is decided');
+    if (facts.status !== 'moderated') throw new ProtocolFailure('CONFLICT', 'the result has not been signed off yet; the report is available once it is');
+    return facts;
+  }
+
+  function reportInput(facts: SessionFacts): ReportInput {
+    const standing = deps.moderation.standingOutcome(facts) ?? {};
+    const reviews = deps.moderation.repo.reviews(facts.session.id).filter((r) => r.decidedAt !== null);
+    const name = (role: Participant['role'], id?: string | null): string =>
+      facts.participants.find((p) => (id ? p.id === id : p.role === role))?.displayName ?? '';
+    return {
+      sessionId: facts.session.id,
+      candidateName: facts.candidate?.displayName ?? '',
+      candidateRef: facts.plan.candidateRef,
+      level: facts.session.level,
+      template: facts.plan.template,
+      assessedOn: facts.plan.scheduledStart,
+      outcome: facts.results
+        .filter((r) => standing[r.element])
+        .map((r) => ({ element: r.element as Element, outcome: standing[r.element]!, carriedOver: r.carriedOver !== null })),
+      feedback: deps.rubricFeedback(facts.session.id),
+      rows: facts.rows,
+      signedOffAt: facts.stored?.signedOffAt ?? new Date().toISOString(),
+      reviewedAt: reviews.at(-1)?.decidedAt ?? null,
+      assessors: { leadObserver: name('leadObserver'), moderator: name('moderator', facts.stored?.signedOffBy) },
+      employer: facts.plan.employer,
+    };
+  }
+
+  async function sendPdf(res: Response, viewer: Participant, facts: SessionFacts, kind: string, pdf: Buffer): Promise<void> {
+    deps.audit.append({ sessionId: facts.session.id, actorParticipantId: viewer.id, action: `report.${kind}_downloaded`, detail: { bytes: pdf.length } });
+    const who = (facts.candidate?.displayName ?? 'candidate').replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'candidate';
+    res
+      .type('application/pdf')
+      .set('Content-Disposition', `attachment; filename="${kind}-${who}.pdf"`)
+      .set('Cache-Control', 'private, no-store')
+      .send(pdf);
+  }
+
+  return router;
+}

@@ -1,0 +1,161 @@
+// Stored moderation state: the result's lifecycle row, the moderator's marks, independent
+// reviews and the organisation's settings. The tables' triggers refuse changes to a
+// signed-off result and edits of review records (see the migration in db/database.ts).
+import { randomUUID } from 'node:crypto';
+import type { Element, Outcome, Part } from '../../shared/moderation.ts';
+import type { Database } from '../db/database.ts';
+
+export type ResultStatus = 'moderating' | 'signedOff' | 'underReview';
+
+export interface ResultRow {
+  sessionId: string;
+  status: ResultStatus;
+  startedAt: string;
+  signedOffAt: string | null;
+  signedOffBy: string | null;
+  outcome: Partial<Record<Element, Outcome>> | null;
+}
+
+export interface StoredMark {
+  part: Part;
+  itemId: string;
+  rating: number;
+  rationale: string;
+  byParticipantId: string;
+  at: string;
+}
+
+export interface StoredReview {
+  id: string;
+  sessionId: string;
+  reviewerName: string;
+  reviewerRole: string;
+  reasons: string;
+  openedBy: string;
+  openedAt: string;
+  decision: Partial<Record<Element, Outcome>> | null;
+  decisionReasons: string | null;
+  decidedBy: string | null;
+  decidedAt: string | null;
+}
+
+const toPart = (text: string): Part => (text === 'reflective' || text === 'written' ? text : (Number(text) as Part));
+
+export class ModerationRepo {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  result(sessionId: string): ResultRow | undefined {
+    const row = this.db.prepare('SELECT * FROM moderation_results WHERE session_id = ?').get(sessionId) as
+      | { session_id: string; status: ResultStatus; started_at: string; signed_off_at: string | null; signed_off_by: string | null; outcome: string | null }
+      | undefined;
+    if (!row) return undefined;
+    return {
+      sessionId: row.session_id,
+      status: row.status,
+      startedAt: row.started_at,
+      signedOffAt: row.signed_off_at,
+      signedOffBy: row.signed_off_by,
+      outcome: row.outcome === null ? null : (JSON.parse(row.outcome) as ResultRow['outcome']),
+    };
+  }
+
+  /** Marks the start of moderation (from then on the observers' rubric is frozen). Returns true when it started now. */
+  startModeration(sessionId: string, at: string): boolean {
+    const result = this.db.prepare(`INSERT OR IGNORE INTO moderation_results (session_id, status, started_at) VALUES (?, 'moderating', ?)`).run(sessionId, at);
+    return result.changes === 1;
+  }
+
+  signOff(sessionId: string, by: string, at: string, outcome: Partial<Record<Element, Outcome>>, evidence: unknown): void {
+    this.db
+      .prepare(`UPDATE moderation_results SET status = 'signedOff', signed_off_at = ?, signed_off_by = ?, outcome = ?, evidence = ? WHERE session_id = ?`)
+      .run(at, by, JSON.stringify(outcome), JSON.stringify(evidence), sessionId);
+  }
+
+  setStatus(sessionId: string, status: ResultStatus, outcome?: Partial<Record<Element, Outcome>>): void {
+    if (outcome) {
+      this.db.prepare('UPDATE moderation_results SET status = ?, outcome = ? WHERE session_id = ?').run(status, JSON.stringify(outcome), sessionId);
+    } else {
+      this.db.prepare('UPDATE moderation_results SET status = ? WHERE session_id = ?').run(status, sessionId);
+    }
+  }
+
+  marks(sessionId: string): StoredMark[] {
+    const rows = this.db.prepare('SELECT * FROM moderated_marks WHERE session_id = ?').all(sessionId) as Array<{
+      part: string;
+      item_id: string;
+      rating: number;
+      rationale: string;
+      by_participant_id: string;
+      at: string;
+    }>;
+    return rows.map((r) => ({ part: toPart(r.part), itemId: r.item_id, rating: r.rating, rationale: r.rationale, byParticipantId: r.by_participant_id, at: r.at }));
+  }
+
+  saveMark(sessionId: string, mark: StoredMark): void {
+    this.db
+      .prepare(
+        `INSERT INTO moderated_marks (session_id, part, item_id, rating, rationale, by_participant_id, at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (session_id, part, item_id) DO UPDATE SET rating = excluded.rating, rationale = excluded.rationale,
+           by_participant_id = excluded.by_participant_id, at = excluded.at`,
+      )
+      .run(sessionId, String(mark.part), mark.itemId, mark.rating, mark.rationale, mark.byParticipantId, mark.at);
+  }
+
+  reviews(sessionId: string): StoredReview[] {
+    const rows = this.db.prepare('SELECT * FROM result_reviews WHERE session_id = ? ORDER BY opened_at, rowid').all(sessionId) as Array<{
+      id: string;
+      session_id: string;
+      reviewer_name: string;
+      reviewer_role: string;
+      reasons: string;
+      opened_by: string;
+      opened_at: string;
+      decision: string | null;
+      decision_reasons: string | null;
+      decided_by: string | null;
+      decided_at: string | null;
+    }>;
+    return rows.map((r) => ({
+      id: r.id,
+      sessionId: r.session_id,
+      reviewerName: r.reviewer_name,
+      reviewerRole: r.reviewer_role,
+      reasons: r.reasons,
+      openedBy: r.opened_by,
+      openedAt: r.opened_at,
+      decision: r.decision === null ? null : (JSON.parse(r.decision) as StoredReview['decision']),
+      decisionReasons: r.decision_reasons,
+      decidedBy: r.decided_by,
+      decidedAt: r.decided_at,
+    }));
+  }
+
+  openReview(review: Omit<StoredReview, 'id' | 'decision' | 'decisionReasons' | 'decidedBy' | 'decidedAt'>): string {
+    const id = randomUUID();
+    this.db
+      .prepare('INSERT INTO result_reviews (id, session_id, reviewer_name, reviewer_role, reasons, opened_by, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(id, review.sessionId, review.reviewerName, review.reviewerRole, review.reasons, review.openedBy, review.openedAt);
+    return id;
+  }
+
+  decideReview(id: string, decision: Partial<Record<Element, Outcome>>, reasons: string, by: string, at: string): void {
+    this.db
+      .prepare('UPDATE result_reviews SET decision = ?, decision_reasons = ?, decided_by = ?, decided_at = ? WHERE id = ?')
+      .run(JSON.stringify(decision), reasons, by, at, id);
+  }
+
+  setting<T>(key: string): T | undefined {
+    const row = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  saveSetting(key: string, value: unknown): void {
+    this.db
+      .prepare('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
+      .run(key, JSON.stringify(value), new Date().toISOString());
+  }
+}

@@ -1,0 +1,427 @@
+// Moderation and results: the moderator's queue, the moderation view, changing a mark with a
+// rationale, signing the result off, independent reviews, and what the candidate may see.
+// Every change is stored together with its audit entry in one transaction: all or nothing.
+import type * as Y from 'yjs';
+import type { EvidenceNoteView } from '../../shared/api.ts';
+import { resultRules, type Template } from '../../shared/assessment.ts';
+import type { Participant, Session } from '../../shared/domain.ts';
+import { ProtocolFailure } from '../../shared/errors.ts';
+import {
+  DEFAULT_SAMPLING_RULE,
+  ELEMENT_LABELS,
+  partLabel,
+  SamplingRuleSchema,
+  type AuditView,
+  type CandidateResult,
+  type ChangeMark,
+  type DecideReview,
+  type Element,
+  type ElementResult,
+  type MarkRow,
+  type ModerationStatus,
+  type ModerationView,
+  type OpenReview,
+  type Outcome,
+  type QueueRow,
+  type SamplingRule,
+  type SignOff,
+  candidateReportPath,
+} from '../../shared/moderation.ts';
+import { frameworkFor } from '../../shared/rubric.ts';
+import type { AssessmentService } from '../assessment/assessment-service.ts';
+import type { SessionPlan } from '../assessment/plans-repo.ts';
+import type { AuditRepo } from '../db/audit-repo.ts';
+import { transaction, type Database } from '../db/database.ts';
+import type { SessionsRepo } from '../db/sessions-repo.ts';
+import type { Logger } from '../log.ts';
+import type { WrittenExercise } from '../written/written-exercise.ts';
+import { globalJudgements, markItems, markRows, overallFeedback, resultsFromRows } from './marks.ts';
+import { ModerationRepo, type ResultRow } from './moderation-repo.ts';
+import { sampled } from './sampling.ts';
+
+const SAMPLING_KEY = 'moderation.sampling';
+
+/** What the observers' rubric may still change: everything before moderation; only the lead
+ *  observer's narrative while a moderator works; nothing once signed off or under review. */
+export type RubricLock = 'none' | 'ratings' | 'all';
+
+export interface ModerationDeps {
+  db: Database;
+  sessions: SessionsRepo;
+  assessment: AssessmentService;
+  written: WrittenExercise;
+  audit: AuditRepo;
+  rubricDoc: (sessionId: string) => Y.Doc;
+  evidenceNotes: (sessionId: string) => EvidenceNoteView[];
+  recordedParts: (sessionId: string) => string[];
+  log: Logger;
+  now?: () => Date;
+}
+
+/** One session's moderation facts, loaded once per request. */
+export interface SessionFacts {
+  session: Session;
+  plan: SessionPlan & { template: Template };
+  participants: Participant[];
+  candidate: Participant | undefined;
+  dayComplete: boolean;
+  stored: ResultRow | undefined;
+  rows: MarkRow[];
+  results: ElementResult[];
+  status: ModerationStatus;
+}
+
+/** Moderation's audit actions (and what the view lists). */
+const AUDIT_PREFIXES = ['moderation.', 'review.', 'report.'];
+
+export class ModerationService {
+  readonly repo: ModerationRepo;
+  private readonly deps: ModerationDeps;
+  private readonly now: () => Date;
+
+  constructor(deps: ModerationDeps) {
+    this.deps = deps;
+    this.repo = new ModerationRepo(deps.db);
+    this.now = deps.now ?? (() => new Date());
+    deps.assessment.retakeEligibility = (retake, candidateRef) => this.assertRetakeAllowed(retake, candidateRef);
+  }
+
+  // ---- reading ----
+
+  facts(sessionId: string): SessionFacts {
+    const session = this.deps.sessions.getSession(sessionId);
+    const plan = this.deps.assessment.plans.plan(sessionId);
+    if (!session || !plan) throw new ProtocolFailure('NOT_FOUND', 'no such assessment session');
+    if (plan.template.practice) throw new ProtocolFailure('NOT_FOUND', 'practice sessions are not scored or moderated');
+    const participants = this.deps.sessions.listParticipants(sessionId);
+    const stored = this.repo.result(sessionId);
+    const names = new Map(participants.map((p) => [p.id, p.displayName]));
+    const moderated = this.repo.marks(sessionId).map((m) => ({ ...m, byName: names.get(m.byParticipantId) ?? 'Moderator' }));
+    const retakeOf = plan.retake?.element ?? null;
+    const rows = markRows(markItems(plan.template, retakeOf), this.deps.rubricDoc(sessionId), participants, moderated);
+    const results = this.withCarriedOver(plan, resultsFromRows(plan.template, retakeOf, rows));
+    return {
+      session,
+      plan,
+      participants,
+      candidate: participants.find((p) => p.role === 'candidate'),
+      dayComplete: this.deps.assessment.dayState(sessionId)?.status === 'complete',
+      stored,
+      rows,
+      results,
+      status: statusOf(stored),
+    };
+  }
+
+  /** The outcome that stands: the locked one once signed off (a review's decision replaces it). */
+  standingOutcome(facts: SessionFacts): Partial<Record<Element, Outcome>> | null {
+    if (facts.stored?.status !== 'signedOff' || !facts.stored.outcome) return null;
+    const outcome = { ...facts.stored.outcome };
+    for (const r of facts.results) if (r.carriedOver) outcome[r.element] = r.carriedOver.outcome;
+    return outcome;
+  }
+
+  queue(filter: { from?: string; to?: string; status?: ModerationStatus; sampledOnly?: boolean }): QueueRow[] {
+    const rule = this.samplingRule();
+    const from = filter.from ? Date.parse(`${filter.from}T00:00:00Z`) : -Infinity;
+    const to = filter.to ? Date.parse(`${filter.to}T00:00:00Z`) + 86_400_000 : Infinity;
+    const rows: QueueRow[] = [];
+    for (const session of this.deps.sessions.listSessions()) {
+      const plan = this.deps.assessment.plans.plan(session.id);
+      if (!plan || plan.template.practice) continue;
+      if (this.deps.assessment.dayState(session.id)?.status !== 'complete') continue;
+      const when = plan.scheduledStart ?? Date.parse(session.createdAt);
+      if (when < from || when >= to) continue;
+      const facts = this.facts(session.id);
+      if (filter.status && facts.status !== filter.status) continue;
+      const sample = sampled(session.id, facts.results, rule);
+      if (filter.sampledOnly && !sample.selected) continue;
+      rows.push({
+        sessionId: session.id,
+        title: session.title,
+        candidateName: facts.candidate?.displayName ?? '',
+        candidateRef: plan.candidateRef,
+        scheduledStart: plan.scheduledStart,
+        templateName: plan.template.name,
+        status: facts.status,
+        results: this.resultsShown(facts),
+        sampled: sample,
+        retake: plan.retake,
+      });
+    }
+    return rows.sort((a, b) => (b.scheduledStart ?? 0) - (a.scheduledStart ?? 0));
+  }
+
+  view(sessionId: string): ModerationView {
+    const facts = this.facts(sessionId);
+    const { session, plan, participants, stored, status } = facts;
+    const names = new Map(participants.map((p) => [p.id, p]));
+    const rubric = this.deps.rubricDoc(sessionId);
+    const written = this.deps.written.frozen(sessionId);
+    const editable = this.lockedReason(facts) === null;
+    return {
+      sessionId,
+      title: session.title,
+      level: session.level,
+      candidateName: facts.candidate?.displayName ?? '',
+      candidateRef: plan.candidateRef,
+      scheduledStart: plan.scheduledStart,
+      templateName: plan.template.name,
+      dayComplete: facts.dayComplete,
+      status,
+      editable,
+      lockedReason: this.lockedReason(facts),
+      scale: frameworkFor(session.level).scale,
+      rows: facts.rows,
+      globals: globalJudgements(rubric, participants),
+      feedback: overallFeedback(rubric),
+      notes: this.deps.evidenceNotes(sessionId),
+      recordedParts: this.deps.recordedParts(sessionId),
+      written: written ? { text: written.text, frozenAt: written.frozenAt, sha256: written.sha256 } : null,
+      results: this.resultsShown(facts),
+      signedOff:
+        stored?.signedOffAt && stored.outcome
+          ? { byName: names.get(stored.signedOffBy ?? '')?.displayName ?? 'Moderator', at: stored.signedOffAt, outcome: this.standingOutcome(facts) ?? stored.outcome }
+          : null,
+      reviews: this.repo.reviews(sessionId).map((r) => ({
+        id: r.id,
+        reviewerName: r.reviewerName,
+        reviewerRole: r.reviewerRole,
+        reasons: r.reasons,
+        openedByName: names.get(r.openedBy)?.displayName ?? '',
+        openedAt: r.openedAt,
+        decision:
+          r.decision && r.decidedAt
+            ? { outcome: r.decision, reasons: r.decisionReasons ?? '', byName: names.get(r.decidedBy ?? '')?.displayName ?? '', at: r.decidedAt }
+            : null,
+      })),
+      audit: this.auditView(sessionId, participants),
+      sampled: sampled(sessionId, facts.results, this.samplingRule()),
+      employer: plan.employer,
+      retake: plan.retake,
+    };
+  }
+
+  /** What the rubric's observers may still change (see RubricLock). */
+  rubricLock(sessionId: string): RubricLock {
+    const stored = this.repo.result(sessionId);
+    if (!stored) return 'none';
+    return stored.status === 'moderating' ? 'ratings' : 'all';
+  }
+
+  candidateResult(candidate: Participant): CandidateResult {
+    const plan = this.deps.assessment.plans.plan(candidate.sessionId);
+    if (!plan || plan.template.practice) return { status: 'pending', outcome: null, reportPath: null };
+    const stored = this.repo.result(candidate.sessionId);
+    if (stored?.status === 'underReview') return { status: 'underReview', outcome: null, reportPath: null };
+    if (stored?.status !== 'signedOff') return { status: 'pending', outcome: null, reportPath: null };
+    return {
+      status: 'available',
+      outcome: this.standingOutcome(this.facts(candidate.sessionId)),
+      reportPath: candidateReportPath(candidate.sessionId, candidate.id),
+    };
+  }
+
+  samplingRule(): SamplingRule {
+    const parsed = SamplingRuleSchema.safeParse(this.repo.setting(SAMPLING_KEY));
+    return parsed.success ? parsed.data : DEFAULT_SAMPLING_RULE;
+  }
+
+  // ---- changing ----
+
+  saveSamplingRule(actor: Participant, rule: SamplingRule): SamplingRule {
+    transaction(this.deps.db, () => {
+      const old = this.samplingRule();
+      this.repo.saveSetting(SAMPLING_KEY, rule);
+      this.deps.audit.append({ actorParticipantId: actor.id, action: 'moderation.sampling_changed', detail: { old, new: rule } });
+    });
+    return rule;
+  }
+
+  changeMark(moderator: Participant, sessionId: string, input: ChangeMark): ModerationView {
+    transaction(this.deps.db, () => {
+      const facts = this.facts(sessionId);
+      const locked = this.lockedReason(facts);
+      if (locked) throw new ProtocolFailure('CONFLICT', locked);
+      const row = facts.rows.find((r) => r.part === input.part && r.itemId === input.itemId);
+      if (!row) throw new ProtocolFailure('INVALID_PAYLOAD', `this session has no mark "${input.itemId}" in ${partLabel(input.part).toLowerCase()}`);
+      if (row.final !== input.expected) {
+        throw new ProtocolFailure(
+          'CONFLICT',
+          `${partLabel(row.part)}, ${row.itemTitle}: the mark changed since you loaded it (it is now ${row.final ?? 'not given'}); check it and try again`,
+        );
+      }
+      const at = this.now().toISOString();
+      const started = this.repo.startModeration(sessionId, at);
+      if (started) this.deps.audit.append({ sessionId, actorParticipantId: moderator.id, action: 'moderation.started', detail: { note: "observers' ratings and notes are frozen from now" } });
+      this.repo.saveMark(sessionId, { part: input.part, itemId: input.itemId, rating: input.rating, rationale: input.rationale, byParticipantId: moderator.id, at });
+      const openReview = this.repo.reviews(sessionId).find((r) => r.decidedAt === null);
+      this.deps.audit.append({
+        sessionId,
+        actorParticipantId: moderator.id,
+        action: input.rating === row.final ? 'moderation.mark_confirmed' : 'moderation.mark_changed',
+        detail: {
+          part: input.part,
+          itemId: input.itemId,
+          item: `${partLabel(row.part)} — ${row.itemTitle}`,
+          old: row.final,
+          oldSource: row.moderated ? 'moderator' : row.agreed ? 'agreed' : null,
+          new: input.rating,
+          rationale: input.rationale,
+          ...(openReview ? { reviewId: openReview.id } : {}),
+        },
+      });
+    });
+    this.deps.log.info({ sessionId, by: moderator.id, part: input.part, item: input.itemId }, 'moderated mark saved');
+    return this.view(sessionId);
+  }
+
+  signOff(moderator: Participant, sessionId: string, input: SignOff): ModerationView {
+    transaction(this.deps.db, () => {
+      const facts = this.facts(sessionId);
+      if (!facts.dayComplete) throw new ProtocolFailure('CONFLICT', 'the assessment day has not finished yet');
+      if (facts.status === 'moderated') throw new ProtocolFailure('CONFLICT', 'this result is already signed off and locked');
+      if (facts.status === 'underReview') throw new ProtocolFailure('CONFLICT', 'this result is under independent review: record the review decision instead');
+      const missing = facts.rows.filter((r) => r.final === null);
+      if (missing.length > 0) {
+        const list = missing.slice(0, 8).map((r) => `${partLabel(r.part)} — ${r.itemTitle}`);
+        throw new ProtocolFailure(
+          'INVALID_PAYLOAD',
+          `cannot sign off: ${missing.length} mark${missing.length === 1 ? ' is' : 's are'} missing (${list.join('; ')}${missing.length > 8 ? '; …' : ''})`,
+        );
+      }
+      const feedback = overallFeedback(this.deps.rubricDoc(sessionId));
+      if (!feedback.strengths || !feedback.development) {
+        throw new ProtocolFailure(
+          'INVALID_PAYLOAD',
+          "cannot sign off: the lead observer's overall feedback (strengths and areas for development) is missing, and the candidate's report needs it",
+        );
+      }
+      const outcome: Partial<Record<Element, Outcome>> = {};
+      for (const r of facts.results) if (r.assessed && r.outcome) outcome[r.element] = r.outcome;
+      const confirmed = Object.entries(input.outcome).sort().join();
+      if (Object.entries(outcome).sort().join() !== confirmed) {
+        throw new ProtocolFailure('CONFLICT', 'the outcome changed since you loaded this result; check it again before signing off');
+      }
+      const at = this.now().toISOString();
+      if (this.repo.startModeration(sessionId, at)) {
+        this.deps.audit.append({ sessionId, actorParticipantId: moderator.id, action: 'moderation.started', detail: {} });
+      }
+      this.repo.signOff(sessionId, moderator.id, at, outcome, { rows: facts.rows, results: facts.results, feedback });
+      this.deps.audit.append({
+        sessionId,
+        actorParticipantId: moderator.id,
+        action: 'moderation.signed_off',
+        detail: { outcome, scores: Object.fromEntries(facts.results.filter((r) => r.assessed).map((r) => [r.element, r.score])) },
+      });
+    });
+    this.deps.log.info({ sessionId, by: moderator.id }, 'result signed off');
+    return this.view(sessionId);
+  }
+
+  openReview(actor: Participant, sessionId: string, input: OpenReview): ModerationView {
+    transaction(this.deps.db, () => {
+      const facts = this.facts(sessionId);
+      if (facts.status === 'underReview') throw new ProtocolFailure('CONFLICT', 'an independent review of this result is already open');
+      if (facts.status !== 'moderated') throw new ProtocolFailure('CONFLICT', 'only a signed-off result can go to independent review');
+      const involved = facts.participants.filter((p) => ['leadObserver', 'observer'].includes(p.role) || p.id === facts.stored?.signedOffBy);
+      const same = involved.find((p) => p.displayName.trim().toLowerCase() === input.reviewerName.trim().toLowerCase());
+      if (same) throw new ProtocolFailure('INVALID_PAYLOAD', `the reviewer must be independent: ${same.displayName} took part in this result`);
+      const at = this.now().toISOString();
+      const id = this.repo.openReview({ sessionId, reviewerName: input.reviewerName, reviewerRole: input.reviewerRole, reasons: input.reasons, openedBy: actor.id, openedAt: at });
+      this.repo.setStatus(sessionId, 'underReview');
+      this.deps.audit.append({ sessionId, actorParticipantId: actor.id, action: 'review.opened', detail: { reviewId: id, ...input } });
+    });
+    return this.view(sessionId);
+  }
+
+  decideReview(actor: Participant, sessionId: string, reviewId: string, input: DecideReview): ModerationView {
+    transaction(this.deps.db, () => {
+      const facts = this.facts(sessionId);
+      const review = this.repo.reviews(sessionId).find((r) => r.id === reviewId);
+      if (!review) throw new ProtocolFailure('NOT_FOUND', 'no such review of this result');
+      if (review.decidedAt !== null) throw new ProtocolFailure('CONFLICT', 'this review has already been decided');
+      const assessed = facts.results.filter((r) => r.assessed).map((r) => r.element);
+      const given = Object.keys(input.outcome) as Element[];
+      const absent = assessed.filter((e) => !given.includes(e));
+      const extra = given.filter((e) => !assessed.includes(e));
+      if (absent.length > 0 || extra.length > 0) {
+        throw new ProtocolFailure(
+          'INVALID_PAYLOAD',
+          `the review decision must give an outcome for exactly: ${assessed.map((e) => ELEMENT_LABELS[e].toLowerCase()).join(', ')}`,
+        );
+      }
+      const at = this.now().toISOString();
+      const previous = facts.stored?.outcome ?? null;
+      this.repo.decideReview(reviewId, input.outcome, input.reasons, actor.id, at);
+      this.repo.setStatus(sessionId, 'signedOff', input.outcome);
+      this.deps.audit.append({ sessionId, actorParticipantId: actor.id, action: 'review.decided', detail: { reviewId, previous, outcome: input.outcome, reasons: input.reasons } });
+    });
+    return this.view(sessionId);
+  }
+
+  /** A retake is of one failed element of a signed-off result of the same candidate, whose other element passed. */
+  assertRetakeAllowed(retake: { of: string; element: Element }, candidateRef: string): void {
+    const plan = this.deps.assessment.plans.plan(retake.of);
+    if (!plan) throw new ProtocolFailure('NOT_FOUND', 'the session to retake does not exist');
+    if (plan.candidateRef !== candidateRef) throw new ProtocolFailure('INVALID_PAYLOAD', 'that session is another candidate’s (the candidate reference differs)');
+    const facts = this.facts(retake.of);
+    const outcome = this.standingOutcome(facts);
+    if (!outcome) throw new ProtocolFailure('CONFLICT', 'the earlier result is not signed off yet (or is under review)');
+    if (outcome[retake.element] !== 'fail') throw new ProtocolFailure('CONFLICT', `the ${ELEMENT_LABELS[retake.element].toLowerCase()} was not failed: there is nothing to retake`);
+    const failed = (Object.entries(outcome) as Array<[Element, Outcome]>).filter(([, o]) => o === 'fail');
+    if (failed.length > 1) throw new ProtocolFailure('CONFLICT', 'more than one element was failed: book a full retake instead');
+  }
+
+  // ---- helpers ----
+
+  private lockedReason(facts: SessionFacts): string | null {
+    if (!facts.dayComplete) return 'the assessment day has not finished yet';
+    if (facts.status === 'moderated') return 'this result is signed off and locked; it can change only through a recorded independent review';
+    return null;
+  }
+
+  /** An element a retake did not assess carries its outcome over from the session retaken. */
+  private withCarriedOver(plan: SessionPlan, results: ElementResult[]): ElementResult[] {
+    if (!plan.retake) return results;
+    const other: Element = plan.retake.element === 'observation' ? 'written' : 'observation';
+    const earlier = this.repo.result(plan.retake.of);
+    const carried = earlier?.status === 'signedOff' ? earlier.outcome?.[other] : undefined;
+    if (!carried) return results;
+    const rules = resultRules(plan.template);
+    return [
+      ...results,
+      {
+        element: other,
+        assessed: false,
+        score: null,
+        passMark: other === 'observation' ? rules.observationPassMark : rules.writtenPassMark,
+        missing: 0,
+        outcome: carried,
+        borderline: false,
+        carriedOver: { sessionId: plan.retake.of, outcome: carried },
+      },
+    ];
+  }
+
+  /** Provisional results until sign-off; afterwards the standing outcome. */
+  private resultsShown(facts: SessionFacts): ElementResult[] {
+    const standing = this.standingOutcome(facts);
+    if (!standing) return facts.results;
+    return facts.results.map((r) => (standing[r.element] ? { ...r, outcome: standing[r.element] ?? r.outcome } : r));
+  }
+
+  private auditView(sessionId: string, participants: Participant[]): AuditView[] {
+    const names = new Map(participants.map((p) => [p.id, `${p.displayName} (${p.role === 'leadObserver' ? 'lead observer' : p.role})`]));
+    return this.deps.audit
+      .list(sessionId)
+      .filter((e) => AUDIT_PREFIXES.some((prefix) => e.action.startsWith(prefix)))
+      .map((e) => ({ id: e.id, at: e.at, who: names.get(e.actorParticipantId ?? '') ?? 'system', action: e.action, detail: e.detail }));
+  }
+}
+
+function statusOf(stored: ResultRow | undefined): ModerationStatus {
+  if (stored?.status === 'signedOff') return 'moderated';
+  if (stored?.status === 'underReview') return 'underReview';
+  return 'awaiting';
+}

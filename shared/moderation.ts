@@ -1,0 +1,283 @@
+// Moderation and results: after the day, moderators compare the observers' ratings, settle
+// the final marks with reasons and sign the result off; a signed-off result changes only
+// through a recorded independent review. Types and request schemas shared by server and client.
+import { z } from 'zod';
+import type { EvidenceNoteView } from './api.ts';
+import type { Level } from './domain.ts';
+import type { RatingLevel } from './rubric.ts';
+
+// ---- elements, parts and items ----
+
+/** The elements of the assessment that each pass or fail on their own. */
+export const ELEMENTS = ['observation', 'written'] as const;
+export const ElementSchema = z.enum(ELEMENTS);
+export type Element = z.infer<typeof ElementSchema>;
+export const ELEMENT_LABELS: Record<Element, string> = {
+  observation: 'Simulated observation',
+  written: 'Written exercise',
+};
+
+/** Where a mark belongs: a scenario (1–3), the reflective conversation, or the written exercise. */
+export const PartSchema = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal('reflective'), z.literal('written')]);
+export type Part = z.infer<typeof PartSchema>;
+
+export function elementOf(part: Part): Element {
+  return part === 'written' ? 'written' : 'observation';
+}
+
+export function partLabel(part: Part): string {
+  if (part === 'reflective') return 'Reflective conversation';
+  if (part === 'written') return 'Written exercise';
+  return `Scenario ${part}`;
+}
+
+/** What the written exercise is marked on (the written assessment as designed: case notes,
+ *  risk assessment, decision-making), on the same 1–4 scale as the domains. */
+export const WRITTEN_CRITERIA = [
+  { id: 'written-notes', number: 1, title: 'Case notes: clear, reflective and analytical' },
+  { id: 'written-risk', number: 2, title: 'Risk assessment' },
+  { id: 'written-decisions', number: 3, title: 'Decision-making and planning' },
+] as const;
+
+// ---- the template's result rules ----
+
+export const ResultRulesSchema = z.strictObject({
+  /** The mean final rating (1–4 scale) the simulated observation needs to pass. */
+  observationPassMark: z.number().min(1).max(4),
+  /** The mean final rating (1–4 scale) the written exercise needs to pass. */
+  writtenPassMark: z.number().min(1).max(4),
+  /** A result this close to the pass mark (either side) is borderline, and sampled for moderation. */
+  borderlineMargin: z.number().min(0).max(1.5),
+  /** Whether the candidate's report names the lead observer and the moderator. */
+  reportNamesAssessors: z.boolean(),
+});
+export type ResultRules = z.infer<typeof ResultRulesSchema>;
+
+/** Pass marks are template settings (standard setting computes them later). Every domain
+ *  "meets the standard" (3) passes; a quarter of the marks at "borderline" (2) still passes. */
+export const DEFAULT_RESULT_RULES: ResultRules = {
+  observationPassMark: 2.75,
+  writtenPassMark: 2.75,
+  borderlineMargin: 0.25,
+  reportNamesAssessors: false,
+};
+
+export type Outcome = 'pass' | 'fail';
+export const OutcomeSchema = z.enum(['pass', 'fail']);
+
+export interface ElementResult {
+  element: Element;
+  /** false when this session does not assess the element (a retake of the other one, or a template without it). */
+  assessed: boolean;
+  /** Mean of the final marks, two decimals; null while any mark is missing. */
+  score: number | null;
+  passMark: number;
+  /** Marks still missing for this element. */
+  missing: number;
+  outcome: Outcome | null;
+  /** Within the borderline margin of the pass mark. */
+  borderline: boolean;
+  /** For an element not assessed here: the outcome carried over from an earlier session. */
+  carriedOver: { sessionId: string; outcome: Outcome } | null;
+}
+
+/** Pass or fail of one element from its final marks (null marks are missing). */
+export function elementResult(element: Element, marks: Array<number | null>, rules: ResultRules): ElementResult {
+  const passMark = element === 'observation' ? rules.observationPassMark : rules.writtenPassMark;
+  const missing = marks.filter((m) => m === null).length;
+  const given = marks.filter((m): m is number => m !== null);
+  if (marks.length === 0 || missing > 0) {
+    return { element, assessed: true, score: null, passMark, missing: marks.length === 0 ? 1 : missing, outcome: null, borderline: false, carriedOver: null };
+  }
+  const score = Math.round((given.reduce((a, b) => a + b, 0) / given.length) * 100) / 100;
+  return {
+    element,
+    assessed: true,
+    score,
+    passMark,
+    missing: 0,
+    outcome: score >= passMark ? 'pass' : 'fail',
+    borderline: Math.abs(score - passMark) <= rules.borderlineMargin + 1e-9,
+    carriedOver: null,
+  };
+}
+
+// ---- the queue ----
+
+export const MODERATION_STATUSES = ['awaiting', 'moderated', 'underReview'] as const;
+export const ModerationStatusSchema = z.enum(MODERATION_STATUSES);
+export type ModerationStatus = z.infer<typeof ModerationStatusSchema>;
+export const MODERATION_STATUS_LABELS: Record<ModerationStatus, string> = {
+  awaiting: 'Awaiting moderation',
+  moderated: 'Moderated',
+  underReview: 'Under review',
+};
+
+export const SamplingRuleSchema = z.strictObject({
+  includeFails: z.boolean(),
+  includeBorderline: z.boolean(),
+  /** Percentage of the remaining (clear) passes sampled, chosen by a stable hash of the session id. */
+  passPercent: z.number().int().min(0).max(100),
+});
+export type SamplingRule = z.infer<typeof SamplingRuleSchema>;
+export const DEFAULT_SAMPLING_RULE: SamplingRule = { includeFails: true, includeBorderline: true, passPercent: 10 };
+
+const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'use YYYY-MM-DD');
+export const QueueFilterSchema = z.strictObject({
+  participantId: z.string().min(1).max(64),
+  /** First and last day (inclusive, UTC) of the planned start. */
+  from: IsoDate.optional(),
+  to: IsoDate.optional(),
+  status: ModerationStatusSchema.optional(),
+  sampledOnly: z.enum(['true', 'false']).optional(),
+});
+
+export interface QueueRow {
+  sessionId: string;
+  title: string;
+  candidateName: string;
+  candidateRef: string | null;
+  scheduledStart: number | null;
+  templateName: string;
+  status: ModerationStatus;
+  /** Provisional (from the observers) until signed off; then the locked outcome. */
+  results: ElementResult[];
+  sampled: { selected: boolean; reason: string };
+  retake: { of: string; element: Element } | null;
+}
+
+// ---- the moderation view ----
+
+export interface ObserverRating {
+  observerId: string;
+  observerName: string;
+  lead: boolean;
+  rating: number | null;
+}
+
+export interface MarkRow {
+  part: Part;
+  itemId: string;
+  itemTitle: string;
+  /** Each observer's own rating (scenarios and the reflective conversation; none for the written exercise). */
+  observers: ObserverRating[];
+  /** The lead observer's agreed rating after the observers' discussion. */
+  agreed: { rating: number; rationale: string } | null;
+  /** The moderator's decision, where there is one. */
+  moderated: { rating: number; rationale: string; byName: string; at: string } | null;
+  /** moderated ?? agreed. */
+  final: number | null;
+  /** Observers' ratings further apart than the disagreement threshold. */
+  disagreement: boolean;
+}
+
+export interface AuditView {
+  id: number;
+  at: string;
+  who: string;
+  action: string;
+  detail: Record<string, unknown>;
+}
+
+export interface ReviewView {
+  id: string;
+  reviewerName: string;
+  reviewerRole: string;
+  reasons: string;
+  openedByName: string;
+  openedAt: string;
+  decision: { outcome: Partial<Record<Element, Outcome>>; reasons: string; byName: string; at: string } | null;
+}
+
+export interface ModerationView {
+  sessionId: string;
+  title: string;
+  level: Level;
+  candidateName: string;
+  candidateRef: string | null;
+  scheduledStart: number | null;
+  templateName: string;
+  dayComplete: boolean;
+  status: ModerationStatus;
+  /** Marks can change now: before sign-off, or while an independent review is open. */
+  editable: boolean;
+  /** Why marks cannot change, in words for the moderator. */
+  lockedReason: string | null;
+  scale: RatingLevel[];
+  rows: MarkRow[];
+  /** Observers' 1–7 global judgements per scenario. */
+  globals: Array<{ scenario: number; observerName: string; value: number }>;
+  feedback: { strengths: string; development: string };
+  notes: EvidenceNoteView[];
+  /** Scenario keys with recordings (for links to the playback page). */
+  recordedParts: string[];
+  written: { text: string; frozenAt: number; sha256: string } | null;
+  results: ElementResult[];
+  /** The locked outcome, once signed off (after a review: the review's outcome). */
+  signedOff: { byName: string; at: string; outcome: Partial<Record<Element, Outcome>> } | null;
+  reviews: ReviewView[];
+  audit: AuditView[];
+  sampled: { selected: boolean; reason: string };
+  employer: { name: string; consent: boolean } | null;
+  retake: { of: string; element: Element } | null;
+}
+
+// ---- requests ----
+
+export const ChangeMarkSchema = z.strictObject({
+  part: PartSchema,
+  itemId: z.string().min(1).max(40),
+  rating: z.number().int().min(1).max(4),
+  rationale: z
+    .string()
+    .trim()
+    .min(10, 'a rationale is required: say why, in at least 10 characters')
+    .max(4000),
+  /** The final mark the moderator saw (null: none). A different stored mark means someone changed it meanwhile. */
+  expected: z.number().int().min(1).max(4).nullable(),
+});
+export type ChangeMark = z.infer<typeof ChangeMarkSchema>;
+
+export const SignOffSchema = z.strictObject({
+  /** The outcome the moderator saw and confirms: refused when the marks have moved since. */
+  outcome: z.partialRecord(ElementSchema, OutcomeSchema),
+});
+export type SignOff = z.infer<typeof SignOffSchema>;
+
+export const OpenReviewSchema = z.strictObject({
+  reviewerName: z.string().trim().min(1, 'name the independent reviewer').max(120),
+  reviewerRole: z.string().trim().min(1, "give the reviewer's role").max(200),
+  reasons: z.string().trim().min(10, 'give the reasons for the review (at least 10 characters)').max(4000),
+});
+export type OpenReview = z.infer<typeof OpenReviewSchema>;
+
+export const DecideReviewSchema = z.strictObject({
+  outcome: z.partialRecord(ElementSchema, OutcomeSchema),
+  reasons: z.string().trim().min(10, "give the reviewer's reasons (at least 10 characters)").max(4000),
+});
+export type DecideReview = z.infer<typeof DecideReviewSchema>;
+
+// ---- what a candidate sees ----
+
+export interface CandidateResult {
+  status: 'pending' | 'available' | 'underReview';
+  /** Outcome per element, once signed off (never scores). */
+  outcome: Partial<Record<Element, Outcome>> | null;
+  reportPath: string | null;
+}
+
+/** Paths of the report downloads (the participantId query names who asks). */
+export function candidateReportPath(sessionId: string, participantId: string): string {
+  return `/api/results/${encodeURIComponent(sessionId)}/report.pdf?participantId=${encodeURIComponent(participantId)}`;
+}
+export function employerSummaryPath(sessionId: string, participantId: string): string {
+  return `/api/results/${encodeURIComponent(sessionId)}/employer-summary.pdf?participantId=${encodeURIComponent(participantId)}`;
+}
+export function resultsCsvPath(participantId: string, from?: string, to?: string): string {
+  const q = new URLSearchParams({ participantId, ...(from ? { from } : {}), ...(to ? { to } : {}) });
+  return `/api/results.csv?${q.toString()}`;
+}
+
+export function moderationPath(participantId: string): string {
+  return `/moderation/${encodeURIComponent(participantId)}`;
+}

@@ -1,0 +1,230 @@
+// Moderation and results over HTTP against a real studio: the queue, changing marks with a
+// rationale, sign-off and its lock (down to the database), independent review, the
+// candidate's report (its PDF text), the employer summary, CSV export and retakes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOSE_CODES, collabDocName } from '../../shared/collab.ts';
+import type { CandidateResult, ModerationView, QueueRow } from '../../shared/moderation.ts';
+import { ratingKey } from '../../shared/rubric.ts';
+import { DEMO_FEEDBACK } from '../../server/demo-finished.ts';
+import { demoBooking } from '../../server/demo.ts';
+import { RawCollabClient, collabUrl, mapUpdate, sync } from '../helpers/collab-client.ts';
+import { callAs, finishedDemoDay, pdfText, type FinishedDay } from '../helpers/moderation.ts';
+import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { SYNC_UPDATE } from '../../shared/collab.ts';
+
+let studio: TestStudio;
+let day: FinishedDay;
+
+beforeAll(async () => {
+  studio = await startTestStudio();
+  day = finishedDemoDay(studio, { candidate: { displayName: 'Sam Carter', candidateRef: 'REG-1001' }, employer: { name: '=Northshire Council', consent: true } });
+});
+afterAll(async () => {
+  await studio.close();
+});
+
+const view = (who = day.one('moderator')) => callAs<ModerationView>(studio, who, 'GET', `/moderation/sessions/${day.sessionId}`);
+const mark = (body: Record<string, unknown>, who = day.one('moderator')) => callAs<ModerationView & { error?: { message: string } }>(studio, who, 'POST', `/moderation/sessions/${day.sessionId}/marks`, body);
+const rowOf = (v: ModerationView, part: number | string, itemId: string) => v.rows.find((r) => r.part === part && r.itemId === itemId)!;
+const errorOf = (body: unknown): string => (body as { error: { message: string } }).error.message;
+
+describe('moderation of a finished day', () => {
+  it('queues the finished day as awaiting moderation, with provisional results and why it is sampled', async () => {
+    const queue = await callAs<QueueRow[]>(studio, day.one('moderator'), 'GET', '/moderation/queue?status=awaiting');
+    expect(queue.status).toBe(200);
+    const row = queue.body.find((r) => r.sessionId === day.sessionId)!;
+    expect(row.status).toBe('awaiting');
+    expect(row.candidateRef).toBe('REG-1001');
+    const observation = row.results.find((r) => r.element === 'observation')!;
+    expect(observation).toMatchObject({ score: 2.75, outcome: 'pass', borderline: true });
+    expect(row.results.find((r) => r.element === 'written')).toMatchObject({ outcome: null, missing: 3 });
+    expect(row.sampled).toEqual({ selected: true, reason: 'marks incomplete' });
+    const moderated = await callAs<QueueRow[]>(studio, day.one('moderator'), 'GET', '/moderation/queue?status=moderated');
+    expect(moderated.body.some((r) => r.sessionId === day.sessionId)).toBe(false);
+  });
+
+  it('shows every observer rating, the agreed rating and the disagreement', async () => {
+    const v = (await view()).body;
+    const disputed = rowOf(v, 2, 'kss-1');
+    expect(disputed.observers.map((o) => o.rating).sort()).toEqual([1, 3]);
+    expect(disputed.agreed?.rating).toBe(2);
+    expect(disputed.disagreement).toBe(true);
+    expect(rowOf(v, 1, 'kss-1').disagreement).toBe(false);
+    expect(v.notes.length).toBe(3);
+    expect(v.written?.text).toContain('Case notes');
+    expect(v.feedback.strengths).toBe(DEMO_FEEDBACK.strengths);
+  });
+
+  it('refuses marks from everyone but the moderator, and a change without a rationale; nothing is stored', async () => {
+    for (const role of ['candidate', 'actor', 'observer', 'leadObserver', 'coordinator'] as const) {
+      const res = await mark({ part: 2, itemId: 'kss-1', rating: 3, rationale: 'Because the evidence shows it.', expected: 2 }, day.one(role));
+      expect(res.status, role).toBe(403);
+    }
+    for (const role of ['candidate', 'actor', 'observer'] as const) {
+      expect((await view(day.one(role))).status, role).toBe(403);
+    }
+    const noReason = await mark({ part: 2, itemId: 'kss-1', rating: 3, rationale: '  ', expected: 2 });
+    expect(noReason.status).toBe(400);
+    expect(errorOf(noReason.body)).toMatch(/rationale is required/);
+    const unknown = await mark({ part: 2, itemId: 'kss-10', rating: 3, rationale: 'Because the evidence shows it.', expected: 2 });
+    expect(unknown.status).toBe(400);
+    expect(studio.moderation.repo.marks(day.sessionId)).toEqual([]);
+    expect(studio.moderation.rubricLock(day.sessionId)).toBe('none');
+  });
+
+  it('refuses sign-off while marks are missing, naming them', async () => {
+    const res = await callAs(studio, day.one('moderator'), 'POST', `/moderation/sessions/${day.sessionId}/sign-off`, { outcome: { observation: 'pass' } });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body)).toMatch(/3 marks are missing.*Written exercise — 1\. Case notes/);
+    expect(studio.moderation.repo.result(day.sessionId)).toBeUndefined();
+  });
+
+  it('changes a mark with a rationale: stored, audited with old and new, and the observers’ rubric freezes', async () => {
+    const res = await mark({ part: 2, itemId: 'kss-1', rating: 3, rationale: 'The recording shows sustained, warm engagement.', expected: 2 });
+    expect(res.status).toBe(200);
+    const row = rowOf(res.body, 2, 'kss-1');
+    expect(row.final).toBe(3);
+    expect(row.moderated).toMatchObject({ rating: 3, byName: 'Helen Price' });
+    const entry = res.body.audit.find((e) => e.action === 'moderation.mark_changed')!;
+    expect(entry.who).toContain('Helen Price');
+    expect(entry.detail).toMatchObject({ part: 2, itemId: 'kss-1', old: 2, new: 3, rationale: 'The recording shows sustained, warm engagement.' });
+    const stale = await mark({ part: 2, itemId: 'kss-1', rating: 1, rationale: 'A stale page tries to change it.', expected: 2 });
+    expect(stale.status).toBe(409);
+
+    // An observer can no longer change their ratings: the server closes the connection.
+    const observer = day.one('observer');
+    const client = new RawCollabClient(collabUrl(studio.baseUrl, collabDocName(day.sessionId, 'rubric'), observer.id), { cookie: await signIn(studio, observer) });
+    await client.synced;
+    client.send(sync(SYNC_UPDATE, mapUpdate('ratings', ratingKey(observer.id, 2, 'kss-1'), 4)));
+    const closed = await client.closed;
+    expect(closed.code).toBe(CLOSE_CODES.Forbidden);
+    expect(closed.reason).toMatch(/moderation has begun/);
+    expect(rowOf((await view()).body, 2, 'kss-1').observers.find((o) => o.observerId === observer.id)?.rating).toBe(1);
+  });
+
+  it('signs off once every mark is given and the outcome confirmed; then the result is locked, even in the database', async () => {
+    for (const itemId of ['written-notes', 'written-risk', 'written-decisions']) {
+      const res = await mark({ part: 'written', itemId, rating: 3, rationale: 'Clear, analytical and linked to risk.', expected: null });
+      expect(res.status).toBe(200);
+    }
+    const stale = await callAs(studio, day.one('moderator'), 'POST', `/moderation/sessions/${day.sessionId}/sign-off`, { outcome: { observation: 'fail', written: 'pass' } });
+    expect(stale.status).toBe(409);
+    const res = await callAs<ModerationView>(studio, day.one('moderator'), 'POST', `/moderation/sessions/${day.sessionId}/sign-off`, { outcome: { observation: 'pass', written: 'pass' } });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('moderated');
+    expect(res.body.signedOff?.outcome).toEqual({ observation: 'pass', written: 'pass' });
+    expect(res.body.audit.map((e) => e.action)).toContain('moderation.signed_off');
+
+    const after = await mark({ part: 1, itemId: 'kss-2', rating: 1, rationale: 'Trying to change a locked result.', expected: 3 });
+    expect(after.status).toBe(409);
+    expect(errorOf(after.body)).toMatch(/signed off and locked.*independent review/);
+    expect(() => studio.db.prepare("UPDATE moderated_marks SET rating = 1 WHERE session_id = ?").run(day.sessionId)).toThrow(/signed off/);
+    expect(() => studio.db.prepare('DELETE FROM audit_log WHERE session_id = ?').run(day.sessionId)).toThrow(/append-only/);
+    expect(studio.moderation.rubricLock(day.sessionId)).toBe('all');
+  });
+
+  it('gives the candidate their own report — outcome and narrative, no observer notes or names — and nobody else’s', async () => {
+    const mine = await callAs<CandidateResult>(studio, day.one('candidate'), 'GET', '/results/mine');
+    expect(mine.body).toMatchObject({ status: 'available', outcome: { observation: 'pass', written: 'pass' } });
+    const pdf = await callAs(studio, day.one('candidate'), 'GET', mine.body.reportPath!.replace(/^\/api/, '').replace(/\?.*$/, ''));
+    expect(pdf.status).toBe(200);
+    expect(pdf.type).toBe('application/pdf');
+    const text = pdfText(pdf.raw).replace(/\s+/g, ' ');
+    expect(text).toContain('Feedback report');
+    expect(text).toContain('Simulated observation: Passed');
+    expect(text).toContain('Written exercise: Passed');
+    expect(text).toContain(DEMO_FEEDBACK.strengths);
+    expect(text).toContain(DEMO_FEEDBACK.development);
+    expect(text).toContain('Relationships and effective direct work');
+    for (const hidden of ['Priya Shah', 'Tom Ellis', 'Helen Price', 'asked open questions', 'Observers differed']) expect(text).not.toContain(hidden);
+
+    for (const role of ['actor', 'observer', 'leadObserver'] as const) {
+      expect((await callAs(studio, day.one(role), 'GET', `/results/${day.sessionId}/report.pdf`)).status, role).toBe(403);
+    }
+    const other = finishedDemoDay(studio);
+    const foreign = await callAs(studio, other.one('candidate'), 'GET', `/results/${day.sessionId}/report.pdf`);
+    expect(foreign.status).toBe(403);
+    expect((await callAs(studio, other.one('candidate'), 'GET', `/results/${other.sessionId}/report.pdf`)).status).toBe(409);
+  });
+
+  it('gives the employer summary only where the candidate consented', async () => {
+    const summary = await callAs(studio, day.one('coordinator'), 'GET', `/results/${day.sessionId}/employer-summary.pdf`);
+    expect(summary.status).toBe(200);
+    const text = pdfText(summary.raw).replace(/\s+/g, ' ');
+    expect(text).toContain('=Northshire Council');
+    expect(text).toContain(DEMO_FEEDBACK.development);
+    expect(text).not.toContain(DEMO_FEEDBACK.strengths);
+    const noConsent = finishedDemoDay(studio);
+    const refused = await callAs(studio, noConsent.one('coordinator'), 'GET', `/results/${noConsent.sessionId}/employer-summary.pdf`);
+    expect(refused.status).toBe(409); // not signed off yet
+    expect(errorOf(refused.body)).toMatch(/not been signed off/);
+  });
+
+  it('exports results as CSV for coordinators only, with formula-like cells escaped', async () => {
+    const csv = await callAs<string>(studio, day.one('coordinator'), 'GET', '/results.csv');
+    expect(csv.status).toBe(200);
+    expect(csv.type).toContain('text/csv');
+    const lines = csv.body.trim().split('\r\n');
+    expect(lines[0]).toMatch(/^session_id,title,candidate_name,candidate_ref/);
+    const line = lines.find((l) => l.startsWith(day.sessionId))!;
+    expect(line).toContain('REG-1001');
+    expect(line).toMatch(/,moderated,2\.81,2\.75,pass,3,2\.75,pass,yes,/);
+    expect((await callAs(studio, day.one('moderator'), 'GET', '/results.csv')).status).toBe(403);
+  });
+
+  it('changes a signed-off result only through a recorded independent review', async () => {
+    const path = `/moderation/sessions/${day.sessionId}/reviews`;
+    const notIndependent = await callAs(studio, day.one('coordinator'), 'POST', path, { reviewerName: 'Helen Price', reviewerRole: 'Principal social worker', reasons: 'The candidate disputes the written result.' });
+    expect(notIndependent.status).toBe(400);
+    expect(errorOf(notIndependent.body)).toMatch(/independent/);
+    const noReasons = await callAs(studio, day.one('coordinator'), 'POST', path, { reviewerName: 'Dr Ruth Okafor', reviewerRole: 'Independent reviewer', reasons: '' });
+    expect(noReasons.status).toBe(400);
+    const opened = await callAs<ModerationView>(studio, day.one('coordinator'), 'POST', path, {
+      reviewerName: 'Dr Ruth Okafor',
+      reviewerRole: 'Independent reviewer, principal social worker of another authority',
+      reasons: 'The candidate disputes the simulated observation result for scenario 2.',
+    });
+    expect(opened.status).toBe(200);
+    expect(opened.body.status).toBe('underReview');
+    expect((await callAs<CandidateResult>(studio, day.one('candidate'), 'GET', '/results/mine')).body.status).toBe('underReview');
+    expect((await callAs(studio, day.one('candidate'), 'GET', `/results/${day.sessionId}/report.pdf`)).status).toBe(409);
+
+    const review = opened.body.reviews[0]!;
+    const changed = await mark({ part: 2, itemId: 'kss-2', rating: 1, rationale: 'Review: the recording shows jargon throughout.', expected: 3 });
+    expect(changed.status).toBe(200);
+    expect(changed.body.audit.at(-1)?.detail).toMatchObject({ reviewId: review.id, old: 3, new: 1 });
+    const partial = await callAs(studio, day.one('coordinator'), 'POST', `${path}/${review.id}/decision`, { outcome: { observation: 'fail' }, reasons: 'Upheld in part after watching the recordings.' });
+    expect(partial.status).toBe(400);
+    const decided = await callAs<ModerationView>(studio, day.one('coordinator'), 'POST', `${path}/${review.id}/decision`, {
+      outcome: { observation: 'fail', written: 'pass' },
+      reasons: 'Scenario 2 does not meet the standard on communication; the written result stands.',
+    });
+    expect(decided.status).toBe(200);
+    expect(decided.body.status).toBe('moderated');
+    expect(decided.body.signedOff?.outcome).toEqual({ observation: 'fail', written: 'pass' });
+    expect(decided.body.audit.map((e) => e.action)).toEqual(expect.arrayContaining(['review.opened', 'review.decided']));
+    const again = await callAs(studio, day.one('coordinator'), 'POST', `${path}/${review.id}/decision`, { outcome: { observation: 'pass', written: 'pass' }, reasons: 'Trying to decide a second time.' });
+    expect(again.status).toBe(409);
+    expect(() => studio.db.prepare('UPDATE result_reviews SET reasons = ? WHERE id = ?').run('edited', review.id)).toThrow(/cannot be changed/);
+
+    const text = pdfText((await callAs(studio, day.one('candidate'), 'GET', `/results/${day.sessionId}/report.pdf`)).raw).replace(/\s+/g, ' ');
+    expect(text).toContain('Simulated observation: Not yet passed');
+    expect(text).toMatch(/decided by an independent review/);
+    expect(text).toMatch(/retake of the simulated observation only/);
+  });
+
+  it('books a retake of the failed element only, drawing scenarios the candidate has not sat; the other result carries over', async () => {
+    const base = { candidate: { displayName: 'Sam Carter', candidateRef: 'REG-1001' } };
+    expect(() => studio.assessment.book({ ...demoBooking(), ...base, actors: [], retake: { of: day.sessionId, element: 'written' } })).toThrow(/was not failed/);
+    expect(() => studio.assessment.book({ ...demoBooking(), candidate: { displayName: 'Someone', candidateRef: 'REG-2' }, retake: { of: day.sessionId, element: 'observation' } })).toThrow(/candidate reference differs/);
+    const retake = finishedDemoDay(studio, { ...base, retake: { of: day.sessionId, element: 'observation' } });
+    const plan = studio.assessment.plans.plan(retake.sessionId)!;
+    expect(studio.assessment.dayState(retake.sessionId)!.phases.some((p) => p.kind === 'writtenExercise')).toBe(false);
+    expect(plan.retake).toEqual({ of: day.sessionId, element: 'observation' });
+    const sat = new Set(studio.assessment.plans.slots(day.sessionId).map((s) => s.scenarioId));
+    expect(studio.assessment.plans.slots(retake.sessionId).some((s) => sat.has(s.scenarioId))).toBe(false);
+    const v = (await callAs<ModerationView>(studio, retake.one('moderator'), 'GET', `/moderation/sessions/${retake.sessionId}`)).body;
+    expect(v.rows.some((r) => r.part === 'written')).toBe(false);
+    expect(v.results.find((r) => r.element === 'written')).toMatchObject({ assessed: false, outcome: 'pass', carriedOver: { sessionId: day.sessionId, outcome: 'pass' } });
+  });
+});
