@@ -25,6 +25,11 @@ export function elementOf(part: Part): Element {
   return part === 'written' ? 'written' : 'observation';
 }
 
+/** The scale a part is rated on: the reflective conversation has its own. */
+export function scaleOf(view: Pick<ModerationView, 'scale' | 'reflectionScale'>, part: Part): RatingLevel[] {
+  return part === 'reflective' ? view.reflectionScale : view.scale;
+}
+
 export function partLabel(part: Part): string {
   if (part === 'reflective') return 'Reflective conversation';
   if (part === 'written') return 'Written exercise';
@@ -203,7 +208,10 @@ export interface ModerationView {
   editable: boolean;
   /** Why marks cannot change, in words for the moderator. */
   lockedReason: string | null;
+  /** The 1–4 scale of the domains and the written exercise. */
   scale: RatingLevel[];
+  /** The reflective conversation's own 1–4 scale. */
+  reflectionScale: RatingLevel[];
   rows: MarkRow[];
   /** Observers' 1–7 global judgements per scenario. */
   globals: Array<{ scenario: number; observerName: string; value: number }>;

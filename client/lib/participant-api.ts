@@ -72,3 +72,12 @@ export class ParticipantApi {
     }
   }
 }
+
+export type SignedIn = { phase: 'signed-out' } | { phase: 'error'; message: string } | { phase: 'ok'; me: MeResponse };
+
+/** A page's first step: who this browser is signed in as (401: not signed in; else an error to show). */
+export async function signedIn(api: ParticipantApi): Promise<SignedIn> {
+  const result = await api.me();
+  if (result.ok) return { phase: 'ok', me: result.data };
+  return result.status === 401 ? { phase: 'signed-out' } : { phase: 'error', message: result.message };
+}

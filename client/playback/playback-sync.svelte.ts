@@ -44,6 +44,8 @@ export class PlaybackSync {
   readonly #videos = new Map<string, HTMLVideoElement>();
   /** Where a freshly loaded video must start (seconds), applied once its metadata is in. */
   readonly #pendingSeek = new Map<string, number>();
+  /** A deep link's moment, applied again once the first video has loaded (null: none waiting). */
+  #readySeek: number | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
   #lastTick = 0;
   #destroyed = false;
@@ -112,6 +114,22 @@ export class PlaybackSync {
 
   /** Moves every video to a moment of the scenario clock (ms). */
   seek(ms: number): void {
+    this.#readySeek = null;
+    this.#seekTo(ms);
+  }
+
+  /**
+   * Moves to a moment (a deep link to it) now, and once more when the first video has loaded:
+   * by then segments of unknown length have their real length, so the moment is no longer cut
+   * short to the guessed end. Anything the viewer does meanwhile (a seek) wins.
+   */
+  seekWhenReady(ms: number): void {
+    this.#seekTo(ms);
+    const loaded = [...this.#videos.values()].some((v) => v.readyState >= HTMLMediaElement.HAVE_METADATA);
+    this.#readySeek = loaded || this.tracks.length === 0 ? null : ms;
+  }
+
+  #seekTo(ms: number): void {
     const { startMs, endMs } = this.span;
     this.position = Math.min(Math.max(ms, startMs), endMs);
     this.#lastTick = performance.now();
@@ -250,6 +268,13 @@ export class PlaybackSync {
     this.#takeLength(key, video);
     const wanted = this.#pendingSeek.get(key);
     this.#pendingSeek.delete(key);
+    if (this.#readySeek !== null) {
+      // The first video is in: go to the deep link's moment (the same path as choosing a note).
+      const ms = this.#readySeek;
+      this.#readySeek = null;
+      this.#seekTo(ms);
+      return;
+    }
     // The position may have moved on while loading.
     const current = this.segmentNow(key);
     if (current && current.recording.id === this.views[key]?.loadedId) {

@@ -172,6 +172,7 @@ export class ModerationService {
       editable,
       lockedReason: this.lockedReason(facts),
       scale: frameworkFor(session.level).scale,
+      reflectionScale: frameworkFor(session.level).reflectionScale,
       rows: facts.rows,
       globals: globalJudgements(rubric, participants),
       feedback: overallFeedback(rubric),

@@ -97,7 +97,8 @@ describe('recording', () => {
     const rows = scenarioRows();
     const byParticipant = (p: Participant) => rows.filter((r) => r.participantId === p.id && r.scenarioKey === '1');
     const killedOwner = rows.find((r) => r.status === 'interrupted');
-    expect(killedOwner).toBeDefined();
+    const recorderLog = studio.logLines.filter((l) => /segment|recorder|producer/i.test(String(l['msg'])));
+    expect(killedOwner, `no interrupted segment: ${JSON.stringify(rows.map((r) => [r.participantId.slice(0, 8), r.segment, r.status, r.bytes]))}\n${JSON.stringify(recorderLog.slice(-30))}`).toBeDefined();
 
     // The participant whose recorder was never killed: one file covering the whole scenario.
     const steady = [day.candidate, day.actor1].find((p) => byParticipant(p).length === 1)!;

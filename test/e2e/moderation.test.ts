@@ -1,0 +1,113 @@
+// Moderation end to end in headless Chromium, from a finished demo day: the moderator opens
+// it from their room, changes one rating with a rationale, marks the written exercise and
+// signs off; the audit log on the page shows the change; the candidate's page offers their
+// report, whose PDF text has the narrative and the outcome; the candidate cannot download
+// anybody else's report.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { DEMO_FEEDBACK } from '../../server/demo-finished.ts';
+import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
+import { finishedDemoDay, pdfText, type FinishedDay } from '../helpers/moderation.ts';
+import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+
+let studio: TestStudio;
+let browser: Browser;
+let day: FinishedDay;
+let other: FinishedDay;
+
+beforeAll(async () => {
+  studio = await startTestStudio();
+  browser = await launchBrowser();
+  day = finishedDemoDay(studio);
+  other = finishedDemoDay(studio);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await studio?.close();
+  expect(pageErrors).toEqual([]);
+});
+
+async function changeMark(page: Page, part: string, item: string, rating: number, rationale: string): Promise<void> {
+  const row = page.locator(`[data-testid="mark-row"][data-part="${part}"][data-item="${item}"]`);
+  await row.getByTestId('change-mark').click();
+  await page.getByTestId('mark-rating').selectOption(String(rating));
+  await page.getByTestId('mark-rationale').fill(rationale);
+  await page.getByTestId('mark-save').click();
+  await pollUntil(`mark ${part}/${item} = ${rating}`, 10_000, async () => (await row.getAttribute('data-final')) === String(rating));
+}
+
+it('a moderator changes a rating with a rationale and signs off; the candidate downloads their own report only', async () => {
+  const moderator = (await openInvite(browser, await studio.invites.link(studio.baseUrl, day.one('moderator')))).page;
+  await moderator.getByTestId('moderation-link').click();
+  const session = moderator.getByTestId('moderation-session');
+  await session.waitFor({ timeout: 20_000 });
+  expect(await session.getAttribute('data-status')).toBe('awaiting');
+
+  // The disagreement is visible, and a change without a rationale is refused with a message.
+  const disputed = moderator.locator('[data-testid="mark-row"][data-part="2"][data-item="kss-1"]');
+  expect(await disputed.getAttribute('data-final')).toBe('2');
+  expect(await disputed.innerText()).toMatch(/Disagreement/i);
+  await disputed.getByTestId('change-mark').click();
+  await moderator.getByTestId('mark-rating').selectOption('3');
+  await moderator.getByTestId('mark-save').click();
+  await moderator.getByTestId('mark-error').waitFor({ timeout: 10_000 });
+  expect(await moderator.getByTestId('mark-error').innerText()).toMatch(/rationale/i);
+  expect(await disputed.getAttribute('data-final')).toBe('2');
+  await moderator.getByTestId('mark-rationale').fill('The recording shows sustained, warm engagement with the parent.');
+  await moderator.getByTestId('mark-save').click();
+  await pollUntil('moderated mark shown', 10_000, async () => (await disputed.getAttribute('data-final')) === '3');
+
+  // Signing off with the written exercise unmarked is refused, naming what is missing.
+  await moderator.getByTestId('sign-off').click();
+  await moderator.getByTestId('sign-off-confirm').click();
+  await moderator.getByTestId('sign-off-error').waitFor({ timeout: 10_000 });
+  expect(await moderator.getByTestId('sign-off-error').innerText()).toMatch(/missing/);
+  expect(studio.moderation.repo.result(day.sessionId)?.status).toBe('moderating');
+
+  for (const item of ['written-notes', 'written-risk', 'written-decisions']) {
+    await changeMark(moderator, 'written', item, 3, 'Clear, analytical and linked to the risks heard.');
+  }
+  await moderator.getByTestId('sign-off').click();
+  await moderator.getByTestId('sign-off-confirm').click();
+  await moderator.getByTestId('signed-off').waitFor({ timeout: 10_000 });
+  await pollUntil('status moderated', 10_000, async () => (await session.getAttribute('data-status')) === 'moderated');
+  expect(studio.moderation.repo.result(day.sessionId)?.status).toBe('signedOff');
+
+  // The audit log on the page shows the change: who, old and new, why.
+  const change = moderator.locator('[data-testid="audit-entry"][data-action="moderation.mark_changed"]').first();
+  const entry = await change.innerText();
+  expect(entry).toContain('Helen Price');
+  expect(entry).toContain('The recording shows sustained, warm engagement with the parent.');
+  expect(entry).toMatch(/2\D+3/);
+  expect(await moderator.locator('[data-testid="audit-entry"][data-action="moderation.signed_off"]').count()).toBe(1);
+  // Locked: no more changes offered.
+  expect(await disputed.getByTestId('change-mark').count()).toBe(0);
+
+  // The candidate's page offers the report; its text has the narrative and the outcome.
+  const candidate = await openInvite(browser, await studio.invites.link(studio.baseUrl, day.one('candidate')));
+  const join = candidate.page.getByTestId('join-button');
+  await pollUntil('device check', 20_000, () => join.isEnabled().catch(() => false));
+  await join.click();
+  const notice = candidate.page.getByTestId('result-notice');
+  await pollUntil('result available', 20_000, async () => (await notice.getAttribute('data-status').catch(() => null)) === 'available');
+  const href = await candidate.page.getByTestId('candidate-report-link').getAttribute('href');
+  expect(href).toBeTruthy();
+  const report = await candidate.context.request.get(new URL(href!, studio.baseUrl).toString());
+  expect(report.status()).toBe(200);
+  const text = pdfText(await report.body()).replace(/\s+/g, ' ');
+  expect(text).toContain('Simulated observation: Passed');
+  expect(text).toContain('Written exercise: Passed');
+  expect(text).toContain(DEMO_FEEDBACK.strengths);
+  expect(text).toContain(DEMO_FEEDBACK.development);
+
+  // Nobody else's: not another session's report, not with another candidate's id.
+  const foreign = await candidate.context.request.get(
+    `${studio.baseUrl}/api/results/${other.sessionId}/report.pdf?participantId=${day.one('candidate').id}`,
+  );
+  expect(foreign.status()).toBe(403);
+  const impersonated = await candidate.context.request.get(
+    `${studio.baseUrl}/api/results/${other.sessionId}/report.pdf?participantId=${other.one('candidate').id}`,
+  );
+  expect(impersonated.status()).toBe(401);
+});
