@@ -36,7 +36,9 @@ export function finishDemoDay(
   const plan = deps.assessment.plans.plan(sessionId);
   if (!lead || !observer || !candidate || !plan) throw new Error('the demo session needs a plan, a candidate, a lead observer and an observer');
 
-  // The candidate's written exercise, written and frozen as at the end of the writing window.
+  // The candidate's written exercise (where the day has one), written and frozen as at the end
+  // of the writing window.
+  const writes = deps.assessment.dayState(sessionId)?.phases.some((p) => p.kind === 'writtenExercise') ?? false;
   const written = new Y.Doc();
   const paragraphs = WRITTEN_TEXT.map((line) => {
     const p = new Y.XmlElement('paragraph');
@@ -44,12 +46,12 @@ export function finishDemoDay(
     return p;
   });
   written.getXmlFragment(WRITTEN_FRAGMENT).insert(0, paragraphs);
-  deps.store.append(collabDocName(sessionId, 'written'), Y.encodeStateAsUpdate(written));
+  if (writes) deps.store.append(collabDocName(sessionId, 'written'), Y.encodeStateAsUpdate(written));
 
   // Run the day through every phase.
   let state = deps.assessment.control(lead, { action: 'start' });
   while (state.status !== 'complete') state = deps.assessment.control(lead, { action: 'advance', fromPhaseIndex: state.phaseIndex });
-  deps.written.freeze(sessionId);
+  if (writes) deps.written.freeze(sessionId);
 
   // The rubric: both observers rate every scored domain; they disagree on one.
   const rubric = new Y.Doc();

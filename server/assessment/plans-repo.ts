@@ -75,6 +75,15 @@ export class PlansRepo {
     return row && toPlan(row);
   }
 
+  /** Sessions booked as retakes of `sessionId`, with the element each retakes. */
+  retakesOf(sessionId: string): Array<{ sessionId: string; element: Element }> {
+    const rows = this.db.prepare('SELECT session_id, retake_element FROM session_plans WHERE retake_of = ?').all(sessionId) as Array<{
+      session_id: string;
+      retake_element: Element;
+    }>;
+    return rows.map((r) => ({ sessionId: r.session_id, element: r.retake_element }));
+  }
+
   saveSlots(sessionId: string, slots: ScenarioSlot[]): void {
     const insert = this.db.prepare(
       'INSERT INTO session_scenarios (session_id, number, scenario_id, actor_participant_id) VALUES (?, ?, ?, ?)',

@@ -372,6 +372,8 @@ export class ModerationService {
     if (outcome[retake.element] !== 'fail') throw new ProtocolFailure('CONFLICT', `the ${ELEMENT_LABELS[retake.element].toLowerCase()} was not failed: there is nothing to retake`);
     const failed = (Object.entries(outcome) as Array<[Element, Outcome]>).filter(([, o]) => o === 'fail');
     if (failed.length > 1) throw new ProtocolFailure('CONFLICT', 'more than one element was failed: book a full retake instead');
+    const booked = this.deps.assessment.plans.retakesOf(retake.of).find((r) => r.element === retake.element);
+    if (booked) throw new ProtocolFailure('CONFLICT', `a retake of the ${ELEMENT_LABELS[retake.element].toLowerCase()} is already booked (session ${booked.sessionId})`);
   }
 
   // ---- helpers ----

@@ -146,5 +146,15 @@ describe('recording', () => {
     expect(await note.getAttribute('data-at-ms')).toBe('5000');
     await note.click();
     await pollUntil('seeked to 00:05', 10_000, async () => ((await playback.getByTestId('playback-position').textContent()) ?? '').includes('00:05'));
+
+    // Moderation: the note links to its moment in the recording, which opens there.
+    const moderatorId = day.participants.find((p) => p.role === 'moderator')!;
+    const { page: moderation, context } = await openInvite(browser, await studio.invites.link(studio.baseUrl, moderatorId));
+    await moderation.goto(`${studio.baseUrl}/moderation/${moderatorId.id}#session=${day.sessionId}`);
+    const link = moderation.getByTestId('note-link').first();
+    await link.waitFor({ timeout: 15_000 });
+    const [deepLinked] = await Promise.all([context.waitForEvent('page'), link.click()]);
+    await deepLinked.getByTestId('playback-page').waitFor({ timeout: 15_000 });
+    await pollUntil('opened at 00:05', 15_000, async () => ((await deepLinked.getByTestId('playback-position').textContent()) ?? '').includes('00:05'));
   }, 180_000);
 });

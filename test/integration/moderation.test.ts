@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, collabDocName } from '../../shared/collab.ts';
 import type { CandidateResult, ModerationView, QueueRow } from '../../shared/moderation.ts';
 import { ratingKey } from '../../shared/rubric.ts';
-import { DEMO_FEEDBACK } from '../../server/demo-finished.ts';
+import { DEMO_FEEDBACK, finishDemoDay } from '../../server/demo-finished.ts';
 import { demoBooking } from '../../server/demo.ts';
 import { RawCollabClient, collabUrl, mapUpdate, sync } from '../helpers/collab-client.ts';
 import { callAs, finishedDemoDay, pdfText, type FinishedDay } from '../helpers/moderation.ts';
@@ -217,7 +217,27 @@ describe('moderation of a finished day', () => {
     const base = { candidate: { displayName: 'Sam Carter', candidateRef: 'REG-1001' } };
     expect(() => studio.assessment.book({ ...demoBooking(), ...base, actors: [], retake: { of: day.sessionId, element: 'written' } })).toThrow(/was not failed/);
     expect(() => studio.assessment.book({ ...demoBooking(), candidate: { displayName: 'Someone', candidateRef: 'REG-2' }, retake: { of: day.sessionId, element: 'observation' } })).toThrow(/candidate reference differs/);
-    const retake = finishedDemoDay(studio, { ...base, retake: { of: day.sessionId, element: 'observation' } });
+    // Through the studio's booking route: refused with the reason, nothing booked; then booked.
+    const sessionsBefore = studio.sessions.count();
+    const refused = await callAs(studio, day.one('coordinator'), 'POST', '/studio/sessions', { ...demoBooking(), ...base, actors: [], retake: { of: day.sessionId, element: 'written' } });
+    expect(refused.status).toBe(409);
+    expect(errorOf(refused.body)).toMatch(/written exercise was not failed/);
+    expect(studio.sessions.count()).toBe(sessionsBefore);
+    const booked = await callAs<{ sessionId: string }>(studio, day.one('coordinator'), 'POST', '/studio/sessions', {
+      ...demoBooking(),
+      ...base,
+      employer: { name: 'Northshire Council', consent: false },
+      retake: { of: day.sessionId, element: 'observation' },
+    });
+    expect(booked.status).toBe(201);
+    expect(studio.assessment.plans.plan(booked.body.sessionId)).toMatchObject({ employer: { name: 'Northshire Council', consent: false }, retake: { of: day.sessionId, element: 'observation' } });
+    const again = await callAs(studio, day.one('coordinator'), 'POST', '/studio/sessions', { ...demoBooking(), ...base, retake: { of: day.sessionId, element: 'observation' } });
+    expect(again.status).toBe(409);
+    expect(errorOf(again.body)).toMatch(/already booked/);
+
+    const participants = studio.sessions.listParticipants(booked.body.sessionId);
+    finishDemoDay({ assessment: studio.assessment, store: studio.docStore, written: studio.written }, booked.body.sessionId, participants);
+    const retake = { sessionId: booked.body.sessionId, one: (role: string) => participants.find((p) => p.role === role)! };
     const plan = studio.assessment.plans.plan(retake.sessionId)!;
     expect(studio.assessment.dayState(retake.sessionId)!.phases.some((p) => p.kind === 'writtenExercise')).toBe(false);
     expect(plan.retake).toEqual({ of: day.sessionId, element: 'observation' });
