@@ -7,6 +7,7 @@ import {
   type Element,
   type ElementResult,
   type MarkRow,
+  type ModerationView,
   type Outcome,
   type Part,
 } from '../../shared/moderation.ts';
@@ -149,4 +150,18 @@ export function actionLabel(action: string): string {
     .replace(/[-_]/g, ' ')
     .toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** What a coordinator can book after a result that stands: a retake of the one element not
+ *  passed, a full retake when several were not, nothing when all passed (or before sign-off). */
+export type RetakeChoice = { kind: 'element'; element: Element } | { kind: 'full' } | null;
+
+export function retakeChoice(view: Pick<ModerationView, 'status' | 'signedOff'>): RetakeChoice {
+  if (view.status !== 'moderated' || !view.signedOff) return null;
+  const outcomes = Object.entries(view.signedOff.outcome) as Array<[Element, Outcome | undefined]>;
+  const failed = outcomes.filter(([, o]) => o === 'fail').map(([e]) => e);
+  if (failed.length > 1) return { kind: 'full' };
+  const [element] = failed;
+  if (!element || !outcomes.every(([e, o]) => e === element || o === 'pass')) return null;
+  return { kind: 'element', element };
 }

@@ -113,11 +113,23 @@ export class ModerationService {
     };
   }
 
-  /** The outcome that stands: the locked one once signed off (a review's decision replaces it). */
-  standingOutcome(facts: SessionFacts): Partial<Record<Element, Outcome>> | null {
-    if (facts.stored?.status !== 'signedOff' || !facts.stored.outcome) return null;
-    const outcome = { ...facts.stored.outcome };
-    for (const r of facts.results) if (r.carriedOver) outcome[r.element] = r.carriedOver.outcome;
+  /** The outcome that stands: the locked one once signed off (a review's decision replaces
+   *  it), with the element a retake did not sit carried over from the session it retook. */
+  standingOutcome(facts: Pick<SessionFacts, 'session'>): Partial<Record<Element, Outcome>> | null {
+    return this.standingOf(facts.session.id, 0);
+  }
+
+  private standingOf(sessionId: string, depth: number): Partial<Record<Element, Outcome>> | null {
+    const stored = this.repo.result(sessionId);
+    if (stored?.status !== 'signedOff' || !stored.outcome) return null;
+    const outcome = { ...stored.outcome };
+    const retake = this.deps.assessment.plans.plan(sessionId)?.retake;
+    // A chain of retakes is followed back to the session that sat the other element (bounded).
+    if (retake && depth < 20) {
+      const other: Element = retake.element === 'observation' ? 'written' : 'observation';
+      const carried = this.standingOf(retake.of, depth + 1)?.[other];
+      if (carried && !outcome[other]) outcome[other] = carried;
+    }
     return outcome;
   }
 
@@ -388,8 +400,7 @@ export class ModerationService {
   private withCarriedOver(plan: SessionPlan, results: ElementResult[]): ElementResult[] {
     if (!plan.retake) return results;
     const other: Element = plan.retake.element === 'observation' ? 'written' : 'observation';
-    const earlier = this.repo.result(plan.retake.of);
-    const carried = earlier?.status === 'signedOff' ? earlier.outcome?.[other] : undefined;
+    const carried = this.standingOf(plan.retake.of, 1)?.[other];
     if (!carried) return results;
     const rules = resultRules(plan.template);
     return [

@@ -246,5 +246,20 @@ describe('moderation of a finished day', () => {
     const v = (await callAs<ModerationView>(studio, retake.one('moderator'), 'GET', `/moderation/sessions/${retake.sessionId}`)).body;
     expect(v.rows.some((r) => r.part === 'written')).toBe(false);
     expect(v.results.find((r) => r.element === 'written')).toMatchObject({ assessed: false, outcome: 'pass', carriedOver: { sessionId: day.sessionId, outcome: 'pass' } });
+
+    // The retake is moderated and not passed: the standing result keeps the written pass, and a
+    // further retake of the observation is allowed (here the starter bank has no third case family left).
+    const moderator = retake.one('moderator');
+    const lowered = await callAs<ModerationView>(studio, moderator, 'POST', `/moderation/sessions/${retake.sessionId}/marks`, {
+      part: 1, itemId: 'kss-1', rating: 1, rationale: 'Retake: the relationship was not established.', expected: 3,
+    });
+    expect(lowered.body.results.find((r) => r.element === 'observation')).toMatchObject({ score: 2.63, outcome: 'fail' });
+    const signed = await callAs<ModerationView>(studio, moderator, 'POST', `/moderation/sessions/${retake.sessionId}/sign-off`, { outcome: { observation: 'fail' } });
+    expect(signed.status).toBe(200);
+    expect(signed.body.signedOff?.outcome).toEqual({ observation: 'fail', written: 'pass' });
+    expect((await callAs<CandidateResult>(studio, retake.one('candidate'), 'GET', '/results/mine')).body.outcome).toEqual({ observation: 'fail', written: 'pass' });
+    const third = await callAs(studio, day.one('coordinator'), 'POST', '/studio/sessions', { ...demoBooking(), ...base, retake: { of: retake.sessionId, element: 'observation' } });
+    expect(third.status).toBe(409);
+    expect(errorOf(third.body)).toMatch(/no practitioner case family/);
   });
 });
