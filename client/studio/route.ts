@@ -1,14 +1,9 @@
 // /studio/<participantId>: the coordinator's studio.
+import { participantFromPath } from '../lib/page-route.ts';
 
 /** The participant id in a /studio/<id> path, or null for any other path. */
 export function studioParticipantFromPath(pathname: string): string | null {
-  const match = /^\/studio\/([^/]{1,64})\/?$/.exec(pathname);
-  if (!match?.[1]) return null;
-  try {
-    return decodeURIComponent(match[1]);
-  } catch {
-    return null;
-  }
+  return participantFromPath(pathname, 'studio');
 }
 
 export { studioPath } from '../../shared/api.ts';
