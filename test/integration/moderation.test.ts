@@ -43,6 +43,23 @@ describe('moderation of a finished day', () => {
     expect(moderated.body.some((r) => r.sessionId === day.sessionId)).toBe(false);
   });
 
+  it('validates the queue filter and the sampling rule, and audits a rule change', async () => {
+    const moderator = day.one('moderator');
+    const badDate = await callAs(studio, moderator, 'GET', '/moderation/queue?from=23/11/2026');
+    expect(badDate.status).toBe(400);
+    expect(errorOf(badDate.body)).toMatch(/YYYY-MM-DD/);
+    expect((await callAs(studio, moderator, 'GET', '/moderation/queue?status=done')).status).toBe(400);
+    const badRule = await callAs(studio, moderator, 'PUT', '/moderation/sampling', { includeFails: true, includeBorderline: true, passPercent: 150 });
+    expect(badRule.status).toBe(400);
+    expect((await callAs(studio, moderator, 'GET', '/moderation/sampling')).body).toEqual({ includeFails: true, includeBorderline: true, passPercent: 10 });
+    const saved = await callAs(studio, moderator, 'PUT', '/moderation/sampling', { includeFails: true, includeBorderline: true, passPercent: 25 });
+    expect(saved.status).toBe(200);
+    expect(studio.moderation.samplingRule().passPercent).toBe(25);
+    const entry = studio.db.prepare("SELECT detail FROM audit_log WHERE action = 'moderation.sampling_changed' ORDER BY id DESC LIMIT 1").get() as { detail: string };
+    expect(JSON.parse(entry.detail)).toMatchObject({ old: { passPercent: 10 }, new: { passPercent: 25 } });
+    expect((await callAs(studio, day.one('observer'), 'PUT', '/moderation/sampling', { includeFails: false, includeBorderline: false, passPercent: 0 })).status).toBe(403);
+  });
+
   it('shows every observer rating, the agreed rating and the disagreement', async () => {
     const v = (await view()).body;
     const disputed = rowOf(v, 2, 'kss-1');
