@@ -165,3 +165,10 @@ export function retakeChoice(view: Pick<ModerationView, 'status' | 'signedOff'>)
   if (!element || !outcomes.every(([e, o]) => e === element || o === 'pass')) return null;
   return { kind: 'element', element };
 }
+
+/** A server message as a sentence: capital first letter, full stop at the end. */
+export function sentence(message: string): string {
+  const text = message.trim();
+  if (!text) return text;
+  return `${text[0]!.toUpperCase()}${text.slice(1)}${/[.!?]$/.test(text) ? '' : '.'}`;
+}
