@@ -1,6 +1,7 @@
 // HTTP API shapes shared by server and client.
 import type { DayState } from './assessment.ts';
 import type { Level } from './domain.ts';
+import type { RecordingStatus } from './protocol.ts';
 import type { Role } from './roles.ts';
 
 export interface HealthResponse {
@@ -72,4 +73,38 @@ export interface EvidenceNoteView {
   domainId: string | null;
   text: string;
   createdAt: number;
+}
+
+/** One stored recording segment (per on-stage participant, per phase), as GET
+ *  /api/sessions/<id>/recordings lists it. */
+export interface RecordingRow {
+  id: string;
+  sessionId: string;
+  phaseIndex: number;
+  scenarioKey: string;
+  participantId: string;
+  segment: number;
+  /** When the recorded phase began: evidence note times count from here. */
+  phaseStartedAt: number;
+  /** 'fallback': uploaded from the lead observer's page while the server recorder was down. */
+  status: 'recording' | 'complete' | 'interrupted' | 'deleted' | 'fallback';
+  startedAt: number;
+  endedAt: number | null;
+  bytes: number | null;
+  sha256: string | null;
+  durationMs: number | null;
+}
+
+/** Someone who was recorded. */
+export interface RecordedPerson {
+  participantId: string;
+  displayName: string;
+  role: Role;
+}
+
+/** What GET /api/sessions/<id>/recordings answers with. */
+export interface RecordingsResponse {
+  status: RecordingStatus;
+  recordings: RecordingRow[];
+  people: RecordedPerson[];
 }

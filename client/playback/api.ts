@@ -2,17 +2,11 @@
 // notes. Every call names the participant it acts as (`?participantId=`) and proves it with
 // that participant's cookie (same origin).
 import { ParticipantApi, type ApiResult } from '../lib/participant-api.ts';
-import type { RecordingStatus } from '../../shared/protocol.ts';
-import type { PlaybackNote, PlaybackPerson, PlaybackRecording } from './timeline.ts';
+import type { EvidenceNoteView, RecordingsResponse } from '../../shared/api.ts';
+
+export type { RecordingsResponse };
 
 export type Fetched<T> = ApiResult<T>;
-
-export interface RecordingsResponse {
-  status: RecordingStatus;
-  recordings: PlaybackRecording[];
-  /** Who the recorded people are (older servers may leave this out). */
-  people?: PlaybackPerson[];
-}
 
 export class PlaybackApi extends ParticipantApi {
   /** The address of one segment's WebM (streamed with range requests: usable as <video src>). */
@@ -24,9 +18,7 @@ export class PlaybackApi extends ParticipantApi {
     return this.get<RecordingsResponse>(`/sessions/${encodeURIComponent(sessionId)}/recordings`);
   }
 
-  notes(sessionId: string): Promise<Fetched<PlaybackNote[]>> {
-    return this.get<PlaybackNote[]>(`/sessions/${encodeURIComponent(sessionId)}/evidence-notes`);
+  notes(sessionId: string): Promise<Fetched<EvidenceNoteView[]>> {
+    return this.get<EvidenceNoteView[]>(`/sessions/${encodeURIComponent(sessionId)}/evidence-notes`);
   }
-
-
 }

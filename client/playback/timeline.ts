@@ -6,43 +6,15 @@
 // that began at server time `startedAt` covers the scenario clock from
 // `startedAt − phaseStartedAt` for its duration, so a note at `atMs` lies
 // `(phaseStartedAt + atMs − startedAt) / 1000` seconds into the segment that covers it.
+import type { EvidenceNoteView, RecordedPerson, RecordingRow } from '../../shared/api.ts';
 import type { Role } from '../../shared/roles.ts';
 import { ROLE_LABELS } from '../../shared/roles.ts';
 
-/** One stored segment, as GET /api/sessions/<id>/recordings lists it. */
-export interface PlaybackRecording {
-  id: string;
-  sessionId?: string;
-  phaseIndex: number;
-  scenarioKey: string;
-  participantId: string;
-  segment: number;
-  status: 'recording' | 'complete' | 'interrupted' | 'deleted' | 'fallback';
-  startedAt: number;
-  endedAt: number | null;
-  bytes: number | null;
-  sha256: string | null;
-  durationMs: number | null;
-  /** Server epoch ms when the segment's phase began (may be missing from older servers). */
-  phaseStartedAt?: number | null;
-}
-
-export interface PlaybackPerson {
-  participantId: string;
-  displayName: string;
-  role: Role;
-}
-
+/** A stored segment and a recorded person, as the server lists them. */
+export type PlaybackRecording = RecordingRow;
+export type PlaybackPerson = RecordedPerson;
 /** One evidence note, as GET /api/sessions/<id>/evidence-notes lists it. */
-export interface PlaybackNote {
-  observerId: string;
-  observerName: string;
-  scenario: number | 'reflective';
-  atMs: number;
-  domainId: string | null;
-  text: string;
-  createdAt: number;
-}
+export type PlaybackNote = EvidenceNoteView;
 
 export interface ScenarioChoice {
   key: string;
@@ -92,14 +64,6 @@ export function scenarioChoices(recordings: readonly PlaybackRecording[]): Scena
 
 const ROLE_ORDER: ReadonlyArray<Role> = ['candidate', 'actor', 'leadObserver', 'observer', 'moderator', 'coordinator'];
 
-/** The server epoch ms the scenario clock of this scenario starts at. */
-export function phaseStartOf(recordings: readonly PlaybackRecording[]): number | null {
-  const withStart = recordings.find((r) => typeof r.phaseStartedAt === 'number');
-  if (withStart && typeof withStart.phaseStartedAt === 'number') return withStart.phaseStartedAt;
-  // An older server without phaseStartedAt: the earliest segment is the best guess.
-  return recordings.length === 0 ? null : Math.min(...recordings.map((r) => r.startedAt));
-}
-
 function segmentLengthMs(r: PlaybackRecording, now: number): { ms: number; unknown: boolean } {
   if (r.durationMs !== null && r.durationMs > 0) return { ms: r.durationMs, unknown: false };
   if (r.endedAt !== null && r.endedAt > r.startedAt) return { ms: r.endedAt - r.startedAt, unknown: false };
@@ -115,7 +79,6 @@ export function tracksFor(
   now = Date.now(),
 ): Track[] {
   const rows = recordings.filter((r) => r.scenarioKey === scenarioKey && r.status !== 'deleted');
-  const fallbackStart = phaseStartOf(rows) ?? 0;
   const byKey = new Map<string, Track>();
   for (const r of rows) {
     const fallback = r.status === 'fallback';
@@ -135,8 +98,7 @@ export function tracksFor(
       };
       byKey.set(key, track);
     }
-    const phaseStart = typeof r.phaseStartedAt === 'number' ? r.phaseStartedAt : fallbackStart;
-    const startMs = r.startedAt - phaseStart;
+    const startMs = r.startedAt - r.phaseStartedAt;
     const length = segmentLengthMs(r, now);
     track.segments.push({ recording: r, startMs, endMs: startMs + length.ms, lengthUnknown: length.unknown });
   }

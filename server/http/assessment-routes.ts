@@ -3,7 +3,7 @@
 import express from 'express';
 import { z } from 'zod';
 import { BookSessionSchema, ContentKindSchema, TemplateSchema, type DayState } from '../../shared/assessment.ts';
-import type { BoardRow, EvidenceNoteView, InviteRow } from '../../shared/api.ts';
+import type { BoardRow, EvidenceNoteView, InviteRow, RecordingsResponse } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { ScenarioSchema } from '../../shared/scenario.ts';
@@ -98,7 +98,8 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
         .listParticipants(sessionId)
         .filter((p) => recorded.has(p.id))
         .map((p) => ({ participantId: p.id, displayName: p.displayName, role: p.role }));
-      res.json({ status: deps.recordings().status(sessionId), recordings, people });
+      const body: RecordingsResponse = { status: deps.recordings().status(sessionId), recordings, people };
+      res.json(body);
     }, RECORDING_VIEWERS),
   );
 

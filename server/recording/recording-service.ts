@@ -8,6 +8,7 @@ import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RecordingRow } from '../../shared/api.ts';
 import type { DayState } from '../../shared/assessment.ts';
 import type { RecordingStatus } from '../../shared/protocol.ts';
 import type { RoomRegistry } from '../../media/rooms.ts';
@@ -21,24 +22,6 @@ export interface RecordingOptions {
   /** Below this much free space no new recording starts. */
   minFreeBytes: number;
   retentionDays: number;
-}
-
-export interface RecordingRow {
-  id: string;
-  sessionId: string;
-  phaseIndex: number;
-  scenarioKey: string;
-  participantId: string;
-  segment: number;
-  /** When the recorded phase began: evidence note times count from here. */
-  phaseStartedAt: number;
-  /** 'fallback': uploaded from the lead observer's page while the server recorder was down. */
-  status: 'recording' | 'complete' | 'interrupted' | 'deleted' | 'fallback';
-  startedAt: number;
-  endedAt: number | null;
-  bytes: number | null;
-  sha256: string | null;
-  durationMs: number | null;
 }
 
 interface ServiceEvents {
