@@ -128,3 +128,15 @@ export function splitTags(value: string): string[] {
     .map((t) => t.trim())
     .filter((t) => t.length > 0);
 }
+
+/** How a form's fields point at their error messages (ids `<prefix>-err-<path>`), so that a
+ *  screen reader reads the message with the field and the first invalid field can take focus. */
+export function fieldErrorWiring(prefix: string, issues: () => FieldIssues) {
+  const errId = (path: string): string => `${prefix}-err-${path.replace(/\./g, '-')}`;
+  return {
+    errId,
+    invalid: (path: string): 'true' | undefined => (issues()[path] ? 'true' : undefined),
+    describedBy: (path: string, hint?: string): string | undefined =>
+      [hint, issues()[path] ? errId(path) : undefined].filter(Boolean).join(' ') || undefined,
+  };
+}
