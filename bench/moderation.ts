@@ -11,7 +11,6 @@ import { performance } from 'node:perf_hooks';
 import { collabDocName } from '../shared/collab.ts';
 import { loadConfig } from '../server/config.ts';
 import { DocStore } from '../server/collab/doc-store.ts';
-import { readEvidenceNotes } from '../server/collab/evidence-notes.ts';
 import { createDemoSession } from '../server/demo.ts';
 import { finishDemoDay } from '../server/demo-finished.ts';
 import { createLogger } from '../server/log.ts';
@@ -39,7 +38,6 @@ const moderation = new ModerationService({
   written,
   audit: data.audit,
   rubricDoc,
-  evidenceNotes: (sessionId) => readEvidenceNotes(rubricDoc(sessionId), data.sessions.listParticipants(sessionId)),
   recordedParts: () => [],
   log,
 });
@@ -79,7 +77,7 @@ const pdf = await candidateReportPdf({
   template: facts.plan.template,
   assessedOn: facts.plan.scheduledStart,
   outcome: facts.results.map((r) => ({ element: r.element, outcome: r.outcome ?? 'fail', carriedOver: false })),
-  feedback: overallFeedback(rubricDoc(target.sessionId)),
+  feedback: overallFeedback(facts.rubric),
   rows: facts.rows,
   signedOffAt: new Date().toISOString(),
   reviewedAt: null,

@@ -20,7 +20,6 @@ import { SessionsRepo } from './db/sessions-repo.ts';
 import { createHttpApp } from './http/app.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
-import { overallFeedback } from './moderation/marks.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -124,7 +123,6 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     written,
     audit,
     rubricDoc,
-    evidenceNotes,
     recordedParts: (sessionId) => [...new Set(recordings.list(sessionId).map((r) => r.scenarioKey))],
     log,
   });
@@ -145,7 +143,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
-  api.use(moderationRoutes({ auth, moderation, audit, rubricFeedback: (sessionId) => overallFeedback(rubricDoc(sessionId)), log }));
+  api.use(moderationRoutes({ auth, moderation, audit, log }));
   const app = createHttpApp({
     extraApi: api,
     version: VERSION,

@@ -28,7 +28,6 @@ export interface ModerationRouteDeps {
   auth: ParticipantAuth;
   moderation: ModerationService;
   audit: AuditRepo;
-  rubricFeedback: (sessionId: string) => ReturnType<typeof overallFeedback>;
   log: Logger;
 }
 
@@ -150,7 +149,7 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
       outcome: facts.results
         .filter((r) => standing[r.element])
         .map((r) => ({ element: r.element as Element, outcome: standing[r.element]!, carriedOver: r.carriedOver !== null })),
-      feedback: deps.rubricFeedback(facts.session.id),
+      feedback: overallFeedback(facts.rubric),
       rows: facts.rows,
       signedOffAt: facts.stored?.signedOffAt ?? new Date().toISOString(),
       reviewedAt: reviews.at(-1)?.decidedAt ?? null,

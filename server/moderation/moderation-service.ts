@@ -2,8 +2,7 @@
 // rationale, signing the result off, independent reviews, and what the candidate may see.
 // Every change is stored together with its audit entry in one transaction: all or nothing.
 import type * as Y from 'yjs';
-import type { EvidenceNoteView } from '../../shared/api.ts';
-import { resultRules, type Template } from '../../shared/assessment.ts';
+import { resultRules } from '../../shared/assessment.ts';
 import type { Participant, Session } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import {
@@ -29,6 +28,7 @@ import {
 } from '../../shared/moderation.ts';
 import { frameworkFor } from '../../shared/rubric.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
+import { readEvidenceNotes } from '../collab/evidence-notes.ts';
 import type { SessionPlan } from '../assessment/plans-repo.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import { transaction, type Database } from '../db/database.ts';
@@ -52,7 +52,6 @@ export interface ModerationDeps {
   written: WrittenExercise;
   audit: AuditRepo;
   rubricDoc: (sessionId: string) => Y.Doc;
-  evidenceNotes: (sessionId: string) => EvidenceNoteView[];
   recordedParts: (sessionId: string) => string[];
   log: Logger;
   now?: () => Date;
@@ -61,8 +60,10 @@ export interface ModerationDeps {
 /** One session's moderation facts, loaded once per request. */
 export interface SessionFacts {
   session: Session;
-  plan: SessionPlan & { template: Template };
+  plan: SessionPlan;
   participants: Participant[];
+  /** The observers' rubric document, loaded once per request. */
+  rubric: Y.Doc;
   candidate: Participant | undefined;
   dayComplete: boolean;
   stored: ResultRow | undefined;
@@ -98,12 +99,14 @@ export class ModerationService {
     const names = new Map(participants.map((p) => [p.id, p.displayName]));
     const moderated = this.repo.marks(sessionId).map((m) => ({ ...m, byName: names.get(m.byParticipantId) ?? 'Moderator' }));
     const retakeOf = plan.retake?.element ?? null;
-    const rows = markRows(markItems(plan.template, retakeOf), this.deps.rubricDoc(sessionId), participants, moderated);
+    const rubric = this.deps.rubricDoc(sessionId);
+    const rows = markRows(markItems(plan.template, retakeOf), rubric, participants, moderated);
     const results = this.withCarriedOver(plan, resultsFromRows(plan.template, retakeOf, rows));
     return {
       session,
       plan,
       participants,
+      rubric,
       candidate: participants.find((p) => p.role === 'candidate'),
       dayComplete: this.deps.assessment.dayState(sessionId)?.status === 'complete',
       stored,
@@ -168,9 +171,9 @@ export class ModerationService {
     const facts = this.facts(sessionId);
     const { session, plan, participants, stored, status } = facts;
     const names = new Map(participants.map((p) => [p.id, p]));
-    const rubric = this.deps.rubricDoc(sessionId);
+    const { rubric } = facts;
     const written = this.deps.written.frozen(sessionId);
-    const editable = this.lockedReason(facts) === null;
+    const lockedReason = this.lockedReason(facts);
     return {
       sessionId,
       title: session.title,
@@ -181,14 +184,14 @@ export class ModerationService {
       templateName: plan.template.name,
       dayComplete: facts.dayComplete,
       status,
-      editable,
-      lockedReason: this.lockedReason(facts),
+      editable: lockedReason === null,
+      lockedReason,
       scale: frameworkFor(session.level).scale,
       reflectionScale: frameworkFor(session.level).reflectionScale,
       rows: facts.rows,
       globals: globalJudgements(rubric, participants),
       feedback: overallFeedback(rubric),
-      notes: this.deps.evidenceNotes(sessionId),
+      notes: readEvidenceNotes(rubric, participants),
       recordedParts: this.deps.recordedParts(sessionId),
       written: written ? { text: written.text, frozenAt: written.frozenAt, sha256: written.sha256 } : null,
       results: this.resultsShown(facts),
@@ -230,7 +233,7 @@ export class ModerationService {
     if (stored?.status !== 'signedOff') return { status: 'pending', outcome: null, reportPath: null };
     return {
       status: 'available',
-      outcome: this.standingOutcome(this.facts(candidate.sessionId)),
+      outcome: this.standingOf(candidate.sessionId, 0),
       reportPath: candidateReportPath(candidate.sessionId, candidate.id),
     };
   }
@@ -303,7 +306,7 @@ export class ModerationService {
           `cannot sign off: ${missing.length} mark${missing.length === 1 ? ' is' : 's are'} missing (${list.join('; ')}${missing.length > 8 ? '; …' : ''})`,
         );
       }
-      const feedback = overallFeedback(this.deps.rubricDoc(sessionId));
+      const feedback = overallFeedback(facts.rubric);
       if (!feedback.strengths || !feedback.development) {
         throw new ProtocolFailure(
           'INVALID_PAYLOAD',
@@ -378,8 +381,7 @@ export class ModerationService {
     const plan = this.deps.assessment.plans.plan(retake.of);
     if (!plan) throw new ProtocolFailure('NOT_FOUND', 'the session to retake does not exist');
     if (plan.candidateRef !== candidateRef) throw new ProtocolFailure('INVALID_PAYLOAD', 'that session is another candidate’s (the candidate reference differs)');
-    const facts = this.facts(retake.of);
-    const outcome = this.standingOutcome(facts);
+    const outcome = this.standingOf(retake.of, 0);
     if (!outcome) throw new ProtocolFailure('CONFLICT', 'the earlier result is not signed off yet (or is under review)');
     if (outcome[retake.element] !== 'fail') throw new ProtocolFailure('CONFLICT', `the ${ELEMENT_LABELS[retake.element].toLowerCase()} was not failed: there is nothing to retake`);
     const failed = (Object.entries(outcome) as Array<[Element, Outcome]>).filter(([, o]) => o === 'fail');
