@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { DEMO_FEEDBACK } from '../../server/demo-finished.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
-import { finishedDemoDay, pdfText, type FinishedDay } from '../helpers/moderation.ts';
+import { callAs, finishedDemoDay, pdfText, type FinishedDay } from '../helpers/moderation.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -110,4 +110,44 @@ it('a moderator changes a rating with a rationale and signs off; the candidate d
     `${studio.baseUrl}/api/results/${other.sessionId}/report.pdf?participantId=${other.one('candidate').id}`,
   );
   expect(impersonated.status()).toBe(401);
+});
+
+it('a coordinator books a retake of the one failed element from the result, through the studio form', async () => {
+  // The other demo day: the written exercise is marked below the pass mark and signed off.
+  const moderator = other.one('moderator');
+  for (const itemId of ['written-notes', 'written-risk', 'written-decisions']) {
+    const res = await callAs(studio, moderator, 'POST', `/moderation/sessions/${other.sessionId}/marks`, { part: 'written', itemId, rating: 1, rationale: 'No analysis of risk; no decisions recorded.', expected: null });
+    expect(res.status).toBe(200);
+  }
+  expect((await callAs(studio, moderator, 'POST', `/moderation/sessions/${other.sessionId}/sign-off`, { outcome: { observation: 'pass', written: 'fail' } })).status).toBe(200);
+
+  const coordinator = other.one('coordinator');
+  const { page } = await openInvite(browser, await studio.invites.link(studio.baseUrl, coordinator));
+  await page.goto(`${studio.baseUrl}/moderation/${coordinator.id}#session=${other.sessionId}`);
+  await page.getByTestId('book-retake-link').click();
+  const note = page.getByTestId('retake-prefill-note');
+  await pollUntil('booking form prefilled', 15_000, async () => ((await note.textContent().catch(() => '')) ?? '').includes('Sam Carter'));
+  expect(await page.locator('#book-candidate-name').inputValue()).toBe('Sam Carter');
+  expect(await page.locator('#book-retake-of').inputValue()).toBe(other.sessionId);
+  expect(await page.getByTestId('actors-not-needed').count()).toBe(1);
+
+  // Missing fields are refused on the form, naming them; nothing is booked.
+  const before = studio.sessions.count();
+  await page.getByTestId('book-submit').click();
+  await page.locator('[data-testid="field-error"][data-field="title"]').waitFor({ timeout: 5_000 });
+  expect(studio.sessions.count()).toBe(before);
+
+  await page.locator('#book-title').fill('Written exercise retake');
+  await page.locator('#book-lead').fill('Rita Lead');
+  await page.getByTestId('book-submit').click();
+  await page.getByTestId('booking-result').waitFor({ timeout: 15_000 });
+  expect(await page.getByTestId('invite-link').count()).toBeGreaterThanOrEqual(3);
+  expect(studio.sessions.count()).toBe(before + 1);
+  const booked = studio.sessions.listSessions().find((s) => s.title === 'Written exercise retake')!;
+  const plan = studio.assessment.plans.plan(booked.id)!;
+  expect(plan.retake).toEqual({ of: other.sessionId, element: 'written' });
+  expect(plan.candidateRef).toBe(studio.assessment.plans.plan(other.sessionId)!.candidateRef);
+  const phases = studio.assessment.dayState(booked.id)!.phases.map((p) => p.kind);
+  expect(phases).toContain('writtenExercise');
+  expect(phases).not.toContain('scenario');
 });
