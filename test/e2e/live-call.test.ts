@@ -103,7 +103,23 @@ describe('live call', () => {
     const candidate = byRole(participants, 'candidate');
     const actor = byRole(participants, 'actor');
     const lead = await join('leadObserver');
+    await pollUntil('lead observer decodes the candidate', 20_000, () => remoteVideoPlaying(lead.page, candidate.id));
+    // Someone else arriving rebuilds the lead observer's participant list; the candidate's
+    // picture must keep its stream (re-attaching it would blank the video for a moment).
+    const videoOf = `video[data-testid="remote-video"][data-participant-id="${candidate.id}"]`;
+    await lead.page.evaluate((sel) => {
+      (window as unknown as { keptStream: unknown }).keptStream = document.querySelector<HTMLVideoElement>(sel)?.srcObject;
+    }, videoOf);
     const observer = await join('observer');
+    await pollUntil('lead observer lists the other observer', 20_000, async () =>
+      lead.page.evaluate((id) => window.simstudio?.state.peers.some((p) => p.participantId === id) ?? false, byRole(participants, 'observer').id),
+    );
+    expect(
+      await lead.page.evaluate((sel) => {
+        const kept = (window as unknown as { keptStream: unknown }).keptStream;
+        return !!kept && document.querySelector<HTMLVideoElement>(sel)?.srcObject === kept;
+      }, videoOf),
+    ).toBe(true);
 
     for (const o of [lead, observer]) {
       await pollUntil('observer decodes candidate and actor', 20_000, async () => {
