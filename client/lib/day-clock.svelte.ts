@@ -4,8 +4,13 @@
 //
 // Clock sync is NTP-style over the page's signalling socket: at every connect 5 `clockSync`
 // samples are taken one after the other, then one more every 30 s; each gives
-// offset = serverNow − (t0 + t1) / 2 and round trip t1 − t0 (t0, t1 from Date.now()), and the
-// offset of the sample with the smallest round trip (of the recent ones) is used.
+// offset = serverNow − (t0 + t1) / 2 and round trip t1 − t0, and the offset of the sample with
+// the smallest round trip (of the recent ones) is used. t0 and t1 are read from the monotonic
+// clock (performance.now()), not Date.now(): a step of this computer's wall clock (an NTP
+// correction, someone changing the time) would otherwise give a negative round trip that wins
+// as "best" and skews every countdown by half the step until the window rolls over, and would
+// leave all earlier samples stale. If the wall clock does jump against the monotonic one (a
+// step, or a suspend that paused the monotonic clock), the samples are dropped and retaken.
 import { timeLeftMs, type DayControl, type DayState, type PhaseSpec } from '../../shared/assessment.ts';
 import type { PresenceInfo, RecordingStatus } from '../../shared/protocol.ts';
 import { request, type RequestResult, type SignallingSocket } from './signalling.ts';
@@ -14,9 +19,17 @@ export const CLOCK_SAMPLES_AT_CONNECT = 5;
 export const CLOCK_RESYNC_MS = 30_000;
 /** How many recent samples the best round trip is chosen from. */
 const SAMPLE_WINDOW = 8;
+/** The wall clock moved this much against the monotonic clock: the samples are stale. */
+const CLOCK_JUMP_MS = 1_000;
+
+/** Milliseconds on a clock that wall-clock steps do not move. */
+const monotonicNow = (): number => performance.now();
+/** Date.now() − monotonic clock: constant unless the wall clock steps (or the monotonic one paused). */
+const wallMinusMonotonic = (): number => Date.now() - monotonicNow();
 
 interface ClockSample {
   roundTripMs: number;
+  /** server clock − monotonic clock */
   offsetMs: number;
 }
 
@@ -28,6 +41,7 @@ interface Listenable {
 
 export class DayClock {
   #state = $state.raw<DayState | null>(null);
+  /** server clock − monotonic clock, in milliseconds. */
   #offsetMs = $state(0);
   #synced = $state(false);
   #settled = $state(false);
@@ -43,12 +57,15 @@ export class DayClock {
   #timer: ReturnType<typeof setInterval> | null = null;
   #closed = false;
   #listeners: Array<[string, (...args: never[]) => void]> = [];
+  /** wallMinusMonotonic() when the samples were taken (to notice wall-clock jumps). */
+  #wallBase = wallMinusMonotonic();
 
   constructor(socket: SignallingSocket) {
     this.#socket = socket;
     this.#listen('connect', () => {
       this.#connected = true;
       this.#samples = [];
+      this.#wallBase = wallMinusMonotonic();
       void this.#sync(CLOCK_SAMPLES_AT_CONNECT);
     });
     this.#listen('disconnect', () => {
@@ -56,7 +73,7 @@ export class DayClock {
     });
     this.#listen('dayState', (state: DayState) => {
       // Until a real sample exists, the state's own server time is a fair first guess.
-      if (this.#samples.length === 0) this.#offsetMs = state.serverNow - Date.now();
+      if (this.#samples.length === 0) this.#offsetMs = state.serverNow - monotonicNow();
       this.#state = state;
       this.#settled = true;
     });
@@ -91,7 +108,7 @@ export class DayClock {
   }
   /** server clock − Date.now(), in milliseconds. */
   get offsetMs(): number {
-    return this.#offsetMs;
+    return this.serverNow() - Date.now();
   }
   /** At least one clockSync sample has been taken. */
   get synced(): boolean {
@@ -118,7 +135,8 @@ export class DayClock {
 
   /** The server's clock now, as far as this page can tell. */
   serverNow(): number {
-    return Date.now() + this.#offsetMs;
+    this.#noticeClockJump();
+    return monotonicNow() + this.#offsetMs;
   }
 
   /** Milliseconds left in the current phase (negative: a soft phase running over); null without a deadline. */
@@ -153,6 +171,15 @@ export class DayClock {
     this.#listeners.push([event, handler]);
   }
 
+  /** A wall-clock jump since the samples were taken: retake them (the monotonic clock may have paused). */
+  #noticeClockJump(): void {
+    const base = wallMinusMonotonic();
+    if (Math.abs(base - this.#wallBase) <= CLOCK_JUMP_MS) return;
+    this.#wallBase = base;
+    this.#samples = [];
+    if (this.#socket.connected) void this.#sync(CLOCK_SAMPLES_AT_CONNECT);
+  }
+
   async #sync(count: number): Promise<void> {
     if (this.#closed) return;
     if (this.#syncing) {
@@ -162,9 +189,9 @@ export class DayClock {
     this.#syncing = true;
     try {
       for (let i = 0; i < count && !this.#closed && this.#socket.connected; i++) {
-        const t0 = Date.now();
-        const reply = await request(this.#socket, 'clockSync', { clientSentAt: t0 });
-        const t1 = Date.now();
+        const t0 = monotonicNow();
+        const reply = await request(this.#socket, 'clockSync', { clientSentAt: Date.now() });
+        const t1 = monotonicNow();
         if (!reply.ok) break;
         this.#samples = [...this.#samples, { roundTripMs: t1 - t0, offsetMs: reply.data.serverNow - (t0 + t1) / 2 }].slice(
           -SAMPLE_WINDOW,
