@@ -14,6 +14,7 @@ import { DocStore } from '../server/collab/doc-store.ts';
 import { createDemoSession } from '../server/demo.ts';
 import { finishDemoDay } from '../server/demo-finished.ts';
 import { createLogger } from '../server/log.ts';
+import { actingPerson } from '../server/moderation/acting-person.ts';
 import { overallFeedback } from '../server/moderation/marks.ts';
 import { ModerationService } from '../server/moderation/moderation-service.ts';
 import { candidateReportPdf } from '../server/moderation/report-pdf.ts';
@@ -53,7 +54,7 @@ const [ids, seedMs] = time(() =>
   Array.from({ length: SESSIONS }, () => {
     const { sessionId, participants } = createDemoSession(assessment);
     finishDemoDay({ assessment, store, written }, sessionId, participants);
-    return { sessionId, moderator: participants.find((p) => p.role === 'moderator')! };
+    return { sessionId, moderator: actingPerson(participants.find((p) => p.role === 'moderator')!) };
   }),
 );
 process.stdout.write(`  seeded in ${(seedMs / 1000).toFixed(1)} s\n`);

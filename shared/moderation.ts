@@ -4,7 +4,19 @@
 import { z } from 'zod';
 import type { EvidenceNoteView } from './api.ts';
 import type { Level } from './domain.ts';
+import type { Role } from './roles.ts';
 import type { RatingLevel } from './rubric.ts';
+
+// ---- who acts ----
+
+/** The person behind a moderation action, as recorded in reviews and the audit log. Until
+ *  people accounts exist this is the signed-in participant record (one invite); the people
+ *  accounts issue swaps what `participantId` points at, not this shape's users. */
+export interface ActingPerson {
+  participantId: string;
+  name: string;
+  role: Role;
+}
 
 // ---- elements, parts and items ----
 
@@ -179,16 +191,21 @@ export interface MarkRow {
 export interface AuditView {
   id: number;
   at: string;
+  /** The acting person in words ("Helen Price (moderator)"); "system" only for the server's own actions. */
   who: string;
+  actor: ActingPerson | null;
   action: string;
   detail: Record<string, unknown>;
 }
 
 export interface ReviewView {
   id: string;
+  /** The independent reviewer, who alone records the decision (null: a review recorded before
+   *  reviewers had to be named moderators; only `reviewerName` was typed then). */
+  reviewer: ActingPerson | null;
   reviewerName: string;
-  reviewerRole: string;
   reasons: string;
+  openedBy: ActingPerson | null;
   openedByName: string;
   openedAt: string;
   decision: { outcome: Partial<Record<Element, Outcome>>; reasons: string; byName: string; at: string } | null;
@@ -224,10 +241,21 @@ export interface ModerationView {
   /** The locked outcome, once signed off (after a review: the review's outcome). */
   signedOff: { byName: string; at: string; outcome: Partial<Record<Element, Outcome>> } | null;
   reviews: ReviewView[];
+  /** Who may be named as independent reviewer of this signed-off result (empty otherwise). */
+  eligibleReviewers: ReviewerOption[];
   audit: AuditView[];
   sampled: { selected: boolean; reason: string };
   employer: { name: string; consent: boolean } | null;
   retake: { of: string; element: Element } | null;
+}
+
+/** A moderator who could review this result: not its signer-off, not one of its observers,
+ *  not a moderator who changed its marks, not the person asking. */
+export interface ReviewerOption {
+  participantId: string;
+  name: string;
+  /** The session whose invite this participant record came with (people hold one invite per session). */
+  invitedFor: string;
 }
 
 // ---- requests ----
@@ -252,9 +280,10 @@ export const SignOffSchema = z.strictObject({
 });
 export type SignOff = z.infer<typeof SignOffSchema>;
 
+/** The reviewer is chosen from the eligible people (a participant record), never typed in:
+ *  only that person, signed in as themselves, can then record the decision. */
 export const OpenReviewSchema = z.strictObject({
-  reviewerName: z.string().trim().min(1, 'name the independent reviewer').max(120),
-  reviewerRole: z.string().trim().min(1, "give the reviewer's role").max(200),
+  reviewerParticipantId: z.uuid('choose the independent reviewer from the list'),
   reasons: z.string().trim().min(10, 'give the reasons for the review (at least 10 characters)').max(4000),
 });
 export type OpenReview = z.infer<typeof OpenReviewSchema>;

@@ -75,7 +75,7 @@ const OLD_KEYS = ['old', 'from', 'previous', 'before'];
 const NEW_KEYS = ['new', 'to', 'outcome', 'after'];
 const REASON_KEYS = ['rationale', 'reasons'];
 /** Kept out of the "other" lines: shown another way, or of no use to a reader. */
-const HIDDEN_KEYS = new Set(['part', 'itemId', 'item', 'reviewId', 'oldSource']);
+const HIDDEN_KEYS = new Set(['part', 'itemId', 'item', 'reviewId', 'reviewerParticipantId', 'oldSource']);
 
 function firstKey(detail: Record<string, unknown>, keys: readonly string[]): string | undefined {
   return keys.find((key) => key in detail);

@@ -190,6 +190,56 @@ const MIGRATIONS: string[] = [
      value TEXT NOT NULL,
      updated_at TEXT NOT NULL
    );`,
+  // Results that one person cannot overturn (issue 11, row 8). The audit log stores the acting
+  // person (name and role as they were), not only an id. A review names its reviewer as a
+  // participant record: a moderator, not the signer-off, not the opener; only that reviewer
+  // decides it and, while it is open, changes marks. A signed-off outcome changes only to a
+  // decided review's outcome, and the result row is never deleted.
+  `ALTER TABLE audit_log ADD COLUMN actor_name TEXT;
+   ALTER TABLE audit_log ADD COLUMN actor_role TEXT;
+   ALTER TABLE result_reviews ADD COLUMN reviewer_participant_id TEXT REFERENCES participants(id);
+   CREATE TRIGGER result_reviews_independent BEFORE INSERT ON result_reviews
+     WHEN NEW.reviewer_participant_id IS NULL
+       OR NEW.reviewer_participant_id = NEW.opened_by
+       OR (SELECT role FROM participants WHERE id = NEW.reviewer_participant_id) IS NOT 'moderator'
+       OR NEW.reviewer_participant_id IS (SELECT signed_off_by FROM moderation_results WHERE session_id = NEW.session_id)
+       OR (SELECT status FROM moderation_results WHERE session_id = NEW.session_id) IS NOT 'signedOff'
+     BEGIN SELECT RAISE(ABORT, 'a review needs a signed-off result and an independent moderator as its named reviewer'); END;
+   CREATE TRIGGER result_reviews_reviewer_decides BEFORE UPDATE ON result_reviews
+     WHEN NEW.reviewer_participant_id IS NOT OLD.reviewer_participant_id
+       OR (NEW.decided_at IS NOT NULL AND NEW.decided_by IS NOT OLD.reviewer_participant_id)
+     BEGIN SELECT RAISE(ABORT, 'only the named reviewer decides a review'); END;
+   CREATE TRIGGER moderated_marks_review_insert BEFORE INSERT ON moderated_marks
+     WHEN (SELECT status FROM moderation_results WHERE session_id = NEW.session_id) = 'underReview'
+       AND NEW.by_participant_id IS NOT (SELECT reviewer_participant_id FROM result_reviews WHERE session_id = NEW.session_id AND decided_at IS NULL)
+     BEGIN SELECT RAISE(ABORT, 'while a review is open only its reviewer changes marks'); END;
+   CREATE TRIGGER moderated_marks_review_update BEFORE UPDATE ON moderated_marks
+     WHEN (SELECT status FROM moderation_results WHERE session_id = OLD.session_id) = 'underReview'
+       AND NEW.by_participant_id IS NOT (SELECT reviewer_participant_id FROM result_reviews WHERE session_id = OLD.session_id AND decided_at IS NULL)
+     BEGIN SELECT RAISE(ABORT, 'while a review is open only its reviewer changes marks'); END;
+   CREATE TRIGGER moderation_results_signed_off BEFORE UPDATE ON moderation_results
+     WHEN OLD.status = 'signedOff' AND (
+       NEW.status NOT IN ('signedOff', 'underReview')
+       OR NEW.outcome IS NOT OLD.outcome OR NEW.signed_off_at IS NOT OLD.signed_off_at OR NEW.signed_off_by IS NOT OLD.signed_off_by
+       OR NEW.evidence IS NOT OLD.evidence OR NEW.started_at IS NOT OLD.started_at OR NEW.session_id IS NOT OLD.session_id)
+     BEGIN SELECT RAISE(ABORT, 'the result is signed off: it changes only through an independent review'); END;
+   CREATE TRIGGER moderation_results_review_opens BEFORE UPDATE ON moderation_results
+     WHEN OLD.status = 'signedOff' AND NEW.status = 'underReview'
+       AND NOT EXISTS (SELECT 1 FROM result_reviews WHERE session_id = OLD.session_id AND decided_at IS NULL)
+     BEGIN SELECT RAISE(ABORT, 'only an open independent review puts a signed-off result under review'); END;
+   CREATE TRIGGER moderation_results_review_decides BEFORE UPDATE ON moderation_results
+     WHEN OLD.status = 'underReview' AND (
+       NEW.status NOT IN ('underReview', 'signedOff')
+       OR NEW.signed_off_at IS NOT OLD.signed_off_at OR NEW.signed_off_by IS NOT OLD.signed_off_by
+       OR NEW.evidence IS NOT OLD.evidence OR NEW.started_at IS NOT OLD.started_at OR NEW.session_id IS NOT OLD.session_id
+       OR (NEW.status = 'underReview' AND NEW.outcome IS NOT OLD.outcome)
+       OR (NEW.status = 'signedOff' AND (
+         EXISTS (SELECT 1 FROM result_reviews WHERE session_id = OLD.session_id AND decided_at IS NULL)
+         OR NEW.outcome IS NOT (SELECT decision FROM result_reviews WHERE session_id = OLD.session_id AND decided_at IS NOT NULL
+                                ORDER BY decided_at DESC, rowid DESC LIMIT 1))))
+     BEGIN SELECT RAISE(ABORT, 'a result under review changes only by its reviewer''s recorded decision'); END;
+   CREATE TRIGGER moderation_results_no_delete BEFORE DELETE ON moderation_results
+     BEGIN SELECT RAISE(ABORT, 'a moderation result cannot be deleted'); END;`,
 ];
 
 export function openDatabase(dataDir: string): Database {

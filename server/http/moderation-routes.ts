@@ -1,7 +1,8 @@
 // HTTP routes of moderation and results: the moderators' queue and view, changing marks,
 // sign-off, independent reviews, the candidate's own result and report, the employer's
 // summary and the coordinators' CSV export. Moderators and coordinators work across sessions;
-// a candidate reaches only their own session's result.
+// a candidate reaches only their own session's result. Every action is taken — and audited —
+// as the signed-in acting person (moderation/acting-person.ts), never as "the system".
 import express, { type Response } from 'express';
 import { z } from 'zod';
 import type { Participant } from '../../shared/domain.ts';
@@ -21,6 +22,7 @@ import type { Logger } from '../log.ts';
 import type { ModerationService, SessionFacts } from '../moderation/moderation-service.ts';
 import { candidateReportPdf, employerSummaryPdf, type ReportInput } from '../moderation/report-pdf.ts';
 import { resultsCsv } from '../moderation/results-csv.ts';
+import { actingPerson } from '../moderation/acting-person.ts';
 import { overallFeedback } from '../moderation/marks.ts';
 import { participantRoute } from './participant-route.ts';
 
@@ -41,6 +43,9 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
   const as = participantRoute(deps);
   const readers = ['moderator', 'coordinator'] as const;
   const moderatorOnly = ['moderator'] as const;
+  // Who may open a review (coordinators handle appeals; a moderator may ask for one); only the
+  // named reviewer, a moderator, decides it (checked in the service).
+  const reviewOpeners = ['moderator', 'coordinator'] as const;
   const sessionOf = (params: unknown): string => {
     const p = SessionParam.safeParse(params);
     if (!p.success) throw new ProtocolFailure('NOT_FOUND', 'no such assessment session');
@@ -58,24 +63,24 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
   router.get('/moderation/sampling', as((_req, res) => void res.json(deps.moderation.samplingRule()), readers));
   router.put(
     '/moderation/sampling',
-    as((req, res, viewer) => void res.json(deps.moderation.saveSamplingRule(viewer, SamplingRuleSchema.parse(req.body))), readers),
+    as((req, res, viewer) => void res.json(deps.moderation.saveSamplingRule(actingPerson(viewer), SamplingRuleSchema.parse(req.body))), readers),
   );
 
-  router.get('/moderation/sessions/:sessionId', as((req, res) => void res.json(deps.moderation.view(sessionOf(req.params))), readers));
+  router.get('/moderation/sessions/:sessionId', as((req, res, viewer) => void res.json(deps.moderation.view(sessionOf(req.params), actingPerson(viewer))), readers));
 
   router.post(
     '/moderation/sessions/:sessionId/marks',
-    as((req, res, viewer) => void res.json(deps.moderation.changeMark(viewer, sessionOf(req.params), ChangeMarkSchema.parse(req.body))), moderatorOnly),
+    as((req, res, viewer) => void res.json(deps.moderation.changeMark(actingPerson(viewer), sessionOf(req.params), ChangeMarkSchema.parse(req.body))), moderatorOnly),
   );
 
   router.post(
     '/moderation/sessions/:sessionId/sign-off',
-    as((req, res, viewer) => void res.json(deps.moderation.signOff(viewer, sessionOf(req.params), SignOffSchema.parse(req.body))), moderatorOnly),
+    as((req, res, viewer) => void res.json(deps.moderation.signOff(actingPerson(viewer), sessionOf(req.params), SignOffSchema.parse(req.body))), moderatorOnly),
   );
 
   router.post(
     '/moderation/sessions/:sessionId/reviews',
-    as((req, res, viewer) => void res.json(deps.moderation.openReview(viewer, sessionOf(req.params), OpenReviewSchema.parse(req.body))), readers),
+    as((req, res, viewer) => void res.json(deps.moderation.openReview(actingPerson(viewer), sessionOf(req.params), OpenReviewSchema.parse(req.body))), reviewOpeners),
   );
 
   router.post(
@@ -83,8 +88,8 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
     as((req, res, viewer) => {
       const p = ReviewParams.safeParse(req.params);
       if (!p.success) throw new ProtocolFailure('NOT_FOUND', 'no such review');
-      res.json(deps.moderation.decideReview(viewer, p.data.sessionId, p.data.reviewId, DecideReviewSchema.parse(req.body)));
-    }, readers),
+      res.json(deps.moderation.decideReview(actingPerson(viewer), p.data.sessionId, p.data.reviewId, DecideReviewSchema.parse(req.body)));
+    }, moderatorOnly),
   );
 
   // ---- results ----
@@ -118,7 +123,7 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
     as((req, res, viewer) => {
       const q = CsvQuery.parse(req.query);
       const csv = resultsCsv(deps.moderation.queue({ from: q.from, to: q.to }));
-      deps.audit.append({ actorParticipantId: viewer.id, action: 'report.results_exported', detail: { from: q.from ?? null, to: q.to ?? null } });
+      deps.audit.append({ actor: actingPerson(viewer), action: 'report.results_exported', detail: { from: q.from ?? null, to: q.to ?? null } });
       res
         .type('text/csv; charset=utf-8')
         .set('Content-Disposition', `attachment; filename="simstudio-results${q.from ? `-${q.from}` : ''}${q.to ? `-to-${q.to}` : ''}.csv"`)
@@ -137,8 +142,7 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
   function reportInput(facts: SessionFacts): ReportInput {
     const standing = deps.moderation.standingOutcome(facts) ?? {};
     const reviews = deps.moderation.repo.reviews(facts.session.id).filter((r) => r.decidedAt !== null);
-    const name = (role: Participant['role'], id?: string | null): string =>
-      facts.participants.find((p) => (id ? p.id === id : p.role === role))?.displayName ?? '';
+    const name = (role: Participant['role']): string => facts.participants.find((p) => p.role === role)?.displayName ?? '';
     return {
       sessionId: facts.session.id,
       candidateName: facts.candidate?.displayName ?? '',
@@ -153,13 +157,14 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
       rows: facts.rows,
       signedOffAt: facts.stored?.signedOffAt ?? new Date().toISOString(),
       reviewedAt: reviews.at(-1)?.decidedAt ?? null,
-      assessors: { leadObserver: name('leadObserver'), moderator: name('moderator', facts.stored?.signedOffBy) },
+      // The moderator who signed off may hold another session's invite (moderators work across sessions).
+      assessors: { leadObserver: name('leadObserver'), moderator: deps.moderation.person(facts.stored?.signedOffBy)?.name ?? '' },
       employer: facts.plan.employer,
     };
   }
 
   async function sendPdf(res: Response, viewer: Participant, facts: SessionFacts, kind: string, pdf: Buffer): Promise<void> {
-    deps.audit.append({ sessionId: facts.session.id, actorParticipantId: viewer.id, action: `report.${kind}_downloaded`, detail: { bytes: pdf.length } });
+    deps.audit.append({ sessionId: facts.session.id, actor: actingPerson(viewer), action: `report.${kind}_downloaded`, detail: { bytes: pdf.length } });
     const who = (facts.candidate?.displayName ?? 'candidate').replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'candidate';
     res
       .type('application/pdf')

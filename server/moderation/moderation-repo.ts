@@ -28,6 +28,8 @@ export interface StoredMark {
 export interface StoredReview {
   id: string;
   sessionId: string;
+  /** The named reviewer's participant record (null only for reviews recorded before it was required). */
+  reviewerParticipantId: string | null;
   reviewerName: string;
   reviewerRole: string;
   reasons: string;
@@ -109,6 +111,7 @@ export class ModerationRepo {
     const rows = this.db.prepare('SELECT * FROM result_reviews WHERE session_id = ? ORDER BY opened_at, rowid').all(sessionId) as Array<{
       id: string;
       session_id: string;
+      reviewer_participant_id: string | null;
       reviewer_name: string;
       reviewer_role: string;
       reasons: string;
@@ -122,6 +125,7 @@ export class ModerationRepo {
     return rows.map((r) => ({
       id: r.id,
       sessionId: r.session_id,
+      reviewerParticipantId: r.reviewer_participant_id,
       reviewerName: r.reviewer_name,
       reviewerRole: r.reviewer_role,
       reasons: r.reasons,
@@ -137,8 +141,10 @@ export class ModerationRepo {
   openReview(review: Omit<StoredReview, 'id' | 'decision' | 'decisionReasons' | 'decidedBy' | 'decidedAt'>): string {
     const id = randomUUID();
     this.db
-      .prepare('INSERT INTO result_reviews (id, session_id, reviewer_name, reviewer_role, reasons, opened_by, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, review.sessionId, review.reviewerName, review.reviewerRole, review.reasons, review.openedBy, review.openedAt);
+      .prepare(
+        'INSERT INTO result_reviews (id, session_id, reviewer_participant_id, reviewer_name, reviewer_role, reasons, opened_by, opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(id, review.sessionId, review.reviewerParticipantId, review.reviewerName, review.reviewerRole, review.reasons, review.openedBy, review.openedAt);
     return id;
   }
 
@@ -146,6 +152,25 @@ export class ModerationRepo {
     this.db
       .prepare('UPDATE result_reviews SET decision = ?, decision_reasons = ?, decided_by = ?, decided_at = ? WHERE id = ?')
       .run(JSON.stringify(decision), reasons, by, at, id);
+  }
+
+  /** Every moderator participant record, across sessions, with the title of the session it belongs to. */
+  moderators(): Array<{ participantId: string; name: string; sessionTitle: string }> {
+    const rows = this.db
+      .prepare(
+        `SELECT p.id, p.display_name, s.title FROM participants p JOIN sessions s ON s.id = p.session_id
+         WHERE p.role = 'moderator' ORDER BY p.display_name COLLATE NOCASE, s.created_at DESC, p.rowid`,
+      )
+      .all() as Array<{ id: string; display_name: string; title: string }>;
+    return rows.map((r) => ({ participantId: r.id, name: r.display_name, sessionTitle: r.title }));
+  }
+
+  /** Who changed or confirmed this session's marks, ever (from the audit log: the marks table keeps only the last). */
+  markersOf(sessionId: string): string[] {
+    const rows = this.db
+      .prepare(`SELECT DISTINCT actor_participant_id AS id FROM audit_log WHERE session_id = ? AND action IN ('moderation.mark_changed', 'moderation.mark_confirmed') AND actor_participant_id IS NOT NULL`)
+      .all(sessionId) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
   }
 
   setting<T>(key: string): T | undefined {

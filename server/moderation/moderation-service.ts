@@ -7,6 +7,7 @@ import type { Participant, Session } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import {
   DEFAULT_SAMPLING_RULE,
+  type ActingPerson,
   ELEMENT_LABELS,
   partLabel,
   SamplingRuleSchema,
@@ -22,10 +23,12 @@ import {
   type OpenReview,
   type Outcome,
   type QueueRow,
+  type ReviewerOption,
   type SamplingRule,
   type SignOff,
   candidateReportPath,
 } from '../../shared/moderation.ts';
+import { ROLE_LABELS, RoleSchema } from '../../shared/roles.ts';
 import { frameworkFor } from '../../shared/rubric.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
 import { readEvidenceNotes } from '../collab/evidence-notes.ts';
@@ -35,8 +38,9 @@ import { transaction, type Database } from '../db/database.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { Logger } from '../log.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
+import { actingPerson, personLabel, samePerson } from './acting-person.ts';
 import { globalJudgements, markItems, markRows, overallFeedback, resultsFromRows } from './marks.ts';
-import { ModerationRepo, type ResultRow } from './moderation-repo.ts';
+import { ModerationRepo, type ResultRow, type StoredReview } from './moderation-repo.ts';
 import { sampled } from './sampling.ts';
 
 const SAMPLING_KEY = 'moderation.sampling';
@@ -96,8 +100,7 @@ export class ModerationService {
     if (plan.template.practice) throw new ProtocolFailure('NOT_FOUND', 'practice sessions are not scored or moderated');
     const participants = this.deps.sessions.listParticipants(sessionId);
     const stored = this.repo.result(sessionId);
-    const names = new Map(participants.map((p) => [p.id, p.displayName]));
-    const moderated = this.repo.marks(sessionId).map((m) => ({ ...m, byName: names.get(m.byParticipantId) ?? 'Moderator' }));
+    const moderated = this.repo.marks(sessionId).map((m) => ({ ...m, byName: this.person(m.byParticipantId)?.name ?? 'Moderator' }));
     const retakeOf = plan.retake?.element ?? null;
     const rubric = this.deps.rubricDoc(sessionId);
     const rows = markRows(markItems(plan.template, retakeOf), rubric, participants, moderated);
@@ -167,10 +170,10 @@ export class ModerationService {
     return rows.sort((a, b) => (b.scheduledStart ?? 0) - (a.scheduledStart ?? 0));
   }
 
-  view(sessionId: string): ModerationView {
+  /** The moderation view of one session, as `viewer` sees it (they are never offered as their own reviewer). */
+  view(sessionId: string, viewer?: ActingPerson): ModerationView {
     const facts = this.facts(sessionId);
     const { session, plan, participants, stored, status } = facts;
-    const names = new Map(participants.map((p) => [p.id, p]));
     const { rubric } = facts;
     const written = this.deps.written.frozen(sessionId);
     const lockedReason = this.lockedReason(facts);
@@ -197,21 +200,26 @@ export class ModerationService {
       results: this.resultsShown(facts),
       signedOff:
         stored?.signedOffAt && stored.outcome
-          ? { byName: names.get(stored.signedOffBy ?? '')?.displayName ?? 'Moderator', at: stored.signedOffAt, outcome: this.standingOutcome(facts) ?? stored.outcome }
+          ? { byName: this.person(stored.signedOffBy)?.name ?? 'Moderator', at: stored.signedOffAt, outcome: this.standingOutcome(facts) ?? stored.outcome }
           : null,
-      reviews: this.repo.reviews(sessionId).map((r) => ({
-        id: r.id,
-        reviewerName: r.reviewerName,
-        reviewerRole: r.reviewerRole,
-        reasons: r.reasons,
-        openedByName: names.get(r.openedBy)?.displayName ?? '',
-        openedAt: r.openedAt,
-        decision:
-          r.decision && r.decidedAt
-            ? { outcome: r.decision, reasons: r.decisionReasons ?? '', byName: names.get(r.decidedBy ?? '')?.displayName ?? '', at: r.decidedAt }
-            : null,
-      })),
-      audit: this.auditView(sessionId, participants),
+      reviews: this.repo.reviews(sessionId).map((r) => {
+        const openedBy = this.person(r.openedBy);
+        return {
+          id: r.id,
+          reviewer: r.reviewerParticipantId ? { participantId: r.reviewerParticipantId, name: r.reviewerName, role: 'moderator' as const } : null,
+          reviewerName: r.reviewerName,
+          reasons: r.reasons,
+          openedBy,
+          openedByName: openedBy?.name ?? '',
+          openedAt: r.openedAt,
+          decision:
+            r.decision && r.decidedAt
+              ? { outcome: r.decision, reasons: r.decisionReasons ?? '', byName: this.person(r.decidedBy)?.name ?? '', at: r.decidedAt }
+              : null,
+        };
+      }),
+      eligibleReviewers: this.eligibleReviewers(facts, viewer),
+      audit: this.auditView(sessionId),
       sampled: sampled(sessionId, facts.results, this.samplingRule()),
       employer: plan.employer,
       retake: plan.retake,
@@ -245,20 +253,21 @@ export class ModerationService {
 
   // ---- changing ----
 
-  saveSamplingRule(actor: Participant, rule: SamplingRule): SamplingRule {
+  saveSamplingRule(actor: ActingPerson, rule: SamplingRule): SamplingRule {
     transaction(this.deps.db, () => {
       const old = this.samplingRule();
       this.repo.saveSetting(SAMPLING_KEY, rule);
-      this.deps.audit.append({ actorParticipantId: actor.id, action: 'moderation.sampling_changed', detail: { old, new: rule } });
+      this.deps.audit.append({ actor, action: 'moderation.sampling_changed', detail: { old, new: rule } });
     });
     return rule;
   }
 
-  changeMark(moderator: Participant, sessionId: string, input: ChangeMark): ModerationView {
+  changeMark(moderator: ActingPerson, sessionId: string, input: ChangeMark): ModerationView {
     transaction(this.deps.db, () => {
       const facts = this.facts(sessionId);
       const locked = this.lockedReason(facts);
       if (locked) throw new ProtocolFailure('CONFLICT', locked);
+      this.assertMayModerate(facts, moderator);
       const row = facts.rows.find((r) => r.part === input.part && r.itemId === input.itemId);
       if (!row) throw new ProtocolFailure('INVALID_PAYLOAD', `this session has no mark "${input.itemId}" in ${partLabel(input.part).toLowerCase()}`);
       if (row.final !== input.expected) {
@@ -269,12 +278,12 @@ export class ModerationService {
       }
       const at = this.now().toISOString();
       const started = this.repo.startModeration(sessionId, at);
-      if (started) this.deps.audit.append({ sessionId, actorParticipantId: moderator.id, action: 'moderation.started', detail: { note: "observers' ratings and notes are frozen from now" } });
-      this.repo.saveMark(sessionId, { part: input.part, itemId: input.itemId, rating: input.rating, rationale: input.rationale, byParticipantId: moderator.id, at });
+      if (started) this.deps.audit.append({ sessionId, actor: moderator, action: 'moderation.started', detail: { note: "observers' ratings and notes are frozen from now" } });
+      this.repo.saveMark(sessionId, { part: input.part, itemId: input.itemId, rating: input.rating, rationale: input.rationale, byParticipantId: moderator.participantId, at });
       const openReview = this.repo.reviews(sessionId).find((r) => r.decidedAt === null);
       this.deps.audit.append({
         sessionId,
-        actorParticipantId: moderator.id,
+        actor: moderator,
         action: input.rating === row.final ? 'moderation.mark_confirmed' : 'moderation.mark_changed',
         detail: {
           part: input.part,
@@ -288,16 +297,17 @@ export class ModerationService {
         },
       });
     });
-    this.deps.log.info({ sessionId, by: moderator.id, part: input.part, item: input.itemId }, 'moderated mark saved');
-    return this.view(sessionId);
+    this.deps.log.info({ sessionId, by: moderator.participantId, part: input.part, item: input.itemId }, 'moderated mark saved');
+    return this.view(sessionId, moderator);
   }
 
-  signOff(moderator: Participant, sessionId: string, input: SignOff): ModerationView {
+  signOff(moderator: ActingPerson, sessionId: string, input: SignOff): ModerationView {
     transaction(this.deps.db, () => {
       const facts = this.facts(sessionId);
       if (!facts.dayComplete) throw new ProtocolFailure('CONFLICT', 'the assessment day has not finished yet');
       if (facts.status === 'moderated') throw new ProtocolFailure('CONFLICT', 'this result is already signed off and locked');
       if (facts.status === 'underReview') throw new ProtocolFailure('CONFLICT', 'this result is under independent review: record the review decision instead');
+      this.assertMayModerate(facts, moderator);
       const missing = facts.rows.filter((r) => r.final === null);
       if (missing.length > 0) {
         const list = missing.slice(0, 8).map((r) => `${partLabel(r.part)} — ${r.itemTitle}`);
@@ -321,42 +331,63 @@ export class ModerationService {
       }
       const at = this.now().toISOString();
       if (this.repo.startModeration(sessionId, at)) {
-        this.deps.audit.append({ sessionId, actorParticipantId: moderator.id, action: 'moderation.started', detail: {} });
+        this.deps.audit.append({ sessionId, actor: moderator, action: 'moderation.started', detail: {} });
       }
-      this.repo.signOff(sessionId, moderator.id, at, outcome, { rows: facts.rows, results: facts.results, feedback });
+      this.repo.signOff(sessionId, moderator.participantId, at, outcome, { rows: facts.rows, results: facts.results, feedback });
       this.deps.audit.append({
         sessionId,
-        actorParticipantId: moderator.id,
+        actor: moderator,
         action: 'moderation.signed_off',
         detail: { outcome, scores: Object.fromEntries(facts.results.filter((r) => r.assessed).map((r) => [r.element, r.score])) },
       });
     });
-    this.deps.log.info({ sessionId, by: moderator.id }, 'result signed off');
-    return this.view(sessionId);
+    this.deps.log.info({ sessionId, by: moderator.participantId }, 'result signed off');
+    return this.view(sessionId, moderator);
   }
 
-  openReview(actor: Participant, sessionId: string, input: OpenReview): ModerationView {
+  /** A coordinator or moderator opens an independent review of a signed-off result, naming
+   *  its reviewer: a moderator who is not the opener and took no part in the result. Only that
+   *  reviewer then changes marks and records the decision — two people, neither of whom made
+   *  the result, are needed to overturn it. */
+  openReview(opener: ActingPerson, sessionId: string, input: OpenReview): ModerationView {
+    if (opener.role !== 'coordinator' && opener.role !== 'moderator') throw new ProtocolFailure('FORBIDDEN', 'only a coordinator or a moderator opens an independent review');
     transaction(this.deps.db, () => {
       const facts = this.facts(sessionId);
       if (facts.status === 'underReview') throw new ProtocolFailure('CONFLICT', 'an independent review of this result is already open');
       if (facts.status !== 'moderated') throw new ProtocolFailure('CONFLICT', 'only a signed-off result can go to independent review');
-      const involved = facts.participants.filter((p) => ['leadObserver', 'observer'].includes(p.role) || p.id === facts.stored?.signedOffBy);
-      const same = involved.find((p) => p.displayName.trim().toLowerCase() === input.reviewerName.trim().toLowerCase());
-      if (same) throw new ProtocolFailure('INVALID_PAYLOAD', `the reviewer must be independent: ${same.displayName} took part in this result`);
+      const found = this.deps.sessions.getParticipant(input.reviewerParticipantId);
+      if (!found) throw new ProtocolFailure('INVALID_PAYLOAD', 'no such person: choose the independent reviewer from the list');
+      const reviewer = actingPerson(found);
+      const refusal = this.reviewerRefusal(facts, reviewer) ?? (samePerson(reviewer, opener) ? 'the person who opens a review cannot also decide it: name another moderator as the reviewer' : null);
+      if (refusal) throw new ProtocolFailure('INVALID_PAYLOAD', refusal);
       const at = this.now().toISOString();
-      const id = this.repo.openReview({ sessionId, reviewerName: input.reviewerName, reviewerRole: input.reviewerRole, reasons: input.reasons, openedBy: actor.id, openedAt: at });
+      const id = this.repo.openReview({
+        sessionId,
+        reviewerParticipantId: reviewer.participantId,
+        reviewerName: reviewer.name,
+        reviewerRole: reviewer.role,
+        reasons: input.reasons,
+        openedBy: opener.participantId,
+        openedAt: at,
+      });
       this.repo.setStatus(sessionId, 'underReview');
-      this.deps.audit.append({ sessionId, actorParticipantId: actor.id, action: 'review.opened', detail: { reviewId: id, ...input } });
+      this.deps.audit.append({ sessionId, actor: opener, action: 'review.opened', detail: { reviewId: id, reviewer: reviewer.name, reviewerParticipantId: reviewer.participantId, reasons: input.reasons } });
     });
-    return this.view(sessionId);
+    this.deps.log.info({ sessionId, by: opener.participantId, reviewer: input.reviewerParticipantId }, 'independent review opened');
+    return this.view(sessionId, opener);
   }
 
-  decideReview(actor: Participant, sessionId: string, reviewId: string, input: DecideReview): ModerationView {
+  /** The named reviewer, signed in as themselves, records the review's outcome. */
+  decideReview(actor: ActingPerson, sessionId: string, reviewId: string, input: DecideReview): ModerationView {
     transaction(this.deps.db, () => {
       const facts = this.facts(sessionId);
       const review = this.repo.reviews(sessionId).find((r) => r.id === reviewId);
       if (!review) throw new ProtocolFailure('NOT_FOUND', 'no such review of this result');
       if (review.decidedAt !== null) throw new ProtocolFailure('CONFLICT', 'this review has already been decided');
+      this.assertIsReviewer(review, actor);
+      // Independence cannot change while the review is open, but the check is cheap and the decision is what counts.
+      const refusal = this.reviewerRefusal(facts, actor, { ignoreMarks: true });
+      if (refusal) throw new ProtocolFailure('FORBIDDEN', refusal);
       const assessed = facts.results.filter((r) => r.assessed).map((r) => r.element);
       const given = Object.keys(input.outcome) as Element[];
       const absent = assessed.filter((e) => !given.includes(e));
@@ -369,11 +400,12 @@ export class ModerationService {
       }
       const at = this.now().toISOString();
       const previous = facts.stored?.outcome ?? null;
-      this.repo.decideReview(reviewId, input.outcome, input.reasons, actor.id, at);
+      this.repo.decideReview(reviewId, input.outcome, input.reasons, actor.participantId, at);
       this.repo.setStatus(sessionId, 'signedOff', input.outcome);
-      this.deps.audit.append({ sessionId, actorParticipantId: actor.id, action: 'review.decided', detail: { reviewId, previous, outcome: input.outcome, reasons: input.reasons } });
+      this.deps.audit.append({ sessionId, actor, action: 'review.decided', detail: { reviewId, previous, outcome: input.outcome, reasons: input.reasons } });
     });
-    return this.view(sessionId);
+    this.deps.log.info({ sessionId, by: actor.participantId, reviewId }, 'independent review decided');
+    return this.view(sessionId, actor);
   }
 
   /** A retake is of one failed element of a signed-off result of the same candidate, whose other element passed. */
@@ -391,6 +423,66 @@ export class ModerationService {
   }
 
   // ---- helpers ----
+
+  /** A participant record as the acting person it was (any session: moderators and coordinators work across sessions). */
+  person(participantId: string | null | undefined): ActingPerson | null {
+    const found = participantId ? this.deps.sessions.getParticipant(participantId) : undefined;
+    return found ? actingPerson(found) : null;
+  }
+
+  /** Who may change marks and sign off now: a moderator who did not observe this session;
+   *  while a review is open, only its named reviewer. */
+  private assertMayModerate(facts: SessionFacts, moderator: ActingPerson): void {
+    if (moderator.role !== 'moderator') throw new ProtocolFailure('FORBIDDEN', 'only a moderator changes marks and signs results off');
+    const observer = this.observerLike(facts, moderator);
+    if (observer) throw new ProtocolFailure('FORBIDDEN', `${moderator.name} observed this session (${personLabel(actingPerson(observer))}): a moderator must be independent of its observers`);
+    if (facts.status !== 'underReview') return;
+    const open = this.repo.reviews(facts.session.id).find((r) => r.decidedAt === null);
+    if (!open?.reviewerParticipantId || open.reviewerParticipantId !== moderator.participantId) {
+      throw new ProtocolFailure('FORBIDDEN', `while the independent review is open only its reviewer${open ? `, ${open.reviewerName},` : ''} changes marks`);
+    }
+  }
+
+  private assertIsReviewer(review: StoredReview, actor: ActingPerson): void {
+    if (review.reviewerParticipantId === null) {
+      throw new ProtocolFailure('CONFLICT', 'this review was recorded before reviewers had to be named moderators; it cannot be decided here');
+    }
+    if (review.reviewerParticipantId !== actor.participantId) {
+      throw new ProtocolFailure('FORBIDDEN', `only the named independent reviewer, ${review.reviewerName}, signed in as themselves, records this decision`);
+    }
+  }
+
+  private observerLike(facts: SessionFacts, person: ActingPerson): Participant | undefined {
+    return facts.participants.find((p) => (p.role === 'observer' || p.role === 'leadObserver') && samePerson(actingPerson(p), person));
+  }
+
+  /** Why this person cannot review this result, or null: the reviewer is a moderator who did
+   *  not sign it off, did not observe the session and did not change its marks. */
+  private reviewerRefusal(facts: SessionFacts, reviewer: ActingPerson, options: { ignoreMarks?: boolean } = {}): string | null {
+    if (reviewer.role !== 'moderator') return `the independent reviewer must be a moderator; ${reviewer.name} is a ${ROLE_LABELS[reviewer.role].toLowerCase()}`;
+    const signer = this.person(facts.stored?.signedOffBy);
+    if (signer && samePerson(reviewer, signer)) return `${reviewer.name} signed this result off; the independent reviewer must be someone else`;
+    const observer = this.observerLike(facts, reviewer);
+    if (observer) return `${reviewer.name} observed this session (${personLabel(actingPerson(observer))}); the independent reviewer must not have`;
+    if (!options.ignoreMarks) {
+      const marker = this.repo.markersOf(facts.session.id).map((id) => this.person(id)).find((p) => p !== null && samePerson(reviewer, p));
+      if (marker) return `${reviewer.name} changed this result's marks; the independent reviewer must not have`;
+    }
+    return null;
+  }
+
+  /** The moderators who could be named as reviewer of this signed-off result, by `viewer`. */
+  private eligibleReviewers(facts: SessionFacts, viewer: ActingPerson | undefined): ReviewerOption[] {
+    if (facts.status !== 'moderated') return [];
+    return this.repo
+      .moderators()
+      .filter((m) => {
+        const person: ActingPerson = { participantId: m.participantId, name: m.name, role: 'moderator' };
+        return this.reviewerRefusal(facts, person) === null && !(viewer && samePerson(person, viewer));
+      })
+      .slice(0, 200)
+      .map((m) => ({ participantId: m.participantId, name: m.name, invitedFor: m.sessionTitle }));
+  }
 
   private lockedReason(facts: SessionFacts): string | null {
     if (!facts.dayComplete) return 'the assessment day has not finished yet';
@@ -427,12 +519,17 @@ export class ModerationService {
     return facts.results.map((r) => (standing[r.element] ? { ...r, outcome: standing[r.element] ?? r.outcome } : r));
   }
 
-  private auditView(sessionId: string, participants: Participant[]): AuditView[] {
-    const names = new Map(participants.map((p) => [p.id, `${p.displayName} (${p.role === 'leadObserver' ? 'lead observer' : p.role})`]));
+  private auditView(sessionId: string): AuditView[] {
     return this.deps.audit
       .list(sessionId)
       .filter((e) => AUDIT_PREFIXES.some((prefix) => e.action.startsWith(prefix)))
-      .map((e) => ({ id: e.id, at: e.at, who: names.get(e.actorParticipantId ?? '') ?? 'system', action: e.action, detail: e.detail }));
+      .map((e) => {
+        // Rows written before the actor's name was stored name them from the participant record.
+        const role = RoleSchema.safeParse(e.actor?.role);
+        const stored = e.actor && role.success ? { participantId: e.actor.participantId, name: e.actor.name, role: role.data } : null;
+        const actor = stored ?? this.person(e.actorParticipantId);
+        return { id: e.id, at: e.at, who: actor ? personLabel(actor) : 'system', actor, action: e.action, detail: e.detail };
+      });
   }
 }
 

@@ -2,9 +2,12 @@
 // it from their room, changes one rating with a rationale, marks the written exercise and
 // signs off; the audit log on the page shows the change; the candidate's page offers their
 // report, whose PDF text has the narrative and the outcome; the candidate cannot download
-// anybody else's report.
+// anybody else's report. A coordinator opens an independent review, choosing the reviewer from
+// the eligible moderators; only that reviewer's page offers the decision.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import type { Participant } from '../../shared/domain.ts';
+import { demoBooking } from '../../server/demo.ts';
 import { DEMO_FEEDBACK } from '../../server/demo-finished.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { callAs, finishedDemoDay, pdfText, type FinishedDay } from '../helpers/moderation.ts';
@@ -14,12 +17,15 @@ let studio: TestStudio;
 let browser: Browser;
 let day: FinishedDay;
 let other: FinishedDay;
+/** A moderator invited to another session: independent of `day`. */
+let reviewer: Participant;
 
 beforeAll(async () => {
   studio = await startTestStudio();
   browser = await launchBrowser();
   day = finishedDemoDay(studio);
   other = finishedDemoDay(studio);
+  reviewer = studio.assessment.book({ ...demoBooking(), moderator: { displayName: 'Dr Ruth Okafor' } }).participants.find((p) => p.role === 'moderator')!;
 });
 
 afterAll(async () => {
@@ -150,4 +156,41 @@ it('a coordinator books a retake of the one failed element from the result, thro
   const phases = studio.assessment.dayState(booked.id)!.phases.map((p) => p.kind);
   expect(phases).toContain('writtenExercise');
   expect(phases).not.toContain('scenario');
+});
+
+it('a coordinator opens an independent review naming an eligible moderator; only that reviewer records the decision', async () => {
+  // `day` was signed off by Helen Price in the first test.
+  expect(studio.moderation.repo.result(day.sessionId)?.status).toBe('signedOff');
+  const coordinator = day.one('coordinator');
+  const { page } = await openInvite(browser, await studio.invites.link(studio.baseUrl, coordinator));
+  await page.goto(`${studio.baseUrl}/moderation/${coordinator.id}#session=${day.sessionId}`);
+  const select = page.getByTestId('review-reviewer');
+  await select.waitFor({ timeout: 20_000 });
+  const choices = await select.locator('option').allInnerTexts();
+  expect(choices.some((c) => c.includes('Dr Ruth Okafor'))).toBe(true);
+  expect(choices.some((c) => c.includes('Helen Price'))).toBe(false); // she signed it off
+  // Without a reviewer the form says so and nothing is recorded.
+  await page.getByTestId('review-reasons').fill('The candidate disputes the simulated observation result.');
+  await page.getByTestId('review-open').click();
+  await page.getByTestId('review-error').waitFor({ timeout: 5_000 });
+  expect(studio.moderation.repo.reviews(day.sessionId)).toEqual([]);
+  await select.selectOption(reviewer.id);
+  await page.getByTestId('review-open').click();
+  await page.getByTestId('review-awaiting').waitFor({ timeout: 10_000 });
+  expect(await page.getByTestId('review-decision-form').count()).toBe(0);
+  expect(studio.moderation.repo.reviews(day.sessionId)[0]).toMatchObject({ reviewerParticipantId: reviewer.id, openedBy: coordinator.id });
+
+  // The reviewer, signed in with their own moderator invite, records the decision.
+  const own = await openInvite(browser, await studio.invites.link(studio.baseUrl, reviewer));
+  await own.page.goto(`${studio.baseUrl}/moderation/${reviewer.id}#session=${day.sessionId}`);
+  const form = own.page.getByTestId('review-decision-form');
+  await form.waitFor({ timeout: 20_000 });
+  await own.page.getByTestId('review-outcome-written-fail').check();
+  await own.page.getByTestId('review-decision-reasons').fill('The written exercise does not analyse the risks heard.');
+  await own.page.getByTestId('review-decide').click();
+  const session = own.page.getByTestId('moderation-session');
+  await pollUntil('review decided', 10_000, async () => (await session.getAttribute('data-status')) === 'moderated');
+  expect(studio.moderation.repo.result(day.sessionId)?.outcome).toEqual({ observation: 'pass', written: 'fail' });
+  const decided = own.page.locator('[data-testid="audit-entry"][data-action="review.decided"]');
+  expect(await decided.innerText()).toContain('Dr Ruth Okafor (moderator)');
 });

@@ -191,14 +191,17 @@ describe('moderation of a finished day', () => {
 
   it('changes a signed-off result only through a recorded independent review', async () => {
     const path = `/moderation/sessions/${day.sessionId}/reviews`;
-    const notIndependent = await callAs(studio, day.one('coordinator'), 'POST', path, { reviewerName: 'Helen Price', reviewerRole: 'Principal social worker', reasons: 'The candidate disputes the written result.' });
+    // The reviewer is a moderator participant (here one invited to another session), never a typed name.
+    const reviewer = studio.assessment.book({ ...demoBooking(), moderator: { displayName: 'Dr Ruth Okafor' } }).participants.find((p) => p.role === 'moderator')!;
+    const typed = await callAs(studio, day.one('coordinator'), 'POST', path, { reviewerName: 'Dr Ruth Okafor', reviewerRole: 'Independent reviewer', reasons: 'The candidate disputes the written result.' });
+    expect(typed.status).toBe(400);
+    const notIndependent = await callAs(studio, day.one('coordinator'), 'POST', path, { reviewerParticipantId: day.one('moderator').id, reasons: 'The candidate disputes the written result.' });
     expect(notIndependent.status).toBe(400);
-    expect(errorOf(notIndependent.body)).toMatch(/independent/);
-    const noReasons = await callAs(studio, day.one('coordinator'), 'POST', path, { reviewerName: 'Dr Ruth Okafor', reviewerRole: 'Independent reviewer', reasons: '' });
+    expect(errorOf(notIndependent.body)).toMatch(/signed this result off/);
+    const noReasons = await callAs(studio, day.one('coordinator'), 'POST', path, { reviewerParticipantId: reviewer.id, reasons: '' });
     expect(noReasons.status).toBe(400);
     const opened = await callAs<ModerationView>(studio, day.one('coordinator'), 'POST', path, {
-      reviewerName: 'Dr Ruth Okafor',
-      reviewerRole: 'Independent reviewer, principal social worker of another authority',
+      reviewerParticipantId: reviewer.id,
       reasons: 'The candidate disputes the simulated observation result for scenario 2.',
     });
     expect(opened.status).toBe(200);
@@ -207,12 +210,12 @@ describe('moderation of a finished day', () => {
     expect((await callAs(studio, day.one('candidate'), 'GET', `/results/${day.sessionId}/report.pdf`)).status).toBe(409);
 
     const review = opened.body.reviews[0]!;
-    const changed = await mark({ part: 2, itemId: 'kss-2', rating: 1, rationale: 'Review: the recording shows jargon throughout.', expected: 3 });
+    const changed = await mark({ part: 2, itemId: 'kss-2', rating: 1, rationale: 'Review: the recording shows jargon throughout.', expected: 3 }, reviewer);
     expect(changed.status).toBe(200);
     expect(changed.body.audit.at(-1)?.detail).toMatchObject({ reviewId: review.id, old: 3, new: 1 });
-    const partial = await callAs(studio, day.one('coordinator'), 'POST', `${path}/${review.id}/decision`, { outcome: { observation: 'fail' }, reasons: 'Upheld in part after watching the recordings.' });
+    const partial = await callAs(studio, reviewer, 'POST', `${path}/${review.id}/decision`, { outcome: { observation: 'fail' }, reasons: 'Upheld in part after watching the recordings.' });
     expect(partial.status).toBe(400);
-    const decided = await callAs<ModerationView>(studio, day.one('coordinator'), 'POST', `${path}/${review.id}/decision`, {
+    const decided = await callAs<ModerationView>(studio, reviewer, 'POST', `${path}/${review.id}/decision`, {
       outcome: { observation: 'fail', written: 'pass' },
       reasons: 'Scenario 2 does not meet the standard on communication; the written result stands.',
     });
@@ -220,7 +223,7 @@ describe('moderation of a finished day', () => {
     expect(decided.body.status).toBe('moderated');
     expect(decided.body.signedOff?.outcome).toEqual({ observation: 'fail', written: 'pass' });
     expect(decided.body.audit.map((e) => e.action)).toEqual(expect.arrayContaining(['review.opened', 'review.decided']));
-    const again = await callAs(studio, day.one('coordinator'), 'POST', `${path}/${review.id}/decision`, { outcome: { observation: 'pass', written: 'pass' }, reasons: 'Trying to decide a second time.' });
+    const again = await callAs(studio, reviewer, 'POST', `${path}/${review.id}/decision`, { outcome: { observation: 'pass', written: 'pass' }, reasons: 'Trying to decide a second time.' });
     expect(again.status).toBe(409);
     expect(() => studio.db.prepare('UPDATE result_reviews SET reasons = ? WHERE id = ?').run('edited', review.id)).toThrow(/cannot be changed/);
 
