@@ -3,11 +3,15 @@
 import { loadConfig } from './config.ts';
 import { createDemoSession, demoLinks, DEMO_TITLE } from './demo.ts';
 import { createLogger } from './log.ts';
+import { installProcessPolicy } from './process-policy.ts';
 import { startStudio } from './studio.ts';
 
 const config = loadConfig();
 const log = createLogger(config.logLevel);
 const studio = await startStudio(config, log);
+// From here on nothing a client sends can end the process (startup errors above still do:
+// a studio that never came up must not pretend to serve).
+installProcessPolicy(log, () => studio.close());
 
 if (config.demo) {
   const existing = studio.sessions.firstSession();
@@ -41,8 +45,11 @@ const stop = async (signal: string): Promise<void> => {
   if (stopping) return;
   stopping = true;
   log.info({ signal }, 'shutting down');
-  await studio.close();
-  process.exit(0);
+  try {
+    await studio.close();
+  } finally {
+    process.exit(0);
+  }
 };
 process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));

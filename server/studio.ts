@@ -18,6 +18,7 @@ import { AuditRepo } from './db/audit-repo.ts';
 import { databaseHealthy, openDatabase, type Database } from './db/database.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
 import { createHttpApp } from './http/app.ts';
+import { tightenTree } from './data-dir.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
@@ -85,6 +86,7 @@ export function baseUrlFor(config: Config, port: number): string {
 
 export async function startStudio(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Studio> {
   const { db, sessions, audit, tokens, invites } = openData(config);
+  tightenTree(path.join(config.dataDir, 'recordings')); // 0700 before the recorder writes there
   const bank = new ScenarioBank(db);
   const templates = new TemplatesRepo(db);
   const assessment = new AssessmentService({ db, sessions, bank, templates, audit, log });

@@ -1,6 +1,7 @@
 // HTTP API shapes shared by server and client.
 import type { DayState } from './assessment.ts';
 import type { Level } from './domain.ts';
+import type { ApiErrorCode } from './errors.ts';
 import type { RecordingStatus } from './protocol.ts';
 import type { Role } from './roles.ts';
 
@@ -21,7 +22,7 @@ export interface MeResponse {
   role: Role;
 }
 
-export type ApiErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'INVALID_REQUEST' | 'CONFLICT' | 'INTERNAL';
+export type { ApiErrorCode } from './errors.ts';
 
 export interface ApiError {
   error: { code: ApiErrorCode; message: string };

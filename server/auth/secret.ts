@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDir, tightenIfPresent } from '../data-dir.ts';
 
 /**
  * The signing secret: SIMSTUDIO_SECRET if given, otherwise generated once and kept in the
@@ -9,9 +10,11 @@ import path from 'node:path';
 export function loadOrCreateSecret(dataDir: string, fromEnv: string | undefined): Uint8Array {
   if (fromEnv) return new TextEncoder().encode(fromEnv);
   const file = path.join(dataDir, 'secret.key');
-  fs.mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   try {
-    return new Uint8Array(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64url'));
+    const stored = fs.readFileSync(file, 'utf8');
+    tightenIfPresent(file); // one copied in (or written by an older version) with a looser mode
+    return new Uint8Array(Buffer.from(stored.trim(), 'base64url'));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }

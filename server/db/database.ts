@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from '../data-dir.ts';
 
 export type Database = DatabaseSync;
 
@@ -243,9 +244,14 @@ const MIGRATIONS: string[] = [
 ];
 
 export function openDatabase(dataDir: string): Database {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const db = new DatabaseSync(path.join(dataDir, 'simstudio.db'));
+  ensurePrivateDir(dataDir);
+  const file = path.join(dataDir, 'simstudio.db');
+  // 0600 before SQLite opens it; SQLite gives its -wal and -shm files the database file's mode.
+  ensurePrivateFile(file);
+  const db = new DatabaseSync(file);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;');
+  // Ones left by an older version (or created before this file was private) are tightened.
+  for (const suffix of ['-wal', '-shm']) tightenIfPresent(file + suffix);
   migrate(db);
   return db;
 }
@@ -278,7 +284,9 @@ export function transaction<T>(db: Database, fn: () => T): T {
     db.exec('COMMIT');
     return result;
   } catch (error) {
-    db.exec('ROLLBACK');
+    // SQLite may already have rolled back (e.g. SQLITE_FULL); then there is nothing to undo,
+    // and the original error is the one worth reporting.
+    if (db.isTransaction) db.exec('ROLLBACK');
     throw error;
   }
 }

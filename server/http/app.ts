@@ -8,6 +8,7 @@ import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-a
 import type { TokenService } from '../auth/tokens.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
+import { LogBudget } from '../log-budget.ts';
 import type { Logger } from '../log.ts';
 
 export interface HttpDeps {
@@ -122,12 +123,60 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     app.get('/', (_req, res) => res.type('text').send('SimStudio server is running, but the client is not built: run `npm run build`.'));
   }
 
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    deps.log.error({ err: (err as Error).message }, 'unhandled HTTP error');
-    if (!res.headersSent) sendApiError(res, 500, 'INTERNAL', 'internal error');
+  // Whatever matched nothing (including paths that are not valid URLs, e.g. `//x`).
+  app.use((_req, res) => sendApiError(res, 404, 'NOT_FOUND', 'no such page'));
+
+  // The one catch at the HTTP boundary: body-parser, URL decoding and static-file errors carry
+  // a 4xx status and become a typed refusal; anything else is our fault (500). Both kinds are
+  // logged under a budget, since a client can trigger them at will.
+  const refusedLog = new LogBudget(deps.log, 20);
+  const failedLog = new LogBudget(deps.log, 20);
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err); // Express's default handler closes the connection.
+    const refusal = httpRefusal(err);
+    if (refusal) {
+      refusedLog.warn({ status: refusal.status, code: refusal.code, type: errorType(err), method: req.method, ip: req.ip }, 'HTTP request refused');
+      return sendApiError(res, refusal.status, refusal.code, refusal.message);
+    }
+    failedLog.error({ err: err instanceof Error ? err.stack : String(err), method: req.method }, 'unhandled HTTP error');
+    sendApiError(res, 500, 'INTERNAL', 'internal error');
   });
 
   return app;
+}
+
+/** What a client-caused error (one with a 4xx status, as body-parser, the router's parameter
+ *  decoding and serve-static give) becomes; undefined for anything else. */
+export function httpRefusal(err: unknown): { status: number; code: ApiErrorCode; message: string } | undefined {
+  const e = err as { status?: unknown; statusCode?: unknown; type?: unknown } | null;
+  const status = typeof e?.status === 'number' ? e.status : typeof e?.statusCode === 'number' ? e.statusCode : 500;
+  if (status < 400 || status > 499) return undefined;
+  switch (errorType(err)) {
+    case 'entity.too.large':
+      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'the request body is larger than this route accepts' };
+    case 'parameters.too.many':
+      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: 'the request has too many parameters' };
+    case 'entity.parse.failed':
+      return { status: 400, code: 'INVALID_REQUEST', message: 'the request body is not valid JSON' };
+    case 'encoding.unsupported':
+      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported content encoding' };
+    case 'charset.unsupported':
+      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported charset: send UTF-8' };
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return { status: 400, code: 'INVALID_REQUEST', message: 'the request body was cut short' };
+  }
+  if (status === 401) return { status, code: 'UNAUTHENTICATED', message: 'not signed in' };
+  if (status === 403) return { status, code: 'FORBIDDEN', message: 'forbidden' };
+  if (status === 404) return { status, code: 'NOT_FOUND', message: 'not found' };
+  if (status === 413) return { status, code: 'PAYLOAD_TOO_LARGE', message: 'the request is too large' };
+  if (status === 415) return { status, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'unsupported media type' };
+  return { status: 400, code: 'INVALID_REQUEST', message: 'malformed request (e.g. a path or parameter that is not valid percent-encoding)' };
+}
+
+function errorType(err: unknown): string | undefined {
+  const type = (err as { type?: unknown } | null)?.type;
+  return typeof type === 'string' ? type : undefined;
 }
 
 function invitePage(message: string): string {

@@ -52,7 +52,9 @@ const ContentParams = z.object({
 
 export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   const router = express.Router();
-  router.use(express.json({ limit: '256kb' }));
+  // JSON bodies only for this router's own paths: a parser on every path would also run (with
+  // this limit) for the moderation routes mounted after it, and theirs would never apply.
+  router.use(['/sessions', '/recordings', '/studio'], express.json({ limit: '256kb' }));
   /** Every route names the participant it acts as and proves it with that participant's cookie. */
   const as = participantRoute(deps);
   const coordinator = ['coordinator'] as const;

@@ -39,7 +39,8 @@ const CsvQuery = QueueFilterSchema.pick({ participantId: true, from: true, to: t
 
 export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
   const router = express.Router();
-  router.use(express.json({ limit: '64kb' }));
+  // Only this router's own paths (see assessment-routes): each router's limit is the one that applies.
+  router.use(['/moderation', '/results'], express.json({ limit: '64kb' }));
   const as = participantRoute(deps);
   const readers = ['moderator', 'coordinator'] as const;
   const moderatorOnly = ['moderator'] as const;

@@ -6,18 +6,27 @@ import { z } from 'zod';
 import type { ApiErrorCode } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
+import type { ErrorCode } from '../../shared/protocol.ts';
 import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
 import type { Logger } from '../log.ts';
 import { sendApiError } from './app.ts';
 
 export type ParticipantHandler = (req: Request, res: Response, viewer: Participant) => Promise<void> | void;
 
-const STATUS_FOR: Record<string, number> = {
-  INVALID_PAYLOAD: 400,
-  UNAUTHENTICATED: 401,
-  FORBIDDEN: 403,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
+/** Every protocol error code as an HTTP status and API code (total over the closed set). */
+const HTTP_FOR: Record<ErrorCode, readonly [number, ApiErrorCode]> = {
+  INVALID_PAYLOAD: [400, 'INVALID_REQUEST'],
+  PAYLOAD_TOO_LARGE: [413, 'PAYLOAD_TOO_LARGE'],
+  UNKNOWN_EVENT: [400, 'INVALID_REQUEST'],
+  UNAUTHENTICATED: [401, 'UNAUTHENTICATED'],
+  FORBIDDEN: [403, 'FORBIDDEN'],
+  NOT_FOUND: [404, 'NOT_FOUND'],
+  NOT_JOINED: [409, 'CONFLICT'],
+  CONFLICT: [409, 'CONFLICT'],
+  PROTOCOL_VERSION_MISMATCH: [400, 'INVALID_REQUEST'],
+  MEDIA_ERROR: [400, 'INVALID_REQUEST'],
+  RATE_LIMITED: [429, 'RATE_LIMITED'],
+  INTERNAL: [500, 'INTERNAL'],
 };
 
 const ParticipantQuery = z.object({ participantId: z.string().min(1).max(64) });
@@ -38,7 +47,8 @@ export function participantRoute(deps: { auth: ParticipantAuth; log: Logger }) {
       } catch (error) {
         if (error instanceof ProtocolFailure) {
           deps.log.warn({ code: error.code, reason: error.message, path: req.path }, 'request refused');
-          return sendApiError(res, STATUS_FOR[error.code] ?? 400, apiCode(error.code), error.message);
+          const [status, code] = HTTP_FOR[error.code];
+          return sendApiError(res, status, code, error.message);
         }
         if (error instanceof z.ZodError) {
           const detail = error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
@@ -47,8 +57,4 @@ export function participantRoute(deps: { auth: ParticipantAuth; log: Logger }) {
         next(error);
       }
     };
-}
-
-function apiCode(code: string): ApiErrorCode {
-  return code === 'INVALID_PAYLOAD' ? 'INVALID_REQUEST' : (code as ApiErrorCode);
 }
