@@ -57,7 +57,7 @@ export const WRITTEN_FRAGMENT = 'content';
 
 /** Default limits of the written exercise (configurable on the server). */
 export const WRITTEN_DEFAULTS = {
-  /** Plain-text size cap. */
+  /** Text size cap; the stored document (text, formatting, edits) may hold 5× this in bytes. */
   maxTextBytes: 200 * 1024,
   /** After the deadline, a client that was disconnected at the deadline may still sync this long. */
   reconnectGraceSeconds: 60,
@@ -65,8 +65,10 @@ export const WRITTEN_DEFAULTS = {
 
 /** The candidate's written exercise, as the server sees it. */
 export interface WrittenStatus {
-  status: 'not-started' | 'open' | 'grace' | 'submitted';
-  /** When writing closes (server epoch ms): the phase deadline, which moves with pause and extend. */
+  /** paused: the day is paused, and so is writing (the deadline moves on by the pause). */
+  status: 'not-started' | 'open' | 'paused' | 'grace' | 'submitted';
+  /** When writing closes (server epoch ms): the phase deadline, which moves with pause and extend
+   *  (a soft-timer written phase too: writing closes at it even while the day waits for the lead). */
   closesAt: number | null;
   /** Set once the server has frozen the final text. */
   frozen: { frozenAt: number; sha256: string; text: string } | null;

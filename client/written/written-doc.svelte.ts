@@ -32,11 +32,11 @@ import { plainText, wordCount } from '../../shared/written-text.ts';
 export type WrittenConnection = 'connected' | 'connecting' | 'offline';
 export type SaveState = 'saved' | 'saving' | 'offline';
 /**
- * unknown: not heard from the server yet; not-started; open: writing allowed; closing: time
- * is up, the server may still take offline work for its grace period and then freezes;
- * submitted: the frozen text exists.
+ * unknown: not heard from the server yet; not-started; open: writing allowed; paused: the day
+ * is paused, writing resumes with it; closing: time is up, the server may still take offline
+ * work for its grace period and then freezes; submitted: the frozen text exists.
  */
-export type WrittenPhase = 'unknown' | 'not-started' | 'open' | 'closing' | 'submitted';
+export type WrittenPhase = 'unknown' | 'not-started' | 'open' | 'paused' | 'closing' | 'submitted';
 export type Frozen = NonNullable<WrittenStatus['frozen']>;
 
 /** The save indicator's words (the page shows exactly these). */
@@ -57,6 +57,7 @@ const LOCAL_COPY_TIMEOUT_MS = 3000;
 
 const TIME_IS_UP = /^time is up/i;
 const NOT_STARTED = /has not started/i;
+const PAUSED = /is paused/i;
 
 export function localCopyName(sessionId: string, participantId: string): string {
   return `simstudio-written-${sessionId}-${participantId}`;
@@ -344,6 +345,12 @@ export class WrittenDoc {
       this.#retryOnOpen = true;
       return;
     }
+    if (code === CLOSE_CODES.Forbidden && PAUSED.test(reason)) {
+      // The day is paused: what was refused stays on this device and goes out on resume.
+      this.#setPhase('paused');
+      this.#retryOnOpen = true;
+      return;
+    }
     if (code === CLOSE_CODES.BadRequest || code === CLOSE_CODES.MessageTooBig) {
       // E.g. "your text is over the 200 kB limit; the last change was not saved". Everything
       // accepted before stays on the server; the editor stays usable and the next edit (say,
@@ -460,6 +467,9 @@ export class WrittenDoc {
       }
     } else if (status.status === 'not-started') {
       this.#setPhase('not-started');
+    } else if (status.status === 'paused') {
+      this.#setPhase('paused');
+      this.#retryOnOpen = true;
     } else {
       // grace, or submitted while the snapshot is being written: writing is over. The
       // provider keeps trying, so work typed offline before the deadline still reaches the

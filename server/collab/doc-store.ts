@@ -1,11 +1,15 @@
 // Durable storage of collaborative documents: every accepted update is appended (and, with
 // PRAGMA synchronous = FULL, on disk) before anyone is told about it; a document loads from
 // its snapshot plus the updates after it, and is compacted into a new snapshot now and then.
+// It also knows how many bytes each document holds in storage, without reading it, so that a
+// size cap costs what the update costs (issue 11, row 7).
 import * as Y from 'yjs';
 import { transaction, type Database } from '../db/database.ts';
 
 export class DocStore {
   private readonly db: Database;
+  /** Stored bytes (snapshot + logged updates) of the documents whose size was asked for. */
+  private readonly sizes = new Map<string, number>();
 
   constructor(db: Database) {
     this.db = db;
@@ -27,21 +31,46 @@ export class DocStore {
 
   append(doc: string, update: Uint8Array): void {
     this.db.prepare('INSERT INTO collab_updates (doc, update_data, at) VALUES (?, ?, ?)').run(doc, update, Date.now());
+    const size = this.sizes.get(doc);
+    if (size !== undefined) this.sizes.set(doc, size + update.byteLength);
   }
 
   /** Replaces the log up to now with one snapshot of `ydoc` (which holds all of it). */
   compact(doc: string, ydoc: Y.Doc): void {
-    transaction(this.db, () => {
+    const compacted = transaction(this.db, () => {
       const { upto } = this.db.prepare('SELECT MAX(id) AS upto FROM collab_updates WHERE doc = ?').get(doc) as { upto: number | null };
-      if (upto === null) return;
+      if (upto === null) return null;
+      const state = Y.encodeStateAsUpdate(ydoc);
       this.db
         .prepare(
           `INSERT INTO collab_snapshots (doc, state, upto_id, at) VALUES (?, ?, ?, ?)
            ON CONFLICT(doc) DO UPDATE SET state = excluded.state, upto_id = excluded.upto_id, at = excluded.at`,
         )
-        .run(doc, Y.encodeStateAsUpdate(ydoc), upto, Date.now());
+        .run(doc, state, upto, Date.now());
       this.db.prepare('DELETE FROM collab_updates WHERE doc = ? AND id <= ?').run(doc, upto);
+      return state.byteLength;
     });
+    // Only once committed: a rolled-back compaction leaves the stored size as it was.
+    if (compacted !== null && this.sizes.has(doc)) this.sizes.set(doc, compacted);
+  }
+
+  /**
+   * Bytes the document holds in storage: its snapshot plus every update logged after it.
+   * Read from the database once, then kept by `append` and `compact` (this store is the only
+   * writer of a live document), so asking again costs nothing.
+   */
+  storedBytes(doc: string): number {
+    const known = this.sizes.get(doc);
+    if (known !== undefined) return known;
+    const { bytes } = this.db
+      .prepare(
+        `SELECT COALESCE((SELECT LENGTH(state) FROM collab_snapshots WHERE doc = ?1), 0)
+              + COALESCE((SELECT SUM(LENGTH(update_data)) FROM collab_updates
+                          WHERE doc = ?1 AND id > COALESCE((SELECT upto_id FROM collab_snapshots WHERE doc = ?1), 0)), 0) AS bytes`,
+      )
+      .get(doc) as { bytes: number };
+    this.sizes.set(doc, bytes);
+    return bytes;
   }
 
   updateCount(doc: string): number {

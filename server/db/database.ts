@@ -241,6 +241,19 @@ const MIGRATIONS: string[] = [
      BEGIN SELECT RAISE(ABORT, 'a result under review changes only by its reviewer''s recorded decision'); END;
    CREATE TRIGGER moderation_results_no_delete BEFORE DELETE ON moderation_results
      BEGIN SELECT RAISE(ABORT, 'a moderation result cannot be deleted'); END;`,
+  // Written exercise deadlines that cannot be reopened (issue 11, rows 5, 6). The window's
+  // deadline as last stored while the phase ran, so that a server that was down across it
+  // closes writing at that deadline, not at a later phase's start; whether a candidate
+  // connection was open when writing closed (then nobody gets the reconnection grace); and
+  // a close, once stored, never changes.
+  `CREATE TABLE written_windows (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+     deadline INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   ALTER TABLE written_state ADD COLUMN candidate_online INTEGER NOT NULL DEFAULT 0 CHECK (candidate_online IN (0, 1));
+   CREATE TRIGGER written_state_no_update BEFORE UPDATE ON written_state
+     BEGIN SELECT RAISE(ABORT, 'a closed written exercise cannot reopen'); END;`,
 ];
 
 export function openDatabase(dataDir: string): Database {

@@ -1,0 +1,63 @@
+// Which candidate connections to the written exercise were open when: the reconnection grace
+// belongs only to a candidate who was disconnected at the deadline (issue 11, row 6), so the
+// server must be able to say, a moment after the deadline, whether one was open at it.
+// In memory: a process that started after the deadline had no connection at it, which is
+// exactly right; what was true at a close this process saw is stored with the close.
+
+/** Closed connections are remembered this long (the deadline's close is recorded within moments). */
+const KEEP_CLOSED_MS = 10 * 60_000;
+/** …and at most this many per session (a reconnect loop must not grow memory). */
+const MAX_CLOSED = 64;
+
+interface Span {
+  connectedAt: number;
+  disconnectedAt: number | null;
+}
+
+export class CandidatePresence {
+  private readonly sessions = new Map<string, Map<number, Span>>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  connected(sessionId: string, connectionId: number, connectedAt: number): void {
+    let spans = this.sessions.get(sessionId);
+    if (!spans) this.sessions.set(sessionId, (spans = new Map()));
+    spans.set(connectionId, { connectedAt, disconnectedAt: null });
+    this.prune(sessionId, spans);
+  }
+
+  disconnected(sessionId: string, connectionId: number): void {
+    const spans = this.sessions.get(sessionId);
+    const span = spans?.get(connectionId);
+    if (!spans || !span) return;
+    span.disconnectedAt = this.now();
+    this.prune(sessionId, spans);
+  }
+
+  /** Whether any candidate connection of this session was open at `at`. */
+  onlineAt(sessionId: string, at: number): boolean {
+    const spans = this.sessions.get(sessionId);
+    if (!spans) return false;
+    for (const span of spans.values()) {
+      if (span.connectedAt <= at && (span.disconnectedAt === null || span.disconnectedAt > at)) return true;
+    }
+    return false;
+  }
+
+  private prune(sessionId: string, spans: Map<number, Span>): void {
+    const cutoff = this.now() - KEEP_CLOSED_MS;
+    let closed = 0;
+    for (const span of spans.values()) if (span.disconnectedAt !== null) closed++;
+    // Drop what is too old, then the earliest connections while over the count.
+    for (const [id, span] of spans) {
+      if (span.disconnectedAt === null) continue;
+      if (span.disconnectedAt >= cutoff && closed <= MAX_CLOSED) continue;
+      spans.delete(id);
+      closed--;
+    }
+    if (spans.size === 0) this.sessions.delete(sessionId);
+  }
+}
