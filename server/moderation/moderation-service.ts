@@ -358,7 +358,7 @@ export class ModerationService {
       const found = this.deps.sessions.getParticipant(input.reviewerParticipantId);
       if (!found) throw new ProtocolFailure('INVALID_PAYLOAD', 'no such person: choose the independent reviewer from the list');
       const reviewer = actingPerson(found);
-      const refusal = this.reviewerRefusal(facts, reviewer) ?? (samePerson(reviewer, opener) ? 'the person who opens a review cannot also decide it: name another moderator as the reviewer' : null);
+      const refusal = this.reviewerRefusal(facts, reviewer, this.involved(facts)) ?? (samePerson(reviewer, opener) ? 'the person who opens a review cannot also decide it: name another moderator as the reviewer' : null);
       if (refusal) throw new ProtocolFailure('INVALID_PAYLOAD', refusal);
       const at = this.now().toISOString();
       const id = this.repo.openReview({
@@ -385,8 +385,8 @@ export class ModerationService {
       if (!review) throw new ProtocolFailure('NOT_FOUND', 'no such review of this result');
       if (review.decidedAt !== null) throw new ProtocolFailure('CONFLICT', 'this review has already been decided');
       this.assertIsReviewer(review, actor);
-      // Independence cannot change while the review is open, but the check is cheap and the decision is what counts.
-      const refusal = this.reviewerRefusal(facts, actor, { ignoreMarks: true });
+      // Checked again at the decision, which is what counts; the reviewer's own mark changes during the review are theirs to make.
+      const refusal = this.reviewerRefusal(facts, actor, { signer: this.person(facts.stored?.signedOffBy), markers: [] });
       if (refusal) throw new ProtocolFailure('FORBIDDEN', refusal);
       const assessed = facts.results.filter((r) => r.assessed).map((r) => r.element);
       const given = Object.keys(input.outcome) as Element[];
@@ -456,29 +456,35 @@ export class ModerationService {
     return facts.participants.find((p) => (p.role === 'observer' || p.role === 'leadObserver') && samePerson(actingPerson(p), person));
   }
 
+  /** Who took part in this result: its signer-off and the moderators who changed its marks
+   *  (its observers are checked from the session's participants). */
+  private involved(facts: SessionFacts): { signer: ActingPerson | null; markers: ActingPerson[] } {
+    return {
+      signer: this.person(facts.stored?.signedOffBy),
+      markers: this.repo.markersOf(facts.session.id).flatMap((id) => this.person(id) ?? []),
+    };
+  }
+
   /** Why this person cannot review this result, or null: the reviewer is a moderator who did
-   *  not sign it off, did not observe the session and did not change its marks. */
-  private reviewerRefusal(facts: SessionFacts, reviewer: ActingPerson, options: { ignoreMarks?: boolean } = {}): string | null {
+   *  not sign it off, did not observe the session and (when `markers` are given) did not change its marks. */
+  private reviewerRefusal(facts: SessionFacts, reviewer: ActingPerson, involved: { signer: ActingPerson | null; markers: ActingPerson[] }): string | null {
     if (reviewer.role !== 'moderator') return `the independent reviewer must be a moderator; ${reviewer.name} is a ${ROLE_LABELS[reviewer.role].toLowerCase()}`;
-    const signer = this.person(facts.stored?.signedOffBy);
-    if (signer && samePerson(reviewer, signer)) return `${reviewer.name} signed this result off; the independent reviewer must be someone else`;
+    if (involved.signer && samePerson(reviewer, involved.signer)) return `${reviewer.name} signed this result off; the independent reviewer must be someone else`;
     const observer = this.observerLike(facts, reviewer);
     if (observer) return `${reviewer.name} observed this session (${personLabel(actingPerson(observer))}); the independent reviewer must not have`;
-    if (!options.ignoreMarks) {
-      const marker = this.repo.markersOf(facts.session.id).map((id) => this.person(id)).find((p) => p !== null && samePerson(reviewer, p));
-      if (marker) return `${reviewer.name} changed this result's marks; the independent reviewer must not have`;
-    }
+    if (involved.markers.some((m) => samePerson(reviewer, m))) return `${reviewer.name} changed this result's marks; the independent reviewer must not have`;
     return null;
   }
 
   /** The moderators who could be named as reviewer of this signed-off result, by `viewer`. */
   private eligibleReviewers(facts: SessionFacts, viewer: ActingPerson | undefined): ReviewerOption[] {
     if (facts.status !== 'moderated') return [];
+    const involved = this.involved(facts);
     return this.repo
       .moderators()
       .filter((m) => {
         const person: ActingPerson = { participantId: m.participantId, name: m.name, role: 'moderator' };
-        return this.reviewerRefusal(facts, person) === null && !(viewer && samePerson(person, viewer));
+        return this.reviewerRefusal(facts, person, involved) === null && !(viewer && samePerson(person, viewer));
       })
       .slice(0, 200)
       .map((m) => ({ participantId: m.participantId, name: m.name, invitedFor: m.sessionTitle }));
