@@ -45,6 +45,20 @@ export interface BoardRow {
   day: DayState | null;
   people: Array<{ participantId: string; displayName: string; role: Role; connected: boolean }>;
   warnings: string[];
+  /** Faults of the studio itself that need someone to act (e.g. the database refused a
+   *  timed transition, which is being retried); each stays until the fault clears. */
+  alerts: BoardAlert[];
+}
+
+/** A server-side fault shown on the live board until it clears. */
+export interface BoardAlert {
+  /** DAY_TRANSITION_RETRYING: a hard deadline passed but storing the next phase failed; the
+   *  server retries with backoff (the phase changes for everyone once it is stored). */
+  code: 'DAY_TRANSITION_RETRYING';
+  message: string;
+  /** When the first attempt failed (server clock, ms). */
+  since: number;
+  attempts: number;
 }
 
 export interface InviteRow {

@@ -11,6 +11,7 @@ import {
   type DayState,
   type SessionOverview,
 } from '../../shared/assessment.ts';
+import type { BoardAlert } from '../../shared/api.ts';
 import type { NewSession, Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { ELEMENT_LABELS, type Element } from '../../shared/moderation.ts';
@@ -154,6 +155,11 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
       });
       return { sessionId: session.id, participants };
     });
+  }
+
+  /** Faults of this session's day for the live board (a timed transition being retried). */
+  alerts(sessionId: string): BoardAlert[] {
+    return this.runner.alerts(sessionId);
   }
 
   dayState(sessionId: string): DayState | null {

@@ -1,20 +1,42 @@
 // Runs every session's assessment day on the server clock: applies control actions, lets
 // hard timers advance by themselves, persists every transition before announcing it, and
 // rebuilds its timers from the database after a restart.
+//
+// A timer never throws: when the database refuses a due transition (SQLITE_BUSY past the busy
+// timeout, SQLITE_FULL, any other error) nothing of it was stored (one transaction with its
+// audit row), the day stays where it was for everyone, the runner retries with backoff and an
+// alert stands on the coordinator's board until the transition is stored. Retrying recomputes
+// the same transition from the same stored record, so it is applied exactly once, never skipped.
 import { EventEmitter } from 'node:events';
-import type { DayControl } from '../../shared/assessment.ts';
+import type { BoardAlert } from '../../shared/api.ts';
+import type { DayControl, PhaseSpec } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
 import { advanceDue, applyControl, newDay, nextWakeUp, type DayRecord } from './day-machine.ts';
 import type { PlansRepo } from './plans-repo.ts';
-import type { PhaseSpec } from '../../shared/assessment.ts';
 
 /** setTimeout cannot wait longer than this; longer waits are re-armed. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Retry delays after a failed transition: 0.5 s, 1 s, 2 s, … up to 30 s between attempts
+ *  (each attempt may itself wait out the database's busy timeout). */
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
+export function retryDelayMs(attempts: number): number {
+  return Math.min(RETRY_FIRST_MS * 2 ** Math.max(0, attempts - 1), RETRY_MAX_MS);
+}
 
 interface RunnerEvents {
   changed: [record: DayRecord];
+}
+
+type AuditInput = Parameters<AuditRepo['append']>[0];
+
+interface Failure {
+  since: number;
+  attempts: number;
+  reason: string;
 }
 
 export class DayRunner extends EventEmitter<RunnerEvents> {
@@ -23,7 +45,11 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly days = new Map<string, DayRecord>();
+  /** At most one timer per session: the next deadline, or the next retry. */
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** Sessions whose due transition could not be stored yet. */
+  private readonly failures = new Map<string, Failure>();
+  private closed = false;
 
   constructor(plans: PlansRepo, audit: AuditRepo, log: Logger, now: () => number = Date.now) {
     super();
@@ -38,7 +64,6 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     for (const stored of this.plans.days()) {
       this.days.set(stored.sessionId, stored);
       this.tick(stored.sessionId);
-      this.schedule(this.days.get(stored.sessionId)!);
     }
   }
 
@@ -57,71 +82,151 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     if (!stored) return undefined;
     this.days.set(sessionId, stored);
     this.tick(sessionId);
-    this.schedule(this.days.get(sessionId)!);
     return this.days.get(sessionId);
   }
 
-  /** Applies a control action (throws a typed CONFLICT when it is out of order). */
+  /** Applies a control action (throws a typed CONFLICT when it is out of order, and the
+   *  database's error when it cannot be stored: then nothing changed). */
   control(sessionId: string, actor: Participant, control: DayControl): DayRecord {
     const current = this.get(sessionId);
     if (!current) throw new Error(`session ${sessionId} has no assessment day`);
-    const next = applyControl(advanceDue(current, this.now()), control, this.now());
-    this.commit(next);
-    this.audit.append({
-      sessionId,
-      actorParticipantId: actor.id,
-      action: `day.${control.action}`,
-      detail: {
-        role: actor.role,
-        fromPhaseIndex: current.phaseIndex,
-        toPhaseIndex: next.phaseIndex,
-        ...('reason' in control ? { reason: control.reason } : {}),
-        ...('seconds' in control ? { seconds: control.seconds } : {}),
+    const now = this.now();
+    // A deadline that passed but is not stored yet (e.g. being retried) is applied first.
+    const due = advanceDue(current, now);
+    const next = applyControl(due, control, now);
+    this.persist(next, [
+      ...(due !== current ? [timerAudit(current, due)] : []),
+      {
+        sessionId,
+        actorParticipantId: actor.id,
+        action: `day.${control.action}`,
+        detail: {
+          role: actor.role,
+          fromPhaseIndex: due.phaseIndex,
+          toPhaseIndex: next.phaseIndex,
+          ...('reason' in control ? { reason: control.reason } : {}),
+          ...('seconds' in control ? { seconds: control.seconds } : {}),
+        },
       },
-    });
+    ]);
+    this.applied(next);
     return next;
   }
 
+  /** Faults to show on the live board for this session (empty when all is well). */
+  alerts(sessionId: string): BoardAlert[] {
+    const failure = this.failures.get(sessionId);
+    if (!failure) return [];
+    return [
+      {
+        code: 'DAY_TRANSITION_RETRYING',
+        message: `The phase did not change at its deadline: the database refused to store it (${failure.reason}). Retrying automatically; everyone stays on the current phase until it is stored.`,
+        since: failure.since,
+        attempts: failure.attempts,
+      },
+    ];
+  }
+
   close(): void {
+    this.closed = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
 
+  /** Stores whatever is due for this session and arms its next timer. Never throws. */
   private tick(sessionId: string): void {
     const current = this.days.get(sessionId);
-    if (!current) return;
+    if (!current || this.closed) return;
     const next = advanceDue(current, this.now());
-    if (next === current) return;
-    this.commit(next);
-    this.audit.append({
-      sessionId,
-      action: 'day.timer',
-      detail: { fromPhaseIndex: current.phaseIndex, toPhaseIndex: next.phaseIndex },
+    if (next !== current) {
+      try {
+        this.persist(next, [timerAudit(current, next)]);
+      } catch (error) {
+        this.failed(sessionId, error);
+        return;
+      }
+      this.applied(next);
+      return;
+    }
+    this.recovered(sessionId);
+    this.schedule(current);
+  }
+
+  /** One transaction: the new day and its audit rows, or nothing. */
+  private persist(record: DayRecord, audit: AuditInput[]): void {
+    this.plans.atomically(() => {
+      this.plans.saveDay(record);
+      for (const entry of audit) this.audit.append(entry);
     });
   }
 
-  /** Persist first, then announce: a restart never loses a transition anyone has seen. */
-  private commit(record: DayRecord): void {
-    this.plans.saveDay(record);
+  /** Stored: now remember, re-arm and announce (a restart never loses a transition anyone has seen). */
+  private applied(record: DayRecord): void {
     this.days.set(record.sessionId, record);
+    this.recovered(record.sessionId);
     this.schedule(record);
     this.log.info({ sessionId: record.sessionId, status: record.status, phaseIndex: record.phaseIndex }, 'day changed');
-    this.emit('changed', record);
+    try {
+      this.emit('changed', record);
+    } catch (error) {
+      // The transition is stored; a listener's fault must not make it look unapplied.
+      this.log.error({ sessionId: record.sessionId, err: errorText(error) }, 'announcing a day change failed');
+    }
+  }
+
+  private failed(sessionId: string, error: unknown): void {
+    const previous = this.failures.get(sessionId);
+    const failure: Failure = { since: previous?.since ?? this.now(), attempts: (previous?.attempts ?? 0) + 1, reason: dbReason(error) };
+    this.failures.set(sessionId, failure);
+    const delay = retryDelayMs(failure.attempts);
+    // One line per attempt: backoff keeps this to a few lines a minute.
+    this.log[previous ? 'warn' : 'error'](
+      { sessionId, attempts: failure.attempts, retryInMs: delay, err: errorText(error) },
+      'storing a timed day transition failed; retrying',
+    );
+    this.arm(sessionId, delay);
+  }
+
+  private recovered(sessionId: string): void {
+    const failure = this.failures.get(sessionId);
+    if (!failure) return;
+    this.failures.delete(sessionId);
+    this.log.warn({ sessionId, attempts: failure.attempts, failedForMs: this.now() - failure.since }, 'timed day transition stored after retrying');
   }
 
   private schedule(record: DayRecord): void {
-    clearTimeout(this.timers.get(record.sessionId));
-    this.timers.delete(record.sessionId);
     const wakeAt = nextWakeUp(record);
-    if (wakeAt === null) return;
-    const delay = Math.min(Math.max(0, wakeAt - this.now()), MAX_TIMER_MS);
-    const timer = setTimeout(() => {
+    if (wakeAt === null) {
+      clearTimeout(this.timers.get(record.sessionId));
       this.timers.delete(record.sessionId);
-      this.tick(record.sessionId);
-      const latest = this.days.get(record.sessionId);
-      if (latest && !this.timers.has(record.sessionId)) this.schedule(latest);
+      return;
+    }
+    this.arm(record.sessionId, Math.min(Math.max(0, wakeAt - this.now()), MAX_TIMER_MS));
+  }
+
+  private arm(sessionId: string, delay: number): void {
+    clearTimeout(this.timers.get(sessionId));
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(sessionId);
+      this.tick(sessionId);
     }, delay);
     timer.unref();
-    this.timers.set(record.sessionId, timer);
+    this.timers.set(sessionId, timer);
   }
+}
+
+function timerAudit(from: DayRecord, to: DayRecord): AuditInput {
+  return { sessionId: from.sessionId, action: 'day.timer', detail: { fromPhaseIndex: from.phaseIndex, toPhaseIndex: to.phaseIndex } };
+}
+
+/** node:sqlite errors carry SQLite's own words in `errstr` ("database is locked", …). */
+function dbReason(error: unknown): string {
+  const errstr = (error as { errstr?: unknown } | null)?.errstr;
+  if (typeof errstr === 'string' && errstr) return errstr.slice(0, 100);
+  return errorText(error).slice(0, 100);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -2,7 +2,7 @@
 // state of its assessment day (written on every transition, so a restart resumes it).
 import type { Adjustments, DayStatus, PhaseSpec, Template } from '../../shared/assessment.ts';
 import type { Element } from '../../shared/moderation.ts';
-import type { Database } from '../db/database.ts';
+import { transaction, type Database } from '../db/database.ts';
 import type { DayRecord } from './day-machine.ts';
 
 export interface SessionPlan {
@@ -107,6 +107,12 @@ export class PlansRepo {
       )
       .all(candidateRef) as Array<{ scenario_id: string }>;
     return new Set(rows.map((r) => r.scenario_id));
+  }
+
+  /** Runs `fn` in one transaction: a day's transition and its audit rows are stored together
+   *  or not at all, so a failed attempt can simply be retried (never half-applied). */
+  atomically<T>(fn: () => T): T {
+    return transaction(this.db, fn);
   }
 
   saveDay(record: DayRecord): void {

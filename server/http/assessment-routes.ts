@@ -226,7 +226,9 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
           role: p.role,
           connected: online.has(p.id),
         }));
-        return [{ sessionId: session.id, title: session.title, day, people, warnings: boardWarnings(day, people, deps, session.id) }];
+        return [
+          { sessionId: session.id, title: session.title, day, people, warnings: boardWarnings(day, people, deps, session.id), alerts: deps.assessment.alerts(session.id) },
+        ];
       });
       res.json(rows);
     }, coordinator),
