@@ -17,7 +17,8 @@
 //                  (the running or paused phase) | 'waiting' | 'complete' | null (no day known),
 //       scenario: number|null  (that phase's scenario),
 //       remainingMs(): number|null  (countdown on the server clock; negative = soft phase over time),
-//       clockOffsetMs: number  (server clock − Date.now()) }
+//       clockOffsetMs: number  (server clock − Date.now()),
+//       synced: boolean  (at least one clockSync sample taken: the countdown is corrected) }
 import type { DayState } from '../../shared/assessment.ts';
 import type { PeerInfo } from '../../shared/protocol.ts';
 import { app, type AppPhase } from './app-state.svelte.ts';
@@ -40,6 +41,7 @@ export interface SimStudioDayHook {
   readonly scenario: number | null;
   remainingMs(): number | null;
   readonly clockOffsetMs: number;
+  readonly synced: boolean;
 }
 
 export interface SimStudioTestHook {
@@ -97,6 +99,9 @@ export function installTestHook(): void {
       },
       get clockOffsetMs(): number {
         return app.day?.offsetMs ?? 0;
+      },
+      get synced(): boolean {
+        return app.day?.synced ?? false;
       },
     },
   };

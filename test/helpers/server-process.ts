@@ -4,7 +4,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { io, type Socket } from 'socket.io-client';
 import { sessionCookieName } from '../../shared/api.ts';
+import type { DayControl, DayState, Template } from '../../shared/assessment.ts';
+import type { Participant } from '../../shared/domain.ts';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.ts';
+import { loadConfig } from '../../server/config.ts';
+import { openData } from '../../server/studio.ts';
+import { booking } from './assessment.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -43,7 +50,8 @@ export async function startServerProcess(dataDir: string, port: number, env: Rec
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const baseUrl = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
+  // Generous: a loaded 2-core machine starts Node and a mediasoup worker slowly.
+  const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${output}`);
     try {
@@ -71,4 +79,95 @@ export async function cookieFor(link: string, participantId: string): Promise<st
   const match = new RegExp(`${name}=([^;]+)`).exec(res.headers.get('set-cookie') ?? '');
   if (!match) throw new Error(`no session cookie from ${link}`);
   return `${name}=${match[1]}`;
+}
+
+export type ServerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface ServerInvite {
+  participantId: string;
+  role: Participant['role'];
+  link: string;
+}
+
+export interface ServerDay {
+  sessionId: string;
+  invites: ServerInvite[];
+}
+
+/**
+ * Books a day on a running server process the way a coordinator does (HTTP), on `template`
+ * when given (saved through the studio API first), else on the practitioner default.
+ */
+export async function bookOnServer(server: ServerProcess, dataDir: string, template?: Omit<Template, 'version'>): Promise<ServerDay> {
+  // A coordinator to book with, created in the server's own data directory (same secret).
+  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir }));
+  let coordinator: Participant;
+  let link: string;
+  try {
+    const { participants } = data.sessions.create({ title: 'Staff', level: 'practitioner', participants: [{ role: 'coordinator', displayName: 'Cora' }] });
+    coordinator = participants[0]!;
+    link = await data.invites.link(server.baseUrl, coordinator);
+  } finally {
+    data.db.close();
+  }
+  const cookie = await cookieFor(link, coordinator.id);
+  const post = async (route: string, body: unknown): Promise<Response> => {
+    const res = await fetch(`${server.baseUrl}/api${route}?participantId=${coordinator.id}`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`POST ${route}: ${res.status} ${await res.text()}`);
+    return res;
+  };
+  let templateId = 'practitioner';
+  if (template) templateId = ((await (await post('/studio/templates', template)).json()) as Template).id;
+  const actors = template ? [{ displayName: 'Ada', scenarios: [1] }] : [{ displayName: 'Ada', scenarios: [1, 2, 3] }];
+  if (template && template.scenarioCount > 1) actors[0]!.scenarios = Array.from({ length: template.scenarioCount }, (_, i) => i + 1);
+  const booked = await post('/studio/sessions', booking(templateId, { actors }));
+  return (await booked.json()) as ServerDay;
+}
+
+export function inviteOf(day: ServerDay, role: Participant['role']): ServerInvite {
+  const invite = day.invites.find((i) => i.role === role);
+  if (!invite) throw new Error(`no ${role} invite`);
+  return invite;
+}
+
+/**
+ * A Socket.IO client signed in as this invite's participant, not connected yet (attach
+ * listeners, then `socket.connect()`). `url` lets it go through something else, e.g. a proxy.
+ */
+export async function socketFor(server: ServerProcess, invite: ServerInvite, url = server.baseUrl): Promise<ServerSocket> {
+  const cookie = await cookieFor(invite.link, invite.participantId);
+  return io(url, {
+    auth: { participantId: invite.participantId },
+    extraHeaders: { cookie },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+    autoConnect: false,
+  });
+}
+
+/** Connects as this invite's participant and resolves with the dayState the server sends on connection. */
+export async function dayStateOnConnect(server: ServerProcess, invite: ServerInvite): Promise<{ state: DayState; socket: ServerSocket }> {
+  const socket = await socketFor(server, invite);
+  const state = new Promise<DayState>((resolve, reject) => {
+    socket.once('dayState', resolve);
+    socket.once('connect_error', reject);
+  });
+  socket.connect();
+  return { state: await state, socket };
+}
+
+/** Sends a day control action and resolves with the new state (rejects on a refusal). */
+export function dayControl(socket: ServerSocket, control: DayControl): Promise<DayState> {
+  return new Promise((resolve, reject) =>
+    socket.timeout(15_000).emit('dayControl', control, (err: Error | null, r) => {
+      if (err) reject(err);
+      else if (r.ok) resolve(r.data);
+      else reject(new Error(`${r.error.code}: ${r.error.message}`));
+    }),
+  );
 }

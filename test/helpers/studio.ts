@@ -101,13 +101,17 @@ export async function connectAs(studio: Studio, participant: Participant): Promi
   return socket;
 }
 
+/** How long a test request waits for its acknowledgement: a failure detector, generous because
+ *  a loaded 2-core machine can be slow (the page's own limit, client/lib/signalling.ts). */
+const REQUEST_TIMEOUT_MS = 10_000;
+
 export function request<N extends RequestName>(
   socket: ClientSocket,
   name: N,
   payload: RequestPayload<N>,
 ): Promise<Result<ReplyTypes[N]>> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name}: no reply within 5 s`)), 5000);
+    const timer = setTimeout(() => reject(new Error(`${name}: no reply within ${REQUEST_TIMEOUT_MS / 1000} s`)), REQUEST_TIMEOUT_MS);
     const emit = socket.emit as unknown as (event: string, payload: unknown, ack: (r: Result<ReplyTypes[N]>) => void) => void;
     emit.call(socket, name, payload, (result) => {
       clearTimeout(timer);
@@ -119,7 +123,7 @@ export function request<N extends RequestName>(
 /** Sends anything at all, to test what the server does with bad input. */
 export function rawRequest(socket: ClientSocket, name: string, ...args: unknown[]): Promise<Result<unknown>> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name}: no reply within 5 s`)), 5000);
+    const timer = setTimeout(() => reject(new Error(`${name}: no reply within ${REQUEST_TIMEOUT_MS / 1000} s`)), REQUEST_TIMEOUT_MS);
     (socket.emit as unknown as (...a: unknown[]) => void).call(socket, name, ...args, (result: Result<unknown>) => {
       clearTimeout(timer);
       resolve(result);

@@ -52,8 +52,11 @@ describe('running the day', () => {
     expect(started).toMatchObject({ ok: true, data: { status: 'running', phaseIndex: 0 } });
     const reflective = await reachedReflective;
     expect(reflective.phaseIndex).toBe(5);
-    // Well past its 1 s: still there (soft), until the lead observer advances.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Well past its deadline on the server's clock, and after a round trip through the server
+    // (a timer due by then would have run first): still there (soft), until the lead observer
+    // advances.
+    await expect.poll(() => Date.now() > reflective.deadline! + 1000, { timeout: 10_000, interval: 100 }).toBe(true);
+    expect((await request(candidate, 'clockSync', { clientSentAt: Date.now() })).ok).toBe(true);
     expect(studio.assessment.dayState(day.sessionId)).toMatchObject({ status: 'running', phaseIndex: 5 });
     const done = await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 5 });
     expect(done).toMatchObject({ ok: true, data: { status: 'complete' } });

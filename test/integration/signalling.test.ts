@@ -132,10 +132,11 @@ describe('media rules on the server', () => {
     if (!actorJoin.ok) throw new Error(actorJoin.error.message);
     expect(actorJoin.data.peers.map((p) => p.role)).toEqual(['candidate']);
 
-    // Let any notification in flight arrive, then look at everything the candidate got.
-    await new Promise((r) => setTimeout(r, 300));
+    // Every notification the server sent the candidate so far has arrived once a request of
+    // theirs is answered (one socket delivers in order): look at everything they got.
+    await expect.poll(() => received.some((r) => r.includes(byRole(participants, 'actor').id)), { timeout: 10_000 }).toBe(true); // the actor's arrival was announced
+    expect((await request(candidate, 'clockSync', { clientSentAt: Date.now() })).ok).toBe(true);
     const everything = JSON.stringify(candidateJoin.data) + received.join('\n');
-    expect(received.length).toBeGreaterThan(0); // the actor's arrival was announced
     for (const hidden of [lead, observer]) {
       expect(everything).not.toContain(hidden.id);
       expect(everything).not.toContain(hidden.displayName);
