@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { IceServersSchema, type IceServer } from '../shared/protocol.ts';
+import { parseAllowedOrigins } from './http/origin.ts';
 
 const EnvSchema = z.object({
   SIMSTUDIO_HOST: z.string().default('127.0.0.1'),
@@ -29,6 +30,7 @@ const EnvSchema = z.object({
   SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(600).default(30),
   SIMSTUDIO_WRITTEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
+  SIMSTUDIO_ALLOWED_ORIGINS: z.string().optional(),
 });
 
 export interface MediaConfig {
@@ -60,6 +62,9 @@ export interface Config {
   recording: { minFreeBytes: number; retentionDays: number };
   /** Collaboration sockets are pinged this often; one missed answer closes them. */
   collabHeartbeatMs: number;
+  /** Web origins whose pages may open the studio's WebSockets; undefined: the public URL's
+   *  origin (see server/http/origin.ts, allowedOriginsFor). */
+  allowedOrigins: string[] | undefined;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -93,11 +98,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       webRtcServerPort: e.SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT,
     },
     iceServers: parseIceServers(e.SIMSTUDIO_ICE_SERVERS),
+    allowedOrigins: allowedOriginsFromEnv(e.SIMSTUDIO_ALLOWED_ORIGINS),
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: { minFreeBytes: e.SIMSTUDIO_RECORDING_MIN_FREE_MB * 1024 * 1024, retentionDays: e.SIMSTUDIO_RECORDING_RETENTION_DAYS },
     ...overrides,
   };
+}
+
+function allowedOriginsFromEnv(raw: string | undefined): string[] | undefined {
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    return parseAllowedOrigins(raw);
+  } catch (error) {
+    throw new Error(`invalid configuration: SIMSTUDIO_ALLOWED_ORIGINS: ${(error as Error).message}`);
+  }
 }
 
 function parseIceServers(json: string | undefined): IceServer[] {

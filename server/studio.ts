@@ -18,6 +18,7 @@ import { AuditRepo } from './db/audit-repo.ts';
 import { databaseHealthy, openDatabase, type Database } from './db/database.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
 import { createHttpApp } from './http/app.ts';
+import { allowedOriginsFor } from './http/origin.ts';
 import { tightenTree } from './data-dir.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
@@ -110,6 +111,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   };
 
   let baseUrl = '';
+  /** Origins whose pages may open WebSockets; known once the port is (set after listen). */
+  let allowedOrigins: readonly string[] = [];
   const connections = { ids: (_sessionId: string): Set<string> => new Set<string>() };
   // The rubric as it stands: the live document while anyone has it open, else from the store.
   let liveDoc: (name: string) => Y.Doc | undefined = () => undefined;
@@ -160,7 +163,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
   });
   const server = http.createServer(app);
-  const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, recordings, iceServers: config.iceServers, log });
+  const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, recordings, iceServers: config.iceServers, allowedOrigins: () => allowedOrigins, log });
   recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
   connections.ids = signalling.connectedParticipantIds;
   const collab = attachCollab(server, {
@@ -186,6 +189,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   });
   const { port } = server.address() as AddressInfo;
   baseUrl = baseUrlFor(config, port);
+  allowedOrigins = allowedOriginsFor(config, baseUrl);
   log.info({ baseUrl, workers: pool.pids }, 'SimStudio listening');
 
   return {

@@ -26,6 +26,8 @@ import type { RoomRegistry } from '../../media/rooms.ts';
 import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
+import { LogBudget } from '../log-budget.ts';
+import { originAllowed } from '../http/origin.ts';
 import type { IceServer, PresenceInfo } from '../../shared/protocol.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
@@ -33,13 +35,20 @@ import type { RecordingStatus } from '../../shared/protocol.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import { HIDDEN_ROLES, SCENARIO_STAGE } from '../../shared/roles.ts';
 
-/** Requests per socket per second before RATE_LIMITED. A join needs about ten. */
+/** Messages per socket per second before RATE_LIMITED: everything a socket sends counts
+ *  (requests, requests without an acknowledgement, unknown events). A join needs about ten. */
 const MAX_REQUESTS_PER_SECOND = 50;
+/** Messages over the limit (net of refill) after which the socket is cut off: a client this
+ *  far over the limit is flooding, not bursting. */
+const FLOOD_CUTOFF = 4 * MAX_REQUESTS_PER_SECOND;
+/** Log lines about refused messages per socket per minute; the rest are counted in one summary. */
+const REFUSAL_LOG_LINES_PER_MINUTE = 10;
 
 interface SocketData {
   participant: Participant;
   room?: Room;
   channel?: PeerChannel;
+  joinAudited?: boolean;
 }
 
 type StudioSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -53,6 +62,8 @@ export interface SignallingDeps {
   sessions: SessionsRepo;
   recordings: RecordingService;
   iceServers: IceServer[];
+  /** Web origins whose pages may connect (see server/http/origin.ts). */
+  allowedOrigins: () => readonly string[];
   log: Logger;
 }
 
@@ -72,6 +83,7 @@ type Handler<N extends RequestName> = (socket: StudioSocket, payload: RequestPay
 
 export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): Signalling {
   const log = deps.log.child({ module: 'signalling' });
+  const originLog = new LogBudget(log, 20);
   const io: StudioServer = new Server(httpServer, {
     // Engine-level hard cap; anything above MAX_PAYLOAD_BYTES but below this gets a typed error.
     maxHttpBufferSize: 1_000_000,
@@ -79,6 +91,12 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     // Other upgrades on this server (the /collab/ endpoint) are not Socket.IO's to destroy.
     destroyUpgrade: false,
     cors: { origin: false },
+    // Refuse other sites' pages before anything else (cross-site WebSocket hijacking).
+    allowRequest: (req, callback) => {
+      const allowed = originAllowed(req.headers.origin, deps.allowedOrigins());
+      if (!allowed) originLog.warn({ origin: String(req.headers.origin).slice(0, 200) }, 'socket refused: origin not allowed');
+      callback(null, allowed);
+    },
   });
   /** The live connection of each participant; a newer one replaces the older. */
   const connections = new Map<string, StudioSocket>();
@@ -86,7 +104,13 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   io.use(async (socket, next) => {
     const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
     if (!auth.success) return next(handshakeError('INVALID_PAYLOAD', 'handshake auth must be { participantId }'));
-    const result = await deps.auth.fromCookieHeader(socket.handshake.headers.cookie, auth.data.participantId);
+    let result;
+    try {
+      result = await deps.auth.fromCookieHeader(socket.handshake.headers.cookie, auth.data.participantId);
+    } catch (error) {
+      log.error({ err: (error as Error).message }, 'socket authentication failed');
+      return next(handshakeError('INTERNAL', 'could not check the sign-in; try again'));
+    }
     if (!result.ok) {
       log.warn({ reason: result.reason, participantId: auth.data.participantId }, 'socket refused');
       return next(handshakeError('UNAUTHENTICATED', describeAuthFailure(result.reason)));
@@ -109,7 +133,12 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       const joined = room.join(participant, channel);
       socket.data.room = room;
       socket.data.channel = channel;
-      deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'room.joined' });
+      // One audit row per connection: a client repeating join (up to the rate limit) must not
+      // flood the append-only log.
+      if (!socket.data.joinAudited) {
+        deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'room.joined' });
+        socket.data.joinAudited = true;
+      }
       return {
         self: { participantId: participant.id, displayName: participant.displayName, role: participant.role },
         sessionId: participant.sessionId,
@@ -152,8 +181,12 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   };
 
   const broadcastPresence = async (sessionId: string): Promise<void> => {
-    for (const s of await io.in(sessionChannel(sessionId)).fetchSockets()) {
-      s.emit('presence', presenceFor(s.data.participant));
+    try {
+      for (const s of await io.in(sessionChannel(sessionId)).fetchSockets()) {
+        s.emit('presence', presenceFor(s.data.participant));
+      }
+    } catch (error) {
+      log.error({ sessionId, err: (error as Error).message }, 'presence broadcast failed');
     }
   };
 
@@ -163,8 +196,19 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   };
 
   io.on('connection', (socket) => {
+    try {
+      onConnection(socket);
+    } catch (error) {
+      // E.g. the database failed while greeting: drop this connection, keep serving the rest.
+      log.error({ err: (error as Error).stack }, 'socket setup failed');
+      socket.disconnect(true);
+    }
+  });
+
+  const onConnection = (socket: StudioSocket): void => {
     const { participant } = socket.data;
     const socketLog = log.child({ participantId: participant.id, role: participant.role, sessionId: participant.sessionId });
+    const refusalLog = new LogBudget(socketLog, REFUSAL_LOG_LINES_PER_MINUTE);
     const limiter = rateLimiter(MAX_REQUESTS_PER_SECOND);
     // Presence counts from the first connection, before the media join (waiting room).
     const previous = connections.get(participant.id);
@@ -180,17 +224,44 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     void broadcastPresence(participant.sessionId);
 
     const refuse = (event: string, error: ProtocolError, ack: unknown): void => {
-      socketLog.warn({ event, code: error.code, reason: error.message }, 'request refused');
+      refusalLog.warn({ event, code: error.code, reason: error.message }, 'request refused');
       if (typeof ack === 'function') (ack as (r: Result<never>) => void)({ ok: false, error });
       else socket.emit('protocolError', { ...error, event });
     };
+
+    // Every message passes here first, known or not, with an acknowledgement or without: one
+    // limiter for all of it. (onAny listeners would run before this, so unknown events are
+    // answered here too.)
+    socket.use((packet, next) => {
+      const [rawEvent, ...args] = packet as unknown as [unknown, ...unknown[]];
+      const event = String(rawEvent).slice(0, 64);
+      const ack = args.at(-1);
+      if (socket.disconnected) return; // messages already on the wire when it was cut off
+      const verdict = limiter();
+      if (verdict === 'cutoff') {
+        socketLog.warn({ limitPerSecond: MAX_REQUESTS_PER_SECOND }, 'socket cut off: flooding');
+        socket.disconnect(true);
+        return;
+      }
+      if (verdict === 'refused') {
+        // An over-limit message without an acknowledgement is dropped: answering each one would
+        // let a client make the server send as much as it receives.
+        if (typeof ack === 'function') refuse(event, { code: 'RATE_LIMITED', message: 'too many requests; slow down' }, ack);
+        else refusalLog.warn({ event, code: 'RATE_LIMITED' }, 'message dropped');
+        return;
+      }
+      if (!(REQUEST_NAMES as string[]).includes(event)) {
+        // Anything that is not a known request gets a typed error, not silence.
+        return refuse(event, { code: 'UNKNOWN_EVENT', message: `unknown event "${event}"` }, ack);
+      }
+      next();
+    });
 
     for (const name of REQUEST_NAMES) {
       socket.on(name, async (raw: unknown, ack: unknown) => {
         if (typeof ack !== 'function') {
           return refuse(name, { code: 'INVALID_PAYLOAD', message: `${name} needs an acknowledgement callback` }, undefined);
         }
-        if (!limiter()) return refuse(name, { code: 'RATE_LIMITED', message: 'too many requests; slow down' }, ack);
         const size = payloadSize(raw);
         if (size > MAX_PAYLOAD_BYTES) {
           return refuse(name, { code: 'PAYLOAD_TOO_LARGE', message: `payload of ${size} bytes exceeds ${MAX_PAYLOAD_BYTES}` }, ack);
@@ -211,23 +282,22 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       });
     }
 
-    // Anything that is not a known request gets a typed error, not silence.
-    socket.onAny((event: string, ...args: unknown[]) => {
-      if ((REQUEST_NAMES as string[]).includes(event)) return;
-      refuse(String(event).slice(0, 64), { code: 'UNKNOWN_EVENT', message: `unknown event "${String(event).slice(0, 64)}"` }, args.at(-1));
-    });
-
     socket.on('disconnect', (reason) => {
+      refusalLog.flush();
       socketLog.info({ reason }, 'socket disconnected');
       if (connections.get(participant.id) === socket) connections.delete(participant.id);
       void broadcastPresence(participant.sessionId);
       const { room, channel } = socket.data;
       if (room && channel) {
         room.leave(participant.id, channel);
-        deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'room.left', detail: { reason } });
+        try {
+          deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'room.left', detail: { reason } });
+        } catch (error) {
+          socketLog.error({ err: (error as Error).message }, 'could not audit leaving the room');
+        }
       }
     });
-  });
+  };
 
   const broadcastRecording = (sessionId: string, status: RecordingStatus): void => {
     io.to(sessionChannel(sessionId)).emit('recording', status);
@@ -244,6 +314,8 @@ function joinedRoom(socket: StudioSocket): Room {
 
 function toProtocolError(error: unknown): ProtocolError {
   if (error instanceof ProtocolFailure) return error.toJSON();
+  // The database refused (busy, full, …): nothing the client described was wrong.
+  if ((error as { code?: unknown } | null)?.code === 'ERR_SQLITE_ERROR') return { code: 'INTERNAL', message: 'the studio could not store this; try again' };
   // mediasoup rejects bad parameters (TypeError) and worker-side failures (Error); both are
   // about the media the client described, not an internal fault of ours.
   if (error instanceof Error) return { code: 'MEDIA_ERROR', message: error.message.slice(0, 300) };
@@ -258,16 +330,21 @@ function payloadSize(raw: unknown): number {
   }
 }
 
-function rateLimiter(perSecond: number): () => boolean {
-  let windowStart = Date.now();
-  let count = 0;
+/**
+ * A token bucket per socket: up to `perSecond` messages at once, refilled at `perSecond` a
+ * second. Every message costs a token, refused ones too, so a client over the limit must
+ * pause to be heard again; one that runs FLOOD_CUTOFF messages into debt is flooding.
+ * (A bucket, not a fixed window, so a burst is judged the same wherever a window would fall.)
+ */
+function rateLimiter(perSecond: number, now: () => number = Date.now): () => 'ok' | 'refused' | 'cutoff' {
+  let tokens = perSecond;
+  let last = now();
   return () => {
-    const now = Date.now();
-    if (now - windowStart >= 1000) {
-      windowStart = now;
-      count = 0;
-    }
-    return ++count <= perSecond;
+    const t = now();
+    tokens = Math.min(perSecond, tokens + ((t - last) / 1000) * perSecond) - 1;
+    last = t;
+    if (tokens >= 0) return 'ok';
+    return tokens < -FLOOD_CUTOFF ? 'cutoff' : 'refused';
   };
 }
 
