@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import type { Participant } from '../../shared/domain.ts';
-import { launchBrowser, openInvite, pageErrors, peerConnectionFacts, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
+import { launchBrowser, openInvite, pageErrors, peerConnectionFacts, pollUntil, type ParticipantPage, type PeerConnectionFacts } from '../helpers/browser.ts';
 import { byRole, createSession, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -151,18 +151,22 @@ describe('live call', () => {
   it("the candidate's peer connections receive exactly the actor's audio and video", async () => {
     const actor = byRole(participants, 'actor');
     const page = pages.candidate!.page;
-    // Streams that are flowing now: bytes grew over one second. (A stream whose consumer
-    // was replaced may linger in getStats() with old counters; it is not received.)
+    // Streams that are flowing now: their bytes grow after a first look. (A stream whose
+    // consumer was replaced may linger in getStats() with old counters; it is not received.)
     const first = await peerConnectionFacts(page);
-    await new Promise((r) => setTimeout(r, 1000));
-    const facts = await peerConnectionFacts(page);
     // mediasoup's bandwidth probe ("probator") is padding from the SFU, not anyone's track.
-    const flowing = facts.inbound.filter((s) => {
-      if (s.trackIdentifier === 'probator') return false;
-      const before = first.inbound.find((b) => b.trackIdentifier === s.trackIdentifier && b.kind === s.kind);
-      return s.bytesReceived > (before?.bytesReceived ?? 0);
+    const flowingIn = (facts: PeerConnectionFacts) =>
+      facts.inbound.filter((s) => {
+        if (s.trackIdentifier === 'probator') return false;
+        const before = first.inbound.find((b) => b.trackIdentifier === s.trackIdentifier && b.kind === s.kind);
+        return s.bytesReceived > (before?.bytesReceived ?? 0);
+      });
+    const facts = await pollUntil('audio and video bytes growing', 15_000, async () => {
+      const now = await peerConnectionFacts(page);
+      const kinds = new Set(flowingIn(now).map((s) => s.kind));
+      return kinds.has('audio') && kinds.has('video') ? now : undefined;
     });
-    expect(flowing.map((s) => s.kind).sort()).toEqual(['audio', 'video']);
+    expect(flowingIn(facts).map((s) => s.kind).sort()).toEqual(['audio', 'video']);
     // Every live track the page receives belongs to one of the app's consumers of the actor.
     const liveTracks = await page.evaluate(() =>
       (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs
