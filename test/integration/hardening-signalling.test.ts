@@ -119,7 +119,7 @@ describe('origin check', () => {
     // A cookie-carrying connection from the allowed origin still works end to end.
     const ok = connect(studio, candidate.id, cookie);
     sockets.push(ok);
-    await new Promise((r) => ok.once('connect', r));
+    await new Promise<void>((r) => ok.once('connect', () => r()));
     expect(await request(ok, 'clockSync', { clientSentAt: Date.now() })).toMatchObject({ ok: true });
   });
 
