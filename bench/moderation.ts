@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { collabDocName } from '../shared/collab.ts';
+import { rubricViews } from '../server/collab/rubric-view.ts';
 import { loadConfig } from '../server/config.ts';
 import { DocStore } from '../server/collab/doc-store.ts';
 import { createDemoSession } from '../server/demo.ts';
@@ -31,7 +31,7 @@ const data = openData(config);
 const assessment = openAssessment(data, log);
 const store = new DocStore(data.db);
 const written = new WrittenExercise({ db: data.db, store, assessment, audit: data.audit, log }, config.written);
-const rubricDoc = (sessionId: string) => store.load(collabDocName(sessionId, 'rubric')).ydoc;
+const rubricDoc = rubricViews(store, data.sessions);
 const moderation = new ModerationService({
   db: data.db,
   sessions: data.sessions,

@@ -4,7 +4,7 @@
 // frozen — through the same stores a real day uses. One domain is left with the observers in
 // disagreement, so that there is something to moderate.
 import * as Y from 'yjs';
-import { collabDocName, WRITTEN_FRAGMENT } from '../shared/collab.ts';
+import { collabDocName, sheetDocName, WRITTEN_FRAGMENT, type SheetScenario } from '../shared/collab.ts';
 import type { Participant } from '../shared/domain.ts';
 import { agreedKey, feedbackKey, frameworkFor, globalKey, noteKey, ratingKey, submittedKey } from '../shared/rubric.ts';
 import type { AssessmentService } from './assessment/assessment-service.ts';
@@ -53,43 +53,54 @@ export function finishDemoDay(
   while (state.status !== 'complete') state = deps.assessment.control(lead, { action: 'advance', fromPhaseIndex: state.phaseIndex });
   if (writes) deps.written.freeze(sessionId);
 
-  // The rubric: both observers rate every scored domain; they disagree on one.
+  // The rubric: both observers rate every scored domain in their own sheets and submit them;
+  // they disagree on one; the lead records the agreed ratings and the feedback.
   const rubric = new Y.Doc();
+  const sheets = new Map<string, Y.Doc>();
+  const sheet = (observerId: string, scenario: SheetScenario): Y.Doc => {
+    const name = sheetDocName(sessionId, observerId, scenario);
+    const doc = sheets.get(name) ?? new Y.Doc();
+    sheets.set(name, doc);
+    return doc;
+  };
   const framework = frameworkFor(plan.template.level);
   const domains = plan.template.scoredDomains ?? framework.defaultScoredDomains;
   const now = Date.now();
-  const ratings = rubric.getMap('ratings');
   const agreed = rubric.getMap('agreed');
-  for (let scenario = 1; scenario <= plan.template.scenarioCount; scenario++) {
+  for (let n = 1; n <= plan.template.scenarioCount; n++) {
+    const scenario = n as 1 | 2 | 3;
     domains.forEach((domainId, i) => {
       const disputed = scenario === 2 && i === 0;
       const leadRating = disputed ? 3 : i % 3 === 2 ? 2 : 3;
       const observerRating = disputed ? 1 : leadRating;
-      ratings.set(ratingKey(lead.id, scenario, domainId), leadRating);
-      ratings.set(ratingKey(observer.id, scenario, domainId), observerRating);
+      sheet(lead.id, scenario).getMap('ratings').set(ratingKey(lead.id, scenario, domainId), leadRating);
+      sheet(observer.id, scenario).getMap('ratings').set(ratingKey(observer.id, scenario, domainId), observerRating);
       agreed.set(agreedKey(scenario, domainId), {
         rating: disputed ? 2 : leadRating,
         rationale: disputed ? 'Observers differed on how far the candidate built the relationship; agreed at borderline.' : 'Both observers agreed.',
       });
     });
-    for (const o of [lead, observer]) {
-      rubric.getMap('global').set(globalKey(o.id, scenario), 4);
-      rubric.getMap('submitted').set(submittedKey(o.id, scenario), now);
-    }
-    rubric.getMap('notes').set(noteKey(observer.id, `demo-${scenario}`), {
+    sheet(observer.id, scenario).getMap('notes').set(noteKey(observer.id, `demo-${scenario}`), {
       scenario,
       atMs: 60_000 * scenario,
       domainId: domains[0] ?? null,
       text: `Scenario ${scenario}: candidate explained the reason for the visit and asked open questions.`,
       createdAt: now,
     });
+    for (const o of [lead, observer]) {
+      sheet(o.id, scenario).getMap('global').set(globalKey(o.id, scenario), 4);
+      sheet(o.id, scenario).getMap('submitted').set(submittedKey(o.id, scenario), now);
+    }
   }
   if (plan.template.phases.some((p) => p.kind === 'reflectiveConversation')) {
-    ratings.set(ratingKey(lead.id, 'reflective', REFLECTION_ITEM_ID), 3);
-    ratings.set(ratingKey(observer.id, 'reflective', REFLECTION_ITEM_ID), 3);
+    for (const o of [lead, observer]) {
+      sheet(o.id, 'reflective').getMap('ratings').set(ratingKey(o.id, 'reflective', REFLECTION_ITEM_ID), 3);
+      sheet(o.id, 'reflective').getMap('submitted').set(submittedKey(o.id, 'reflective'), now);
+    }
     agreed.set(agreedKey('reflective', REFLECTION_ITEM_ID), { rating: 3, rationale: 'Reflective; hypotheses revised.' });
   }
   rubric.getMap('feedback').set(feedbackKey('overall', 'strengths'), DEMO_FEEDBACK.strengths);
   rubric.getMap('feedback').set(feedbackKey('overall', 'development'), DEMO_FEEDBACK.development);
   deps.store.append(collabDocName(sessionId, 'rubric'), Y.encodeStateAsUpdate(rubric));
+  for (const [name, doc] of sheets) deps.store.append(name, Y.encodeStateAsUpdate(doc));
 }

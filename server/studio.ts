@@ -18,7 +18,7 @@ import { AuditRepo } from './db/audit-repo.ts';
 import { databaseHealthy, openDatabase, type Database } from './db/database.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
 import { createHttpApp } from './http/app.ts';
-import { allowedOriginsFor } from './http/origin.ts';
+import { allowedOriginsFor, originAllowed } from './http/origin.ts';
 import { tightenTree } from './data-dir.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
@@ -33,7 +33,7 @@ import { attachCollab, type CollabServer } from './collab/collab-server.ts';
 import { DocStore } from './collab/doc-store.ts';
 import { createCollabPolicy } from './collab/policy.ts';
 import { readEvidenceNotes } from './collab/evidence-notes.ts';
-import { collabDocName } from '../shared/collab.ts';
+import { rubricViews } from './collab/rubric-view.ts';
 import type { EvidenceNoteView } from '../shared/api.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { RecordingService } from './recording/recording-service.ts';
@@ -114,12 +114,9 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   /** Origins whose pages may open WebSockets; known once the port is (set after listen). */
   let allowedOrigins: readonly string[] = [];
   const connections = { ids: (_sessionId: string): Set<string> => new Set<string>() };
-  // The rubric as it stands: the live document while anyone has it open, else from the store.
+  // The rubric as it stands: each document live while anyone has it open, else from the store.
   let liveDoc: (name: string) => Y.Doc | undefined = () => undefined;
-  const rubricDoc = (sessionId: string): Y.Doc => {
-    const name = collabDocName(sessionId, 'rubric');
-    return liveDoc(name) ?? docStore.load(name).ydoc;
-  };
+  const rubricDoc = rubricViews(docStore, sessions, (name) => liveDoc(name));
   const evidenceNotes = (sessionId: string): EvidenceNoteView[] => readEvidenceNotes(rubricDoc(sessionId), sessions.listParticipants(sessionId));
   const moderation = new ModerationService({
     db,
@@ -169,9 +166,15 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const collab = attachCollab(server, {
     auth,
     store: docStore,
-    policy: createCollabPolicy(written, (sessionId) => moderation.rubricLock(sessionId)),
+    policy: createCollabPolicy({
+      written,
+      rubricLock: (sessionId) => moderation.rubricLock(sessionId),
+      participant: (id) => sessions.getParticipant(id),
+      sessionLevel: (sessionId) => sessions.getSession(sessionId)?.level,
+    }),
     log,
     heartbeatMs: config.collabHeartbeatMs,
+    originAllowed: (origin) => originAllowed(origin, allowedOrigins),
   });
   liveDoc = (name) => collab.doc(name);
   // A day's transition reaches every client, and moves people on or off stage.

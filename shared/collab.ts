@@ -14,17 +14,47 @@ export const SYNC_STEP_1 = 0;
 export const SYNC_STEP_2 = 1;
 export const SYNC_UPDATE = 2;
 
-export type CollabDocKind = 'rubric' | 'written';
+export type CollabDocKind = 'rubric' | 'sheet' | 'written';
 
-export function collabDocName(sessionId: string, kind: CollabDocKind): string {
+/** A scenario of the rubric: 1..3, or the reflective conversation. */
+export type SheetScenario = 1 | 2 | 3 | 'reflective';
+export const SHEET_SCENARIOS: readonly SheetScenario[] = [1, 2, 3, 'reflective'];
+
+/**
+ * The collaborative documents of a session:
+ * - `session/<id>/rubric`: the lead observer's document (agreed ratings, narrative feedback);
+ * - `session/<id>/sheet/<observerId>/<scenario>`: one observer's own scoring sheet for one
+ *   scenario (ratings, global judgement, evidence notes, submission). Only its owner writes it,
+ *   and no other observer (the lead included) receives a byte of it before it is submitted;
+ * - `session/<id>/written`: the candidate's written exercise.
+ */
+export type CollabTarget =
+  | { kind: 'rubric'; sessionId: string }
+  | { kind: 'written'; sessionId: string }
+  | { kind: 'sheet'; sessionId: string; observerId: string; scenario: SheetScenario };
+
+export function collabDocName(sessionId: string, kind: 'rubric' | 'written'): string {
   return `session/${sessionId}/${kind}`;
 }
 
-const DOC_NAME = /^session\/([0-9a-f-]{36})\/(rubric|written)$/;
+export function sheetDocName(sessionId: string, observerId: string, scenario: SheetScenario): string {
+  return `session/${sessionId}/sheet/${observerId}/${scenario}`;
+}
 
-export function parseCollabDocName(name: string): { sessionId: string; kind: CollabDocKind } | null {
+export function collabTargetName(target: CollabTarget): string {
+  return target.kind === 'sheet' ? sheetDocName(target.sessionId, target.observerId, target.scenario) : collabDocName(target.sessionId, target.kind);
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const DOC_NAME = new RegExp(`^session/(${UUID})/(?:(rubric|written)|sheet/(${UUID})/(1|2|3|reflective))$`);
+
+export function parseCollabDocName(name: string): CollabTarget | null {
   const match = DOC_NAME.exec(name);
-  return match ? { sessionId: match[1]!, kind: match[2] as CollabDocKind } : null;
+  if (!match) return null;
+  const sessionId = match[1]!;
+  if (match[2]) return { kind: match[2] as 'rubric' | 'written', sessionId };
+  const scenario = match[4] === 'reflective' ? 'reflective' : (Number(match[4]) as 1 | 2 | 3);
+  return { kind: 'sheet', sessionId, observerId: match[3]!, scenario };
 }
 
 /** Limits per connection (server-enforced). */
@@ -33,6 +63,10 @@ export const COLLAB_LIMITS = {
   maxMessageBytes: 512 * 1024,
   /** Messages per second before the connection is closed. */
   maxMessagesPerSecond: 200,
+  /** Largest message to a rubric document or scoring sheet (values are small). */
+  maxRubricMessageBytes: 64 * 1024,
+  /** Largest presence (awareness) state of one client. */
+  maxAwarenessStateBytes: 2048,
   /** Ping interval; a connection that misses one ping is closed. */
   heartbeatMs: 30_000,
 } as const;

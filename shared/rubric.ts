@@ -1,14 +1,18 @@
 // The shared rubric: versioned scoring frameworks (data, swappable) and the layout of the
-// rubric's Yjs document, `session/<id>/rubric`, which observers edit together.
+// rubric's Yjs documents, which observers edit (shared/collab.ts names them).
 //
-// Document layout (top-level Y.Maps; every key says who owns it, and the server refuses an
-// update that writes a key its author does not own — see server/collab/rubric-guard.ts):
-//   ratings    "<observerId>|<scenario>|<domainId>" → number       an observer's own domain rating
-//   global     "<observerId>|<scenario>"            → number       an observer's overall judgement (1–7)
+// Each observer scores in their own sheets, one per scenario, `session/<id>/sheet/<observerId>/<scenario>`;
+// only that observer writes it, and nobody else scoring the session receives it before it is
+// submitted (independent scoring); once submitted it is read-only evidence. Top-level Y.Maps:
+//   ratings    "<observerId>|<scenario>|<domainId>" → number       the observer's domain rating (1–4)
+//   global     "<observerId>|<scenario>"            → number       the observer's overall judgement (1–7)
 //   submitted  "<observerId>|<scenario>"            → number       when the observer submitted (epoch ms)
-//   notes      "<observerId>|<noteId>"              → EvidenceNote an observer's evidence note
-//   agreed     "<scenario>|<domainId>"              → AgreedRating lead observer only
-//   feedback   "<scenario|overall>|strengths|development" → string lead observer only
+//   notes      "<observerId>|<noteId>"              → EvidenceNote an evidence note of this scenario
+// The lead observer's document, `session/<id>/rubric`, which every scorer reads:
+//   agreed     "<scenario>|<domainId>"              → AgreedRating
+//   feedback   "<scenario|overall>|strengths|development" → string
+// The server checks every update against this layout before applying it
+// (server/collab/rubric-guard.ts).
 import { z } from 'zod';
 
 export interface RatingLevel {
@@ -107,6 +111,14 @@ export function frameworkFor(level: 'practitioner' | 'supervisor'): Framework {
   return level === 'practitioner' ? KSS_PRACTITIONER : KSS_PRACTICE_SUPERVISOR;
 }
 
+/** The reflective conversation's single rated item. */
+export const REFLECTION_ITEM_ID = 'reflection';
+
+/** Every item id a rubric of this level may rate: the framework's domains and the reflection. */
+export function rubricItemIds(level: 'practitioner' | 'supervisor'): ReadonlySet<string> {
+  return new Set([...frameworkFor(level).domains.map((d) => d.id), REFLECTION_ITEM_ID]);
+}
+
 /** Ratings further apart than this are highlighted as a disagreement. */
 export const DEFAULT_DISAGREEMENT_THRESHOLD = 1;
 
@@ -115,10 +127,18 @@ export const DEFAULT_DISAGREEMENT_THRESHOLD = 1;
 export const RUBRIC_MAPS = ['ratings', 'global', 'submitted', 'notes', 'agreed', 'feedback'] as const;
 export type RubricMap = (typeof RUBRIC_MAPS)[number];
 
-/** Maps whose keys begin with the author's participant id. */
-export const OBSERVER_OWNED_MAPS: ReadonlySet<RubricMap> = new Set(['ratings', 'global', 'submitted', 'notes']);
-/** Maps only the lead observer writes. */
-export const LEAD_OWNED_MAPS: ReadonlySet<RubricMap> = new Set(['agreed', 'feedback']);
+/** Sections of an observer's sheet. */
+export const SHEET_MAPS: ReadonlySet<RubricMap> = new Set(['ratings', 'global', 'submitted', 'notes']);
+/** Sections of the lead observer's document. */
+export const LEAD_MAPS: ReadonlySet<RubricMap> = new Set(['agreed', 'feedback']);
+
+/** Server-enforced bounds of the rubric documents. */
+export const RUBRIC_LIMITS = {
+  maxKeyChars: 200,
+  /** Entries in one section of one document (notes are the many ones). */
+  maxEntriesPerSection: 500,
+  maxFeedbackChars: 20_000,
+} as const;
 
 /** Scenario key: 1..3 for scenarios, "reflective" for the reflective conversation. */
 export type ScenarioKey = number | 'reflective';

@@ -4,9 +4,14 @@
 // message *before* anything is decoded into or applied to the document:
 // - a read-only connection's Update is refused, and so is a SyncStep2 that carries content
 //   the document does not have (y-protocols applies SyncStep2 like an update);
-// - a connection may speak for one awareness client ID only (the first it uses; entries for
-//   other IDs are dropped);
+// - a writer's update is inspected struct by struct by the document's policy (who owns each
+//   key, valid values, nothing left pending) before it is applied;
+// - a "withheld" connection (e.g. a co-observer's sheet before it is submitted) is kept open
+//   but receives no byte of the document until the policy lets it read;
+// - a connection may speak for one awareness client ID only (the first it uses);
 // - size and rate caps per connection; malformed messages close the connection.
+// Nothing a client sends may end the process: every handler is total, and a failure inside
+// one is a typed close (4500), logged at a limited rate.
 // Every accepted update is appended durably (DocStore) before it is applied and broadcast.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -28,33 +33,63 @@ import {
   SYNC_UPDATE,
   parseCollabDocName,
   type CloseCode,
+  type CollabTarget,
 } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { Logger } from '../log.ts';
 import type { DocStore } from './doc-store.ts';
 
-/** What a participant may do with a document: decided by the document's owner module. */
-export type DocAccess = 'write' | 'read' | 'none';
+/**
+ * What a participant may do with a document, decided by the document's owner module:
+ * write; read; withheld (connected, but sent nothing of the document until it may read);
+ * none (refused at connect).
+ */
+export type DocAccess = 'write' | 'read' | 'withheld' | 'none';
+
+export interface Refusal {
+  code: CloseCode;
+  reason: string;
+}
+
+/** What the policy knows of one connection. */
+export interface CollabConnection {
+  readonly id: number;
+  readonly connectedAt: number;
+}
 
 export interface CollabPolicy {
-  /** Access at connect time (and re-checked for each update, e.g. for deadlines). */
-  access(participant: Participant, doc: { sessionId: string; kind: 'rubric' | 'written' }, connection: { connectedAt: number }): DocAccess;
+  /** Access at connect time, re-checked for each update and after each accepted change. */
+  access(participant: Participant, target: CollabTarget, doc: Y.Doc, connection: CollabConnection): DocAccess;
   /** Why a read-only connection's change is refused, in words for its user. */
-  readOnlyReason?(participant: Participant, doc: { sessionId: string; kind: 'rubric' | 'written' }): string;
+  readOnlyReason?(participant: Participant, target: CollabTarget, doc: Y.Doc): string;
+  /** Largest message accepted for this document (default COLLAB_LIMITS.maxMessageBytes). */
+  maxMessageBytes?(target: CollabTarget): number;
   /** A writer's update, checked against the document before it is applied: null when fine. */
   checkUpdate?(
     participant: Participant,
-    doc: { sessionId: string; kind: 'rubric' | 'written' },
+    target: CollabTarget,
     current: Y.Doc,
     update: Uint8Array,
-  ): { code: CloseCode; reason: string } | null;
+    context: { connection: CollabConnection; step: 'sync-step-2' | 'update' },
+  ): Refusal | null;
+  /** Whether this document carries presence (awareness); off for private sheets. */
+  awareness?(target: CollabTarget): boolean;
+  /** Lifecycle of a connection that passed authentication (e.g. who was online at a deadline). */
+  connected?(participant: Participant, target: CollabTarget, connection: CollabConnection): void;
+  disconnected?(participant: Participant, target: CollabTarget, connection: CollabConnection): void;
 }
 
 /** Compact the update log into a snapshot after this many updates to one document. */
 const COMPACT_EVERY = 200;
+/** What a withheld reader is greeted with: the state vector and the update of an empty document. */
+const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
+const EMPTY_UPDATE = Y.encodeStateAsUpdate(new Y.Doc());
 
-class Connection {
+let nextConnectionId = 1;
+
+class Connection implements CollabConnection {
+  readonly id = nextConnectionId++;
   readonly ws: WebSocket;
   readonly participant: Participant;
   readonly connectedAt = Date.now();
@@ -67,6 +102,11 @@ class Connection {
     this.ws = ws;
     this.participant = participant;
     this.access = access;
+  }
+
+  /** Whether this connection may be sent the document's content. */
+  get sees(): boolean {
+    return this.access === 'write' || this.access === 'read';
   }
 
   withinRate(): boolean {
@@ -82,13 +122,15 @@ class Connection {
 /** One live document and everyone connected to it. */
 class SharedDoc {
   readonly name: string;
+  readonly target: CollabTarget;
   readonly ydoc: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
   readonly connections = new Set<Connection>();
   updatesSinceCompaction: number;
 
-  constructor(name: string, ydoc: Y.Doc, pendingUpdates: number) {
+  constructor(name: string, target: CollabTarget, ydoc: Y.Doc, pendingUpdates: number) {
     this.name = name;
+    this.target = target;
     this.ydoc = ydoc;
     this.updatesSinceCompaction = pendingUpdates;
     this.awareness = new awarenessProtocol.Awareness(ydoc);
@@ -96,12 +138,12 @@ class SharedDoc {
     this.awareness.setLocalState(null);
     ydoc.on('update', (update: Uint8Array) => {
       const message = encodeSync(SYNC_UPDATE, update);
-      for (const c of this.connections) send(c.ws, message);
+      for (const c of this.connections) if (c.sees) send(c.ws, message);
     });
     this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
       const changed = [...added, ...updated, ...removed];
       const message = encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(this.awareness, changed));
-      for (const c of this.connections) send(c.ws, message);
+      for (const c of this.connections) if (c.sees) send(c.ws, message);
     });
   }
 }
@@ -114,11 +156,19 @@ export interface CollabServer {
   close(): void;
 }
 
-export function attachCollab(
-  httpServer: HttpServer,
-  deps: { auth: ParticipantAuth; store: DocStore; policy: CollabPolicy; log: Logger; heartbeatMs?: number },
-): CollabServer {
+export interface CollabDeps {
+  auth: ParticipantAuth;
+  store: DocStore;
+  policy: CollabPolicy;
+  log: Logger;
+  heartbeatMs?: number;
+  /** Cross-site WebSocket hijacking guard: whether a browser's Origin header is one of ours. */
+  originAllowed?: (origin: string | undefined) => boolean;
+}
+
+export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabServer {
   const log = deps.log.child({ module: 'collab' });
+  const warn = rateLimitedWarn(log);
   const wss = new WebSocketServer({ noServer: true, maxPayload: COLLAB_LIMITS.maxMessageBytes });
   const docs = new Map<string, SharedDoc>();
   let closing = false;
@@ -130,7 +180,7 @@ export function attachCollab(
   const heartbeat = setInterval(() => {
     for (const ws of wss.clients) {
       if (alive.get(ws) === false) {
-        log.warn({}, 'collab connection missed its heartbeat; closed');
+        warn({}, 'collab connection missed its heartbeat; closed');
         ws.terminate();
         continue;
       }
@@ -140,39 +190,81 @@ export function attachCollab(
   }, deps.heartbeatMs ?? COLLAB_LIMITS.heartbeatMs);
   heartbeat.unref();
 
-  const getDoc = (name: string): SharedDoc => {
+  const getDoc = (name: string, target: CollabTarget): SharedDoc => {
     let doc = docs.get(name);
     if (!doc) {
       const { ydoc, pendingUpdates } = deps.store.load(name);
-      doc = new SharedDoc(name, ydoc, pendingUpdates);
+      doc = new SharedDoc(name, target, ydoc, pendingUpdates);
       docs.set(name, doc);
     }
     return doc;
   };
 
-  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname.startsWith('/socket.io/')) return; // Socket.IO's own
-    if (!url.pathname.startsWith(COLLAB_PATH)) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      return;
+  /** Drops a document nobody has open, compacting what it logged. */
+  const release = (doc: SharedDoc): void => {
+    if (doc.connections.size > 0 || docs.get(doc.name) !== doc) return;
+    try {
+      if (doc.updatesSinceCompaction > 0) deps.store.compact(doc.name, doc.ydoc);
+    } catch (err) {
+      // The log still holds every update: the next load replays it.
+      warn({ docName: doc.name, err: (err as Error).message }, 'collab compaction failed');
     }
+    doc.awareness.destroy();
+    doc.ydoc.destroy();
+    docs.delete(doc.name);
+  };
+
+  const rejectUpgrade = (socket: Duplex, status: string): void => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Socket.IO handles its own upgrades on the same server.
+    if ((req.url ?? '').startsWith('/socket.io/')) return;
+    let pathname: string;
+    let params: URLSearchParams;
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      pathname = url.pathname;
+      params = url.searchParams;
+    } catch {
+      return rejectUpgrade(socket, '400 Bad Request');
+    }
+    if (!pathname.startsWith(COLLAB_PATH)) return rejectUpgrade(socket, '404 Not Found');
+    if (deps.originAllowed && !deps.originAllowed(req.headers.origin)) {
+      warn({ origin: String(req.headers.origin).slice(0, 100) }, 'collab upgrade from a foreign origin refused');
+      return rejectUpgrade(socket, '403 Forbidden');
+    }
+    let docName: string;
+    try {
+      docName = decodeURIComponent(pathname.slice(COLLAB_PATH.length));
+    } catch {
+      return rejectUpgrade(socket, '400 Bad Request');
+    }
+    socket.on('error', () => socket.destroy());
     wss.handleUpgrade(req, socket, head, (ws) => {
       alive.set(ws, true);
       ws.on('pong', () => alive.set(ws, true));
-      void onConnection(ws, req, url);
+      onConnection(ws, req, docName, params).catch((err: unknown) => {
+        warn({ err: (err as Error)?.message }, 'collab connection failed');
+        ws.close(CLOSE_CODES.ServerError, 'server error');
+      });
     });
   });
 
   const refuse = (ws: WebSocket, code: CloseCode, reason: string, context: Record<string, unknown>): void => {
-    log.warn({ ...context, code, reason }, 'collab connection refused');
+    warn({ ...context, code, reason }, 'collab connection refused');
     ws.close(code, reason.slice(0, 120));
   };
 
-  async function onConnection(ws: WebSocket, req: IncomingMessage, url: URL): Promise<void> {
+  async function onConnection(ws: WebSocket, req: IncomingMessage, docName: string, params: URLSearchParams): Promise<void> {
+    // The socket may reset while authentication runs: remember that, so nothing registers
+    // a connection that is already gone (it would keep its document in memory forever).
+    let gone = false;
+    ws.once('close', () => (gone = true));
+    ws.on('error', (err) => warn({ err: err.message }, 'collab socket error'));
     // Nothing the client sends is read until it is authenticated: messages arriving while
-    // authentication runs are dropped with the connection if it fails, and at most a few
-    // are buffered by ws meanwhile.
+    // authentication runs are buffered (a few at most) and dropped if it fails.
     const early: Buffer[] = [];
     const buffer = (data: Buffer): void => {
       if (early.length >= 16) return refuse(ws, CLOSE_CODES.BadRequest, 'too many messages before authentication', {});
@@ -180,38 +272,49 @@ export function attachCollab(
     };
     ws.on('message', buffer);
 
-    const docName = decodeURIComponent(url.pathname.slice(COLLAB_PATH.length));
-    const parsed = parseCollabDocName(docName);
-    if (!parsed) return refuse(ws, CLOSE_CODES.NotFound, 'no such document', { docName: docName.slice(0, 100) });
+    const target = parseCollabDocName(docName);
+    if (!target) return refuse(ws, CLOSE_CODES.NotFound, 'no such document', { docName: docName.slice(0, 100) });
 
-    const participantId = url.searchParams.get('participantId');
-    const token = url.searchParams.get('token');
+    const participantId = params.get('participantId');
+    const token = params.get('token');
     const auth = token
       ? await deps.auth.fromToken('invite', token)
       : participantId
         ? await deps.auth.fromCookieHeader(req.headers.cookie, participantId)
         : ({ ok: false, reason: 'missing' } as const);
+    if (gone || closing) return;
     if (!auth.ok) return refuse(ws, CLOSE_CODES.Unauthorized, `not authenticated (${auth.reason})`, { docName });
     const participant = auth.participant;
     const context = { docName, participantId: participant.id, role: participant.role };
-    if (participant.sessionId !== parsed.sessionId) return refuse(ws, CLOSE_CODES.Forbidden, 'not your session', context);
-    const access = deps.policy.access(participant, parsed, { connectedAt: Date.now() });
-    if (access === 'none') return refuse(ws, CLOSE_CODES.Forbidden, `a ${participant.role} may not open this document`, context);
+    if (participant.sessionId !== target.sessionId) return refuse(ws, CLOSE_CODES.Forbidden, 'not your session', context);
 
-    const doc = getDoc(docName);
-    const conn = new Connection(ws, participant, access);
+    const doc = getDoc(docName, target);
+    const conn = new Connection(ws, participant, 'none');
+    conn.access = deps.policy.access(participant, target, doc.ydoc, conn);
+    if (conn.access === 'none') {
+      release(doc);
+      return refuse(ws, CLOSE_CODES.Forbidden, `a ${participant.role} may not open this document`, context);
+    }
     doc.connections.add(conn);
-    log.info({ ...context, access }, 'collab connected');
+    deps.policy.connected?.(participant, target, conn);
+    log.debug({ ...context, access: conn.access }, 'collab connected');
 
     const close = (code: CloseCode, reason: string): void => {
-      log.warn({ ...context, code, reason }, 'collab message refused');
+      warn({ ...context, code, reason }, 'collab message refused');
       ws.close(code, reason.slice(0, 120));
     };
 
     const onMessage = (data: Buffer): void => {
       if (ws.readyState !== ws.OPEN) return;
       if (!conn.withinRate()) return close(CLOSE_CODES.RateLimited, 'too many messages');
-      const result = handleMessage(doc, conn, new Uint8Array(data), parsed, { ...deps, log });
+      let result: Refusal | undefined;
+      try {
+        result = handleMessage(doc, conn, new Uint8Array(data), { store: deps.store, policy: deps.policy, log, warn });
+      } catch (err) {
+        // A bug of ours, not the client's: refuse the message, keep the process and the document.
+        warn({ ...context, err: (err as Error).message }, 'collab message handler failed');
+        result = { code: CLOSE_CODES.ServerError, reason: 'server error' };
+      }
       if (result) close(result.code, result.reason);
     };
     ws.off('message', buffer);
@@ -220,21 +323,18 @@ export function attachCollab(
     ws.on('close', () => {
       if (closing) return; // close() compacted and dropped every document already
       doc.connections.delete(conn);
-      if (conn.awarenessClientId !== null) {
-        awarenessProtocol.removeAwarenessStates(doc.awareness, [conn.awarenessClientId], null);
-      }
-      if (doc.connections.size === 0) {
-        if (doc.updatesSinceCompaction > 0) deps.store.compact(docName, doc.ydoc);
-        doc.ydoc.destroy();
-        docs.delete(docName);
+      try {
+        deps.policy.disconnected?.(participant, target, conn);
+        if (conn.awarenessClientId !== null) awarenessProtocol.removeAwarenessStates(doc.awareness, [conn.awarenessClientId], null);
+      } finally {
+        release(doc);
       }
     });
-    ws.on('error', (err) => log.warn({ ...context, err: err.message }, 'collab socket error'));
 
-    // Greeting: the server's state vector, and who else is here.
-    send(ws, encodeSync(SYNC_STEP_1, Y.encodeStateVector(doc.ydoc)));
+    // Greeting: the server's state vector (an empty one while withheld), and who else is here.
+    send(ws, encodeSync(SYNC_STEP_1, conn.sees ? Y.encodeStateVector(doc.ydoc) : EMPTY_STATE_VECTOR));
     const states = [...doc.awareness.getStates().keys()];
-    if (states.length > 0) send(ws, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(doc.awareness, states)));
+    if (conn.sees && states.length > 0) send(ws, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(doc.awareness, states)));
     for (const data of early) onMessage(data);
   }
 
@@ -246,7 +346,11 @@ export function attachCollab(
       clearInterval(heartbeat);
       for (const doc of docs.values()) {
         for (const c of doc.connections) c.ws.terminate();
-        if (doc.updatesSinceCompaction > 0) deps.store.compact(doc.name, doc.ydoc);
+        try {
+          if (doc.updatesSinceCompaction > 0) deps.store.compact(doc.name, doc.ydoc);
+        } catch (err) {
+          warn({ docName: doc.name, err: (err as Error).message }, 'collab compaction failed');
+        }
       }
       docs.clear();
       wss.close();
@@ -254,82 +358,138 @@ export function attachCollab(
   };
 }
 
+interface HandlerDeps {
+  store: DocStore;
+  policy: CollabPolicy;
+  log: Logger;
+  warn: (context: Record<string, unknown>, message: string) => void;
+}
+
 /** Handles one message; returns a reason to close the connection, or nothing. */
-function handleMessage(
-  doc: SharedDoc,
-  conn: Connection,
-  data: Uint8Array,
-  target: { sessionId: string; kind: 'rubric' | 'written' },
-  deps: { store: DocStore; policy: CollabPolicy; log: Logger },
-): { code: CloseCode; reason: string } | undefined {
+function handleMessage(doc: SharedDoc, conn: Connection, data: Uint8Array, deps: HandlerDeps): Refusal | undefined {
   if (data.length === 0) return { code: CLOSE_CODES.BadRequest, reason: 'empty message' };
-  if (data.length > COLLAB_LIMITS.maxMessageBytes) return { code: CLOSE_CODES.MessageTooBig, reason: 'message too big' };
+  const maxBytes = deps.policy.maxMessageBytes?.(doc.target) ?? COLLAB_LIMITS.maxMessageBytes;
+  if (data.length > maxBytes) return { code: CLOSE_CODES.MessageTooBig, reason: 'message too big' };
+  let decoder: decoding.Decoder;
+  let type: number;
   try {
-    const decoder = decoding.createDecoder(data);
-    const type = decoding.readVarUint(decoder);
-    switch (type) {
-      case MESSAGE_SYNC: {
-        const step = decoding.readVarUint(decoder);
-        if (step === SYNC_STEP_1) {
-          const stateVector = decoding.readVarUint8Array(decoder);
-          send(conn.ws, encodeSync(SYNC_STEP_2, Y.encodeStateAsUpdate(doc.ydoc, stateVector)));
-          return undefined;
-        }
-        if (step !== SYNC_STEP_2 && step !== SYNC_UPDATE) return { code: CLOSE_CODES.BadRequest, reason: `unknown sync step ${step}` };
-        const update = decoding.readVarUint8Array(decoder);
-        // Parse fully before anything touches the document: malformed bytes end here.
-        Y.decodeUpdate(update);
-        // Access may have changed since connect (e.g. a written exercise's deadline passed).
-        conn.access = deps.policy.access(conn.participant, target, conn);
-        if (conn.access !== 'write') {
-          if (step === SYNC_STEP_2 && !addsContent(doc.ydoc, update)) return undefined;
-          return { code: CLOSE_CODES.Forbidden, reason: deps.policy.readOnlyReason?.(conn.participant, target) ?? 'read-only: changes are not accepted' };
-        }
-        const refused = deps.policy.checkUpdate?.(conn.participant, target, doc.ydoc, update);
-        if (refused) return refused;
-        deps.store.append(doc.name, update);
-        Y.applyUpdate(doc.ydoc, update, conn);
-        if (++doc.updatesSinceCompaction >= COMPACT_EVERY) {
-          deps.store.compact(doc.name, doc.ydoc);
-          doc.updatesSinceCompaction = 0;
-        }
-        return undefined;
+    decoder = decoding.createDecoder(data);
+    type = decoding.readVarUint(decoder);
+  } catch {
+    return { code: CLOSE_CODES.BadRequest, reason: 'malformed message' };
+  }
+  switch (type) {
+    case MESSAGE_SYNC:
+      return handleSync(doc, conn, decoder, deps);
+    case MESSAGE_AWARENESS: {
+      if (deps.policy.awareness?.(doc.target) === false || !conn.sees) return undefined;
+      let entries: AwarenessEntry[];
+      try {
+        entries = awarenessEntries(decoding.readVarUint8Array(decoder));
+      } catch {
+        return { code: CLOSE_CODES.BadRequest, reason: 'malformed awareness message' };
       }
-      case MESSAGE_AWARENESS: {
-        const update = decoding.readVarUint8Array(decoder);
-        const entries = awarenessEntries(update);
-        conn.awarenessClientId ??= entries[0]?.clientId ?? null;
-        // Entries for other client IDs are dropped, not applied (stock providers re-send the
-        // removal of peers that timed out, so closing the connection would cut them off).
-        const own = entries.filter((e) => e.clientId === conn.awarenessClientId);
-        if (own.length < entries.length) {
-          deps.log.warn({ participantId: conn.participant.id, role: conn.participant.role, dropped: entries.length - own.length }, 'awareness for another client ID dropped');
-        }
-        if (own.length > 0) awarenessProtocol.applyAwarenessUpdate(doc.awareness, encodeAwarenessEntries(own), conn);
-        return undefined;
-      }
-      case MESSAGE_QUERY_AWARENESS:
-        send(conn.ws, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(doc.awareness, [...doc.awareness.getStates().keys()])));
-        return undefined;
-      case MESSAGE_AUTH:
-        return undefined;
-      default:
-        return { code: CLOSE_CODES.BadRequest, reason: `unknown message type ${type}` };
+      conn.awarenessClientId ??= entries[0]?.clientId ?? null;
+      // Entries for other client IDs are dropped, not applied (stock providers re-send the
+      // removal of peers that timed out, so closing the connection would cut them off).
+      const own = entries.filter((e) => e.clientId === conn.awarenessClientId && e.state.length <= COLLAB_LIMITS.maxAwarenessStateBytes);
+      if (own.length > 0) awarenessProtocol.applyAwarenessUpdate(doc.awareness, encodeAwarenessEntries(own), conn);
+      return undefined;
     }
-  } catch (error) {
-    return { code: CLOSE_CODES.BadRequest, reason: `malformed message: ${(error as Error).message}` };
+    case MESSAGE_QUERY_AWARENESS:
+      if (conn.sees) send(conn.ws, encodeAwareness(awarenessProtocol.encodeAwarenessUpdate(doc.awareness, [...doc.awareness.getStates().keys()])));
+      return undefined;
+    case MESSAGE_AUTH:
+      return undefined;
+    default:
+      return { code: CLOSE_CODES.BadRequest, reason: `unknown message type ${type}` };
   }
 }
 
-/** Whether applying `update` would change `doc` (new items or new deletions). */
-function addsContent(doc: Y.Doc, update: Uint8Array): boolean {
-  const probe = new Y.Doc({ gc: false });
-  Y.applyUpdate(probe, Y.encodeStateAsUpdate(doc));
-  const before = Y.snapshot(probe);
-  Y.applyUpdate(probe, update);
-  const changed = !Y.equalSnapshots(before, Y.snapshot(probe)) || probe.store.pendingStructs !== null;
-  probe.destroy();
-  return changed;
+function handleSync(doc: SharedDoc, conn: Connection, decoder: decoding.Decoder, deps: HandlerDeps): Refusal | undefined {
+  let step: number;
+  let payload: Uint8Array;
+  try {
+    step = decoding.readVarUint(decoder);
+    payload = decoding.readVarUint8Array(decoder);
+  } catch {
+    return { code: CLOSE_CODES.BadRequest, reason: 'malformed sync message' };
+  }
+  const { policy } = deps;
+  conn.access = policy.access(conn.participant, doc.target, doc.ydoc, conn);
+  if (conn.access === 'none') return { code: CLOSE_CODES.Forbidden, reason: 'this document is no longer open to you' };
+  if (step === SYNC_STEP_1) {
+    let diff: Uint8Array;
+    try {
+      diff = conn.sees ? Y.encodeStateAsUpdate(doc.ydoc, payload) : EMPTY_UPDATE;
+    } catch {
+      return { code: CLOSE_CODES.BadRequest, reason: 'malformed state vector' };
+    }
+    send(conn.ws, encodeSync(SYNC_STEP_2, diff));
+    return undefined;
+  }
+  if (step !== SYNC_STEP_2 && step !== SYNC_UPDATE) return { code: CLOSE_CODES.BadRequest, reason: `unknown sync step ${step}` };
+  // Parse fully before anything touches the document: malformed bytes end here.
+  try {
+    Y.decodeUpdate(payload);
+  } catch {
+    return { code: CLOSE_CODES.BadRequest, reason: 'malformed update' };
+  }
+  if (conn.access !== 'write') {
+    // A reader's provider answers our greeting with whatever it has: nothing new is fine.
+    if (step === SYNC_STEP_2 && (!conn.sees || !addsContent(doc.ydoc, payload))) return undefined;
+    return { code: CLOSE_CODES.Forbidden, reason: policy.readOnlyReason?.(conn.participant, doc.target, doc.ydoc) ?? 'read-only: changes are not accepted' };
+  }
+  const refused = policy.checkUpdate?.(conn.participant, doc.target, doc.ydoc, payload, {
+    connection: conn,
+    step: step === SYNC_STEP_2 ? 'sync-step-2' : 'update',
+  });
+  if (refused) return refused;
+  deps.store.append(doc.name, payload);
+  Y.applyUpdate(doc.ydoc, payload, conn);
+  if (++doc.updatesSinceCompaction >= COMPACT_EVERY) {
+    try {
+      deps.store.compact(doc.name, doc.ydoc);
+      doc.updatesSinceCompaction = 0;
+    } catch (err) {
+      deps.warn({ docName: doc.name, err: (err as Error).message }, 'collab compaction failed');
+    }
+  }
+  revealToNewReaders(doc, policy);
+  return undefined;
+}
+
+/** After a change (e.g. a sheet submitted), withheld connections that may now read get it all. */
+function revealToNewReaders(doc: SharedDoc, policy: CollabPolicy): void {
+  for (const c of doc.connections) {
+    if (c.sees) continue;
+    c.access = policy.access(c.participant, doc.target, doc.ydoc, c);
+    if (c.sees) send(c.ws, encodeSync(SYNC_STEP_2, Y.encodeStateAsUpdate(doc.ydoc)));
+  }
+}
+
+/**
+ * Whether applying `update` would change `doc`: a new struct (a client clock beyond the
+ * document's) or a deletion of something not yet deleted. Costs what the update holds, not
+ * what the document holds.
+ */
+export function addsContent(doc: Y.Doc, update: Uint8Array): boolean {
+  const { structs, ds } = Y.decodeUpdate(update);
+  for (const s of structs) {
+    if (s instanceof Y.Skip) continue;
+    if (s.id.clock + s.length > Y.getState(doc.store, s.id.client)) return true;
+  }
+  for (const [client, ranges] of ds.clients) {
+    for (const r of ranges) {
+      for (let clock = r.clock; clock < r.clock + r.len; ) {
+        if (clock >= Y.getState(doc.store, client)) return true;
+        const item = Y.getItem(doc.store, Y.createID(client, clock));
+        if (!item.deleted) return true;
+        clock = item.id.clock + item.length;
+      }
+    }
+  }
+  return false;
 }
 
 interface AwarenessEntry {
@@ -342,10 +502,12 @@ interface AwarenessEntry {
 function awarenessEntries(update: Uint8Array): AwarenessEntry[] {
   const decoder = decoding.createDecoder(update);
   const count = decoding.readVarUint(decoder);
+  if (count > 64) throw new Error('too many awareness entries');
   const entries: AwarenessEntry[] = [];
   for (let i = 0; i < count; i++) {
     entries.push({ clientId: decoding.readVarUint(decoder), clock: decoding.readVarUint(decoder), state: decoding.readVarString(decoder) });
   }
+  for (const e of entries) JSON.parse(e.state); // applyAwarenessUpdate would throw on bad JSON
   return entries;
 }
 
@@ -377,4 +539,25 @@ function encodeAwareness(update: Uint8Array): Uint8Array {
 
 function send(ws: WebSocket, message: Uint8Array): void {
   if (ws.readyState === ws.OPEN) ws.send(message);
+}
+
+/**
+ * A warning logger that writes at most `perWindow` lines a minute and then one summary: a
+ * client flooding bad messages must not flood the log (or the disk) as well.
+ */
+function rateLimitedWarn(log: Logger, perWindow = 100, windowMs = 60_000): (context: Record<string, unknown>, message: string) => void {
+  let windowStart = Date.now();
+  let written = 0;
+  let suppressed = 0;
+  return (context, message) => {
+    const now = Date.now();
+    if (now - windowStart >= windowMs) {
+      if (suppressed > 0) log.warn({ suppressed }, 'collab warnings suppressed in the last minute');
+      windowStart = now;
+      written = 0;
+      suppressed = 0;
+    }
+    if (written++ < perWindow) log.warn(context, message);
+    else suppressed++;
+  };
 }

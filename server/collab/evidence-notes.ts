@@ -1,10 +1,10 @@
 // Evidence notes out of a rubric document, with the observers' names (for playback and moderation).
-import type * as Y from 'yjs';
 import type { EvidenceNoteView } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { EvidenceNoteSchema } from '../../shared/rubric.ts';
+import type { RubricView } from './rubric-view.ts';
 
-export function readEvidenceNotes(rubric: Y.Doc, participants: Participant[]): EvidenceNoteView[] {
+export function readEvidenceNotes(rubric: RubricView, participants: Participant[]): EvidenceNoteView[] {
   const names = new Map(participants.map((p) => [p.id, p.displayName]));
   const notes: EvidenceNoteView[] = [];
   for (const [key, value] of rubric.getMap('notes').entries()) {

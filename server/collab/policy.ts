@@ -1,13 +1,13 @@
 // Who may read and write which collaborative document, and what a write may contain.
-import * as Y from 'yjs';
-import { CLOSE_CODES, WRITTEN_FRAGMENT } from '../../shared/collab.ts';
-import { HIDDEN_ROLES } from '../../shared/roles.ts';
-import { plainText } from '../../shared/written-text.ts';
-import type { WrittenExercise } from '../written/written-exercise.ts';
-import type { CollabPolicy } from './collab-server.ts';
-import { RUBRIC_MAPS, type RubricMap } from '../../shared/rubric.ts';
+import type * as Y from 'yjs';
+import { CLOSE_CODES, COLLAB_LIMITS, type CollabTarget } from '../../shared/collab.ts';
+import type { Participant } from '../../shared/domain.ts';
+import { RUBRIC_MAPS, rubricItemIds, type RubricMap } from '../../shared/rubric.ts';
 import type { RubricLock } from '../moderation/moderation-service.ts';
-import { checkRubricUpdate } from './rubric-guard.ts';
+import { createWrittenPolicy } from '../written/written-policy.ts';
+import type { WrittenExercise } from '../written/written-exercise.ts';
+import type { CollabPolicy, DocAccess } from './collab-server.ts';
+import { checkRubricUpdate, sheetSubmitted } from './rubric-guard.ts';
 
 /** Once a moderator begins, observers' ratings and notes are evidence and stop changing; the
  *  lead observer may still finish the narrative feedback until the result is signed off. */
@@ -17,58 +17,77 @@ const FROZEN_MAPS: Record<RubricLock, ReadonlySet<RubricMap>> = {
   all: new Set(RUBRIC_MAPS),
 };
 
-/**
- * Rubric: observers (lead included) score; moderators and coordinators read; candidates and
- * actors never reach it. Written exercise: only the candidate writes, and only inside the
- * window the server keeps; observers, moderators and coordinators read it once submitted;
- * actors never.
- */
-export function createCollabPolicy(written: WrittenExercise, rubricLock: (sessionId: string) => RubricLock): CollabPolicy {
-  return {
-    access(participant, doc, connection) {
-      const role = participant.role;
-      if (doc.kind === 'rubric') {
-        if (role === 'observer' || role === 'leadObserver') return rubricLock(doc.sessionId) === 'all' ? 'read' : 'write';
-        if (role === 'moderator' || role === 'coordinator') return 'read';
-        return 'none';
-      }
-      if (role === 'candidate') return written.candidateMayWrite(doc.sessionId, connection.connectedAt) ? 'write' : 'read';
-      if (HIDDEN_ROLES.has(role)) return written.readersMayRead(doc.sessionId) ? 'read' : 'none';
-      return 'none';
-    },
-    readOnlyReason(participant, doc) {
-      if (doc.kind === 'rubric' && rubricLock(doc.sessionId) === 'all') return 'the result is signed off: the scores can no longer change';
-      if (doc.kind !== 'written' || participant.role !== 'candidate') return 'read-only: changes are not accepted';
-      return written.status(doc.sessionId).status === 'not-started'
-        ? 'the written exercise has not started yet'
-        : 'time is up: your written exercise has been submitted';
-    },
-    checkUpdate(participant, doc, current, update) {
-      if (doc.kind === 'rubric') {
-        const result = checkRubricUpdate(participant, current, update, FROZEN_MAPS[rubricLock(doc.sessionId)]);
-        if (result.ok) return null;
-        return { code: result.forbidden ? CLOSE_CODES.Forbidden : CLOSE_CODES.BadRequest, reason: result.reason };
-      }
-      return checkWrittenUpdate(current, update, written.options.maxTextBytes);
-    },
-  };
+const SCORERS: ReadonlySet<Participant['role']> = new Set(['observer', 'leadObserver']);
+const READERS: ReadonlySet<Participant['role']> = new Set(['moderator', 'coordinator']);
+
+export interface CollabPolicyDeps {
+  written: WrittenExercise;
+  rubricLock: (sessionId: string) => RubricLock;
+  /** A participant by id (to know whose sheet a document is). */
+  participant: (participantId: string) => Participant | undefined;
+  /** The session's level (which framework's domains may be rated). */
+  sessionLevel: (sessionId: string) => 'practitioner' | 'supervisor' | undefined;
 }
 
-/** The written exercise is one rich-text fragment, no larger than the cap. */
-function checkWrittenUpdate(current: Y.Doc, update: Uint8Array, maxTextBytes: number): { code: 4400; reason: string } | null {
-  const probe = new Y.Doc();
-  try {
-    Y.applyUpdate(probe, Y.encodeStateAsUpdate(current));
-    Y.applyUpdate(probe, update);
-    for (const name of probe.share.keys()) {
-      if (name !== WRITTEN_FRAGMENT) return { code: CLOSE_CODES.BadRequest, reason: 'this is not part of the written exercise' };
-    }
-    const size = Buffer.byteLength(plainText(probe.getXmlFragment(WRITTEN_FRAGMENT)), 'utf8');
-    if (size > maxTextBytes) {
-      return { code: CLOSE_CODES.BadRequest, reason: `your text is over the ${Math.round(maxTextBytes / 1024)} kB limit; the last change was not saved` };
-    }
-    return null;
-  } finally {
-    probe.destroy();
-  }
+/**
+ * Rubric documents: each observer (lead included) writes only their own sheets, until they
+ * submit them; other scorers receive a sheet only once it is submitted; the lead observer
+ * writes the lead document, which every scorer reads; moderators and coordinators read all;
+ * candidates and actors never reach any. Written exercise: see server/written/written-policy.ts.
+ */
+export function createCollabPolicy(deps: CollabPolicyDeps): CollabPolicy {
+  const written = createWrittenPolicy(deps.written);
+
+  const sheetAccess = (participant: Participant, target: Extract<CollabTarget, { kind: 'sheet' }>, doc: Y.Doc): DocAccess => {
+    const owner = participant.id === target.observerId ? participant : deps.participant(target.observerId);
+    if (!owner || owner.sessionId !== target.sessionId || !SCORERS.has(owner.role)) return 'none';
+    if (READERS.has(participant.role)) return 'read';
+    if (!SCORERS.has(participant.role)) return 'none';
+    if (participant.id === owner.id) return sheetSubmitted(doc) || deps.rubricLock(target.sessionId) !== 'none' ? 'read' : 'write';
+    return sheetSubmitted(doc) ? 'read' : 'withheld';
+  };
+
+  return {
+    access(participant, target, doc, connection) {
+      switch (target.kind) {
+        case 'written':
+          return written.access(participant, target.sessionId, connection);
+        case 'sheet':
+          return sheetAccess(participant, target, doc);
+        case 'rubric':
+          if (participant.role === 'leadObserver') return deps.rubricLock(target.sessionId) === 'all' ? 'read' : 'write';
+          return SCORERS.has(participant.role) || READERS.has(participant.role) ? 'read' : 'none';
+      }
+    },
+    readOnlyReason(participant, target, doc) {
+      if (target.kind === 'written') return written.readOnlyReason(participant, target.sessionId);
+      const lock = deps.rubricLock(target.sessionId);
+      if (lock === 'all') return 'the result is signed off: the scores can no longer change';
+      if (lock === 'ratings' && target.kind === 'sheet') return 'moderation has begun: ratings and notes can no longer change';
+      if (target.kind === 'sheet' && participant.id === target.observerId && sheetSubmitted(doc)) {
+        return 'your ratings for this scenario were submitted and are final';
+      }
+      return target.kind === 'sheet' ? 'only its observer writes a scoring sheet' : 'only the lead observer writes the agreed ratings and feedback';
+    },
+    maxMessageBytes(target) {
+      return target.kind === 'written' ? COLLAB_LIMITS.maxMessageBytes : COLLAB_LIMITS.maxRubricMessageBytes;
+    },
+    checkUpdate(participant, target, current, update, context) {
+      if (target.kind === 'written') return written.checkUpdate(target.sessionId, current, update, context);
+      const level = deps.sessionLevel(target.sessionId);
+      if (!level) return { code: CLOSE_CODES.NotFound, reason: 'no such session' };
+      const result = checkRubricUpdate({ target, itemIds: rubricItemIds(level), frozen: FROZEN_MAPS[deps.rubricLock(target.sessionId)] }, current, update);
+      if (result.ok) return null;
+      return { code: result.forbidden ? CLOSE_CODES.Forbidden : CLOSE_CODES.BadRequest, reason: result.reason };
+    },
+    awareness(target) {
+      return target.kind !== 'sheet';
+    },
+    connected(participant, target, connection) {
+      if (target.kind === 'written') written.connected(participant, target.sessionId, connection);
+    },
+    disconnected(participant, target, connection) {
+      if (target.kind === 'written') written.disconnected(participant, target.sessionId, connection);
+    },
+  };
 }

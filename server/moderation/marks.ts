@@ -1,7 +1,7 @@
 // The marks of one session as moderation sees them: what is marked (from the session's
 // template and retake), every observer's rating and the agreed rating (from the rubric
 // document), the moderator's decisions (from the database), and the final mark.
-import type * as Y from 'yjs';
+import type { RubricView } from '../collab/rubric-view.ts';
 import { assessedElements, resultRules, type Template } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
 import {
@@ -65,7 +65,7 @@ export function markItems(template: Template, retakeOf: Element | null): MarkIte
 const isRating = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 4;
 
 /** Builds the rows: observers' ratings and the agreed rating from the rubric, the moderator's marks over them. */
-export function markRows(items: MarkItem[], rubric: Y.Doc, participants: Participant[], moderated: ModeratedMark[]): MarkRow[] {
+export function markRows(items: MarkItem[], rubric: RubricView, participants: Participant[], moderated: ModeratedMark[]): MarkRow[] {
   const observers = participants.filter((p) => p.role === 'leadObserver' || p.role === 'observer');
   const ratings = rubric.getMap('ratings');
   const agreedMap = rubric.getMap('agreed');
@@ -106,7 +106,7 @@ export function resultsFromRows(template: Template, retakeOf: Element | null, ro
 }
 
 /** The lead observer's overall narrative feedback. */
-export function overallFeedback(rubric: Y.Doc): { strengths: string; development: string } {
+export function overallFeedback(rubric: RubricView): { strengths: string; development: string } {
   const feedback = rubric.getMap('feedback');
   const text = (key: string): string => {
     const value = feedback.get(key);
@@ -116,7 +116,7 @@ export function overallFeedback(rubric: Y.Doc): { strengths: string; development
 }
 
 /** Observers' 1–7 global judgements per scenario. */
-export function globalJudgements(rubric: Y.Doc, participants: Participant[]): Array<{ scenario: number; observerName: string; value: number }> {
+export function globalJudgements(rubric: RubricView, participants: Participant[]): Array<{ scenario: number; observerName: string; value: number }> {
   const names = new Map(participants.map((p) => [p.id, p.displayName]));
   const out: Array<{ scenario: number; observerName: string; value: number }> = [];
   for (const [key, value] of rubric.getMap('global').entries()) {

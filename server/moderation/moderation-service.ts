@@ -1,7 +1,7 @@
 // Moderation and results: the moderator's queue, the moderation view, changing a mark with a
 // rationale, signing the result off, independent reviews, and what the candidate may see.
 // Every change is stored together with its audit entry in one transaction: all or nothing.
-import type * as Y from 'yjs';
+import type { RubricView } from '../collab/rubric-view.ts';
 import { resultRules } from '../../shared/assessment.ts';
 import type { Participant, Session } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
@@ -55,7 +55,7 @@ export interface ModerationDeps {
   assessment: AssessmentService;
   written: WrittenExercise;
   audit: AuditRepo;
-  rubricDoc: (sessionId: string) => Y.Doc;
+  rubricDoc: (sessionId: string) => RubricView;
   recordedParts: (sessionId: string) => string[];
   log: Logger;
   now?: () => Date;
@@ -67,7 +67,7 @@ export interface SessionFacts {
   plan: SessionPlan;
   participants: Participant[];
   /** The observers' rubric document, loaded once per request. */
-  rubric: Y.Doc;
+  rubric: RubricView;
   candidate: Participant | undefined;
   dayComplete: boolean;
   stored: ResultRow | undefined;

@@ -2,9 +2,9 @@
 // rationale, sign-off and its lock (down to the database), independent review, the
 // candidate's report (its PDF text), the employer summary, CSV export and retakes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOSE_CODES, collabDocName } from '../../shared/collab.ts';
+import { CLOSE_CODES, collabDocName, sheetDocName } from '../../shared/collab.ts';
 import type { CandidateResult, ModerationView, QueueRow } from '../../shared/moderation.ts';
-import { ratingKey } from '../../shared/rubric.ts';
+import { agreedKey, ratingKey } from '../../shared/rubric.ts';
 import { DEMO_FEEDBACK, finishDemoDay } from '../../server/demo-finished.ts';
 import { demoBooking } from '../../server/demo.ts';
 import { RawCollabClient, collabUrl, mapUpdate, sync } from '../helpers/collab-client.ts';
@@ -108,15 +108,27 @@ describe('moderation of a finished day', () => {
     const stale = await mark({ part: 2, itemId: 'kss-1', rating: 1, rationale: 'A stale page tries to change it.', expected: 2 });
     expect(stale.status).toBe(409);
 
-    // An observer can no longer change their ratings: the server closes the connection.
-    const observer = day.one('observer');
-    const client = new RawCollabClient(collabUrl(studio.baseUrl, collabDocName(day.sessionId, 'rubric'), observer.id), { cookie: await signIn(studio, observer) });
-    await client.synced;
-    client.send(sync(SYNC_UPDATE, mapUpdate('ratings', ratingKey(observer.id, 2, 'kss-1'), 4)));
-    const closed = await client.closed;
+    // The observers' ratings are frozen: the lead observer can no longer change an agreed rating
+    // (the server closes the connection), though the narrative may still be finished.
+    const leadObserver = day.one('leadObserver');
+    const leadUrl = collabUrl(studio.baseUrl, collabDocName(day.sessionId, 'rubric'), leadObserver.id);
+    const lead = new RawCollabClient(leadUrl, { cookie: await signIn(studio, leadObserver) });
+    await lead.synced;
+    lead.ydoc.getMap('feedback').set('1|strengths', 'Finish the narrative after moderation began.');
+    await expect.poll(() => lead.serverView.getMap('feedback').get('1|strengths')).toMatch(/Finish the narrative/);
+    lead.ydoc.getMap('agreed').set(agreedKey(2, 'kss-1'), { rating: 4, rationale: 'Changed after moderation began.' });
+    const closed = await lead.closed;
     expect(closed.code).toBe(CLOSE_CODES.Forbidden);
     expect(closed.reason).toMatch(/moderation has begun/);
-    expect(rowOf((await view()).body, 2, 'kss-1').observers.find((o) => o.observerId === observer.id)?.rating).toBe(1);
+    // And an observer's own sheet is closed to changes too.
+    const observer = day.one('observer');
+    const sheet = new RawCollabClient(collabUrl(studio.baseUrl, sheetDocName(day.sessionId, observer.id, 2), observer.id), { cookie: await signIn(studio, observer) });
+    await sheet.synced;
+    sheet.send(sync(SYNC_UPDATE, mapUpdate('ratings', ratingKey(observer.id, 2, 'kss-1'), 4)));
+    expect((await sheet.closed).reason).toMatch(/moderation has begun/);
+    const after = rowOf((await view()).body, 2, 'kss-1');
+    expect(after.observers.find((o) => o.observerId === observer.id)?.rating).toBe(1);
+    expect(after.agreed?.rating).toBe(2);
   });
 
   it('signs off once every mark is given and the outcome confirmed; then the result is locked, even in the database', async () => {
