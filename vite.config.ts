@@ -26,5 +26,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll waits for a condition; vitest's default of 1 s is a race on a loaded 2-core
+    // machine (a Yjs update or a socket round trip can take longer there).
+    expect: { poll: { timeout: 15_000 } },
   },
 });
