@@ -111,15 +111,24 @@ export async function peerConnectionFacts(page: Page): Promise<PeerConnectionFac
   });
 }
 
+/**
+ * Probes until the probe returns a value (not undefined or false), every 200 ms, for at most
+ * `timeoutMs`. A probe that hangs (a stalled page) is given up at the deadline, so the error
+ * names what was awaited instead of the test timing out somewhere unknown.
+ */
 export async function pollUntil<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
+    let timer: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(1000, deadline - Date.now()))));
     try {
-      const value = await probe();
+      const value = await Promise.race([probe(), givenUp]);
       if (value !== undefined && value !== false) return value;
     } catch (error) {
       last = error;
+    } finally {
+      clearTimeout(timer);
     }
     await new Promise((r) => setTimeout(r, 200));
   }
