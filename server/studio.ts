@@ -180,7 +180,10 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);
-    void rooms.get(sessionId).then((room) => room?.setStage(stage));
+    void rooms
+      .get(sessionId)
+      .then((room) => room?.setStage(stage))
+      .catch((error: unknown) => log.error({ sessionId, err: (error as Error).message }, 'moving people on or off stage failed'));
   });
   assessment.start();
   written.restore();
