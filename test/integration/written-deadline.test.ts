@@ -134,6 +134,25 @@ describe('grace only for a candidate disconnected at the deadline (row 6)', () =
     expect(serverText(day)).not.toContain('New typing');
     expect(storedText(day)).toBe('Online part.\nWritten offline before the deadline.');
   });
+
+  it('who was connected at the deadline is stored with the close: a restart inside the grace gives no grace either', async () => {
+    const { day, lead } = await longDayAtWrittenExercise();
+    const candidate = await open(day);
+    await candidate.synced;
+    await control(lead, { action: 'advance', fromPhaseIndex: WRITTEN_INDEX });
+    lead.disconnect();
+    expect(studio.db.prepare('SELECT candidate_online FROM written_state WHERE session_id = ?').get(day.sessionId)).toEqual({ candidate_online: 1 });
+
+    const dataDir = studio.dataDir;
+    await studio.close();
+    await candidate.closed;
+    studio = await startTestStudio({ written: { graceMs: 20_000, maxTextBytes: MAX_TEXT_BYTES } }, dataDir);
+    expect((await status(day)).status).toBe('grace');
+    type(candidate.ydoc, 'Typed while the server restarted.');
+    const again = await open(day, candidate);
+    expect(await again.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/^time is up/) });
+    expect(storedText(day)).toBe('');
+  });
 });
 
 describe('paused means no writing; a soft written phase has a deadline (row 14)', () => {
