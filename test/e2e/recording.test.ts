@@ -13,7 +13,7 @@ import { bookDay, type BookedDay } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
-import { collabDocName } from '../../shared/collab.ts';
+import { sheetDocName } from '../../shared/collab.ts';
 
 let studio: TestStudio;
 let browser: Browser;
@@ -130,7 +130,7 @@ describe('recording', () => {
     expect(listing.recordings.length).toBeGreaterThanOrEqual(rows.length);
 
     // Playback: an observer's evidence note (at 00:05 of scenario 1) seeks the videos there.
-    const noter = new RawCollabClient(collabUrl(studio.baseUrl, collabDocName(day.sessionId, 'rubric'), day.observer.id), {
+    const noter = new RawCollabClient(collabUrl(studio.baseUrl, sheetDocName(day.sessionId, day.observer.id, 1), day.observer.id), {
       cookie: await signIn(studio, day.observer),
     });
     await noter.synced;
