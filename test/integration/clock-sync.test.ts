@@ -147,6 +147,7 @@ for (const { upMs, downMs, wallSkewMs } of [
       const error = clock.serverNow() - realNow();
       // NTP: the estimate is off by half the link's asymmetry; the slack covers how unevenly a
       // loaded machine handles the request on each side (it cannot exceed half the round trip).
+      process.stdout.write(`[clock-sync] ${upMs}/${downMs} ms, skew ${wallSkewMs} ms: off by ${error.toFixed(1)} ms (half the asymmetry: ${expectedError})\n`);
       expect(Math.abs(error - expectedError)).toBeLessThanOrEqual(40);
       expect(Math.abs(error)).toBeLessThanOrEqual((upMs + downMs) / 2 + 40);
       // The countdown: the server's deadline minus the server's clock, not this computer's.
