@@ -1,9 +1,12 @@
 // bench/collab.ts — run by hand: `npm run bench:collab` (options: -- --sessions 200 --seconds 20 --rate 1).
-// Latency of an observer's rubric edit reaching another observer of the same session, with
-// N sessions × 3 observers connected to one server process, each observer making `rate`
-// edits per second. Measured against SimStudio's /collab endpoint (authenticated, permission
-// checks, durable append before broadcast) and, on the same machine and load, against the
-// reference @y/websocket-server (no auth, no persistence). Prints both and the ratio.
+// Latency of an observer's edit to their scoring sheet reaching another connection of that
+// sheet (the same observer's second device: before submission nobody else receives a sheet),
+// with N sessions × 3 observers connected to one server process, each observer making `rate`
+// edits per second. Measured against SimStudio's /collab endpoint (authenticated, every update
+// checked struct by struct, durable append before broadcast) and, on the same machine, load
+// and topology, against the reference @y/websocket-server (no auth, no checks, no
+// persistence). A third run has every sheet already holding 10,000 edits (--history), to show
+// that the check's cost does not grow with the document. Prints all three and the ratios.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,7 +14,9 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
-import { collabDocName } from '../shared/collab.ts';
+import { sheetDocName } from '../shared/collab.ts';
+import { ratingKey } from '../shared/rubric.ts';
+import { DocStore } from '../server/collab/doc-store.ts';
 import { sessionCookieName } from '../shared/api.ts';
 import { loadConfig } from '../server/config.ts';
 import { openData } from '../server/studio.ts';
@@ -24,15 +29,20 @@ const { values } = parseArgs({
     sessions: { type: 'string', default: '200' },
     seconds: { type: 'string', default: '20' },
     rate: { type: 'string', default: '1' },
+    history: { type: 'string', default: '10000' },
   },
 });
 const SESSIONS = Number(values.sessions);
 const SECONDS = Number(values.seconds);
 const RATE = Number(values.rate);
+const HISTORY = Number(values.history);
 const PER_SESSION = 3;
 
 interface Client {
+  /** The observer's connection that edits. */
   raw: RawCollabClient;
+  /** A second connection to the same document that measures arrival. */
+  watcher: RawCollabClient;
   authorId: string;
 }
 
@@ -52,18 +62,21 @@ async function connectAll(make: () => Array<Array<{ url: string; headers: Record
   const sessions: Client[][] = [];
   // Connect in batches so the handshake burst does not dominate.
   for (let i = 0; i < plan.length; i += 20) {
-    const batch = plan.slice(i, i + 20).map((specs) => specs.map((s) => ({ raw: new RawCollabClient(s.url, s.headers), authorId: s.authorId })));
-    await Promise.all(batch.flat().map((c) => c.raw.synced));
+    const batch = plan
+      .slice(i, i + 20)
+      .map((specs) => specs.map((s) => ({ raw: new RawCollabClient(s.url, s.headers), watcher: new RawCollabClient(s.url, s.headers), authorId: s.authorId })));
+    await Promise.all(batch.flat().flatMap((c) => [c.raw.synced, c.watcher.synced]));
     sessions.push(...batch);
   }
   return sessions;
 }
 
-async function simstudio(): Promise<Target> {
+async function simstudio(history: number): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-bench-collab-'));
   const port = await freePort();
   const server = await startServerProcess(dataDir, port, { SIMSTUDIO_LOG_LEVEL: 'error' });
   const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_PORT: String(port) }));
+  const store = new DocStore(data.db);
   const specs: Array<Array<{ url: string; headers: Record<string, string>; authorId: string }>> = [];
   for (let s = 0; s < SESSIONS; s++) {
     const { session, participants } = data.sessions.create({
@@ -79,8 +92,10 @@ async function simstudio(): Promise<Target> {
     for (const p of participants) {
       const res = await fetch(await data.invites.link(server.baseUrl, p), { redirect: 'manual' });
       const cookie = new RegExp(`${sessionCookieName(p.id)}=[^;]+`).exec(res.headers.get('set-cookie') ?? '')?.[0] ?? '';
+      const doc = sheetDocName(session.id, p.id, 1);
+      if (history > 0) store.append(doc, sheetWithHistory(p.id, history));
       row.push({
-        url: `${server.baseUrl.replace(/^http/, 'ws')}/collab/${collabDocName(session.id, 'rubric')}?participantId=${p.id}`,
+        url: `${server.baseUrl.replace(/^http/, 'ws')}/collab/${doc}?participantId=${p.id}`,
         headers: { cookie },
         authorId: p.id,
       });
@@ -89,7 +104,15 @@ async function simstudio(): Promise<Target> {
   }
   data.db.close();
   const sessions = await connectAll(() => specs);
-  return { name: 'SimStudio /collab', sessions, stop: () => kill9(server) };
+  return { name: history > 0 ? `SimStudio, ${history} edits in` : 'SimStudio /collab', sessions, stop: () => kill9(server) };
+}
+
+/** One observer's sheet after `edits` rating changes (each overwrite leaves a struct behind). */
+function sheetWithHistory(observerId: string, edits: number): Uint8Array {
+  const doc = new Y.Doc();
+  const ratings = doc.getMap('ratings');
+  for (let i = 0; i < edits; i++) ratings.set(ratingKey(observerId, 1, `kss-${1 + (i % 10)}`), 1 + (i % 4));
+  return Y.encodeStateAsUpdate(doc);
 }
 
 async function reference(): Promise<Target> {
@@ -107,7 +130,7 @@ async function reference(): Promise<Target> {
   }
   const specs = Array.from({ length: SESSIONS }, (_, s) =>
     Array.from({ length: PER_SESSION }, (_, i) => ({
-      url: `ws://127.0.0.1:${port}/collab/bench-${s}`,
+      url: `ws://127.0.0.1:${port}/collab/bench-${s}-${i}`,
       headers: {},
       authorId: `author-${s}-${i}`,
     })),
@@ -129,9 +152,8 @@ async function measure(target: Target): Promise<number[]> {
   const sent = new Map<string, number>();
   const latencies: number[] = [];
   target.sessions.forEach((clients) => {
-    clients.forEach((client, i) => {
-      const watcher = clients[(i + 1) % clients.length]!;
-      watcher.raw.ydoc.getMap('notes').observe((event: Y.YMapEvent<unknown>) => {
+    clients.forEach((client) => {
+      client.watcher.ydoc.getMap('notes').observe((event: Y.YMapEvent<unknown>) => {
         for (const key of event.keysChanged) {
           if (!key.startsWith(`${client.authorId}|`)) continue;
           const at = sent.get(key);
@@ -158,12 +180,15 @@ async function measure(target: Target): Promise<number[]> {
   await new Promise((r) => setTimeout(r, SECONDS * 1000));
   for (const t of timers) clearTimeout(t);
   await new Promise((r) => setTimeout(r, 1000));
-  for (const c of all) c.raw.close();
+  for (const c of all) {
+    c.raw.close();
+    c.watcher.close();
+  }
   return latencies.sort((a, b) => a - b);
 }
 
 const results: Array<{ name: string; n: number; p50: number; p99: number }> = [];
-for (const start of [simstudio, reference]) {
+for (const start of [() => simstudio(0), reference, () => simstudio(HISTORY)]) {
   const target = await start();
   const sorted = await measure(target);
   await target.stop();
@@ -171,12 +196,13 @@ for (const start of [simstudio, reference]) {
 }
 
 process.stdout.write(
-  `edit → other observer latency: ${SESSIONS} sessions × ${PER_SESSION} clients, ${RATE} edit/s per client, ${SECONDS} s, one server process\n`,
+  `edit → second connection latency: ${SESSIONS} sessions × ${PER_SESSION} observers (each: a writer and a watcher of their own document), ${RATE} edit/s per observer, ${SECONDS} s, one server process\n`,
 );
 process.stdout.write(`${'server'.padEnd(32)}${'edits'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}\n`);
 for (const r of results) {
   process.stdout.write(`${r.name.padEnd(32)}${String(r.n).padStart(8)}${r.p50.toFixed(1).padStart(9)}${r.p99.toFixed(1).padStart(9)}\n`);
 }
-const [ours, ref] = results as [(typeof results)[0], (typeof results)[0]];
+const [ours, ref, heavy] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
 process.stdout.write(`ratio SimStudio / reference: p50 ×${(ours.p50 / ref.p50).toFixed(2)}, p99 ×${(ours.p99 / ref.p99).toFixed(2)}\n`);
+process.stdout.write(`ratio with ${HISTORY} edits in each document / without: p50 ×${(heavy.p50 / ours.p50).toFixed(2)}, p99 ×${(heavy.p99 / ours.p99).toFixed(2)}\n`);
 process.exit(0);

@@ -56,6 +56,8 @@ export interface Refusal {
 export interface CollabConnection {
   readonly id: number;
   readonly connectedAt: number;
+  /** When the server last heard from it (a message or a heartbeat pong). */
+  readonly lastSeenAt: number;
 }
 
 export interface CollabPolicy {
@@ -93,6 +95,7 @@ class Connection implements CollabConnection {
   readonly ws: WebSocket;
   readonly participant: Participant;
   readonly connectedAt = Date.now();
+  lastSeenAt = this.connectedAt;
   access: DocAccess;
   awarenessClientId: number | null = null;
   private windowStart = Date.now();
@@ -306,6 +309,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
 
     const onMessage = (data: Buffer): void => {
       if (ws.readyState !== ws.OPEN) return;
+      conn.lastSeenAt = Date.now();
       if (!conn.withinRate()) return close(CLOSE_CODES.RateLimited, 'too many messages');
       let result: Refusal | undefined;
       try {
@@ -319,6 +323,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     };
     ws.off('message', buffer);
     ws.on('message', onMessage);
+    ws.on('pong', () => (conn.lastSeenAt = Date.now()));
 
     ws.on('close', () => {
       if (closing) return; // close() compacted and dropped every document already
@@ -445,6 +450,8 @@ function handleSync(doc: SharedDoc, conn: Connection, decoder: decoding.Decoder,
     step: step === SYNC_STEP_2 ? 'sync-step-2' : 'update',
   });
   if (refused) return refused;
+  // A provider's reconnect sync often carries nothing new: nothing to store or send.
+  if (!addsContent(doc.ydoc, payload)) return undefined;
   deps.store.append(doc.name, payload);
   Y.applyUpdate(doc.ydoc, payload, conn);
   if (++doc.updatesSinceCompaction >= COMPACT_EVERY) {

@@ -12,7 +12,14 @@ const MAX_CLOSED = 64;
 interface Span {
   connectedAt: number;
   disconnectedAt: number | null;
+  /** When the server last heard from the connection (any message or pong). */
+  lastSeenAt: () => number;
 }
+
+/** A live connection is heard from at least once a heartbeat (its pong); one silent for
+ *  longer than this at a moment was already dead then (a laptop lid closed, a network gone
+ *  without a FIN), even though the heartbeat has not yet closed it. */
+const SILENT_MS = 35_000;
 
 export class CandidatePresence {
   private readonly sessions = new Map<string, Map<number, Span>>();
@@ -22,10 +29,10 @@ export class CandidatePresence {
     this.now = now;
   }
 
-  connected(sessionId: string, connectionId: number, connectedAt: number): void {
+  connected(sessionId: string, connectionId: number, connectedAt: number, lastSeenAt: () => number = () => this.now()): void {
     let spans = this.sessions.get(sessionId);
     if (!spans) this.sessions.set(sessionId, (spans = new Map()));
-    spans.set(connectionId, { connectedAt, disconnectedAt: null });
+    spans.set(connectionId, { connectedAt, disconnectedAt: null, lastSeenAt });
     this.prune(sessionId, spans);
   }
 
@@ -33,7 +40,8 @@ export class CandidatePresence {
     const spans = this.sessions.get(sessionId);
     const span = spans?.get(connectionId);
     if (!spans || !span) return;
-    span.disconnectedAt = this.now();
+    // A connection the heartbeat closed was gone since it was last heard from.
+    span.disconnectedAt = Math.min(this.now(), span.lastSeenAt() + SILENT_MS);
     this.prune(sessionId, spans);
   }
 
@@ -42,7 +50,8 @@ export class CandidatePresence {
     const spans = this.sessions.get(sessionId);
     if (!spans) return false;
     for (const span of spans.values()) {
-      if (span.connectedAt <= at && (span.disconnectedAt === null || span.disconnectedAt > at)) return true;
+      if (span.connectedAt > at) continue;
+      if (span.disconnectedAt !== null ? span.disconnectedAt > at : span.lastSeenAt() + SILENT_MS > at) return true;
     }
     return false;
   }

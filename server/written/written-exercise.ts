@@ -147,8 +147,8 @@ export class WrittenExercise {
     return this.status(sessionId).status === 'submitted';
   }
 
-  candidateConnected(sessionId: string, connection: { id: number; connectedAt: number }): void {
-    this.presence.connected(sessionId, connection.id, connection.connectedAt);
+  candidateConnected(sessionId: string, connection: { id: number; connectedAt: number; readonly lastSeenAt: number }): void {
+    this.presence.connected(sessionId, connection.id, connection.connectedAt, () => connection.lastSeenAt);
   }
 
   candidateDisconnected(sessionId: string, connection: { id: number }): void {
