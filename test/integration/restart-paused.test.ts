@@ -90,9 +90,10 @@ it('stays paused across SIGKILL and restart with the same time left; resume work
   const resumedAt = Date.now();
   const resumed = await dayControl(leadAgain, { action: 'resume' });
   expect(resumed).toMatchObject({ status: 'running', phaseIndex: 0 });
-  // The pause gave the time back: the full time left from the moment of resuming.
-  expect(Math.abs(timeLeftMs(resumed, resumed.serverNow)! - leftWhenPaused)).toBeLessThan(50);
-  expect(resumed.deadline!).toBeGreaterThanOrEqual(resumedAt + leftWhenPaused - 50);
+  // The pause gave the time back: the full time left, counted from the moment of resuming
+  // (the server stamps the state a moment after it applied the resume).
+  expect(resumed.deadline!).toBeGreaterThanOrEqual(resumedAt + leftWhenPaused);
+  expect(Math.abs(timeLeftMs(resumed, resumed.serverNow)! - leftWhenPaused)).toBeLessThan(1000);
 
   // The timer ends phase 0 on its resumed deadline, not before.
   await expect.poll(() => heard.find((s) => s.phaseIndex === 1), { timeout: leftWhenPaused + 30_000, interval: 100 }).toBeTruthy();
