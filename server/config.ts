@@ -27,6 +27,8 @@ const EnvSchema = z.object({
   SIMSTUDIO_ICE_SERVERS: z.string().optional(),
   SIMSTUDIO_RECORDING_MIN_FREE_MB: z.coerce.number().int().min(0).default(500),
   SIMSTUDIO_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  SIMSTUDIO_RECORDING_FALLBACK_RUN_MB: z.coerce.number().int().min(1).default(1024),
+  SIMSTUDIO_RECORDING_FALLBACK_SESSION_MB: z.coerce.number().int().min(1).default(4096),
   SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(600).default(30),
   SIMSTUDIO_WRITTEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
@@ -59,7 +61,8 @@ export interface Config {
   /** Passed to browsers for their transports: TURN in front of the SFU for strict firewalls. */
   iceServers: IceServer[];
   written: { graceMs: number; maxTextBytes: number };
-  recording: { minFreeBytes: number; retentionDays: number };
+  /** fallback*Bytes: caps on the lead observer's backup recording (per recorder run, per session). */
+  recording: { minFreeBytes: number; retentionDays: number; fallbackRunBytes: number; fallbackSessionBytes: number };
   /** Collaboration sockets are pinged this often; one missed answer closes them. */
   collabHeartbeatMs: number;
   /** Web origins whose pages may open the studio's WebSockets; undefined: the public URL's
@@ -101,7 +104,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     allowedOrigins: allowedOriginsFromEnv(e.SIMSTUDIO_ALLOWED_ORIGINS),
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
-    recording: { minFreeBytes: e.SIMSTUDIO_RECORDING_MIN_FREE_MB * 1024 * 1024, retentionDays: e.SIMSTUDIO_RECORDING_RETENTION_DAYS },
+    recording: {
+      minFreeBytes: e.SIMSTUDIO_RECORDING_MIN_FREE_MB * 1024 * 1024,
+      retentionDays: e.SIMSTUDIO_RECORDING_RETENTION_DAYS,
+      fallbackRunBytes: e.SIMSTUDIO_RECORDING_FALLBACK_RUN_MB * 1024 * 1024,
+      fallbackSessionBytes: e.SIMSTUDIO_RECORDING_FALLBACK_SESSION_MB * 1024 * 1024,
+    },
     ...overrides,
   };
 }

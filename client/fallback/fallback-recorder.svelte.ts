@@ -7,7 +7,9 @@
 //
 //   POST /api/sessions/<sessionId>/fallback-recording?participantId=<me>&phaseIndex=<n>&seq=<k>
 //   body: the raw chunk (video/webm, at most 8 MB); seq counts 0, 1, 2, … per phase.
-//   204: stored.  409 {error: {expectedSeq}}: the server wants another seq next.
+//   204: stored.  409 {error: {reason: 'OUT_OF_ORDER', expectedSeq}}: the server wants another
+//   seq next. A final refusal (shared/recording-upload.ts: the day is over, the server was
+//   recording when this run began, a size cap) drops the run's chunks; others are retried.
 //
 // Chunks are sent one at a time, in order, and kept in memory until the server has them;
 // failures are retried with backoff for as long as the page is open. Two extra headers tell
@@ -17,12 +19,13 @@
 //
 // The backup stops once the server has been recording again for 10 s, or when the phase ends.
 import type { RecordingStatus } from '../../shared/protocol.ts';
+import { FALLBACK_MAX_CHUNK_BYTES, FallbackUploadErrorSchema, FINAL_FALLBACK_REFUSALS, type FallbackRefusal } from '../../shared/recording-upload.ts';
 
 export const TIMESLICE_MS = 2_000;
 /** The server's recorder must be back this long before the backup stops. */
 export const RECOVERED_MS = 10_000;
 /** Largest body the server accepts; bigger chunks are sent as consecutive pieces. */
-export const MAX_CHUNK_BYTES = 8 * 1024 * 1024;
+export const MAX_CHUNK_BYTES = FALLBACK_MAX_CHUNK_BYTES;
 /** The tracks must stay the same this long before a recording starts or restarts with them. */
 const TRACKS_SETTLE_MS = 1_000;
 const RETRY_BASE_MS = 1_000;
@@ -55,6 +58,8 @@ export interface Chunk {
 export type UploadResult =
   | { kind: 'ok' }
   | { kind: 'conflict'; expectedSeq: number }
+  /** The server will never take this chunk (see FINAL_FALLBACK_REFUSALS). */
+  | { kind: 'refused'; reason: FallbackRefusal; message: string }
   | { kind: 'retry'; message: string };
 
 export type Uploader = (sessionId: string, chunk: Chunk) => Promise<UploadResult>;
@@ -92,12 +97,16 @@ export function httpUploader(participantId: string): Uploader {
       return { kind: 'retry', message: 'the server cannot be reached' };
     }
     if (response.ok) return { kind: 'ok' };
-    const body = (await response.json().catch(() => null)) as { error?: { message?: string; expectedSeq?: unknown } } | null;
-    const expected = body?.error?.expectedSeq;
-    if (response.status === 409 && typeof expected === 'number' && Number.isInteger(expected) && expected >= 0) {
-      return { kind: 'conflict', expectedSeq: expected };
+    const json = (await response.json().catch(() => null)) as unknown;
+    const parsed = FallbackUploadErrorSchema.safeParse(json);
+    if (parsed.success) {
+      const { reason, message, expectedSeq } = parsed.data.error;
+      if (reason === 'OUT_OF_ORDER' && expectedSeq !== undefined) return { kind: 'conflict', expectedSeq };
+      if (FINAL_FALLBACK_REFUSALS.has(reason)) return { kind: 'refused', reason, message };
+      return { kind: 'retry', message };
     }
-    return { kind: 'retry', message: body?.error?.message ?? `the server answered ${response.status}` };
+    const message = (json as { error?: { message?: unknown } } | null)?.error?.message;
+    return { kind: 'retry', message: typeof message === 'string' ? message : `the server answered ${response.status}` };
   };
 }
 
@@ -338,6 +347,8 @@ export class FallbackRecorder {
           this.#retryMs = RETRY_BASE_MS;
         } else if (result.kind === 'conflict') {
           this.#resync(chunk, result.expectedSeq);
+        } else if (result.kind === 'refused') {
+          this.#dropRun(chunk, result.message);
         } else {
           chunk.maybeStored = true;
           this.problem = `Backup upload failed (${result.message}); trying again. Keep this page open.`;
@@ -349,6 +360,23 @@ export class FallbackRecorder {
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /**
+   * The server will never take this chunk: drop the rest of its run (it would be refused too),
+   * stop that run if it is still recording, and renumber the phase's later chunks, since the
+   * server counts only what it stored.
+   */
+  #dropRun(chunk: Chunk, message: string): void {
+    const dropped = this.#queue.filter((c) => c.phaseIndex === chunk.phaseIndex && c.run === chunk.run);
+    this.#queue = this.#queue.filter((c) => !dropped.includes(c));
+    for (const c of this.#queue) if (c.phaseIndex === chunk.phaseIndex && c.seq > chunk.seq) c.seq -= dropped.length;
+    this.#nextSeq.set(chunk.phaseIndex, (this.#nextSeq.get(chunk.phaseIndex) ?? 0) - dropped.length);
+    if (this.#run && this.#run.phaseIndex === chunk.phaseIndex && this.#run.number === chunk.run) {
+      this.#stopRun();
+      this.#holdUntil = performance.now() + RECOVERED_MS;
+    }
+    this.problem = `The server refused the backup recording: ${message}`;
   }
 
   /** The server wants `expected` next for this chunk's phase: resend from there. */

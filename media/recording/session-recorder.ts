@@ -7,16 +7,23 @@ import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../../server/log.ts';
 import type { Room } from '../room.ts';
-import { SegmentRecorder } from './segment-recorder.ts';
+import { kindsOf, SegmentRecorder, StandbyFfmpeg } from './segment-recorder.ts';
 
 export type RecorderState = 'recording' | 'restarting' | 'failed' | 'stopped';
 
 /** Where segments go and what is known about them; implemented over the database. */
 export interface SegmentSink {
-  /** A new segment begins: returns its id and absolute file path. */
-  begin(participantId: string, segment: number): { id: string; file: string };
+  /** A fresh id and absolute file path for a segment (nothing is stored yet). */
+  reserve(): { id: string; file: string };
+  /** The segment's recorder runs: its row is stored (one for every segment that ran). */
+  begin(reserved: { id: string; file: string }, participantId: string, segment: number): void;
   /** The segment ended (finalised, or interrupted when ffmpeg died). */
   end(id: string, outcome: 'complete' | 'interrupted'): Promise<void>;
+}
+
+interface Spare {
+  reserved: { id: string; file: string };
+  standby: StandbyFfmpeg;
 }
 
 interface Live {
@@ -30,8 +37,10 @@ interface SessionRecorderEvents {
   state: [state: RecorderState, detail: string];
 }
 
-/** A new segment is tried this soon after a failure. */
+/** A segment that could not start is tried again this soon. */
 const RESTART_DELAY_MS = 500;
+/** A segment that dies sooner than this after its start counts towards a crash loop. */
+const QUICK_FAILURE_MS = 1000;
 /** How long a camera waits for its microphone before recording alone. */
 const AUDIO_WAIT_MS = 1500;
 
@@ -43,6 +52,10 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
   private readonly segments = new Map<string, number>();
   private readonly starting = new Set<string>();
   private readonly waitedForAudio = new Set<string>();
+  private readonly quickFailures = new Map<string, number>();
+  /** A standby ffmpeg per recorded participant, so that a replacement starts at once. */
+  private readonly spares = new Map<string, Spare>();
+  private readonly preparing = new Set<string>();
   private stopped = false;
   private stateNow: RecorderState = 'recording';
 
@@ -72,6 +85,8 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     this.stopped = true;
     this.room.off('producerAdded', this.onProducer);
     this.room.off('rebuilt', this.onRebuilt);
+    for (const spare of this.spares.values()) spare.standby.discard();
+    this.spares.clear();
     await Promise.all([...this.live.values()].map((l) => this.finish(l, 'complete')));
     this.setState('stopped', 'recording stopped');
   }
@@ -121,24 +136,38 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     if (this.stopped) return;
     const segment = (this.segments.get(participantId) ?? 0) + 1;
     this.segments.set(participantId, segment);
-    const { id, file } = this.sink.begin(participantId, segment);
+    const producers = { video, audio };
+    let spare: Spare | undefined = this.spares.get(participantId);
+    this.spares.delete(participantId);
+    if (spare && !spare.standby.fits(kindsOf(producers))) {
+      spare.standby.discard();
+      spare = undefined;
+    }
     try {
-      const recorder = await SegmentRecorder.start(this.room.mediaRouter, { video, audio }, file, this.log);
+      if (!spare) {
+        const reserved = this.sink.reserve();
+        spare = { reserved, standby: await StandbyFfmpeg.spawn(this.room.mediaRouter, kindsOf(producers), reserved.file) };
+      }
+      const { reserved } = spare;
+      const recorder = await SegmentRecorder.start(this.room.mediaRouter, producers, spare.standby, this.log);
       if (this.stopped) {
         // Stopped while this segment was starting: end it at once, leave nothing running.
         await recorder.stop();
-        await this.sink.end(id, 'complete');
+        this.sink.begin(reserved, participantId, segment);
+        await this.sink.end(reserved.id, 'complete');
         return;
       }
-      const live: Live = { participantId, id, recorder, producerIds: new Set([video.id, ...(audio ? [audio.id] : [])]) };
+      this.sink.begin(reserved, participantId, segment);
+      const live: Live = { participantId, id: reserved.id, recorder, producerIds: new Set([video.id, ...(audio ? [audio.id] : [])]) };
       this.live.set(participantId, live);
-      recorder.once('failed', (reason) => void this.onSegmentFailed(live, reason));
+      recorder.once('failed', (reason) => this.onSegmentFailed(live, reason));
       video.observer.once('close', () => void this.onProducerGone(live));
       audio?.observer.once('close', () => void this.onProducerGone(live));
-      this.log.info({ participantId, segment, file: path.basename(file) }, 'recording segment started');
+      this.log.info({ participantId, segment, file: path.basename(reserved.file) }, 'recording segment started');
       this.setState('recording', `recording ${this.live.size} participant(s)`);
+      void this.prepareSpare(participantId, producers);
     } catch (error) {
-      await this.sink.end(id, 'interrupted');
+      spare?.standby.discard();
       if (this.stopped) return;
       this.log.error({ participantId, err: (error as Error).message }, 'recording segment could not start');
       this.setState('failed', `recorder could not start: ${(error as Error).message}`);
@@ -146,12 +175,34 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     }
   }
 
-  private async onSegmentFailed(live: Live, reason: string): Promise<void> {
+  /** Starts the participant's next ffmpeg now, idle until a replacement needs it. */
+  private async prepareSpare(participantId: string, producers: { video: types.Producer; audio: types.Producer | undefined }): Promise<void> {
+    if (this.stopped || this.spares.has(participantId) || this.preparing.has(participantId)) return;
+    this.preparing.add(participantId);
+    try {
+      const reserved = this.sink.reserve();
+      const standby = await StandbyFfmpeg.spawn(this.room.mediaRouter, kindsOf(producers), reserved.file);
+      if (this.stopped || this.spares.has(participantId)) standby.discard();
+      else this.spares.set(participantId, { reserved, standby });
+    } catch (error) {
+      this.log.warn({ participantId, err: (error as Error).message }, 'standby recorder could not start');
+    } finally {
+      this.preparing.delete(participantId);
+    }
+  }
+
+  private onSegmentFailed(live: Live, reason: string): void {
     if (this.live.get(live.participantId) !== live) return;
     this.live.delete(live.participantId);
-    await this.sink.end(live.id, 'interrupted');
     this.setState('restarting', `recorder failed (${reason}); restarting`);
-    this.retryLater(live.participantId);
+    // The replacement starts first: its start-up is the gap in the recording, while the cut
+    // file's repair (remux, hash, duration) can take its time. Only a recorder that keeps
+    // dying at once (a crash loop) is restarted with a growing delay.
+    const quick = Date.now() - live.recorder.startedAt < QUICK_FAILURE_MS ? (this.quickFailures.get(live.participantId) ?? 0) + 1 : 0;
+    this.quickFailures.set(live.participantId, quick);
+    if (quick < 2) void this.follow(live.participantId);
+    else this.retryLater(live.participantId, Math.min(RESTART_DELAY_MS * 2 ** (quick - 2), 5000));
+    void live.recorder.stop().then(() => this.sink.end(live.id, 'interrupted'));
   }
 
   /** A producer went (reconnect, stage change): finish the segment; a new one follows the new producer. */
@@ -160,8 +211,8 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     await this.finish(live, 'complete');
   }
 
-  private retryLater(participantId: string): void {
-    setTimeout(() => void this.follow(participantId), RESTART_DELAY_MS).unref();
+  private retryLater(participantId: string, delayMs = RESTART_DELAY_MS): void {
+    setTimeout(() => void this.follow(participantId), delayMs).unref();
   }
 
   private async finish(live: Live, outcome: 'complete' | 'interrupted'): Promise<void> {

@@ -15,6 +15,7 @@ import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { Invites } from '../invites.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
+import { fallbackRecordingRoute } from '../recording/fallback-route.ts';
 import { HIDDEN_ROLES } from '../../shared/roles.ts';
 import type { Logger } from '../log.ts';
 import { sendApiError } from './app.ts';
@@ -42,8 +43,6 @@ const RECORDING_VIEWERS = ['leadObserver', 'observer', 'moderator', 'coordinator
 const ORGANISATION_ROLES: ReadonlySet<Participant['role']> = new Set(['coordinator', 'moderator']);
 const RECORDING_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-const FallbackHeaders = z.object({ run: z.coerce.number().int().min(1).max(1000), startedAt: z.coerce.number().int().min(0) });
-const FallbackQuery = z.object({ phaseIndex: z.coerce.number().int().min(0).max(100), seq: z.coerce.number().int().min(0).max(1_000_000) });
 const ContentParams = z.object({
   sessionId: z.string().min(1).max(64),
   number: z.coerce.number().int().min(1).max(3),
@@ -52,6 +51,12 @@ const ContentParams = z.object({
 
 export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   const router = express.Router();
+  // The lead observer's backup recording: before any body parser, since it reads its body
+  // itself, and only after every check (server/recording/fallback-route.ts).
+  router.post(
+    '/sessions/:sessionId/fallback-recording',
+    ...fallbackRecordingRoute({ auth: deps.auth, log: deps.log, dayState: (id) => deps.assessment.dayState(id), uploads: () => deps.recordings().fallback }),
+  );
   // JSON bodies only for this router's own paths: a parser on every path would also run (with
   // this limit) for the moderation routes mounted after it, and theirs would never apply.
   router.use(['/sessions', '/recordings', '/studio'], express.json({ limit: '256kb' }));
@@ -111,42 +116,6 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       if (req.params.sessionId !== viewer.sessionId && !ORGANISATION_ROLES.has(viewer.role)) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
       res.json(deps.evidenceNotes(String(req.params.sessionId)));
     }, RECORDING_VIEWERS),
-  );
-
-  // The lead observer's page uploads a backup recording while the server recorder is down.
-  router.post(
-    '/sessions/:sessionId/fallback-recording',
-    express.raw({ type: () => true, limit: '8mb' }),
-    as((req, res, viewer) => {
-      if (req.params.sessionId !== viewer.sessionId) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
-      const q = FallbackQuery.safeParse(req.query);
-      if (!q.success) throw new ProtocolFailure('INVALID_PAYLOAD', 'phaseIndex and seq query parameters are required');
-      const body = req.body as unknown;
-      if (!Buffer.isBuffer(body) || body.length === 0) throw new ProtocolFailure('INVALID_PAYLOAD', 'the body must be a non-empty recording chunk');
-      const day = deps.assessment.dayState(viewer.sessionId);
-      const phase = day?.phases[q.data.phaseIndex];
-      if (!day || !phase || (phase.kind !== 'scenario' && phase.kind !== 'reflectiveConversation')) {
-        throw new ProtocolFailure('NOT_FOUND', 'that phase is not recorded');
-      }
-      if (q.data.phaseIndex > day.phaseIndex) throw new ProtocolFailure('CONFLICT', 'that phase has not started');
-      const startedAt = q.data.phaseIndex === day.phaseIndex ? (day.phaseStartedAt ?? Date.now()) : Date.now();
-      const run = FallbackHeaders.safeParse({ run: req.headers['x-fallback-run'] ?? 1, startedAt: req.headers['x-fallback-started-at'] ?? Date.now() });
-      if (!run.success) throw new ProtocolFailure('INVALID_PAYLOAD', 'X-Fallback-Run and X-Fallback-Started-At must be numbers');
-      // A start time from the page is trusted only within a day of the server's clock.
-      const runStartedAt = Math.abs(run.data.startedAt - Date.now()) < 86_400_000 ? run.data.startedAt : Date.now();
-      const result = deps.recordings().appendFallbackChunk(
-        viewer.sessionId,
-        { index: q.data.phaseIndex, scenarioKey: phase.kind === 'scenario' ? String(phase.scenario) : 'reflective', startedAt },
-        viewer.id,
-        { seq: q.data.seq, run: run.data.run, runStartedAt },
-        body,
-      );
-      if (!result.ok) {
-        res.status(409).json({ error: { code: 'CONFLICT', message: `expected chunk ${result.expectedSeq}`, expectedSeq: result.expectedSeq } });
-        return;
-      }
-      res.status(204).end();
-    }, ['leadObserver']),
   );
 
   // Streaming with range requests (seeking). The id must look like one of ours; the file path

@@ -1,10 +1,13 @@
 // Records every scenario and reflective conversation on the server: starts a SessionRecorder
-// when such a phase begins and stops it when the phase ends, stores each segment with its
-// SHA-256, size and duration, refuses to start on a nearly full disk (loudly), deletes
-// recordings past the retention period (logging what it removed), and tells every client
-// the recorder's state.
-import { spawn } from 'node:child_process';
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+// when such a phase begins and stops it when the phase ends, stores a row for every segment
+// with its SHA-256, size and duration, refuses to start on a nearly full disk (loudly),
+// deletes recordings past the retention period (logging what it removed), and tells every
+// client the recorder's state. It remembers when the recorder was down for each phase: only
+// then may the lead observer's page upload a backup recording (fallback-uploads.ts).
+//
+// After a crash (SIGKILL) of the server, start-up first ends any recorder child still alive
+// (tied-child.ts), then completes every segment the crash cut off: remux, hash, size, duration.
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,15 +16,20 @@ import type { DayState } from '../../shared/assessment.ts';
 import type { RecordingStatus } from '../../shared/protocol.ts';
 import type { RoomRegistry } from '../../media/rooms.ts';
 import { SessionRecorder, type SegmentSink } from '../../media/recording/session-recorder.ts';
+import { processesMentioning, reapOrphans, spawnTied } from '../../media/recording/tied-child.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
+import { FallbackUploads, freeBytes, type DownWindow } from './fallback-uploads.ts';
 
 export interface RecordingOptions {
   /** Below this much free space no new recording starts. */
   minFreeBytes: number;
   retentionDays: number;
+  /** Caps on the lead observer's backup recording: per recorder run, and per session. */
+  fallbackRunBytes: number;
+  fallbackSessionBytes: number;
 }
 
 interface ServiceEvents {
@@ -45,7 +53,18 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   private readonly statuses = new Map<string, RecordingStatus>();
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  private readonly fallbackHashes = new Map<string, Hash>();
+  /** When the recorder was failed or restarting, per `${sessionId}:${phaseIndex}`. */
+  private readonly down = new Map<string, DownWindow[]>();
+  /** Segment files being completed (remux, hash): close waits for them. */
+  private readonly finalising = new Set<Promise<void>>();
+  /** Recorder children left by an earlier run, found before this run started any. */
+  private readonly orphans: number[];
+  /** Segments an earlier run left unfinished, found before this run began any. */
+  private readonly cut: string[];
+  /** The lead observer's backup recordings. */
+  readonly fallback: FallbackUploads;
+  /** Settles once start-up has ended orphaned recorders and repaired the segments they cut. */
+  repaired: Promise<void> = Promise.resolve();
 
   constructor(
     deps: { db: Database; dataDir: string; rooms: RoomRegistry; assessment: AssessmentService; audit: AuditRepo; log: Logger },
@@ -60,13 +79,21 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     this.stageFor = (sessionId) => deps.assessment.stageFor(sessionId);
     this.dir = path.join(deps.dataDir, 'recordings');
     fs.mkdirSync(this.dir, { recursive: true });
+    // Taken before this run can start a recorder of its own (both are synchronous here).
+    this.orphans = processesMentioning(`${this.dir}/`);
+    this.cut = (
+      this.db.prepare("SELECT id FROM recordings WHERE status = 'recording' OR (status = 'interrupted' AND sha256 IS NULL)").all() as Array<{ id: string }>
+    ).map((r) => r.id);
+    this.fallback = new FallbackUploads(
+      { db: this.db, dir: this.dir, audit: this.audit, log: this.log, downWindows: (sessionId, phaseIndex) => this.down.get(`${sessionId}:${phaseIndex}`) ?? [] },
+      { runBytes: options.fallbackRunBytes, sessionBytes: options.fallbackSessionBytes, minFreeBytes: options.minFreeBytes },
+    );
     deps.assessment.on('dayChanged', (sessionId, state) => void this.onDay(sessionId, state));
   }
 
   /** Resumes recording of phases that were running when the server stopped; starts retention. */
   start(assessment: AssessmentService): void {
-    // Segments left "recording" by a crash were cut off: say so.
-    this.db.prepare("UPDATE recordings SET status = 'interrupted', ended_at = COALESCE(ended_at, ?) WHERE status = 'recording'").run(Date.now());
+    this.repaired = this.repairAfterCrash();
     const rows = this.db.prepare('SELECT session_id FROM assessment_days WHERE status IN (?, ?)').all('running', 'paused') as Array<{ session_id: string }>;
     for (const { session_id } of rows) {
       const state = assessment.dayState(session_id);
@@ -102,9 +129,26 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     clearInterval(this.retentionTimer);
     await Promise.all([...this.active.values()].map((a) => a.recorder?.stop()));
     this.active.clear();
+    await this.repaired;
+    await Promise.all(this.finalising);
     // From here the database may be closed: late segment events change nothing.
     this.closed = true;
-    this.fallbackHashes.clear();
+  }
+
+  /**
+   * Ends recorder children an earlier run left alive (SIGTERM first: ffmpeg then closes its
+   * file properly), then completes the segments that run cut off, one at a time.
+   */
+  private async repairAfterCrash(): Promise<void> {
+    if (this.orphans.length > 0) {
+      const ended = await reapOrphans(`${this.dir}/`);
+      this.log.warn({ pids: ended }, 'recorder processes left by an earlier run ended');
+    }
+    for (const id of this.cut) {
+      if (this.closed) return;
+      await this.finalise(id, 'interrupted');
+      this.log.warn({ id, ...this.get(id) }, 'segment cut off by a crash repaired');
+    }
   }
 
   private async onDay(sessionId: string, state: DayState): Promise<void> {
@@ -144,106 +188,49 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     const sessionDir = path.join(this.dir, sessionId);
     fs.mkdirSync(sessionDir, { recursive: true });
     return {
-      begin: (participantId, segment) => {
-        if (this.closed) throw new Error('the recording service is closed');
+      reserve: () => {
         const id = randomUUID();
-        const relative = path.join(sessionId, `${id}.webm`);
+        return { id, file: path.join(sessionDir, `${id}.webm`) };
+      },
+      begin: (reserved, participantId, segment) => {
+        if (this.closed) throw new Error('the recording service is closed');
+        const relative = path.relative(this.dir, reserved.file);
         this.db
           .prepare(
             `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?)`,
           )
-          .run(id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, Date.now());
-        return { id, file: path.join(this.dir, relative) };
+          .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, Date.now());
       },
-      end: (id, outcome) => this.finalise(id, outcome),
+      end: (id, outcome) => {
+        const done = this.finalise(id, outcome);
+        this.finalising.add(done);
+        void done.finally(() => this.finalising.delete(done));
+        return done;
+      },
     };
   }
 
-  /** Size, SHA-256 and duration of a finished segment file. */
+  /**
+   * Size, SHA-256 and duration of a finished segment file. A row stays for every segment, even
+   * one that holds nothing (it says that a recorder ran and what it got). A segment whose
+   * ffmpeg was killed has no index or duration: a copy-remux completes it first.
+   */
   private async finalise(id: string, outcome: 'complete' | 'interrupted'): Promise<void> {
     if (this.closed) return;
     const row = this.get(id);
     if (!row) return;
-    let bytes = 0;
-    let sha256: string | null = null;
-    try {
-      const data = fs.readFileSync(row.file);
-      bytes = data.length;
-      sha256 = createHash('sha256').update(data).digest('hex');
-    } catch {
-      // ffmpeg never wrote the file (failed at once): the row says so.
-    }
-    if (this.closed) return;
-    if (bytes === 0) {
-      // Nothing reached ffmpeg (the segment was replaced at once): no evidence to keep.
-      fs.rmSync(row.file, { force: true });
-      this.db.prepare('DELETE FROM recordings WHERE id = ?').run(id);
-      return;
-    }
-    // A segment cut off by a killed ffmpeg has no duration or seek index: remux it (copy).
-    if (outcome === 'interrupted') {
-      await remux(row.file);
-      const data = fs.readFileSync(row.file);
-      bytes = data.length;
-      sha256 = createHash('sha256').update(data).digest('hex');
-    }
-    const durationMs = await probeDurationMs(row.file);
+    fs.rmSync(`${row.file}.sdp`, { force: true });
+    fs.rmSync(`${row.file}.remux.webm`, { force: true });
+    const size = fileSize(row.file);
+    if (outcome === 'interrupted' && size > 0) await remux(row.file);
+    const bytes = fileSize(row.file);
+    const sha256 = await sha256Of(row.file);
+    const durationMs = bytes > 0 ? await probeDurationMs(row.file) : 0;
     if (this.closed) return;
     this.db
-      .prepare('UPDATE recordings SET status = ?, ended_at = ?, bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ?')
+      .prepare('UPDATE recordings SET status = ?, ended_at = COALESCE(ended_at, ?), bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ?')
       .run(outcome, Date.now(), bytes, sha256, durationMs, id);
-  }
-
-  /**
-   * Appends one chunk of the lead observer's backup recording (MediaRecorder on their page,
-   * used while the server recorder is down). Chunks come in order, numbered per phase across
-   * the page's recorder runs (`seq` 0, 1, 2, …); each run (a new MediaRecorder, a new WebM
-   * header) is its own file, and `runStartedAt` (server clock) places it on the timeline.
-   */
-  appendFallbackChunk(
-    sessionId: string,
-    phase: { index: number; scenarioKey: string; startedAt: number },
-    uploaderId: string,
-    upload: { seq: number; run: number; runStartedAt: number },
-    chunk: Buffer,
-  ): { ok: true } | { ok: false; expectedSeq: number } {
-    const { n: expected } = this.db
-      .prepare("SELECT COALESCE(SUM(chunks), 0) AS n FROM recordings WHERE session_id = ? AND phase_index = ? AND participant_id = ? AND status = 'fallback'")
-      .get(sessionId, phase.index, uploaderId) as { n: number };
-    if (upload.seq !== expected) return { ok: false, expectedSeq: expected };
-    let row = this.db
-      .prepare("SELECT id, file FROM recordings WHERE session_id = ? AND phase_index = ? AND participant_id = ? AND status = 'fallback' AND segment = ?")
-      .get(sessionId, phase.index, uploaderId, upload.run) as { id: string; file: string } | undefined;
-    if (!row) {
-      const id = randomUUID();
-      const relative = path.join(sessionId, `${id}.webm`);
-      fs.mkdirSync(path.join(this.dir, sessionId), { recursive: true });
-      this.db
-        .prepare(
-          `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, bytes)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'fallback', ?, 0)`,
-        )
-        .run(id, sessionId, phase.index, phase.scenarioKey, uploaderId, upload.run, phase.startedAt, relative, upload.runStartedAt);
-      row = { id, file: relative };
-      this.log.warn({ sessionId, phaseIndex: phase.index, run: upload.run }, 'backup recording from the lead observer page started');
-      this.audit.append({ sessionId, actorParticipantId: uploaderId, action: 'recording.fallback-started', detail: { id, phaseIndex: phase.index, run: upload.run } });
-    }
-    const file = path.join(this.dir, row.file);
-    // A running hash per backup file: each chunk is hashed once (after a restart the file so
-    // far is read once to resume it).
-    let hash = this.fallbackHashes.get(row.id);
-    if (!hash) {
-      hash = createHash('sha256');
-      if (fs.existsSync(file)) hash.update(fs.readFileSync(file));
-      this.fallbackHashes.set(row.id, hash);
-    }
-    fs.appendFileSync(file, chunk);
-    hash.update(chunk);
-    this.db
-      .prepare('UPDATE recordings SET bytes = ?, sha256 = ?, ended_at = ?, chunks = chunks + 1 WHERE id = ?')
-      .run(fs.statSync(file).size, hash.copy().digest('hex'), Date.now(), row.id);
-    return { ok: true };
   }
 
   private applyRetention(): void {
@@ -261,28 +248,53 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
 
   private setStatus(sessionId: string, status: Omit<RecordingStatus, 'since'>): void {
     const full = { ...status, since: Date.now() };
+    if (status.phaseIndex !== null) {
+      const key = `${sessionId}:${status.phaseIndex}`;
+      const windows = this.down.get(key) ?? [];
+      const open = windows.find((w) => w.to === null);
+      const isDown = status.state === 'failed' || status.state === 'restarting';
+      if (isDown && !open) this.down.set(key, [...windows, { from: full.since, to: null }]);
+      if (!isDown && open) open.to = full.since;
+    }
     this.statuses.set(sessionId, full);
     if (status.state === 'failed' || status.state === 'restarting') this.log.warn({ sessionId, ...status }, 'recording state');
     this.emit('status', sessionId, full);
   }
 }
 
-function freeBytes(dir: string): number {
+function fileSize(file: string): number {
   try {
-    const s = fs.statfsSync(dir);
-    return s.bavail * s.bsize;
+    return fs.statSync(file).size;
   } catch {
-    return Number.POSITIVE_INFINITY;
+    return 0;
   }
 }
 
-/** Rewrites a WebM in place with ffmpeg -c copy (keeps the original if that fails). */
+/** SHA-256 of a file, streamed (a segment can be hundreds of MB). */
+function sha256Of(file: string): Promise<string> {
+  return new Promise((resolve) => {
+    const hash = createHash('sha256');
+    const input = fs.createReadStream(file);
+    input.on('data', (d) => hash.update(d));
+    input.on('end', () => resolve(hash.digest('hex')));
+    // No file (ffmpeg never created it): the hash of nothing.
+    input.on('error', () => resolve(createHash('sha256').digest('hex')));
+  });
+}
+
+/**
+ * Rewrites a WebM in place with ffmpeg -c copy: adds the index and duration a killed ffmpeg
+ * never wrote, and drops a cluster it was cut off in the middle of. The original stays if
+ * the copy fails; the rename is atomic, so a crash during it leaves one or the other.
+ */
 function remux(file: string): Promise<void> {
   const out = `${file}.remux.webm`;
   return new Promise((resolve) => {
-    const run = spawn('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-c', 'copy', '-y', out], { stdio: 'ignore' });
+    const run = spawnTied('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-c', 'copy', '-f', 'webm', '-y', out], { stdio: 'ignore' });
     run.on('close', (code) => {
-      if (code === 0 && fs.existsSync(out) && fs.statSync(out).size > 0) fs.renameSync(out, file);
+      // A cut-off last cluster makes ffmpeg complain at the very end; what it copied before
+      // that is kept, but never a copy that lost much of the original.
+      if (fileSize(out) > 0 && (code === 0 || fileSize(out) >= 0.9 * fileSize(file))) fs.renameSync(out, file);
       else fs.rmSync(out, { force: true });
       resolve();
     });
@@ -292,9 +304,9 @@ function remux(file: string): Promise<void> {
 
 function probeDurationMs(file: string): Promise<number | null> {
   return new Promise((resolve) => {
-    const probe = spawn('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const probe = spawnTied('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
-    probe.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    probe.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     probe.on('close', () => {
       const seconds = Number.parseFloat(out.trim());
       resolve(Number.isFinite(seconds) ? Math.round(seconds * 1000) : null);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import type { Template } from '../../shared/assessment.ts';
+import { loadConfig } from '../../server/config.ts';
 import { bookDay } from '../helpers/assessment.ts';
 import { pollUntil } from '../helpers/browser.ts';
 import { connectAs, joinAndProduceVideo, request, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
@@ -45,7 +46,7 @@ function existingRecording(s: TestStudio, sessionId: string, participantId: stri
 }
 
 it('a nearly full disk stops new recordings with a loud warning and leaves existing ones intact', async () => {
-  studio = await startTestStudio({ recording: { minFreeBytes: Number.MAX_SAFE_INTEGER, retentionDays: 365 } });
+  studio = await startTestStudio({ recording: { ...loadConfig({}).recording, minFreeBytes: Number.MAX_SAFE_INTEGER } });
   const day = bookDay(studio, studio.templates.saveNewVersion(TEMPLATE).id, { actors: [{ displayName: 'Ada', scenarios: [1] }] });
   const earlier = existingRecording(studio, day.sessionId, day.candidate.id, Date.now());
   const lead = await connectAs(studio, day.lead);
@@ -66,22 +67,26 @@ it('a nearly full disk stops new recordings with a loud warning and leaves exist
 });
 
 it('recordings past the retention period are deleted at start-up, and the deletion is logged and audited', async () => {
-  studio = await startTestStudio({ recording: { minFreeBytes: 0, retentionDays: 30 } });
+  studio = await startTestStudio({ recording: { ...loadConfig({}).recording, minFreeBytes: 0, retentionDays: 30 } });
   const day = bookDay(studio, studio.templates.saveNewVersion(TEMPLATE).id, { actors: [{ displayName: 'Ada', scenarios: [1] }] });
   const old = existingRecording(studio, day.sessionId, day.candidate.id, Date.now() - 31 * 86_400_000);
   const dataDir = studio.dataDir;
   await studio.close();
-  studio = await startTestStudio({ recording: { minFreeBytes: 0, retentionDays: 30 } }, dataDir);
+  studio = await startTestStudio({ recording: { ...loadConfig({}).recording, minFreeBytes: 0, retentionDays: 30 } }, dataDir);
   expect(fs.existsSync(old.file)).toBe(false);
   expect(studio.recordings.get(old.id)?.status).toBe('deleted');
   expect(studio.audit.list(day.sessionId).find((e) => e.action === 'recording.deleted')?.detail).toMatchObject({ id: old.id });
   expect(studio.logLines.some((l) => l.msg === 'recording deleted by retention' && l.id === old.id)).toBe(true);
 });
 
-it('the lead observer’s backup recording is stored in order, one file per recorder run; nobody else may upload', async () => {
+it('the lead observer’s backup recording is stored in order, one file per recorder run, only while the server recorder is down; nobody else may upload', async () => {
   studio = await startTestStudio();
   const day = bookDay(studio, studio.templates.saveNewVersion(TEMPLATE).id, { actors: [{ displayName: 'Ada', scenarios: [1] }] });
   const lead = await connectAs(studio, day.lead);
+  const candidate = await connectAs(studio, day.candidate);
+  const states: string[] = [];
+  lead.on('recording', (s) => states.push(s.state));
+  await joinAndProduceVideo(candidate, 5151);
   await request(lead, 'dayControl', { action: 'start' });
   await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 0 });
   const upload = async (who: typeof day.lead, seq: number, run: number, bytes: string): Promise<Response> =>
@@ -90,11 +95,21 @@ it('the lead observer’s backup recording is stored in order, one file per reco
       headers: { cookie: await signIn(studio!, who), 'content-type': 'video/webm', 'x-fallback-run': String(run), 'x-fallback-started-at': String(Date.now()) },
       body: bytes,
     });
+  // The server records: a backup would be planted evidence.
+  await pollUntil('server recorder running', 20_000, async () => studio!.recordings.pids(day.sessionId).length === 1);
+  const planted = await upload(day.lead, 0, 1, 'planted');
+  expect(planted.status).toBe(403);
+  expect(await planted.json()).toMatchObject({ error: { code: 'FORBIDDEN', reason: 'RECORDER_NOT_DOWN' } });
+  expect(studio.recordings.list(day.sessionId).filter((r) => r.status === 'fallback')).toEqual([]);
+
+  // Its ffmpeg dies: the recorder is down (then replaced); a backup run begun now is taken.
+  process.kill(studio.recordings.pids(day.sessionId)[0]!, 'SIGKILL');
+  await pollUntil('recorder down', 10_000, async () => states.includes('restarting'));
   expect((await upload(day.lead, 0, 1, 'run1-chunk0')).status).toBe(204);
   expect((await upload(day.lead, 1, 1, 'run1-chunk1')).status).toBe(204);
   const skipped = await upload(day.lead, 5, 1, 'too far');
   expect(skipped.status).toBe(409);
-  expect(await skipped.json()).toMatchObject({ error: { code: 'CONFLICT', expectedSeq: 2 } });
+  expect(await skipped.json()).toMatchObject({ error: { code: 'CONFLICT', reason: 'OUT_OF_ORDER', expectedSeq: 2 } });
   expect((await upload(day.lead, 2, 2, 'run2-chunk0')).status).toBe(204);
   expect((await upload(day.candidate, 3, 2, 'not yours')).status).toBe(403);
   expect((await upload(day.observer, 3, 2, 'not yours')).status).toBe(403);
@@ -103,5 +118,15 @@ it('the lead observer’s backup recording is stored in order, one file per reco
   const first = studio.recordings.get(backups.find((r) => r.segment === 1)!.id)!;
   expect(fs.readFileSync(first.file, 'utf8')).toBe('run1-chunk0run1-chunk1');
   expect(first.sha256).toBe(createHash('sha256').update('run1-chunk0run1-chunk1').digest('hex'));
+
+  // The day ends: nothing more is taken, not even for a run that was accepted before.
+  await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 1 });
+  const late = await upload(day.lead, 3, 2, 'after the day');
+  expect(late.status).toBe(409);
+  expect(await late.json()).toMatchObject({ error: { reason: 'DAY_NOT_LIVE' } });
+  const after = studio.recordings.get(backups.find((r) => r.segment === 2)!.id)!;
+  expect(fs.readFileSync(after.file, 'utf8')).toBe('run2-chunk0');
+  expect(after.bytes).toBe('run2-chunk0'.length);
   lead.disconnect();
+  candidate.disconnect();
 });
