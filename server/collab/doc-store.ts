@@ -35,6 +35,23 @@ export class DocStore {
     if (size !== undefined) this.sizes.set(doc, size + update.byteLength);
   }
 
+  /**
+   * Appends several updates (of any documents) in one transaction: one fsync for all of them
+   * (group commit). All are stored, or none.
+   */
+  appendMany(entries: ReadonlyArray<{ doc: string; update: Uint8Array }>): void {
+    if (entries.length === 0) return;
+    transaction(this.db, () => {
+      const insert = this.db.prepare('INSERT INTO collab_updates (doc, update_data, at) VALUES (?, ?, ?)');
+      const at = Date.now();
+      for (const { doc, update } of entries) insert.run(doc, update, at);
+    });
+    for (const { doc, update } of entries) {
+      const size = this.sizes.get(doc);
+      if (size !== undefined) this.sizes.set(doc, size + update.byteLength);
+    }
+  }
+
   /** Replaces the log up to now with one snapshot of `ydoc` (which holds all of it). */
   compact(doc: string, ydoc: Y.Doc): void {
     const compacted = transaction(this.db, () => {

@@ -16,7 +16,7 @@ export interface WrittenPolicy {
     sessionId: string,
     current: Y.Doc,
     update: Uint8Array,
-    context: { connection: CollabConnection; step: 'sync-step-2' | 'update' },
+    context: { connection: CollabConnection; step: 'sync-step-2' | 'update'; uncommittedBytes: number },
   ): Refusal | null;
   connected(participant: Participant, sessionId: string, connection: CollabConnection): void;
   disconnected(participant: Participant, sessionId: string, connection: CollabConnection): void;
@@ -64,7 +64,7 @@ export function createWrittenPolicy(written: WrittenExercise): WrittenPolicy {
       return REASONS.timeIsUp;
     },
 
-    checkUpdate(sessionId, current, update, { connection, step }) {
+    checkUpdate(sessionId, current, update, { connection, step, uncommittedBytes }) {
       const write = written.candidateWrite(sessionId, connection);
       if (write === 'grace') {
         if (step !== 'sync-step-2' || graceUsed.has(connection.id)) return { code: CLOSE_CODES.Forbidden, reason: REASONS.graceSyncOnly };
@@ -73,7 +73,7 @@ export function createWrittenPolicy(written: WrittenExercise): WrittenPolicy {
         return { code: CLOSE_CODES.Forbidden, reason: REASONS.timeIsUp };
       }
       // Whole update, whole document, in bytes: what storage would hold after this update.
-      if (written.documentBytes(sessionId) + update.byteLength > written.maxDocumentBytes) {
+      if (written.documentBytes(sessionId) + uncommittedBytes + update.byteLength > written.maxDocumentBytes) {
         return {
           code: CLOSE_CODES.BadRequest,
           reason: `your exercise is over the ${Math.round(written.maxDocumentBytes / 1024)} kB limit (text, formatting and edits); the last change was not saved`,

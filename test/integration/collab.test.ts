@@ -3,6 +3,8 @@
 // forger can send (nothing that lands), what bad bytes do (nothing, to anyone else), bounds,
 // and that accepted updates survive a restart.
 import net from 'node:net';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
@@ -401,6 +403,35 @@ describe('the upgrade path (rows 1 and 12)', () => {
     real.close();
     await real.closed;
     await expect.poll(() => studio.collab.openDocs().includes(doc)).toBe(false);
+  });
+});
+
+describe('group commit', () => {
+  it('an update that cannot be stored reaches nobody; the document reloads and the author’s reconnect stores it', async () => {
+    const doc = sheet(ana(), 1);
+    const headers = { cookie: await signIn(studio, ana()) };
+    const owner = await synced(ana(), doc);
+    const reader = await synced('moderator', doc);
+    const key = ratingKey(ana().id, 1, 'kss-9');
+    // Another connection holds the database's write lock: the commit fails (busy).
+    const blocker = new DatabaseSync(path.join(studio.dataDir, 'simstudio.db'));
+    blocker.exec('BEGIN IMMEDIATE');
+    try {
+      owner.ydoc.getMap('ratings').set(key, 2);
+      expect(await owner.closed).toMatchObject({ code: CLOSE_CODES.ServerError });
+      expect(await reader.closed).toMatchObject({ code: CLOSE_CODES.ServerError });
+    } finally {
+      blocker.exec('ROLLBACK');
+      blocker.close();
+    }
+    expect(owner.serverView.getMap('ratings').has(key)).toBe(false);
+    expect(reader.ydoc.getMap('ratings').has(key)).toBe(false);
+    // The author's client still holds the edit and sends it on reconnect.
+    const again = new RawCollabClient(collabUrl(studio.baseUrl, doc, ana().id), headers, { ydoc: owner.ydoc, serverView: owner.serverView });
+    clients.push(again);
+    await expect.poll(() => again.serverView.getMap('ratings').get(key)).toBe(2);
+    const check = await synced('moderator', doc);
+    expect(check.ydoc.getMap('ratings').get(key)).toBe(2);
   });
 });
 
