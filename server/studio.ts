@@ -35,6 +35,7 @@ import { createCollabPolicy } from './collab/policy.ts';
 import { readEvidenceNotes } from './collab/evidence-notes.ts';
 import { rubricViews } from './collab/rubric-view.ts';
 import type { EvidenceNoteView } from '../shared/api.ts';
+import type { Participant } from '../shared/domain.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { RecordingService } from './recording/recording-service.ts';
 
@@ -117,7 +118,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // The rubric as it stands: each document live while anyone has it open, else from the store.
   let liveDoc: (name: string) => Y.Doc | undefined = () => undefined;
   const rubricDoc = rubricViews(docStore, sessions, (name) => liveDoc(name));
-  const evidenceNotes = (sessionId: string): EvidenceNoteView[] => readEvidenceNotes(rubricDoc(sessionId), sessions.listParticipants(sessionId));
+  const evidenceNotes = (sessionId: string, viewer: Participant): EvidenceNoteView[] => readEvidenceNotes(rubricDoc(sessionId), sessions.listParticipants(sessionId), viewer);
   const moderation = new ModerationService({
     db,
     sessions,

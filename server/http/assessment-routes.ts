@@ -33,7 +33,8 @@ export interface AssessmentRouteDeps {
   written: WrittenExercise;
   /** A getter: the recorder starts after the routes are built. */
   recordings: () => RecordingService;
-  evidenceNotes: (sessionId: string) => EvidenceNoteView[];
+  /** The notes `viewer` may read (a scorer: their own and submitted sheets'). */
+  evidenceNotes: (sessionId: string, viewer: Participant) => EvidenceNoteView[];
   log: Logger;
 }
 
@@ -114,7 +115,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     '/sessions/:sessionId/evidence-notes',
     as((req, res, viewer) => {
       if (req.params.sessionId !== viewer.sessionId && !ORGANISATION_ROLES.has(viewer.role)) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
-      res.json(deps.evidenceNotes(String(req.params.sessionId)));
+      res.json(deps.evidenceNotes(String(req.params.sessionId), viewer));
     }, RECORDING_VIEWERS),
   );
 
