@@ -5,7 +5,7 @@ import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
-import { MESSAGE_AWARENESS, MESSAGE_SYNC, SYNC_STEP_1, SYNC_STEP_2, SYNC_UPDATE } from '../../shared/collab.ts';
+import { MESSAGE_AWARENESS, MESSAGE_SYNC, SYNC_STEP_1, SYNC_STEP_2, SYNC_UPDATE, WRITTEN_FRAGMENT } from '../../shared/collab.ts';
 
 export interface Closed {
   code: number;
@@ -115,4 +115,12 @@ export function mapUpdate(name: string, key: string, value: unknown): Uint8Array
 
 export function collabUrl(baseUrl: string, docName: string, participantId: string): string {
   return `${baseUrl.replace(/^http/, 'ws')}/collab/${docName}?participantId=${participantId}`;
+}
+
+/** Types a paragraph at the end of a written-exercise document, as the editor would. */
+export function typeParagraph(doc: Y.Doc, text: string): void {
+  const paragraph = new Y.XmlElement('paragraph');
+  paragraph.insert(0, [new Y.XmlText(text)]);
+  const fragment = doc.getXmlFragment(WRITTEN_FRAGMENT);
+  fragment.insert(fragment.length, [paragraph]);
 }

@@ -8,7 +8,7 @@ import { CLOSE_CODES, SYNC_UPDATE, WRITTEN_FRAGMENT, collabDocName, type Written
 import type { Participant } from '../../shared/domain.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { bookDay, bookShortDay, shortTemplate, type BookedDay } from '../helpers/assessment.ts';
-import { RawCollabClient, collabUrl, sync } from '../helpers/collab-client.ts';
+import { RawCollabClient, collabUrl, sync, typeParagraph } from '../helpers/collab-client.ts';
 import { connectAs, request, signIn, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -32,13 +32,6 @@ async function open(day: BookedDay, reuse?: RawCollabClient): Promise<RawCollabC
   );
   await client.opened;
   return client;
-}
-
-function type(doc: Y.Doc, text: string): void {
-  const paragraph = new Y.XmlElement('paragraph');
-  paragraph.insert(0, [new Y.XmlText(text)]);
-  const fragment = doc.getXmlFragment(WRITTEN_FRAGMENT);
-  fragment.insert(fragment.length, [paragraph]);
 }
 
 function serverText(day: BookedDay): string {
@@ -92,7 +85,7 @@ describe('grace only for a candidate disconnected at the deadline (row 6)', () =
     const { day, lead } = await longDayAtWrittenExercise();
     const candidate = await open(day);
     await candidate.synced;
-    type(candidate.ydoc, 'Sent while connected.');
+    typeParagraph(candidate.ydoc, 'Sent while connected.');
     await expect.poll(() => plainText(candidate.serverView.getXmlFragment(WRITTEN_FRAGMENT))).toContain('Sent while connected.');
 
     // Writing closes while this connection is open.
@@ -104,7 +97,7 @@ describe('grace only for a candidate disconnected at the deadline (row 6)', () =
     candidate.close();
     await candidate.closed;
     await serverReleased(day);
-    type(candidate.ydoc, 'Typed after the deadline.');
+    typeParagraph(candidate.ydoc, 'Typed after the deadline.');
     const again = await open(day, candidate);
     expect(await again.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/^time is up/) });
     expect(serverText(day)).toBe('Sent while connected.');
@@ -114,12 +107,12 @@ describe('grace only for a candidate disconnected at the deadline (row 6)', () =
     const { day, lead } = await longDayAtWrittenExercise();
     const candidate = await open(day);
     await candidate.synced;
-    type(candidate.ydoc, 'Online part.');
+    typeParagraph(candidate.ydoc, 'Online part.');
     await expect.poll(() => plainText(candidate.serverView.getXmlFragment(WRITTEN_FRAGMENT))).toContain('Online part.');
     candidate.close();
     await candidate.closed;
     await serverReleased(day);
-    type(candidate.ydoc, 'Written offline before the deadline.');
+    typeParagraph(candidate.ydoc, 'Written offline before the deadline.');
 
     await control(lead, { action: 'advance', fromPhaseIndex: WRITTEN_INDEX });
     lead.disconnect();
@@ -129,7 +122,7 @@ describe('grace only for a candidate disconnected at the deadline (row 6)', () =
     await again.synced;
     await expect.poll(() => serverText(day)).toContain('Written offline before the deadline.');
     // The connection's next change is new typing: refused, and not stored.
-    type(again.ydoc, 'New typing after the reconnect.');
+    typeParagraph(again.ydoc, 'New typing after the reconnect.');
     expect(await again.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/^time is up/) });
     expect(serverText(day)).not.toContain('New typing');
     expect(storedText(day)).toBe('Online part.\nWritten offline before the deadline.');
@@ -148,7 +141,7 @@ describe('grace only for a candidate disconnected at the deadline (row 6)', () =
     await candidate.closed;
     studio = await startTestStudio({ written: { graceMs: 20_000, maxTextBytes: MAX_TEXT_BYTES } }, dataDir);
     expect((await status(day)).status).toBe('grace');
-    type(candidate.ydoc, 'Typed while the server restarted.');
+    typeParagraph(candidate.ydoc, 'Typed while the server restarted.');
     const again = await open(day, candidate);
     expect(await again.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/^time is up/) });
     expect(storedText(day)).toBe('');
@@ -160,12 +153,12 @@ describe('paused means no writing; a soft written phase has a deadline (row 14)'
     const { day, lead } = await longDayAtWrittenExercise();
     const candidate = await open(day);
     await candidate.synced;
-    type(candidate.ydoc, 'Before the pause.');
+    typeParagraph(candidate.ydoc, 'Before the pause.');
     await expect.poll(() => serverText(day)).toBe('Before the pause.');
 
     await control(lead, { action: 'pause', reason: 'fire alarm' });
     expect((await status(day)).status).toBe('paused');
-    type(candidate.ydoc, 'During the pause.');
+    typeParagraph(candidate.ydoc, 'During the pause.');
     expect(await candidate.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/paused/) });
     expect(serverText(day)).toBe('Before the pause.');
     // A new connection while paused may read but not write.
@@ -180,7 +173,7 @@ describe('paused means no writing; a soft written phase has a deadline (row 14)'
     const resumed = await open(day, candidate);
     await resumed.synced;
     await expect.poll(() => serverText(day)).toBe('Before the pause.\nDuring the pause.');
-    type(resumed.ydoc, 'After the resume.');
+    typeParagraph(resumed.ydoc, 'After the resume.');
     await expect.poll(() => serverText(day)).toContain('After the resume.');
     resumed.close();
   });
@@ -206,7 +199,7 @@ describe('paused means no writing; a soft written phase has a deadline (row 14)'
     expect((await status(day)).closesAt).toBe(opened.closesAt);
     const late = await open(day);
     await late.synced;
-    type(late.ydoc, 'After the soft deadline.');
+    typeParagraph(late.ydoc, 'After the soft deadline.');
     expect(await late.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/^time is up/) });
     expect(serverText(day)).toBe('');
     const closed = studio.db.prepare('SELECT closed_at FROM written_state WHERE session_id = ?').get(day.sessionId) as { closed_at: number };
@@ -223,7 +216,7 @@ describe('size caps count the whole update and document (row 7)', () => {
       const attacker = await open(day);
       await attacker.synced;
       const fragment = attacker.ydoc.getXmlFragment(WRITTEN_FRAGMENT);
-      if (fragment.length === 0) type(attacker.ydoc, 'x');
+      if (fragment.length === 0) typeParagraph(attacker.ydoc, 'x');
       const paragraph = fragment.get(0) as Y.XmlElement;
       // Each update sets one new 2 kB attribute: no text at all, 400 kB in total.
       let sent = 0;
@@ -261,9 +254,9 @@ describe('size caps count the whole update and document (row 7)', () => {
 
     // Two edits of one client; only the second is sent: its first clock is a gap on the server.
     const gap = new Y.Doc();
-    type(gap, 'first');
+    typeParagraph(gap, 'first');
     const afterFirst = Y.encodeStateVector(gap);
-    type(gap, 'second');
+    typeParagraph(gap, 'second');
     const b = await open(day);
     await b.synced;
     b.send(sync(SYNC_UPDATE, Y.encodeStateAsUpdate(gap, afterFirst)));

@@ -9,8 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import type { Template } from '../../shared/assessment.ts';
 import { CLOSE_CODES, WRITTEN_FRAGMENT, collabDocName, type WrittenStatus } from '../../shared/collab.ts';
 import { plainText } from '../../shared/written-text.ts';
-import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
-import * as Y from 'yjs';
+import { RawCollabClient, collabUrl, typeParagraph } from '../helpers/collab-client.ts';
 import {
   bookOnServer,
   cookieFor,
@@ -70,13 +69,6 @@ async function openWritten(day: ServerDay): Promise<RawCollabClient> {
   return client;
 }
 
-function type(doc: Y.Doc, text: string): void {
-  const paragraph = new Y.XmlElement('paragraph');
-  paragraph.insert(0, [new Y.XmlText(text)]);
-  const fragment = doc.getXmlFragment(WRITTEN_FRAGMENT);
-  fragment.insert(fragment.length, [paragraph]);
-}
-
 it('freezes the last acknowledged text at startup when the server was down across the deadline, and no later phase reopens writing', async () => {
   const port = await freePort();
   server = await startServerProcess(dataDir, port, ENV);
@@ -90,7 +82,7 @@ it('freezes the last acknowledged text at startup when the server was down acros
 
   const candidate = await openWritten(day);
   await candidate.synced;
-  type(candidate.ydoc, 'Case notes: acknowledged before the crash.');
+  typeParagraph(candidate.ydoc, 'Case notes: acknowledged before the crash.');
   // Acknowledged: the server stored it and sent it back.
   await expect.poll(() => plainText(candidate.serverView.getXmlFragment(WRITTEN_FRAGMENT))).toContain('acknowledged before the crash');
   expect(Date.now()).toBeLessThan(deadline);
@@ -117,7 +109,7 @@ it('freezes the last acknowledged text at startup when the server was down acros
   lead2.disconnect();
   const late = await openWritten(day);
   await late.synced;
-  type(late.ydoc, 'Written after a later phase began.');
+  typeParagraph(late.ydoc, 'Written after a later phase began.');
   expect(await late.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/^time is up/) });
   const after = await status(day);
   expect(after.status).toBe('submitted');

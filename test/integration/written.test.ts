@@ -3,12 +3,11 @@
 // were disconnected at the deadline); then the server freezes text, Yjs state and SHA-256.
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
 import { CLOSE_CODES, WRITTEN_FRAGMENT, collabDocName, type WrittenStatus } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { bookShortDay, type BookedDay } from '../helpers/assessment.ts';
-import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
+import { RawCollabClient, collabUrl, typeParagraph } from '../helpers/collab-client.ts';
 import { connectAs, request, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -30,13 +29,6 @@ async function open(day: BookedDay, who: Participant, reuse?: RawCollabClient): 
   );
   await client.opened;
   return client;
-}
-
-function type(doc: Y.Doc, text: string): void {
-  const paragraph = new Y.XmlElement('paragraph');
-  paragraph.insert(0, [new Y.XmlText(text)]);
-  const fragment = doc.getXmlFragment(WRITTEN_FRAGMENT);
-  fragment.insert(fragment.length, [paragraph]);
 }
 
 function serverText(day: BookedDay): string {
@@ -65,14 +57,14 @@ describe('written exercise window', () => {
     const day = bookShortDay(studio, 6);
     const early = await open(day, day.candidate);
     await early.synced;
-    type(early.ydoc, 'too early');
+    typeParagraph(early.ydoc, 'too early');
     expect(await early.closed).toMatchObject({ code: CLOSE_CODES.Forbidden });
 
     await toWrittenExercise(day);
     expect((await status(day, day.candidate)).status).toBe('open');
     const candidate = await open(day, day.candidate);
     await candidate.synced;
-    type(candidate.ydoc, 'Case notes: Daniel (8) seen at home with his mother.');
+    typeParagraph(candidate.ydoc, 'Case notes: Daniel (8) seen at home with his mother.');
     await expect.poll(() => serverText(day)).toContain('Daniel (8)');
 
     // Observers cannot open it before submission; actors never.
@@ -83,7 +75,7 @@ describe('written exercise window', () => {
 
     // The phase ends by its hard timer; the still-connected candidate gets no grace.
     await expect.poll(async () => (await status(day, day.candidate)).status, { timeout: 10_000 }).not.toBe('open');
-    type(candidate.ydoc, 'written after the deadline');
+    typeParagraph(candidate.ydoc, 'written after the deadline');
     expect(await candidate.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/time is up/) });
 
     await expect.poll(async () => (await status(day, day.candidate)).status, { timeout: 10_000 }).toBe('submitted');
@@ -96,7 +88,7 @@ describe('written exercise window', () => {
     const observer = await open(day, day.observer);
     await observer.synced;
     expect(plainText(observer.ydoc.getXmlFragment(WRITTEN_FRAGMENT))).toContain('Daniel (8)');
-    type(observer.ydoc, 'observer edit');
+    typeParagraph(observer.ydoc, 'observer edit');
     expect(await observer.closed).toMatchObject({ code: CLOSE_CODES.Forbidden });
     expect((await status(day, day.observer)).frozen?.sha256).toBe(submitted.frozen?.sha256);
     expect(await (await fetch(`${studio.baseUrl}/api/sessions/${day.sessionId}/written?participantId=${day.actor1.id}`, { headers: { cookie: await signIn(studio, day.actor1) } })).status).toBe(403);
@@ -115,13 +107,13 @@ describe('written exercise window', () => {
     await toWrittenExercise(day);
     const first = await open(day, day.candidate);
     await first.synced;
-    type(first.ydoc, 'Risk: father’s temper and painkillers.');
+    typeParagraph(first.ydoc, 'Risk: father’s temper and painkillers.');
     await expect.poll(() => serverText(day)).toContain('painkillers');
     first.close();
     await first.closed;
     // The server has seen the disconnection (it released the document) before the deadline.
     await expect.poll(() => studio.collab.openDocs().includes(collabDocName(day.sessionId, 'written'))).toBe(false);
-    type(first.ydoc, 'Written offline before the deadline.');
+    typeParagraph(first.ydoc, 'Written offline before the deadline.');
     const lead = await connectAs(studio, day.lead);
     await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 4 });
     lead.disconnect();
@@ -148,8 +140,8 @@ describe('written exercise window', () => {
     // Between the two deadlines: the first is closed, the second still open.
     await expect.poll(async () => (await status(plain, plain.candidate)).status, { timeout: 6000 }).not.toBe('open');
     expect((await status(extra, extra.candidate)).status).toBe('open');
-    type(a.ydoc, 'late');
-    type(b.ydoc, 'still in time');
+    typeParagraph(a.ydoc, 'late');
+    typeParagraph(b.ydoc, 'still in time');
     expect(await a.closed).toMatchObject({ code: CLOSE_CODES.Forbidden });
     await expect.poll(() => serverText(extra)).toContain('still in time');
     expect(serverText(plain)).not.toContain('late');
@@ -161,10 +153,10 @@ describe('written exercise window', () => {
     await toWrittenExercise(day);
     const candidate = await open(day, day.candidate);
     await candidate.synced;
-    type(candidate.ydoc, 'Kept.');
+    typeParagraph(candidate.ydoc, 'Kept.');
     await expect.poll(() => serverText(day)).toBe('Kept.');
     // Text cap 2000 bytes: the stored document may hold 5× that (text, formatting and edits).
-    type(candidate.ydoc, 'x'.repeat(12_000));
+    typeParagraph(candidate.ydoc, 'x'.repeat(12_000));
     expect(await candidate.closed).toMatchObject({ code: CLOSE_CODES.BadRequest, reason: expect.stringMatching(/over the 10 kB limit/) });
     expect(serverText(day)).toBe('Kept.');
   });
