@@ -5,8 +5,8 @@
 //
 // Crash tolerance: the WebM muxer keeps the open cluster in memory and writes it when the
 // cluster closes, so a killed ffmpeg loses the open cluster. Clusters are closed every
-// CLUSTER_MS and written out at once (-flush_packets), and probing is kept short (packets
-// held while probing are lost too): a killed ffmpeg loses at most about the last half second
+// CLUSTER_MS and written out at once (-flush_packets), and probing ends at the first keyframe
+// (packets held while probing are lost too): a killed ffmpeg loses at most about the last quarter second
 // it received, and what it wrote is a WebM without an index that a copy-remux completes.
 //
 // Timestamps: ffmpeg's RTP input re-times a stream when the first RTCP sender report for it
@@ -17,8 +17,8 @@
 //
 // Fast replacement: starting ffmpeg (about 190 shared libraries) takes 0.1 s on an idle
 // machine and over a second on a loaded one. So a StandbyFfmpeg is started ahead of need: it
-// listens on its ports and waits, idle, until a segment hands it media. A replacement then
-// costs two PlainTransports and a keyframe, not a process start.
+// listens on its ports and waits, idle, with paused consumers already connected to it, until
+// a segment hands it media. A replacement then costs a resume and a keyframe.
 import type { ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
@@ -33,13 +33,13 @@ const KEYFRAME_REQUESTS_MS = [0, 300, 1000, 2000, 4000];
 const STALL_CHECK_MS = 1000;
 const STALL_CHECKS = 2;
 /** The longest the microphone waits for the camera's first keyframe. */
-const KEYFRAME_WAIT_MS = 1500;
+const KEYFRAME_WAIT_MS = 2500;
 /** The longest wait for ffmpeg to bind its RTP ports before media is resumed regardless. */
 const FFMPEG_BIND_TIMEOUT_MS = 3000;
 /** Longest stretch of media a killed ffmpeg can lose (the open, unwritten cluster). */
-const CLUSTER_MS = 500;
+const CLUSTER_MS = 250;
 /** Probing: the SDP names the codecs; the first keyframe gives the picture size. */
-const ANALYZE_US = 1_000_000;
+const ANALYZE_US = 3_000_000;
 
 /** The ffmpeg arguments of one segment (exported for the benchmark and tests). */
 export function ffmpegArgs(sdpFile: string, kinds: ReadonlyArray<'audio' | 'video'>, file: string): string[] {
@@ -130,7 +130,6 @@ function firstKeyFrame(consumer: types.Consumer, ffmpeg: ChildProcess): Promise<
       clearTimeout(timer);
       consumer.off('trace', onTrace);
       ffmpeg.off('exit', done);
-      void consumer.enableTraceEvent([]).catch(() => undefined);
       resolve();
     };
     const onTrace = (trace: types.ConsumerTraceEventData): void => {
@@ -150,86 +149,98 @@ interface Track {
 
 type Kind = 'audio' | 'video';
 
-/** What a segment of these producers records, in the order ffmpeg maps it. */
-export function kindsOf(producers: { audio: types.Producer | undefined; video: types.Producer }): Kind[] {
-  return producers.audio ? ['video', 'audio'] : ['video'];
-}
 
-interface SdpTrack {
-  kind: Kind;
-  port: number;
-  payloadType: number;
-  mimeType: string;
-  clockRate: number;
-  channels?: number | undefined;
-}
 
-/** The router's codec for a kind: consumers of it carry the router's payload type. */
-function routerCodec(router: types.Router, kind: Kind): types.RtpCodecCapability {
-  const codec = router.rtpCapabilities.codecs?.find((c) => c.kind === kind && !/\/rtx$/i.test(c.mimeType));
-  if (!codec) throw new Error(`the router has no ${kind} codec`);
-  return codec;
-}
 
 /**
- * An ffmpeg that already runs and listens on its RTP ports, writing to `file` once media
- * arrives (it opens its output only after probing its input, so an unused standby leaves no
- * file). Used by exactly one segment, or discarded.
+ * Everything a segment needs, made ready ahead of need: an ffmpeg that already runs and listens
+ * on its RTP ports (it writes `file` once media arrives: it opens its output only after probing
+ * its input, so an unused standby leaves no file), and a paused consumer of each producer on a
+ * PlainTransport connected to those ports. Promoting it is resuming the consumers. Used by
+ * exactly one segment, or discarded.
  */
 export class StandbyFfmpeg {
   readonly file: string;
-  readonly kinds: readonly Kind[];
   readonly process: ChildProcess;
-  readonly sdp: SdpTrack[];
+  readonly tracks: Track[];
   /** Settles true once ffmpeg listens on every port (false: it died, or never did in time). */
   readonly listening: Promise<boolean>;
   private claimed = false;
+  private rtcpReleased = false;
 
-  private constructor(file: string, kinds: readonly Kind[], sdp: SdpTrack[], process: ChildProcess) {
+  private constructor(file: string, tracks: Track[], process: ChildProcess) {
     this.file = file;
-    this.kinds = kinds;
-    this.sdp = sdp;
+    this.tracks = tracks;
     this.process = process;
     process.once('error', () => undefined);
     this.listening = (async () => {
       const deadline = Date.now() + FFMPEG_BIND_TIMEOUT_MS;
       while (process.exitCode === null && process.signalCode === null && Date.now() < deadline) {
-        if (sdp.every((t) => udpPortBound(t.port))) return true;
+        if (tracks.every((t) => udpPortBound(t.port))) return true;
         await new Promise((r) => setTimeout(r, 10));
       }
-      return sdp.every((t) => udpPortBound(t.port)) && process.exitCode === null;
+      return tracks.every((t) => udpPortBound(t.port)) && process.exitCode === null;
     })();
   }
 
-  static async spawn(router: types.Router, kinds: readonly Kind[], file: string): Promise<StandbyFfmpeg> {
-    const sdp: SdpTrack[] = [];
-    for (const kind of kinds) {
-      const codec = routerCodec(router, kind);
-      sdp.push({ kind, port: await freePortPair(), payloadType: codec.preferredPayloadType!, mimeType: codec.mimeType, clockRate: codec.clockRate, channels: codec.channels });
+  static async spawn(router: types.Router, producers: { audio: types.Producer | undefined; video: types.Producer }, file: string): Promise<StandbyFfmpeg> {
+    const tracks: Track[] = [];
+    const rtcpPort = await rtcpSink.acquire();
+    try {
+      for (const producer of [producers.video, producers.audio]) {
+        if (!producer) continue;
+        const port = await freePortPair();
+        const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
+        tracks.push({ transport, consumer: undefined as unknown as types.Consumer, port });
+        // Paused until promoted; resuming then asks the sender for a keyframe.
+        const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities, paused: true });
+        tracks.at(-1)!.consumer = consumer;
+        await transport.connect({ ip: '127.0.0.1', port, rtcpPort });
+        if (consumer.kind === 'video') await consumer.enableTraceEvent(['keyframe']);
+      }
+    } catch (error) {
+      for (const t of tracks) t.transport.close();
+      rtcpSink.release();
+      throw error;
     }
     const sdpFile = `${file}.sdp`;
-    fs.writeFileSync(sdpFile, sdpText(sdp));
-    const ffmpeg = spawnTied('ffmpeg', ffmpegArgs(sdpFile, kinds, file), { stdio: ['ignore', 'ignore', 'pipe'] });
-    return new StandbyFfmpeg(file, kinds, sdp, ffmpeg);
+    fs.writeFileSync(sdpFile, sdpText(tracks));
+    const ffmpeg = spawnTied('ffmpeg', ffmpegArgs(sdpFile, tracks.map((t) => t.consumer.kind), file), { stdio: ['ignore', 'ignore', 'pipe'] });
+    return new StandbyFfmpeg(file, tracks, ffmpeg);
   }
 
   get alive(): boolean {
     return this.process.exitCode === null && this.process.signalCode === null && this.process.pid !== undefined;
   }
 
-  /** Whether it can record exactly these tracks. */
-  fits(kinds: readonly Kind[]): boolean {
-    return !this.claimed && this.alive && kinds.length === this.kinds.length && kinds.every((k, i) => this.kinds[i] === k);
+  /** Whether it records exactly these producers and is still whole. */
+  fits(producers: { audio: types.Producer | undefined; video: types.Producer }): boolean {
+    const wanted = [producers.video, producers.audio].filter((p) => p !== undefined).map((p) => p.id);
+    return (
+      !this.claimed &&
+      this.alive &&
+      this.tracks.length === wanted.length &&
+      this.tracks.every((t, i) => !t.consumer.closed && t.consumer.producerId === wanted[i])
+    );
   }
 
+  /** Hands the tracks to a segment, which closes them (and gives back the RTCP sink) when it ends. */
   claim(): void {
     this.claimed = true;
+  }
+
+  releaseRtcp(): void {
+    if (this.rtcpReleased) return;
+    this.rtcpReleased = true;
+    rtcpSink.release();
   }
 
   /** Not needed after all: ends it and removes what it may have left. */
   discard(): void {
     if (this.claimed) return;
     this.claimed = true;
+    for (const t of this.tracks) t.transport.close();
+    this.releaseRtcp();
     if (this.alive) this.process.kill('SIGKILL');
     fs.rmSync(`${this.file}.sdp`, { force: true });
     const removeOutput = (): void => fs.rmSync(this.file, { force: true });
@@ -248,6 +259,8 @@ interface SegmentEvents {
 export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   readonly file: string;
   readonly startedAt = Date.now();
+  /** When media began to flow into the file (the first keyframe), for the timeline. */
+  mediaSince = Date.now();
   private readonly tracks: Track[];
   private readonly ffmpeg: ChildProcess;
   private readonly log: Logger;
@@ -292,6 +305,11 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     return this.ffmpeg.pid;
   }
 
+  /** ffmpeg runs and nobody asked it to stop. */
+  get running(): boolean {
+    return !this.stopping && this.ffmpeg.exitCode === null && this.ffmpeg.signalCode === null;
+  }
+
   /** RTP sent to ffmpeg and lost on the way (from ffmpeg's receiver reports), per track. */
   async deliveryStats(): Promise<Array<{ kind: string; packetsSent: number; packetsLost: number }>> {
     const out: Array<{ kind: string; packetsSent: number; packetsLost: number }> = [];
@@ -304,8 +322,8 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   }
 
   /**
-   * Starts recording the producers: into a standby that fits them (see StandbyFfmpeg.fits;
-   * spawned on this router), or into a new ffmpeg writing `target` when given a path.
+   * Starts recording the producers: through a standby made for them (StandbyFfmpeg.fits), or a
+   * new one writing `target` when given a path.
    */
   static async start(
     router: types.Router,
@@ -313,46 +331,30 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     target: StandbyFfmpeg | string,
     log: Logger,
   ): Promise<SegmentRecorder> {
-    const kinds = kindsOf(producers);
-    const standby = typeof target === 'string' ? await StandbyFfmpeg.spawn(router, kinds, target) : target;
-    if (!standby.fits(kinds)) throw new Error('the standby recorder does not fit these tracks');
+    const standby = typeof target === 'string' ? await StandbyFfmpeg.spawn(router, producers, target) : target;
+    if (!standby.fits(producers)) throw new Error('the standby recorder does not fit these tracks');
     standby.claim();
-    const file = standby.file;
-    const tracks: Track[] = [];
+    const { tracks } = standby;
+    const recorder = new SegmentRecorder(standby.file, tracks, standby.process, log);
+    recorder.once('closed', () => standby.releaseRtcp());
     try {
-      for (const [i, producer] of [producers.video, producers.audio].filter((p) => p !== undefined).entries()) {
-        const transport = await router.createPlainTransport({
-          listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
-          rtcpMux: false,
-          comedia: false,
-        });
-        // Paused until ffmpeg listens; resuming then asks the sender for a keyframe.
-        const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities, paused: true });
-        tracks.push({ transport, consumer, port: standby.sdp[i]!.port });
-        if (consumer.rtpParameters.codecs[0]?.payloadType !== standby.sdp[i]!.payloadType) throw new Error('the consumer does not carry the router payload type');
-      }
-      const recorder = new SegmentRecorder(standby.file, tracks, standby.process, log);
       // Media is resumed the moment ffmpeg listens (a fixed wait would either lose the first
       // keyframe on a loaded machine or waste time on an idle one).
       await standby.listening;
-      const rtcpPort = await rtcpSink.acquire();
-      recorder.once('closed', () => rtcpSink.release());
-      for (const t of tracks) await t.transport.connect({ ip: '127.0.0.1', port: t.port, rtcpPort });
       // Lip sync without sender reports: each stream's timeline starts at its first packet, so
       // the microphone is let through when the camera's first keyframe is (the consumer drops
       // video until a keyframe), and both begin at the same moment.
       const [video, ...audio] = tracks;
-      await video!.consumer.enableTraceEvent(['keyframe']).catch(() => undefined);
       const keyframe = firstKeyFrame(video!.consumer, standby.process);
       await video!.consumer.resume();
       recorder.requestKeyFrames();
       await keyframe;
+      void video!.consumer.enableTraceEvent([]).catch(() => undefined);
       for (const t of audio) await t.consumer.resume();
+      recorder.mediaSince = Date.now();
       return recorder;
     } catch (error) {
-      for (const t of tracks) t.transport.close();
-      if (standby.alive) standby.process.kill('SIGKILL');
-      fs.rmSync(`${file}.sdp`, { force: true });
+      await recorder.stop();
       throw error;
     }
   }
@@ -409,12 +411,13 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   }
 }
 
-function sdpText(tracks: SdpTrack[]): string {
+function sdpText(tracks: Track[]): string {
   const lines = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=SimStudio recording', 'c=IN IP4 127.0.0.1', 't=0 0'];
-  for (const t of tracks) {
-    const name = t.mimeType.split('/')[1]!;
-    const channels = t.channels ? `/${t.channels}` : '';
-    lines.push(`m=${t.kind} ${t.port} RTP/AVP ${t.payloadType}`, `a=rtpmap:${t.payloadType} ${name}/${t.clockRate}${channels}`, 'a=sendonly');
+  for (const { consumer, port } of tracks) {
+    const codec = consumer.rtpParameters.codecs[0]!;
+    const name = codec.mimeType.split('/')[1]!;
+    const channels = codec.channels ? `/${codec.channels}` : '';
+    lines.push(`m=${consumer.kind} ${port} RTP/AVP ${codec.payloadType}`, `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${channels}`, 'a=sendonly');
   }
   return `${lines.join('\r\n')}\r\n`;
 }

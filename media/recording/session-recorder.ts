@@ -3,11 +3,12 @@
 // and reconnect replaces them). A segment whose ffmpeg dies is replaced at once by a new one,
 // and the state everyone sees says so.
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../../server/log.ts';
 import type { Room } from '../room.ts';
-import { kindsOf, SegmentRecorder, StandbyFfmpeg } from './segment-recorder.ts';
+import { SegmentRecorder } from './segment-recorder.ts';
 
 export type RecorderState = 'recording' | 'restarting' | 'failed' | 'stopped';
 
@@ -16,14 +17,17 @@ export interface SegmentSink {
   /** A fresh id and absolute file path for a segment (nothing is stored yet). */
   reserve(): { id: string; file: string };
   /** The segment's recorder runs: its row is stored (one for every segment that ran). */
-  begin(reserved: { id: string; file: string }, participantId: string, segment: number): void;
+  begin(reserved: { id: string; file: string }, participantId: string, segment: number, mediaSince: number): void;
   /** The segment ended (finalised, or interrupted when ffmpeg died). */
   end(id: string, outcome: 'complete' | 'interrupted'): Promise<void>;
 }
 
+/** A participant's hot standby: a second recorder of the same producers, already writing. */
 interface Spare {
   reserved: { id: string; file: string };
-  standby: StandbyFfmpeg;
+  producerIds: string[];
+  /** Resolves once it records (null: it could not start, or was dropped meanwhile). */
+  ready: Promise<SegmentRecorder | null>;
 }
 
 interface Live {
@@ -53,9 +57,8 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
   private readonly starting = new Set<string>();
   private readonly waitedForAudio = new Set<string>();
   private readonly quickFailures = new Map<string, number>();
-  /** A standby ffmpeg per recorded participant, so that a replacement starts at once. */
+  /** A hot standby per recorded participant, so that a killed recorder loses nothing. */
   private readonly spares = new Map<string, Spare>();
-  private readonly preparing = new Set<string>();
   private stopped = false;
   private stateNow: RecorderState = 'recording';
 
@@ -85,9 +88,9 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     this.stopped = true;
     this.room.off('producerAdded', this.onProducer);
     this.room.off('rebuilt', this.onRebuilt);
-    for (const spare of this.spares.values()) spare.standby.discard();
+    const spares = [...this.spares.values()];
     this.spares.clear();
-    await Promise.all([...this.live.values()].map((l) => this.finish(l, 'complete')));
+    await Promise.all([...spares.map((spare) => dropSpare(spare)), ...[...this.live.values()].map((l) => this.finish(l, 'complete'))]);
     this.setState('stopped', 'recording stopped');
   }
 
@@ -137,37 +140,38 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     const segment = (this.segments.get(participantId) ?? 0) + 1;
     this.segments.set(participantId, segment);
     const producers = { video, audio };
-    let spare: Spare | undefined = this.spares.get(participantId);
+    const producerIds = [video.id, ...(audio ? [audio.id] : [])];
+    // The hot standby already records these producers: it becomes the segment, and the media
+    // it holds from before the failure covers what the failed recorder lost.
+    const spare = this.spares.get(participantId);
     this.spares.delete(participantId);
-    if (spare && !spare.standby.fits(kindsOf(producers))) {
-      spare.standby.discard();
-      spare = undefined;
-    }
+    let recorder: SegmentRecorder | null = null;
+    let reserved = spare?.reserved;
+    if (spare && spare.producerIds.join() === producerIds.join()) recorder = await spare.ready;
+    else if (spare) void dropSpare(spare);
+    if (recorder && !recorder.running) recorder = null;
     try {
-      if (!spare) {
-        const reserved = this.sink.reserve();
-        spare = { reserved, standby: await StandbyFfmpeg.spawn(this.room.mediaRouter, kindsOf(producers), reserved.file) };
+      if (!recorder) {
+        reserved = this.sink.reserve();
+        recorder = await SegmentRecorder.start(this.room.mediaRouter, producers, reserved.file, this.log);
       }
-      const { reserved } = spare;
-      const recorder = await SegmentRecorder.start(this.room.mediaRouter, producers, spare.standby, this.log);
       if (this.stopped) {
         // Stopped while this segment was starting: end it at once, leave nothing running.
         await recorder.stop();
-        this.sink.begin(reserved, participantId, segment);
-        await this.sink.end(reserved.id, 'complete');
+        this.sink.begin(reserved!, participantId, segment, recorder.mediaSince);
+        await this.sink.end(reserved!.id, 'complete');
         return;
       }
-      this.sink.begin(reserved, participantId, segment);
-      const live: Live = { participantId, id: reserved.id, recorder, producerIds: new Set([video.id, ...(audio ? [audio.id] : [])]) };
+      this.sink.begin(reserved!, participantId, segment, recorder.mediaSince);
+      const live: Live = { participantId, id: reserved!.id, recorder, producerIds: new Set(producerIds) };
       this.live.set(participantId, live);
       recorder.once('failed', (reason) => this.onSegmentFailed(live, reason));
       video.observer.once('close', () => void this.onProducerGone(live));
       audio?.observer.once('close', () => void this.onProducerGone(live));
-      this.log.info({ participantId, segment, file: path.basename(reserved.file) }, 'recording segment started');
+      this.log.info({ participantId, segment, file: path.basename(reserved!.file) }, 'recording segment started');
       this.setState('recording', `recording ${this.live.size} participant(s)`);
-      void this.prepareSpare(participantId, producers);
+      this.prepareSpare(participantId, producers);
     } catch (error) {
-      spare?.standby.discard();
       if (this.stopped) return;
       this.log.error({ participantId, err: (error as Error).message }, 'recording segment could not start');
       this.setState('failed', `recorder could not start: ${(error as Error).message}`);
@@ -175,20 +179,39 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     }
   }
 
-  /** Starts the participant's next ffmpeg now, idle until a replacement needs it. */
-  private async prepareSpare(participantId: string, producers: { video: types.Producer; audio: types.Producer | undefined }): Promise<void> {
-    if (this.stopped || this.spares.has(participantId) || this.preparing.has(participantId)) return;
-    this.preparing.add(participantId);
-    try {
-      const reserved = this.sink.reserve();
-      const standby = await StandbyFfmpeg.spawn(this.room.mediaRouter, kindsOf(producers), reserved.file);
-      if (this.stopped || this.spares.has(participantId)) standby.discard();
-      else this.spares.set(participantId, { reserved, standby });
-    } catch (error) {
-      this.log.warn({ participantId, err: (error as Error).message }, 'standby recorder could not start');
-    } finally {
-      this.preparing.delete(participantId);
-    }
+  /**
+   * Starts the participant's hot standby: a second recorder of the same producers. It costs a
+   * second ffmpeg (copying, a fraction of a percent of a core) and a file that is deleted unless
+   * it is needed; when the live recorder dies, the standby has every second of it.
+   */
+  private prepareSpare(participantId: string, producers: { video: types.Producer; audio: types.Producer | undefined }): void {
+    if (this.stopped || this.spares.has(participantId)) return;
+    const reserved = this.sink.reserve();
+    const spare: Spare = { reserved, producerIds: [producers.video.id, ...(producers.audio ? [producers.audio.id] : [])], ready: Promise.resolve(null) };
+    spare.ready = (async () => {
+      try {
+        const recorder = await SegmentRecorder.start(this.room.mediaRouter, producers, reserved.file, this.log.child({ standby: true }));
+        if (this.spares.get(participantId) !== spare) {
+          await recorder.stop();
+          removeFiles(reserved.file);
+          return null;
+        }
+        recorder.once('failed', () => {
+          // The standby itself died: nothing of it is kept; a new one is made.
+          if (this.spares.get(participantId) !== spare) return;
+          this.spares.delete(participantId);
+          void recorder.stop().then(() => removeFiles(reserved.file));
+          if (this.live.get(participantId)?.producerIds.size === spare.producerIds.length) this.prepareSpare(participantId, producers);
+        });
+        return recorder;
+      } catch (error) {
+        this.log.warn({ participantId, err: (error as Error).message }, 'standby recorder could not start');
+        if (this.spares.get(participantId) === spare) this.spares.delete(participantId);
+        removeFiles(reserved.file);
+        return null;
+      }
+    })();
+    this.spares.set(participantId, spare);
   }
 
   private onSegmentFailed(live: Live, reason: string): void {
@@ -226,4 +249,16 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     this.stateNow = state;
     this.emit('state', state, detail);
   }
+}
+
+/** Ends a standby that is not needed and deletes what it wrote (the live segment has it all). */
+async function dropSpare(spare: Spare): Promise<void> {
+  const recorder = await spare.ready;
+  await recorder?.stop();
+  removeFiles(spare.reserved.file);
+}
+
+function removeFiles(file: string): void {
+  fs.rmSync(file, { force: true });
+  fs.rmSync(`${file}.sdp`, { force: true });
 }

@@ -192,7 +192,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
         const id = randomUUID();
         return { id, file: path.join(sessionDir, `${id}.webm`) };
       },
-      begin: (reserved, participantId, segment) => {
+      begin: (reserved, participantId, segment, mediaSince) => {
         if (this.closed) throw new Error('the recording service is closed');
         const relative = path.relative(this.dir, reserved.file);
         this.db
@@ -200,7 +200,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
             `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?)`,
           )
-          .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, Date.now());
+          .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, mediaSince);
       },
       end: (id, outcome) => {
         const done = this.finalise(id, outcome);

@@ -76,8 +76,10 @@ it(`${ROUNDS} recorded scenarios leave no ffmpeg, transport or port behind`, asy
     await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 1 }); // reflective
     await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 2 }); // complete
     await pollUntil('recorders stopped', 10_000, async () => studio.recordings.pids(day.sessionId).length === 0);
-    // Only the clients' own (two send) transports remain in the router once ffmpeg has exited.
-    expect(during).toBe(4);
+    // Two send transports of the clients, two of the running segments, and up to two of the
+    // standby recorders (made ready for a fast replacement); only the clients' remain after.
+    expect(during).toBeGreaterThanOrEqual(4);
+    expect(during).toBeLessThanOrEqual(6);
     await pollUntil('recorder transports closed', 10_000, async () =>
       ((await room!.mediaRouter.dump()) as { transportIds: string[] }).transportIds.length === 2,
     );
