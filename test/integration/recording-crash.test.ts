@@ -1,0 +1,140 @@
+// A server SIGKILLed while it records (issue 11, row 11): no ffmpeg outlives it, and on restart
+// every segment it cut off is completed — hash, size and duration stored — and decodes end to
+// end. A recorder process that did outlive its server (planted here) is ended at start-up.
+// Real server process, real SIGKILL, real Chromium sending camera and microphone.
+import { createHash } from 'node:crypto';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { io } from 'socket.io-client';
+import type { Template } from '../../shared/assessment.ts';
+import { processesMentioning } from '../../media/recording/tied-child.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger } from '../../server/log.ts';
+import { openAssessment, openData } from '../../server/studio.ts';
+import { TemplatesRepo } from '../../server/assessment/templates-repo.ts';
+import { booking } from '../helpers/assessment.ts';
+import { launchBrowser, openInvite, pollUntil } from '../helpers/browser.ts';
+import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+
+const TEMPLATE: Omit<Template, 'version'> = {
+  id: 'recording-crash',
+  name: 'Recording crash',
+  level: 'practitioner',
+  practice: false,
+  scenarioCount: 1,
+  phases: [
+    { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
+    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  ],
+};
+
+let server: ServerProcess | undefined;
+let browser: Browser | undefined;
+afterAll(async () => {
+  await browser?.close();
+  if (server) await kill9(server);
+});
+
+function parentOf(pid: number): number {
+  try {
+    return Number(fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+  } catch {
+    return -1;
+  }
+}
+
+interface Row {
+  id: string;
+  participant_id: string;
+  file: string;
+  status: string;
+  bytes: number | null;
+  sha256: string | null;
+  duration_ms: number | null;
+}
+
+it('leaves no ffmpeg behind after a SIGKILL, and completes every cut segment on restart', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-rec-crash-'));
+  const recordingsDir = path.join(dataDir, 'recordings');
+  const port = await freePort();
+  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_PORT: String(port) }));
+  const assessment = openAssessment(data, createLogger('silent'));
+  const template = new TemplatesRepo(data.db).saveNewVersion(TEMPLATE);
+  const { sessionId, participants } = assessment.book(booking(template.id, { actors: [{ displayName: 'Ada', scenarios: [1] }] }));
+  const who = (role: string) => participants.find((p) => p.role === role)!;
+  server = await startServerProcess(dataDir, port);
+  const baseUrl = server.baseUrl;
+
+  browser = await launchBrowser();
+  for (const p of [who('candidate'), who('actor')]) {
+    const { page } = await openInvite(browser, await data.invites.link(baseUrl, p));
+    const join = page.getByTestId('join-button');
+    await pollUntil(`${p.role} device check`, 30_000, () => join.isEnabled().catch(() => false));
+    await join.click();
+  }
+  const lead = who('leadObserver');
+  const leadSocket = io(baseUrl, {
+    auth: { participantId: lead.id },
+    extraHeaders: { cookie: await cookieFor(await data.invites.link(baseUrl, lead), lead.id) },
+    transports: ['websocket'],
+    forceNew: true,
+  });
+  const control = (payload: object): Promise<void> =>
+    new Promise((resolve, reject) => leadSocket.emit('dayControl', payload as never, (r: { ok: boolean; error?: { message: string } }) => (r.ok ? resolve() : reject(new Error(r.error?.message)))));
+  await pollUntil('lead connected', 10_000, async () => leadSocket.connected);
+  await control({ action: 'start' });
+  await control({ action: 'advance', fromPhaseIndex: 0 });
+
+  const rows = (): Row[] => data.db.prepare("SELECT * FROM recordings WHERE session_id = ? AND status != 'fallback'").all(sessionId) as unknown as Row[];
+  const hasMedia = (r: Row): boolean => {
+    try {
+      return fs.statSync(path.join(recordingsDir, r.file)).size > 50_000;
+    } catch {
+      return false;
+    }
+  };
+  await pollUntil('both participants recorded with media', 60_000, async () => {
+    const live = rows().filter((r) => r.status === 'recording' && hasMedia(r));
+    return new Set(live.map((r) => r.participant_id)).size === 2;
+  });
+  const cut = rows().filter((r) => r.status === 'recording');
+  expect(processesMentioning(`${recordingsDir}/`).length).toBeGreaterThanOrEqual(2);
+
+  leadSocket.disconnect();
+  await kill9(server);
+  server = undefined;
+  // Tied to the server's life: every recorder ends with it (after closing its file).
+  await pollUntil('no recorder outlives the server', 10_000, async () => processesMentioning(`${recordingsDir}/`).length === 0);
+
+  // One that did outlive it (as if started without the tie): the next start must end it.
+  const planted = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=5', '-f', 'webm', '-y', path.join(recordingsDir, sessionId, 'left-over.webm')], {
+    stdio: 'ignore',
+  });
+  await pollUntil('planted recorder running', 10_000, async () => processesMentioning(`${recordingsDir}/`).includes(planted.pid!));
+  const plantedExit = new Promise((resolve) => planted.once('exit', resolve));
+
+  server = await startServerProcess(dataDir, port);
+  await plantedExit;
+  await pollUntil('cut segments completed', 60_000, async () => {
+    const now = new Map(rows().map((r) => [r.id, r]));
+    return cut.every((r) => now.get(r.id)?.sha256 && now.get(r.id)?.duration_ms !== null);
+  });
+  const repaired = rows().filter((r) => cut.some((c) => c.id === r.id));
+  expect(repaired).toHaveLength(cut.length);
+  for (const r of repaired) {
+    const file = path.join(recordingsDir, r.file);
+    const bytes = fs.readFileSync(file);
+    expect(r.status).toBe('interrupted');
+    expect(r.bytes).toBe(bytes.length);
+    expect(r.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(r.duration_ms).toBeGreaterThan(1000);
+    const decode = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-fps_mode', 'vfr', '-f', 'null', '-'], { encoding: 'utf8' });
+    expect(`${decode.status} ${decode.stderr.trim()}`).toBe('0 ');
+  }
+  // Whatever records now belongs to the new server.
+  for (const pid of processesMentioning(`${recordingsDir}/`)) expect(parentOf(pid)).toBe(server.child.pid);
+}, 240_000);
