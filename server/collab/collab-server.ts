@@ -491,7 +491,13 @@ function handleMessage(doc: SharedDoc, conn: Connection, data: Uint8Array, deps:
       } catch {
         return { code: CLOSE_CODES.BadRequest, reason: 'malformed awareness message' };
       }
-      conn.awarenessClientId ??= entries[0]?.clientId ?? null;
+      // A connection speaks for the first client ID it uses, unless another connection to this
+      // document speaks for it already: otherwise a reader could replace another participant's
+      // presence, and remove it on leaving (found by the fuzzer, seed 1).
+      const claim = entries[0]?.clientId;
+      if (conn.awarenessClientId === null && claim !== undefined && ![...doc.connections].some((c) => c !== conn && c.awarenessClientId === claim)) {
+        conn.awarenessClientId = claim;
+      }
       // Entries for other client IDs are dropped, not applied (stock providers re-send the
       // removal of peers that timed out, so closing the connection would cut them off).
       const own = entries.filter((e) => e.clientId === conn.awarenessClientId && e.state.length <= COLLAB_LIMITS.maxAwarenessStateBytes);

@@ -125,7 +125,7 @@ export async function runSeed(opts: { server: ServerProcess; dataDir: string; st
   while (state.phaseIndex < WRITTEN_INDEX) state = await dayControl(leadSocket, { action: 'advance', fromPhaseIndex: state.phaseIndex });
   leadSocket.disconnect();
 
-  const screen: Screen = { world, sightings: [] };
+  const screen: Screen = { world, sightings: [], presence: new Map(), forgedPresence: [] };
   const honest: HonestWriter[] = [];
   for (const s of scorers(world)) {
     honest.push(new HonestWriter(world, s, sheetDocName(world.sessionId, s.id, HONEST_SECRET_SCENARIO), screen));
@@ -145,6 +145,8 @@ export async function runSeed(opts: { server: ServerProcess; dataDir: string; st
   for (const h of [...honest, ...readers]) {
     if (!(await h.ready())) throw new Error(`honest client of ${h.docName} was refused: ${JSON.stringify(h.link.closed)}`);
   }
+  // Presence on the lead document: the readers' and (on even seeds) the lead's own.
+  for (const h of [...honest, ...readers]) if (h.docName.endsWith('/rubric')) await h.announce(screen);
 
   const until = Date.now() + opts.seconds * 1000;
   const collab = newStats();
@@ -170,7 +172,7 @@ export async function runSeed(opts: { server: ServerProcess; dataDir: string; st
   };
   const streams: Array<Promise<void>> = honest.map((h, i) => honestLoop(h, i));
   for (const who of people) {
-    streams.push(collabFuzzStream({ rng: Rng.derive(seed, `collab-${who.role}-${who.id}`), world, who, targets: fuzzTargets(world, who), screen, until, honest, stats: collab }));
+    streams.push(collabFuzzStream({ rng: Rng.derive(seed, `collab-${who.role}-${who.id}`), world, who, targets: fuzzTargets(world, who), screen, until, honest: [...honest, ...readers], stats: collab }));
   }
   const pick = Rng.derive(seed, 'picks');
   for (let i = 0; i < 3; i++) {
@@ -200,6 +202,9 @@ export async function runSeed(opts: { server: ServerProcess; dataDir: string; st
     ...checkDocuments(world, stored, honest, honestDocs(world)),
     ...checkSightings(world, screen.sightings, stored),
   ];
+  for (const f of screen.forgedPresence.slice(0, 5)) {
+    findings.push({ kind: 'forged', doc: 'presence', detail: `a ${f.receiver.role} (${f.receiver.id}) was told client ${f.clientId} (an honest client's) is ${f.state}` });
+  }
   for (const h of [...honest, ...readers]) {
     if (h.unexpectedClose) findings.push({ kind: 'honest', doc: h.docName, detail: `the server closed an honest ${h.who.role}'s connection: ${h.unexpectedClose.code} ${h.unexpectedClose.reason}` });
     h.stop();

@@ -3,6 +3,7 @@
 // documents they may and may not open). Every byte a client receives is screened for what it
 // must never see.
 import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
 import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
@@ -11,7 +12,7 @@ import { agreedKey, feedbackKey, globalKey, noteKey, ratingKey, submittedKey } f
 import { collabUrl, sync } from '../helpers/collab-client.ts';
 import { collabMessage, type MessageContext } from './collab-messages.ts';
 import type { Rng } from './rng.ts';
-import { MARKER, READER_ROLES, docCode, resolveDocName, writesOwn, type Person, type World } from './world.ts';
+import { MARKER, READER_ROLES, docCode, resolveDocName, sessionDocs, writesOwn, type Person, type World } from './world.ts';
 
 /** A marker a client received: checked at the end, when it is known what was submitted. */
 export interface Sighting {
@@ -26,6 +27,10 @@ export interface Sighting {
 export interface Screen {
   world: World;
   sightings: Sighting[];
+  /** Presence (awareness) each honest client publishes, by its client ID: the only state any
+   *  client may receive for that ID (a connection speaks for one client ID only). */
+  presence: Map<number, string>;
+  forgedPresence: Array<{ receiver: Person; clientId: number; state: string }>;
 }
 
 /** Records every marker of someone else in what a client of `receiver` received. */
@@ -53,8 +58,11 @@ class Link {
   readonly opened: Promise<boolean>;
   readonly whenClosed: Promise<{ code: number; reason: string }>;
 
-  constructor(url: string, headers: Record<string, string>, onBytes: (data: Uint8Array) => void) {
+  constructor(url: string, headers: Record<string, string>, onBytes: (data: Uint8Array) => void, onPresence: (clientId: number, state: unknown) => void = () => undefined) {
     this.ws = new WebSocket(url, { headers, handshakeTimeout: 10_000 });
+    this.awareness.on('change', ({ added, updated }: { added: number[]; updated: number[] }) => {
+      for (const id of [...added, ...updated]) onPresence(id, this.awareness.getStates().get(id));
+    });
     this.whenClosed = new Promise((resolve) => {
       this.ws.once('close', (code, reason) => {
         this.closed = { code, reason: reason.toString() };
@@ -66,6 +74,10 @@ class Link {
       this.ws.once('open', () => resolve(true));
       // A refused upgrade (4xx) is an 'error', then a 'close'.
       this.ws.once('close', () => resolve(false));
+    });
+    // Like a provider: ask for the server's content at once (y-protocols SyncStep1).
+    void this.opened.then((open) => {
+      if (open) void this.send(sync(SYNC_STEP_1, Y.encodeStateVector(this.replica)));
     });
     this.ws.on('error', () => undefined);
     this.ws.on('message', (data: Buffer) => {
@@ -108,7 +120,16 @@ class Link {
 
 function linkTo(world: World, who: Person, docName: string, screen: Screen, extraHeaders: Record<string, string> = {}, encodedName = docName): Link {
   const url = collabUrl(world.baseUrl, encodedName, who.id);
-  return new Link(url, { cookie: who.cookie, ...extraHeaders }, (data) => screenBytes(screen, who, `collab:${docName}`, data));
+  return new Link(
+    url,
+    { cookie: who.cookie, ...extraHeaders },
+    (data) => screenBytes(screen, who, `collab:${docName}`, data),
+    (clientId, state) => {
+      const expected = screen.presence.get(clientId);
+      const got = JSON.stringify(state ?? null);
+      if (expected !== undefined && got !== expected) screen.forgedPresence.push({ receiver: who, clientId, state: got.slice(0, 200) });
+    },
+  );
 }
 
 // ---- honest writers ----
@@ -152,6 +173,22 @@ export class HonestWriter {
     const before = Y.encodeStateVector(this.doc);
     change(this.doc);
     await this.link.send(sync(2, Y.encodeStateAsUpdate(this.doc, before)));
+  }
+
+  /** Publishes this client's presence (as a provider does: its document's client ID). */
+  async announce(screen: Screen): Promise<void> {
+    const state = JSON.stringify({ user: { name: `honest ${this.who.role}` } });
+    screen.presence.set(this.doc.clientID, state);
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint(e, this.doc.clientID);
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarString(e, state);
+    const update = encoding.toUint8Array(e);
+    const message = encoding.createEncoder();
+    encoding.writeVarUint(message, MESSAGE_AWARENESS);
+    encoding.writeVarUint8Array(message, update);
+    await this.link.send(encoding.toUint8Array(message));
   }
 
   stop(): void {
@@ -225,8 +262,15 @@ export async function collabFuzzStream(opts: {
   const participantIds = world.people.map((p) => p.id);
   // Half the time a document this participant writes: only there does the guard read the update.
   const own = targets.filter((name) => writesOwn(world, who, resolveDocName(name) ?? ''));
+  const session = new Set(sessionDocs(world).map((d) => d.name));
+  const foreign = targets.filter((name) => session.has(name) && !own.includes(name));
+  const junk = targets.filter((name) => !session.has(name));
   while (Date.now() < until) {
-    const docName = own.length > 0 && rng.chance(0.5) ? rng.pick(own) : rng.pick(targets);
+    const docName = rng.weighted<string>([
+      [own.length > 0 ? 4 : 0, own.length > 0 ? rng.pick(own) : ''],
+      [5, rng.pick(foreign)],
+      [1, rng.pick(junk)],
+    ]);
     const headers = rng.weighted<Record<string, string>>([
       [12, {}],
       [1, { cookie: '' }],
@@ -260,7 +304,7 @@ export async function collabFuzzStream(opts: {
     for (let i = 0; i < burst && link.open && Date.now() < until; i++) {
       await link.send(collabMessage(rng, ctx, kind));
       stats.messages++;
-      if (burst < 200) await delay(rng.int(0, 8));
+      if (burst < 200 && rng.chance(0.2)) await delay(rng.int(0, 5));
     }
     link.close();
     // A closing handshake the server does not finish in time ends with the TCP connection.

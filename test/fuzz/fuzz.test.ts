@@ -15,7 +15,7 @@ import { loadConfig } from '../../server/config.ts';
 import { openData } from '../../server/studio.ts';
 import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
-import { sheetDocName } from '../../shared/collab.ts';
+import { MESSAGE_QUERY_AWARENESS, collabDocName, sheetDocName } from '../../shared/collab.ts';
 import type { EvidenceNoteView } from '../../shared/api.ts';
 import { noteKey, submittedKey } from '../../shared/rubric.ts';
 import { FUZZ_TEMPLATE, book, rssKb, runSeed, type SeedResult, type Staff } from './campaign.ts';
@@ -149,6 +149,42 @@ describe('regressions the fuzzer found, pinned', () => {
       expect((await notes(lead)).map((n) => n.text)).toEqual(['unsubmitted evidence']);
     } finally {
       owner.close();
+    }
+  });
+
+  it('seed 1: a reader of the lead document cannot speak for the lead’s presence, nor remove it by leaving', async () => {
+    const day = await book(server, staff, 1);
+    const invite = (role: string, index = 0) => day.invites.filter((i) => i.role === role)[index]!;
+    const open = async (who: ReturnType<typeof invite>): Promise<RawCollabClient> => {
+      const client = new RawCollabClient(collabUrl(server.baseUrl, collabDocName(day.sessionId, 'rubric'), who.participantId), {
+        cookie: await cookieFor(who.link, who.participantId),
+      });
+      await client.synced;
+      return client;
+    };
+    const lead = await open(invite('leadObserver'));
+    const watcher = await open(invite('observer', 0));
+    const forger = await open(invite('observer', 1));
+    try {
+      const leadId = lead.ydoc.clientID;
+      const seen: unknown[] = [];
+      watcher.awareness.on('change', () => seen.push(watcher.awareness.getStates().get(leadId)));
+      lead.sendAwareness(leadId, { user: { name: 'Priya (lead)' } });
+      await expect.poll(() => watcher.awareness.getStates().get(leadId)).toEqual({ user: { name: 'Priya (lead)' } });
+      // The forger learned the lead's client ID from that broadcast and outbids its clock.
+      forger.sendAwareness(leadId, { user: { name: 'forged' } });
+      forger.sendAwareness(leadId, { user: { name: 'forged' } });
+      forger.sendAwareness(forger.ydoc.clientID, { user: { name: 'Ola' } });
+      forger.close();
+      await forger.closed;
+      // A round trip after the forger's messages and its leaving: ask the server for everyone's presence.
+      const before = seen.length;
+      watcher.send(Uint8Array.of(MESSAGE_QUERY_AWARENESS));
+      await expect.poll(() => seen.length).toBeGreaterThan(before);
+      expect(seen.every((state) => JSON.stringify(state) === JSON.stringify({ user: { name: 'Priya (lead)' } }))).toBe(true);
+      expect(watcher.awareness.getStates().get(leadId)).toEqual({ user: { name: 'Priya (lead)' } });
+    } finally {
+      for (const c of [lead, watcher, forger]) c.close();
     }
   });
 });
