@@ -28,6 +28,8 @@ interface Spare {
   producerIds: string[];
   /** Resolves once it records (null: it could not start, or was dropped meanwhile). */
   ready: Promise<SegmentRecorder | null>;
+  /** Taken to become the live segment (possibly before it is ready). */
+  promoted: boolean;
 }
 
 interface Live {
@@ -147,7 +149,10 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     this.spares.delete(participantId);
     let recorder: SegmentRecorder | null = null;
     let reserved = spare?.reserved;
-    if (spare && spare.producerIds.join() === producerIds.join()) recorder = await spare.ready;
+    if (spare && spare.producerIds.join() === producerIds.join()) {
+      spare.promoted = true;
+      recorder = await spare.ready;
+    }
     else if (spare) void dropSpare(spare);
     if (recorder && !recorder.running) recorder = null;
     try {
@@ -187,11 +192,11 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
   private prepareSpare(participantId: string, producers: { video: types.Producer; audio: types.Producer | undefined }): void {
     if (this.stopped || this.spares.has(participantId)) return;
     const reserved = this.sink.reserve();
-    const spare: Spare = { reserved, producerIds: [producers.video.id, ...(producers.audio ? [producers.audio.id] : [])], ready: Promise.resolve(null) };
+    const spare: Spare = { reserved, producerIds: [producers.video.id, ...(producers.audio ? [producers.audio.id] : [])], ready: Promise.resolve(null), promoted: false };
     spare.ready = (async () => {
       try {
         const recorder = await SegmentRecorder.start(this.room.mediaRouter, producers, reserved.file, this.log.child({ standby: true }));
-        if (this.spares.get(participantId) !== spare) {
+        if (!spare.promoted && this.spares.get(participantId) !== spare) {
           await recorder.stop();
           removeFiles(reserved.file);
           return null;
