@@ -11,6 +11,10 @@ export const PROTOCOL_VERSION = 1;
 /** Largest accepted request payload (serialised JSON). SDP-derived parameters are a few kB. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
+/** Deepest accepted nesting of a request payload: mediasoup parameters are a few levels deep,
+ *  and mediasoup's recursive checks run out of stack at a few thousand (found by the fuzzer). */
+export const MAX_PAYLOAD_DEPTH = 32;
+
 /** The closed set of error codes a reply can carry. */
 export const ERROR_CODES = [
   'INVALID_PAYLOAD',

@@ -9,6 +9,7 @@ import { ProtocolFailure } from '../../shared/errors.ts';
 import {
   HandshakeAuthSchema,
   MAX_PAYLOAD_BYTES,
+  MAX_PAYLOAD_DEPTH,
   PROTOCOL_VERSION,
   REQUEST_NAMES,
   requestSchemas,
@@ -266,6 +267,9 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
         if (size > MAX_PAYLOAD_BYTES) {
           return refuse(name, { code: 'PAYLOAD_TOO_LARGE', message: `payload of ${size} bytes exceeds ${MAX_PAYLOAD_BYTES}` }, ack);
         }
+        if (nestedDeeperThan(raw, MAX_PAYLOAD_DEPTH)) {
+          return refuse(name, { code: 'INVALID_PAYLOAD', message: `payload nested deeper than ${MAX_PAYLOAD_DEPTH} levels` }, ack);
+        }
         const parsed = requestSchemas[name].safeParse(raw);
         if (!parsed.success) {
           const detail = parsed.error.issues.map((i) => `${i.path.join('.') || '(payload)'}: ${i.message}`).join('; ');
@@ -328,6 +332,18 @@ function payloadSize(raw: unknown): number {
   } catch {
     return Number.POSITIVE_INFINITY;
   }
+}
+
+/** Whether a JSON value nests deeper than `limit` (iterative: the check itself cannot overflow). */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /**

@@ -68,6 +68,8 @@ export interface SeedResult {
   findings: Finding[];
   /** Log lines of handler faults logged during the seed. */
   faults: string[];
+  /** Error-level log lines of the seed by message (for the report; faults are a subset). */
+  errors: Map<string, number>;
   alive: boolean;
   healthStatus: number;
   rssKb: number;
@@ -209,10 +211,18 @@ export async function runSeed(opts: { server: ServerProcess; dataDir: string; st
     if (h.unexpectedClose) findings.push({ kind: 'honest', doc: h.docName, detail: `the server closed an honest ${h.who.role}'s connection: ${h.unexpectedClose.code} ${h.unexpectedClose.reason}` });
     h.stop();
   }
-  const faults = server
-    .output()
-    .slice(opts.logOffset)
-    .split('\n')
-    .filter((line) => HANDLER_FAULTS.test(line));
-  return { seed, sessionId: world.sessionId, findings, faults, alive, healthStatus, rssKb: rss, collab, socket, http, honestEdits, ms: Date.now() - started };
+  const lines = server.output().slice(opts.logOffset).split('\n');
+  const faults = lines.filter((line) => HANDLER_FAULTS.test(line));
+  const errors = new Map<string, number>();
+  for (const line of lines) {
+    try {
+      const entry = JSON.parse(line) as { level?: number; msg?: string; event?: string; err?: string };
+      if ((entry.level ?? 0) < 50) continue;
+      const key = `${entry.msg}${entry.event ? ` (${entry.event})` : ''}: ${String(entry.err ?? '').split('\n')[0]!.slice(0, 100)}`;
+      errors.set(key, (errors.get(key) ?? 0) + 1);
+    } catch {
+      // not a log line
+    }
+  }
+  return { seed, sessionId: world.sessionId, findings, faults, errors, alive, healthStatus, rssKb: rss, collab, socket, http, honestEdits, ms: Date.now() - started };
 }

@@ -27,9 +27,10 @@ export interface Sighting {
 export interface Screen {
   world: World;
   sightings: Sighting[];
-  /** Presence (awareness) each honest client publishes, by its client ID: the only state any
-   *  client may receive for that ID (a connection speaks for one client ID only). */
-  presence: Map<number, string>;
+  /** Presence (awareness) each honest client publishes, by document and client ID: the only
+   *  state anyone may receive for that ID in that document (a connection speaks for one client
+   *  ID only; awareness is per document, so the same number elsewhere is someone else's). */
+  presence: Map<string, string>;
   forgedPresence: Array<{ receiver: Person; clientId: number; state: string }>;
 }
 
@@ -125,7 +126,7 @@ function linkTo(world: World, who: Person, docName: string, screen: Screen, extr
     { cookie: who.cookie, ...extraHeaders },
     (data) => screenBytes(screen, who, `collab:${docName}`, data),
     (clientId, state) => {
-      const expected = screen.presence.get(clientId);
+      const expected = screen.presence.get(`${resolveDocName(docName)}|${clientId}`);
       const got = JSON.stringify(state ?? null);
       if (expected !== undefined && got !== expected) screen.forgedPresence.push({ receiver: who, clientId, state: got.slice(0, 200) });
     },
@@ -178,7 +179,7 @@ export class HonestWriter {
   /** Publishes this client's presence (as a provider does: its document's client ID). */
   async announce(screen: Screen): Promise<void> {
     const state = JSON.stringify({ user: { name: `honest ${this.who.role}` } });
-    screen.presence.set(this.doc.clientID, state);
+    screen.presence.set(`${this.docName}|${this.doc.clientID}`, state);
     const e = encoding.createEncoder();
     encoding.writeVarUint(e, 1);
     encoding.writeVarUint(e, this.doc.clientID);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from '../../shared/assessment.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openData } from '../../server/studio.ts';
-import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { cookieFor, freePort, kill9, socketFor, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
 import { MESSAGE_QUERY_AWARENESS, collabDocName, sheetDocName } from '../../shared/collab.ts';
 import type { EvidenceNoteView } from '../../shared/api.ts';
@@ -84,7 +84,8 @@ afterAll(async () => {
       (r) =>
         `seed ${r.seed}: ${(r.ms / 1000).toFixed(1)} s, collab ${r.collab.messages} msgs/${r.collab.connections} conns, ` +
         `socket.io ${r.socket.events} events/${r.socket.connections} conns, http ${r.http.requests} reqs, honest ${r.honestEdits} edits, rss ${Math.round(r.rssKb / 1024)} MB\n` +
-        `  collab closes ${counts(r.collab.closes)}; socket.io replies ${counts(r.socket.replies)}; http statuses ${counts(r.http.statuses)}`,
+        `  collab closes ${counts(r.collab.closes)}; socket.io replies ${counts(r.socket.replies)}; http statuses ${counts(r.http.statuses)}` +
+        (r.errors.size > 0 ? `\n  error log lines: ${counts(r.errors)}` : ''),
     );
     console.log(`fuzz (rest RSS ${Math.round(baselineRssKb / 1024)} MB):\n${rows.join('\n')}`);
   }
@@ -185,6 +186,33 @@ describe('regressions the fuzzer found, pinned', () => {
       expect(watcher.awareness.getStates().get(leadId)).toEqual({ user: { name: 'Priya (lead)' } });
     } finally {
       for (const c of [lead, watcher, forger]) c.close();
+    }
+  });
+
+  it('seed 24: a request nested thousands of levels deep is refused at the boundary, before mediasoup runs out of stack', async () => {
+    const day = await book(server, staff, 24);
+    const candidate = day.invites.find((i) => i.role === 'candidate')!;
+    const socket = await socketFor(server, candidate);
+    const logOffset = server.output().length;
+    try {
+      socket.connect();
+      const join = await socket.timeout(15_000).emitWithAck('join', { protocolVersion: 1 });
+      expect(join.ok).toBe(true);
+      const transport = await socket.timeout(15_000).emitWithAck('createTransport', { direction: 'send' });
+      if (!transport.ok) throw new Error(transport.error.message);
+      let deep: unknown = 'x';
+      for (let i = 0; i < 3000; i++) deep = i % 2 ? [deep] : { a: deep };
+      const produce = {
+        transportId: transport.data.id,
+        kind: 'video' as const,
+        source: 'camera' as const,
+        rtpParameters: { codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, parameters: { deep } }] },
+      };
+      const reply = await socket.timeout(15_000).emitWithAck('produce', produce);
+      expect(reply).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
+      expect(server.output().slice(logOffset)).not.toMatch(/request failed/);
+    } finally {
+      socket.disconnect();
     }
   });
 });

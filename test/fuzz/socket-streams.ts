@@ -68,7 +68,36 @@ function nested(depth: number): unknown {
 }
 
 /** A payload for `event`: now and then a well-formed one, so that handlers run past validation. */
-function payloadFor(rng: Rng, event: string, tag: string): unknown {
+/** Ids the server handed this connection (transports): well-formed requests can name real ones. */
+interface Known {
+  transportIds: string[];
+}
+
+function payloadFor(rng: Rng, event: string, tag: string, known: Known): unknown {
+  if (known.transportIds.length > 0 && rng.chance(0.4)) {
+    const transportId = rng.pick(known.transportIds);
+    switch (event) {
+      case 'connectTransport':
+        return { transportId, dtlsParameters: { role: rng.pick(['client', 'server', 'auto']), fingerprints: [{ algorithm: rng.pick(['sha-256', 'md5', 'x']), value: rng.string(rng.size(120)) }] } };
+      case 'restartIce':
+        return { transportId };
+      case 'produce':
+        return {
+          transportId,
+          kind: rng.pick(['audio', 'video']),
+          source: rng.pick(['camera', 'microphone']),
+          rtpParameters: {
+            mid: rng.string(3),
+            codecs: [{ mimeType: rng.pick(['video/VP8', 'audio/opus', 'video/H264', 'x/y']), payloadType: rng.int(-1, 200), clockRate: rng.pick([90000, 48000, 0, -1]), channels: rng.int(0, 3), parameters: randomJson(rng, tag) }],
+            encodings: [{ ssrc: rng.int(-1, 2 ** 32), rid: rng.chance(0.5) ? rng.string(3) : undefined }],
+            headerExtensions: [{ uri: rng.string(20), id: rng.int(-1, 20) }],
+            rtcp: { cname: rng.string(rng.size(64)) },
+          },
+        };
+      case 'consume':
+        return { producerId: rng.string(36), rtpCapabilities: { codecs: [{ kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: rng.int(0, 200) }] } };
+    }
+  }
   if (rng.chance(0.3)) {
     switch (event) {
       case 'join':
@@ -142,6 +171,19 @@ export async function socketFuzzStream(opts: { rng: Rng; world: World; who: Pers
       socket.close();
       continue;
     }
+    // Half the connections join the media room first and open transports, so that requests
+    // naming real transports reach mediasoup's own parameter checks.
+    const known: Known = { transportIds: [] };
+    if (rng.chance(0.5)) {
+      const reply = (event: string, payload: unknown): Promise<{ ok?: boolean; data?: { id?: string } } | null> =>
+        socket.timeout(10_000).emitWithAck(event, payload).then((r: unknown) => r as { ok?: boolean; data?: { id?: string } }, () => null);
+      if ((await reply('join', { protocolVersion: 1 }))?.ok) {
+        for (const direction of ['send', 'recv']) {
+          const created = await reply('createTransport', { direction });
+          if (created?.ok && typeof created.data?.id === 'string') known.transportIds.push(created.data.id);
+        }
+      }
+    }
     const burst = rng.weighted<number>([
       [6, rng.int(1, 30)],
       [2, rng.int(30, 120)],
@@ -155,7 +197,7 @@ export async function socketFuzzStream(opts: { rng: Rng; world: World; who: Pers
         socket.io.engine.write(rawFrame(rng, mark));
       } else {
         const event = rng.chance(0.8) ? rng.pick(EVENT_NAMES) : rng.string(rng.size(80));
-        const args: unknown[] = rng.chance(0.1) ? [] : [payloadFor(rng, event, mark)];
+        const args: unknown[] = rng.chance(0.1) ? [] : [payloadFor(rng, event, mark, known)];
         if (rng.chance(0.1)) args.push(rng.chance(0.5) ? Buffer.from(rng.bytes(rng.size(2000))) : randomJson(rng, mark));
         if (rng.chance(0.75)) {
           stats.acks++;
