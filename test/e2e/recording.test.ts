@@ -135,7 +135,7 @@ describe('recording', () => {
         const live = liveSegment();
         return live?.pid && fs.existsSync(live.file) && fs.statSync(live.file).size > 0 ? live : undefined;
       });
-      await new Promise((r) => setTimeout(r, 2000 + random() * 3000));
+      await new Promise((r) => setTimeout(r, 3000 + random() * 3000));
       const killedAt = Date.now();
       process.kill(target.pid!, 'SIGKILL');
       await pollUntil(`replacement ${kill + 1}`, 10_000, async () => {
@@ -196,15 +196,18 @@ describe('recording', () => {
     expect(recordedMs).toBeGreaterThanOrEqual(scenarioMs - KILLS * 1000);
     expect(coveredMs).toBeGreaterThanOrEqual(scenarioMs - KILLS * 1000);
 
-    // The participant whose recorder was never killed: one file covering the whole scenario
-    // (less the start-up before the first keyframe).
+    // The participant whose recorder was never killed: one file covering the scenario.
     const [whole] = byParticipant(day.actor1);
     expect(byParticipant(day.actor1)).toHaveLength(1);
     const file = studio.recordings.get(whole!.id)!.file;
     const probe = ffprobe(file);
     expect(probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort()).toEqual(['audio:opus', 'video:vp8']);
-    expect(probe.duration * 1000).toBeGreaterThan(scenarioMs - 3000);
-    expect(probe.duration * 1000).toBeLessThanOrEqual(scenarioMs + 500);
+    // It begins at the first keyframe after the phase starts (seconds on a loaded machine: the
+    // browser's keyframe), and from there runs to the end of the scenario without a gap.
+    const startUpMs = whole!.startedAt - phaseStartedAt;
+    process.stdout.write(`[recording e2e] steady participant: start-up ${startUpMs} ms, file ${Math.round(probe.duration * 1000)} ms\n`);
+    expect(startUpMs).toBeLessThan(10_000);
+    expect(Math.abs(scenarioEndedAt - whole!.startedAt - probe.duration * 1000)).toBeLessThan(1000);
     expect(firstFrameDecodes(file)).toBe(true);
 
     // Streaming: observers with ranges; candidate and actor refused; path tricks refused.
