@@ -215,4 +215,27 @@ describe('regressions the fuzzer found, pinned', () => {
       socket.disconnect();
     }
   });
+
+  it('seed 22: requests mediasoup refuses (a bad DTLS fingerprint) are answered each, and logged under the socket’s budget', async () => {
+    const day = await book(server, staff, 22);
+    const candidate = day.invites.find((i) => i.role === 'candidate')!;
+    const socket = await socketFor(server, candidate);
+    const logOffset = server.output().length;
+    try {
+      socket.connect();
+      expect((await socket.timeout(15_000).emitWithAck('join', { protocolVersion: 1 })).ok).toBe(true);
+      const transport = await socket.timeout(15_000).emitWithAck('createTransport', { direction: 'send' });
+      if (!transport.ok) throw new Error(transport.error.message);
+      const bad = { transportId: transport.data.id, dtlsParameters: { role: 'client' as const, fingerprints: [{ algorithm: 'md5', value: 'AB:CD' }] } };
+      // 30 requests, paced under the rate limit (50 a second): each one refused, not dropped.
+      for (let i = 0; i < 30; i++) {
+        expect(await socket.timeout(15_000).emitWithAck('connectTransport', bad)).toMatchObject({ ok: false, error: { code: 'MEDIA_ERROR' } });
+      }
+      const lines = server.output().slice(logOffset).split('\n').filter((line) => line.includes(candidate.participantId));
+      expect(lines.filter((line) => line.includes('request failed')).length).toBeGreaterThan(0);
+      expect(lines.filter((line) => /request failed|request refused/.test(line)).length).toBeLessThanOrEqual(10);
+    } finally {
+      socket.disconnect();
+    }
+  });
 });
