@@ -1,11 +1,15 @@
 // Child processes of the recorder (ffmpeg, ffprobe) that cannot outlive the server.
 //
 // Two layers, because a SIGKILLed server runs no cleanup code:
-// 1. Each child is started through util-linux's `setpriv --pdeathsig TERM` (Debian's
+// 1. Each child is started through util-linux's `setpriv --pdeathsig KILL` (Debian's
 //    util-linux, always installed), which sets PR_SET_PDEATHSIG and then execs the real
-//    program under the same pid: when the server dies, the kernel sends the child SIGTERM,
-//    which ffmpeg treats like "q" (it finishes the file and exits). Node forks children from
-//    its main thread, whose end is the process's end, so the signal fires only then.
+//    program under the same pid: when the server dies, the kernel kills the child at once.
+//    KILL, not TERM: an ffmpeg told to finish its file could take many seconds on a loaded
+//    machine (a fresh-clone run saw recorders still alive 10 s after the server's SIGKILL),
+//    and nothing is lost by not waiting: clusters are flushed every 250 ms, and start-up
+//    completes every cut segment (remux, hash, size, duration), as after any killed ffmpeg.
+//    Node forks children from its main thread, whose end is the process's end, so the
+//    signal fires only then.
 // 2. On start-up `reapOrphans` finds any child that still lives (one started in the instant
 //    before the parent died, or on a machine without setpriv) by reading /proc/<pid>/cmdline:
 //    only a process whose command line names a file under our own recordings directory is
@@ -16,13 +20,13 @@ import fs from 'node:fs';
 let setprivWorks: boolean | undefined;
 
 function hasSetpriv(): boolean {
-  setprivWorks ??= spawnSync('setpriv', ['--pdeathsig', 'TERM', 'true'], { stdio: 'ignore' }).status === 0;
+  setprivWorks ??= spawnSync('setpriv', ['--pdeathsig', 'KILL', 'true'], { stdio: 'ignore' }).status === 0;
   return setprivWorks;
 }
 
-/** Spawns `command` so that it receives SIGTERM when this process dies (see above). */
+/** Spawns `command` so that it is killed when this process dies (see above). */
 export function spawnTied(command: string, args: string[], options: SpawnOptions): ChildProcess {
-  if (hasSetpriv()) return spawn('setpriv', ['--pdeathsig', 'TERM', command, ...args], options);
+  if (hasSetpriv()) return spawn('setpriv', ['--pdeathsig', 'KILL', command, ...args], options);
   return spawn(command, args, options);
 }
 

@@ -107,7 +107,7 @@ it('leaves no ffmpeg behind after a SIGKILL, and completes every cut segment on 
   leadSocket.disconnect();
   await kill9(server);
   server = undefined;
-  // Tied to the server's life: every recorder ends with it (after closing its file).
+  // Tied to the server's life: the kernel kills every recorder with it (start-up repairs the files).
   await pollUntil('no recorder outlives the server', 10_000, async () => processesMentioning(`${recordingsDir}/`).length === 0);
 
   // One that did outlive it (as if started without the tie): the next start must end it.
