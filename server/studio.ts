@@ -15,7 +15,7 @@ import { loadOrCreateSecret } from './auth/secret.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { AuditRepo } from './db/audit-repo.ts';
-import { databaseHealthy, openDatabase, type Database } from './db/database.ts';
+import { databaseFile, databaseHealthy, openDatabase, type Database } from './db/database.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
 import { createHttpApp } from './http/app.ts';
 import { allowedOriginsFor, originAllowed } from './http/origin.ts';
@@ -31,6 +31,7 @@ import { ScenarioBank } from './assessment/scenario-bank.ts';
 import { TemplatesRepo } from './assessment/templates-repo.ts';
 import { attachCollab, type CollabServer } from './collab/collab-server.ts';
 import { DocStore } from './collab/doc-store.ts';
+import { UpdateWriter } from './collab/update-writer.ts';
 import { createCollabPolicy } from './collab/policy.ts';
 import { readEvidenceNotes } from './collab/evidence-notes.ts';
 import { rubricViews } from './collab/rubric-view.ts';
@@ -93,7 +94,11 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const templates = new TemplatesRepo(db);
   const assessment = new AssessmentService({ db, sessions, bank, templates, audit, log });
   const docStore = new DocStore(db);
-  const written = new WrittenExercise({ db, store: docStore, assessment, audit, log }, config.written);
+  const updateWriter = new UpdateWriter(databaseFile(config.dataDir));
+  await updateWriter.start();
+  // Set once the collaboration server exists (it is created after the HTTP server).
+  let storing: (docName: string) => boolean = () => false;
+  const written = new WrittenExercise({ db, store: docStore, assessment, audit, log, storing: (name) => storing(name) }, config.written);
   const pool = new WorkerPool(config.media, log);
   await pool.start();
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
@@ -167,6 +172,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const collab = attachCollab(server, {
     auth,
     store: docStore,
+    write: (entries) => updateWriter.write(entries),
     policy: createCollabPolicy({
       written,
       rubricLock: (sessionId) => moderation.rubricLock(sessionId),
@@ -178,6 +184,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     originAllowed: (origin) => originAllowed(origin, allowedOrigins),
   });
   liveDoc = (name) => collab.doc(name);
+  storing = (name) => collab.storing(name);
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);
@@ -223,7 +230,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       await recordings.close();
       written.close();
       assessment.close();
-      collab.close();
+      await collab.close();
+      await updateWriter.close();
       rooms.closeAll();
       server.closeAllConnections();
       await signalling.io.close();

@@ -115,8 +115,15 @@ export function frameworkFor(level: 'practitioner' | 'supervisor'): Framework {
 export const REFLECTION_ITEM_ID = 'reflection';
 
 /** Every item id a rubric of this level may rate: the framework's domains and the reflection. */
+const ITEM_IDS = new Map<'practitioner' | 'supervisor', ReadonlySet<string>>();
+
 export function rubricItemIds(level: 'practitioner' | 'supervisor'): ReadonlySet<string> {
-  return new Set([...frameworkFor(level).domains.map((d) => d.id), REFLECTION_ITEM_ID]);
+  let ids = ITEM_IDS.get(level);
+  if (!ids) {
+    ids = new Set([...frameworkFor(level).domains.map((d) => d.id), REFLECTION_ITEM_ID]);
+    ITEM_IDS.set(level, ids);
+  }
+  return ids;
 }
 
 /** Ratings further apart than this are highlighted as a disagreement. */

@@ -12,13 +12,13 @@
 // - size and rate caps per connection; malformed messages close the connection.
 // Nothing a client sends may end the process: every handler is total, and a failure inside
 // one is a typed close (4500), logged at a limited rate.
-// Every accepted update is stored durably (DocStore) before anyone hears of it. Updates are
-// applied at once (so the next message is checked against them) but what they change is sent
-// only after their group commit: all updates accepted in one turn of the event loop share one
-// transaction and one fsync (an fsync per update cost ~1.5 ms here and capped the whole
-// process at a few hundred edits a second). If the commit fails, the documents concerned are
-// dropped from memory and their connections closed (4500): clients still hold their edits
-// and send them again on reconnect, to a document reloaded from what was stored.
+// Every accepted update is stored durably before anyone hears of it. Updates are applied at
+// once (so the next message is checked against them) but what they change is sent only after
+// their group commit: the updates accepted while one commit is in flight (or in one turn of
+// the event loop) share the next transaction and its fsync, which runs on the writer thread
+// (update-writer.ts) while this one goes on serving. If a commit fails, the documents
+// concerned are dropped from memory and their connections closed (4500): clients still hold
+// their edits and send them again on reconnect, to a document reloaded from what was stored.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as decoding from 'lib0/decoding';
@@ -45,6 +45,7 @@ import type { Participant } from '../../shared/domain.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { Logger } from '../log.ts';
 import type { DocStore } from './doc-store.ts';
+import type { StoredUpdate } from './update-writer.ts';
 
 /**
  * What a participant may do with a document, decided by the document's owner module:
@@ -52,6 +53,14 @@ import type { DocStore } from './doc-store.ts';
  * none (refused at connect).
  */
 export type DocAccess = 'write' | 'read' | 'withheld' | 'none';
+
+/** An update as received, decoded once: every check reads the same decoded structs. */
+export interface IncomingUpdate {
+  bytes: Uint8Array;
+  decoded: DecodedUpdate;
+}
+
+export type DecodedUpdate = ReturnType<typeof Y.decodeUpdate>;
 
 export interface Refusal {
   code: CloseCode;
@@ -78,7 +87,7 @@ export interface CollabPolicy {
     participant: Participant,
     target: CollabTarget,
     current: Y.Doc,
-    update: Uint8Array,
+    update: IncomingUpdate,
     context: { connection: CollabConnection; step: 'sync-step-2' | 'update'; uncommittedBytes: number },
   ): Refusal | null;
   /** Whether this document carries presence (awareness); off for private sheets. */
@@ -189,12 +198,17 @@ export interface CollabServer {
   openDocs(): string[];
   /** The live document, if loaded and all it holds is stored (else read the store). */
   doc(name: string): Y.Doc | undefined;
-  close(): void;
+  /** Whether the document holds accepted updates that are not stored yet. */
+  storing(name: string): boolean;
+  /** Ends every connection once what was accepted is stored. */
+  close(): Promise<void>;
 }
 
 export interface CollabDeps {
   auth: ParticipantAuth;
   store: DocStore;
+  /** Stores a batch of updates in one transaction (default: on this thread, through `store`). */
+  write?: (entries: StoredUpdate[]) => Promise<void>;
   policy: CollabPolicy;
   log: Logger;
   heartbeatMs?: number;
@@ -251,13 +265,33 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
   };
 
   // ---- group commit ----
-  const batch: Array<{ doc: SharedDoc; update: Uint8Array }> = [];
+  const write = deps.write ?? (async (entries: StoredUpdate[]) => deps.store.appendMany(entries));
+  let batch: Array<{ doc: SharedDoc; update: Uint8Array }> = [];
   let commitScheduled = false;
+  /** The commit in flight: at most one, so that the next batch gathers while it runs. */
+  let inFlight: Promise<void> | null = null;
 
   const commit = (): void => {
     commitScheduled = false;
-    const items = batch.splice(0);
-    if (items.length === 0) return;
+    if (inFlight || batch.length === 0) return;
+    const items = batch;
+    batch = [];
+    const entries = items.map(({ doc, update }) => ({ doc: doc.name, update }));
+    inFlight = write(entries).then(
+      () => {
+        deps.store.noteStored(entries);
+        stored(items);
+      },
+      (err: unknown) => failed(items, err),
+    );
+    void inFlight.finally(() => {
+      inFlight = null;
+      // What was accepted meanwhile is the next batch.
+      if (batch.length > 0) commit();
+    });
+  };
+
+  const totalsPerDoc = (items: Array<{ doc: SharedDoc; update: Uint8Array }>): Map<SharedDoc, { count: number; bytes: number }> => {
     const perDoc = new Map<SharedDoc, { count: number; bytes: number }>();
     for (const { doc, update } of items) {
       const totals = perDoc.get(doc) ?? { count: 0, bytes: 0 };
@@ -265,17 +299,14 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
       totals.bytes += update.byteLength;
       perDoc.set(doc, totals);
     }
-    try {
-      deps.store.appendMany(items.map(({ doc, update }) => ({ doc: doc.name, update })));
-    } catch (err) {
-      // Nothing of this turn was stored: forget it here too, so that nobody hears of it.
-      warn({ err: (err as Error).message, docs: perDoc.size }, 'collab updates could not be stored; documents reloaded');
-      for (const doc of perDoc.keys()) drop(doc);
-      return;
-    }
-    for (const [doc, { count, bytes }] of perDoc) {
+    return perDoc;
+  };
+
+  const stored = (items: Array<{ doc: SharedDoc; update: Uint8Array }>): void => {
+    for (const [doc, { count, bytes }] of totalsPerDoc(items)) {
       doc.committed(count, bytes);
-      if (doc.updatesSinceCompaction >= COMPACT_EVERY) {
+      // A snapshot holds the document as it is: only when all of that is stored.
+      if (doc.updatesSinceCompaction >= COMPACT_EVERY && doc.uncommitted === 0 && !closing) {
         try {
           deps.store.compact(doc.name, doc.ydoc);
           doc.updatesSinceCompaction = 0;
@@ -287,14 +318,23 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     }
   };
 
-  /** An accepted update: applied now, stored with this turn's others, sent once stored. */
+  const failed = (items: Array<{ doc: SharedDoc; update: Uint8Array }>, err: unknown): void => {
+    // Nothing of this batch was stored: forget it here too, so that nobody hears of it. What
+    // these documents accepted since builds on it, so it goes too (the authors send it again).
+    const lost = new Set(totalsPerDoc(items).keys());
+    warn({ err: (err as Error)?.message, docs: lost.size }, 'collab updates could not be stored; documents reloaded');
+    batch = batch.filter((item) => !lost.has(item.doc));
+    for (const doc of lost) drop(doc);
+  };
+
+  /** An accepted update: applied now, stored with its batch, sent once stored. */
   const accept = (doc: SharedDoc, update: Uint8Array, origin: Connection): void => {
     doc.uncommitted++;
     doc.uncommittedBytes += update.byteLength;
     batch.push({ doc, update });
     Y.applyUpdate(doc.ydoc, update, origin);
     if (doc.uncommittedBytes >= COMMIT_AT_BYTES) commit();
-    else if (!commitScheduled) {
+    else if (!commitScheduled && !inFlight) {
       commitScheduled = true;
       setImmediate(commit);
     }
@@ -443,14 +483,17 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
       const doc = docs.get(name);
       return doc && doc.uncommitted === 0 ? doc.ydoc : undefined;
     },
-    close() {
-      commit();
+    storing: (name) => (docs.get(name)?.uncommitted ?? 0) > 0,
+    async close() {
       closing = true;
       clearInterval(heartbeat);
+      for (const doc of docs.values()) for (const c of doc.connections) c.ws.terminate();
+      // Store what was accepted before compacting.
+      commit();
+      while (inFlight) await inFlight;
       for (const doc of docs.values()) {
-        for (const c of doc.connections) c.ws.terminate();
         try {
-          if (doc.updatesSinceCompaction > 0) deps.store.compact(doc.name, doc.ydoc);
+          if (doc.updatesSinceCompaction > 0 && doc.uncommitted === 0) deps.store.compact(doc.name, doc.ydoc);
         } catch (err) {
           warn({ docName: doc.name, err: (err as Error).message }, 'collab compaction failed');
         }
@@ -538,26 +581,27 @@ function handleSync(doc: SharedDoc, conn: Connection, decoder: decoding.Decoder,
   }
   if (step !== SYNC_STEP_2 && step !== SYNC_UPDATE) return { code: CLOSE_CODES.BadRequest, reason: `unknown sync step ${step}` };
   // Parse fully before anything touches the document: malformed bytes end here.
+  let update: IncomingUpdate;
   try {
-    Y.decodeUpdate(payload);
+    update = { bytes: payload, decoded: Y.decodeUpdate(payload) };
   } catch {
     return { code: CLOSE_CODES.BadRequest, reason: 'malformed update' };
   }
   if (conn.access !== 'write') {
     // A reader's provider answers our greeting with whatever it has: nothing new is fine.
-    if (step === SYNC_STEP_2 && (!conn.sees || !addsContent(doc.ydoc, payload))) return undefined;
+    if (step === SYNC_STEP_2 && (!conn.sees || !addsContent(doc.ydoc, update.decoded))) return undefined;
     return { code: CLOSE_CODES.Forbidden, reason: policy.readOnlyReason?.(conn.participant, doc.target, doc.ydoc) ?? 'read-only: changes are not accepted' };
   }
-  const refused = policy.checkUpdate?.(conn.participant, doc.target, doc.ydoc, payload, {
+  const refused = policy.checkUpdate?.(conn.participant, doc.target, doc.ydoc, update, {
     connection: conn,
     step: step === SYNC_STEP_2 ? 'sync-step-2' : 'update',
     uncommittedBytes: doc.uncommittedBytes,
   });
   if (refused) return refused;
   // A provider's reconnect sync often carries nothing new: nothing to store or send.
-  if (!addsContent(doc.ydoc, payload)) return undefined;
+  if (!addsContent(doc.ydoc, update.decoded)) return undefined;
   deps.accept(doc, payload, conn);
-  doc.deliver(() => revealToNewReaders(doc, policy));
+  if ([...doc.connections].some((c) => !c.sees)) doc.deliver(() => revealToNewReaders(doc, policy));
   return undefined;
 }
 
@@ -575,8 +619,7 @@ function revealToNewReaders(doc: SharedDoc, policy: CollabPolicy): void {
  * document's) or a deletion of something not yet deleted. Costs what the update holds, not
  * what the document holds.
  */
-export function addsContent(doc: Y.Doc, update: Uint8Array): boolean {
-  const { structs, ds } = Y.decodeUpdate(update);
+export function addsContent(doc: Y.Doc, { structs, ds }: DecodedUpdate): boolean {
   for (const s of structs) {
     if (s instanceof Y.Skip) continue;
     if (s.id.clock + s.length > Y.getState(doc.store, s.id.client)) return true;

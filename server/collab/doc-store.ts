@@ -46,6 +46,11 @@ export class DocStore {
       const at = Date.now();
       for (const { doc, update } of entries) insert.run(doc, update, at);
     });
+    this.noteStored(entries);
+  }
+
+  /** Updates appended by another connection (the writer thread): their bytes count too. */
+  noteStored(entries: ReadonlyArray<{ doc: string; update: Uint8Array }>): void {
     for (const { doc, update } of entries) {
       const size = this.sizes.get(doc);
       if (size !== undefined) this.sizes.set(doc, size + update.byteLength);

@@ -12,6 +12,7 @@
 // - nested types, text, embeds, or more than one value per item: rubric values are plain;
 // - a deletion of something the document does not have, or of more than `maxDeletedStructs`.
 import * as Y from 'yjs';
+import type { DecodedUpdate } from './collab-server.ts';
 
 export interface MapWrite {
   map: string;
@@ -42,13 +43,7 @@ function rootName(doc: Y.Doc, type: Y.AbstractType<unknown>): string | null {
   return null;
 }
 
-export function readMapUpdate(doc: Y.Doc, update: Uint8Array, options: { maxDeletedStructs?: number } = {}): MapUpdate {
-  let decoded: ReturnType<typeof Y.decodeUpdate>;
-  try {
-    decoded = Y.decodeUpdate(update);
-  } catch {
-    return { ok: false, reason: 'malformed update' };
-  }
+export function readMapUpdate(doc: Y.Doc, decoded: DecodedUpdate, options: { maxDeletedStructs?: number } = {}): MapUpdate {
   const store = doc.store;
   // What the document (plus this update, so far) holds of each client: the next clock expected.
   const next = new Map<number, number>();

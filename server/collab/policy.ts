@@ -37,6 +37,15 @@ export interface CollabPolicyDeps {
  */
 export function createCollabPolicy(deps: CollabPolicyDeps): CollabPolicy {
   const written = createWrittenPolicy(deps.written);
+  // A session's level never changes: asked once, not on every rubric edit.
+  const levels = new Map<string, 'practitioner' | 'supervisor'>();
+  const levelOf = (sessionId: string): 'practitioner' | 'supervisor' | undefined => {
+    const known = levels.get(sessionId);
+    if (known) return known;
+    const level = deps.sessionLevel(sessionId);
+    if (level) levels.set(sessionId, level);
+    return level;
+  };
 
   const sheetAccess = (participant: Participant, target: Extract<CollabTarget, { kind: 'sheet' }>, doc: Y.Doc): DocAccess => {
     const owner = participant.id === target.observerId ? participant : deps.participant(target.observerId);
@@ -74,9 +83,9 @@ export function createCollabPolicy(deps: CollabPolicyDeps): CollabPolicy {
     },
     checkUpdate(participant, target, current, update, context) {
       if (target.kind === 'written') return written.checkUpdate(target.sessionId, current, update, context);
-      const level = deps.sessionLevel(target.sessionId);
+      const level = levelOf(target.sessionId);
       if (!level) return { code: CLOSE_CODES.NotFound, reason: 'no such session' };
-      const result = checkRubricUpdate({ target, itemIds: rubricItemIds(level), frozen: FROZEN_MAPS[deps.rubricLock(target.sessionId)] }, current, update);
+      const result = checkRubricUpdate({ target, itemIds: rubricItemIds(level), frozen: FROZEN_MAPS[deps.rubricLock(target.sessionId)] }, current, update.decoded);
       if (result.ok) return null;
       return { code: result.forbidden ? CLOSE_CODES.Forbidden : CLOSE_CODES.BadRequest, reason: result.reason };
     },

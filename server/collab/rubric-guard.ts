@@ -8,6 +8,7 @@
 // struct of anyone else can be in it, and a struct that would be kept pending is refused
 // before it could be integrated later under someone else's edit.
 import type * as Y from 'yjs';
+import type { DecodedUpdate } from './collab-server.ts';
 import type { CollabTarget, SheetScenario } from '../../shared/collab.ts';
 import {
   AgreedRatingSchema,
@@ -94,7 +95,7 @@ function checkEntry(ctx: GuardContext, write: { map: string; key: string }, valu
 }
 
 /** Checks a writer's update against the current document of `ctx.target`. */
-export function checkRubricUpdate(ctx: GuardContext, current: Y.Doc, update: Uint8Array): GuardResult {
+export function checkRubricUpdate(ctx: GuardContext, current: Y.Doc, update: DecodedUpdate): GuardResult {
   const read = readMapUpdate(current, update, { maxDeletedStructs: RUBRIC_LIMITS.maxEntriesPerSection });
   if (!read.ok) return { ok: false, forbidden: false, reason: read.reason };
   const added = new Map<string, Set<string>>();

@@ -256,9 +256,14 @@ const MIGRATIONS: string[] = [
      BEGIN SELECT RAISE(ABORT, 'a closed written exercise cannot reopen'); END;`,
 ];
 
+/** The database file in a data directory. */
+export function databaseFile(dataDir: string): string {
+  return path.join(dataDir, 'simstudio.db');
+}
+
 export function openDatabase(dataDir: string): Database {
   ensurePrivateDir(dataDir);
-  const file = path.join(dataDir, 'simstudio.db');
+  const file = databaseFile(dataDir);
   // 0600 before SQLite opens it; SQLite gives its -wal and -shm files the database file's mode.
   ensurePrivateFile(file);
   const db = new DatabaseSync(file);
@@ -266,7 +271,28 @@ export function openDatabase(dataDir: string): Database {
   // Ones left by an older version (or created before this file was private) are tightened.
   for (const suffix of ['-wal', '-shm']) tightenIfPresent(file + suffix);
   migrate(db);
+  reuseStatements(db);
   return db;
+}
+
+/**
+ * node:sqlite compiles the SQL on every prepare(), and hot paths prepare the same statements
+ * again and again (each rubric edit asks for the session and its moderation state): keep the
+ * compiled ones. Statements are never iterated lazily here, so one in use is never reused.
+ */
+function reuseStatements(db: Database): void {
+  const compiled = new Map<string, ReturnType<Database['prepare']>>();
+  const prepare = db.prepare.bind(db);
+  db.prepare = (sql: string) => {
+    let statement = compiled.get(sql);
+    if (!statement) {
+      // SQL built from data (e.g. IN lists) must not grow the cache without end.
+      if (compiled.size >= 500) compiled.clear();
+      statement = prepare(sql);
+      compiled.set(sql, statement);
+    }
+    return statement;
+  };
 }
 
 function migrate(db: Database): void {

@@ -45,9 +45,22 @@ const toPart = (text: string): Part => (text === 'reflective' || text === 'writt
 
 export class ModerationRepo {
   private readonly db: Database;
+  /** Each session's result status (null: not in moderation), as committed: asked on every rubric edit. */
+  private readonly statuses = new Map<string, ResultStatus | null>();
 
   constructor(db: Database) {
     this.db = db;
+  }
+
+  /** The result's status, without reading the whole row. */
+  status(sessionId: string): ResultStatus | null {
+    const known = this.statuses.get(sessionId);
+    if (known !== undefined) return known;
+    const row = this.db.prepare('SELECT status FROM moderation_results WHERE session_id = ?').get(sessionId) as { status: ResultStatus } | undefined;
+    const status = row?.status ?? null;
+    // Inside a transaction the row may yet be rolled back: only committed states are kept.
+    if (!this.db.isTransaction) this.statuses.set(sessionId, status);
+    return status;
   }
 
   result(sessionId: string): ResultRow | undefined {
@@ -67,17 +80,20 @@ export class ModerationRepo {
 
   /** Marks the start of moderation (from then on the observers' rubric is frozen). Returns true when it started now. */
   startModeration(sessionId: string, at: string): boolean {
+    this.statuses.delete(sessionId);
     const result = this.db.prepare(`INSERT OR IGNORE INTO moderation_results (session_id, status, started_at) VALUES (?, 'moderating', ?)`).run(sessionId, at);
     return result.changes === 1;
   }
 
   signOff(sessionId: string, by: string, at: string, outcome: Partial<Record<Element, Outcome>>, evidence: unknown): void {
+    this.statuses.delete(sessionId);
     this.db
       .prepare(`UPDATE moderation_results SET status = 'signedOff', signed_off_at = ?, signed_off_by = ?, outcome = ?, evidence = ? WHERE session_id = ?`)
       .run(at, by, JSON.stringify(outcome), JSON.stringify(evidence), sessionId);
   }
 
   setStatus(sessionId: string, status: ResultStatus, outcome?: Partial<Record<Element, Outcome>>): void {
+    this.statuses.delete(sessionId);
     if (outcome) {
       this.db.prepare('UPDATE moderation_results SET status = ?, outcome = ? WHERE session_id = ?').run(status, JSON.stringify(outcome), sessionId);
     } else {

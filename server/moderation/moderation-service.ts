@@ -228,9 +228,9 @@ export class ModerationService {
 
   /** What the rubric's observers may still change (see RubricLock). */
   rubricLock(sessionId: string): RubricLock {
-    const stored = this.repo.result(sessionId);
-    if (!stored) return 'none';
-    return stored.status === 'moderating' ? 'ratings' : 'all';
+    const status = this.repo.status(sessionId);
+    if (status === null) return 'none';
+    return status === 'moderating' ? 'ratings' : 'all';
   }
 
   candidateResult(candidate: Participant): CandidateResult {

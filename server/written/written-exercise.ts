@@ -47,6 +47,8 @@ export const DOC_BYTES_PER_TEXT_BYTE = 5;
 /** A failed freeze is retried after 1 s, 2 s, 4 s … at most a minute apart. */
 const FREEZE_RETRY_FIRST_MS = 1000;
 const FREEZE_RETRY_MAX_MS = 60_000;
+/** How soon a freeze looks again when accepted changes are still being stored. */
+const STORING_RETRY_MS = 10;
 
 /** Where the written exercise stands, as the server enforces it. */
 export type WrittenWindow =
@@ -64,6 +66,7 @@ export class WrittenExercise {
   readonly maxDocumentBytes: number;
   private readonly db: Database;
   private readonly store: DocStore;
+  private readonly storing: (docName: string) => boolean;
   private readonly assessment: AssessmentService;
   private readonly audit: AuditRepo;
   private readonly log: Logger;
@@ -75,12 +78,21 @@ export class WrittenExercise {
   private closing = false;
 
   constructor(
-    deps: { db: Database; store: DocStore; assessment: AssessmentService; audit: AuditRepo; log: Logger },
+    deps: {
+      db: Database;
+      store: DocStore;
+      assessment: AssessmentService;
+      audit: AuditRepo;
+      log: Logger;
+      /** Whether a document holds accepted changes that are still being stored. */
+      storing?: (docName: string) => boolean;
+    },
     options: WrittenOptions = DEFAULT_WRITTEN_OPTIONS,
     now: () => number = Date.now,
   ) {
     this.db = deps.db;
     this.store = deps.store;
+    this.storing = deps.storing ?? (() => false);
     this.assessment = deps.assessment;
     this.audit = deps.audit;
     this.log = deps.log.child({ module: 'written' });
@@ -302,6 +314,12 @@ export class WrittenExercise {
   }
 
   private tryFreeze(sessionId: string, attempt: number): void {
+    // The candidate's last accepted keystrokes are on their way to the database (a few
+    // milliseconds): freeze what includes them.
+    if (this.storing(collabDocName(sessionId, 'written'))) {
+      this.retry(this.freezeTimers, sessionId, STORING_RETRY_MS, () => this.tryFreeze(sessionId, attempt));
+      return;
+    }
     try {
       this.freeze(sessionId);
     } catch (err) {

@@ -5,7 +5,7 @@ import type * as Y from 'yjs';
 import { CLOSE_CODES } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { HIDDEN_ROLES } from '../../shared/roles.ts';
-import type { CollabConnection, DocAccess, Refusal } from '../collab/collab-server.ts';
+import type { CollabConnection, DocAccess, IncomingUpdate, Refusal } from '../collab/collab-server.ts';
 import type { WrittenExercise } from './written-exercise.ts';
 import { checkWrittenStructs } from './written-update.ts';
 
@@ -15,7 +15,7 @@ export interface WrittenPolicy {
   checkUpdate(
     sessionId: string,
     current: Y.Doc,
-    update: Uint8Array,
+    update: IncomingUpdate,
     context: { connection: CollabConnection; step: 'sync-step-2' | 'update'; uncommittedBytes: number },
   ): Refusal | null;
   connected(participant: Participant, sessionId: string, connection: CollabConnection): void;
@@ -73,13 +73,13 @@ export function createWrittenPolicy(written: WrittenExercise): WrittenPolicy {
         return { code: CLOSE_CODES.Forbidden, reason: REASONS.timeIsUp };
       }
       // Whole update, whole document, in bytes: what storage would hold after this update.
-      if (written.documentBytes(sessionId) + uncommittedBytes + update.byteLength > written.maxDocumentBytes) {
+      if (written.documentBytes(sessionId) + uncommittedBytes + update.bytes.byteLength > written.maxDocumentBytes) {
         return {
           code: CLOSE_CODES.BadRequest,
           reason: `your exercise is over the ${Math.round(written.maxDocumentBytes / 1024)} kB limit (text, formatting and edits); the last change was not saved`,
         };
       }
-      const structs = checkWrittenStructs(current, update);
+      const structs = checkWrittenStructs(current, update.decoded);
       return structs.ok ? null : { code: CLOSE_CODES.BadRequest, reason: structs.reason };
     },
 

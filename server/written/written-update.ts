@@ -11,18 +11,13 @@
 //   does not have): pending structs are stored and integrated later, unchecked.
 import * as Y from 'yjs';
 import { WRITTEN_FRAGMENT } from '../../shared/collab.ts';
+import type { DecodedUpdate } from '../collab/collab-server.ts';
 
 export type WrittenUpdateCheck = { ok: true } | { ok: false; reason: string };
 
 type Struct = Y.Item | Y.GC | Y.Skip;
 
-export function checkWrittenStructs(doc: Y.Doc, update: Uint8Array): WrittenUpdateCheck {
-  let decoded: ReturnType<typeof Y.decodeUpdate>;
-  try {
-    decoded = Y.decodeUpdate(update);
-  } catch {
-    return { ok: false, reason: 'malformed update' };
-  }
+export function checkWrittenStructs(doc: Y.Doc, decoded: DecodedUpdate): WrittenUpdateCheck {
   // The next clock of each client: what the document holds, extended by this update's structs.
   const next = new Map<number, number>();
   const expected = (client: number): number => next.get(client) ?? Y.getState(doc.store, client);

@@ -417,7 +417,14 @@ describe('group commit', () => {
     const blocker = new DatabaseSync(path.join(studio.dataDir, 'simstudio.db'));
     blocker.exec('BEGIN IMMEDIATE');
     try {
+      let ownerClosed = false;
+      void owner.closed.then(() => (ownerClosed = true));
       owner.ydoc.getMap('ratings').set(key, 2);
+      // The commit waits for the lock (up to 5 s) on the writer thread: the server goes on
+      // answering meanwhile (on the main thread it stopped everything for those 5 s).
+      await expect.poll(() => studio.collab.storing(doc)).toBe(true);
+      expect((await fetch(`${studio.baseUrl}/api/health`)).ok).toBe(true);
+      expect(ownerClosed).toBe(false);
       expect(await owner.closed).toMatchObject({ code: CLOSE_CODES.ServerError });
       expect(await reader.closed).toMatchObject({ code: CLOSE_CODES.ServerError });
     } finally {
