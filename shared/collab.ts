@@ -38,7 +38,12 @@ export function collabDocName(sessionId: string, kind: 'rubric' | 'written'): st
 }
 
 export function sheetDocName(sessionId: string, observerId: string, scenario: SheetScenario): string {
-  return `session/${sessionId}/sheet/${observerId}/${scenario}`;
+  return `${sheetsPrefix(sessionId)}${observerId}/${scenario}`;
+}
+
+/** What the names of all a session's scoring sheets start with. */
+export function sheetsPrefix(sessionId: string): string {
+  return `session/${sessionId}/sheet/`;
 }
 
 export function collabTargetName(target: CollabTarget): string {

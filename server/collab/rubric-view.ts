@@ -2,8 +2,8 @@
 // observer's sheets, section by section (moderation, reports and playback read it; nothing
 // writes through it). Sheet keys carry their observer and scenario, so the union of the
 // sheets' sections is the whole rubric.
-import type * as Y from 'yjs';
-import { collabDocName, sheetDocName, SHEET_SCENARIOS } from '../../shared/collab.ts';
+import * as Y from 'yjs';
+import { collabDocName, sheetDocName, sheetsPrefix, SHEET_SCENARIOS } from '../../shared/collab.ts';
 import { LEAD_MAPS, SHEET_MAPS, type RubricMap } from '../../shared/rubric.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { DocStore } from './doc-store.ts';
@@ -40,17 +40,22 @@ export function readRubricView(load: (docName: string) => Y.Doc, sessionId: stri
 
 /** `sessionId → RubricView` over the store, preferring live documents where `live` has them. */
 export function rubricViews(
-  store: Pick<DocStore, 'load'>,
+  store: Pick<DocStore, 'load' | 'loadUnder'>,
   sessions: Pick<SessionsRepo, 'listParticipants'>,
   live: (docName: string) => Y.Doc | undefined = () => undefined,
 ): (sessionId: string) => RubricView {
-  return (sessionId) =>
-    readRubricView(
-      (name) => live(name) ?? store.load(name).ydoc,
+  const empty = new Y.Doc();
+  return (sessionId) => {
+    // All the session's sheets at once (a moderation queue reads hundreds of sessions).
+    const prefix = sheetsPrefix(sessionId);
+    const sheets = store.loadUnder(prefix);
+    return readRubricView(
+      (name) => live(name) ?? sheets.get(name) ?? (name.startsWith(prefix) ? empty : store.load(name).ydoc),
       sessionId,
       sessions
         .listParticipants(sessionId)
         .filter((p) => p.role === 'observer' || p.role === 'leadObserver')
         .map((p) => p.id),
     );
+  };
 }
