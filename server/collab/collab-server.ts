@@ -601,8 +601,13 @@ function handleSync(doc: SharedDoc, conn: Connection, decoder: decoding.Decoder,
   // A provider's reconnect sync often carries nothing new: nothing to store or send.
   if (!addsContent(doc.ydoc, update.decoded)) return undefined;
   deps.accept(doc, payload, conn);
-  if ([...doc.connections].some((c) => !c.sees)) doc.deliver(() => revealToNewReaders(doc, policy));
+  if (hasWithheld(doc)) doc.deliver(() => revealToNewReaders(doc, policy));
   return undefined;
+}
+
+function hasWithheld(doc: SharedDoc): boolean {
+  for (const c of doc.connections) if (!c.sees) return true;
+  return false;
 }
 
 /** After a change (e.g. a sheet submitted), withheld connections that may now read get it all. */
