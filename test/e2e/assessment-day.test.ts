@@ -9,9 +9,8 @@
 // timer moves it on.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import type { Template } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
-import { bookDay, type BookedDay } from '../helpers/assessment.ts';
+import { bookDay, testTemplate, type BookedDay } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -21,21 +20,14 @@ let day: BookedDay;
 const pages = new Map<string, ParticipantPage>();
 
 /** Phases the test inspects last as long as the checks take; briefing 2 ends by its timer. */
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'e2e-day',
-  name: 'End-to-end day',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 2,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
-    { kind: 'briefing', scenario: 2, durationSeconds: 3, timer: 'hard' },
-    { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
-    { kind: 'writtenExercise', durationSeconds: 600, timer: 'hard' },
-    { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-  ],
-};
+const TEMPLATE = testTemplate('e2e-day', 'End-to-end day', 2, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'briefing', scenario: 2, durationSeconds: 3, timer: 'hard' },
+  { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
+  { kind: 'writtenExercise', durationSeconds: 600, timer: 'hard' },
+  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+]);
 
 /** Skews the page's wall clock (Date.now()), like a computer whose clock is wrong: the
  *  countdown must not depend on it. */

@@ -5,12 +5,11 @@
 // cannot open the document.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import type { Template } from '../../shared/assessment.ts';
 import { WRITTEN_FRAGMENT, collabDocName, type WrittenStatus } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { DocStore } from '../../server/collab/doc-store.ts';
-import { bookDay, type BookedDay } from '../helpers/assessment.ts';
+import { bookDay, testTemplate, type BookedDay } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -19,19 +18,12 @@ let browser: Browser;
 let day: BookedDay;
 
 const WRITING_SECONDS = 50;
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'e2e-written',
-  name: 'Written exercise test',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 1,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 2, timer: 'hard' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 2, timer: 'hard' },
-    { kind: 'writtenExercise', durationSeconds: WRITING_SECONDS, timer: 'hard' },
-    { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-  ],
-};
+const TEMPLATE = testTemplate('e2e-written', 'Written exercise test', 1, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 2, timer: 'hard' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 2, timer: 'hard' },
+  { kind: 'writtenExercise', durationSeconds: WRITING_SECONDS, timer: 'hard' },
+  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+]);
 
 /** The text the server holds: the live document, or the stored one when nobody has it open. */
 function serverText(): string {

@@ -5,9 +5,8 @@
 // healthy, memory, log) and the stored documents (oracle.ts).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Template } from '../../shared/assessment.ts';
 import { collabDocName, sheetDocName } from '../../shared/collab.ts';
-import { booking } from '../helpers/assessment.ts';
+import { booking, testTemplate } from '../helpers/assessment.ts';
 import { cookieFor, dayStateOnConnect, dayControl, inviteOf, type ServerDay, type ServerProcess } from '../helpers/server-process.ts';
 import {
   HonestWriter,
@@ -38,19 +37,12 @@ import {
 } from './world.ts';
 
 /** The day the fuzzer books: soft phases up to a long written exercise (the candidate writes all run). */
-export const FUZZ_TEMPLATE: Omit<Template, 'version'> = {
-  id: 'fuzz-day',
-  name: 'Fuzz day',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 1,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
-    { kind: 'writtenExercise', durationSeconds: 3600, timer: 'hard' },
-    { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-  ],
-};
+export const FUZZ_TEMPLATE = testTemplate('fuzz-day', 'Fuzz day', 1, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'writtenExercise', durationSeconds: 3600, timer: 'hard' },
+  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+]);
 const WRITTEN_INDEX = 2;
 
 /** Log lines that mean a handler threw (the process policy's, the HTTP and collab boundaries'). */

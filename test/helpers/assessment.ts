@@ -24,6 +24,11 @@ export function shortTemplate(seconds = 3, id = `short-${seconds}s`): Omit<Templ
   };
 }
 
+/** A practitioner template of the given phases (tests shape the day they need). */
+export function testTemplate(id: string, name: string, scenarioCount: number, phases: Template['phases']): Omit<Template, 'version'> {
+  return { id, name, level: 'practitioner', practice: false, scenarioCount, phases };
+}
+
 export function booking(templateId: string, overrides: Partial<BookSession> = {}): BookSession {
   return {
     title: 'Test assessment',

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest';
-import type { DayState, Template } from '../../shared/assessment.ts';
+import type { DayState } from '../../shared/assessment.ts';
 import { CLOCK_SAMPLES_AT_CONNECT, DayClock } from '../../client/lib/day-clock.svelte.ts';
 import type { SignallingSocket } from '../../client/lib/signalling.ts';
 import {
@@ -23,6 +23,7 @@ import {
   type ServerDay,
   type ServerProcess,
 } from '../helpers/server-process.ts';
+import { testTemplate } from '../helpers/assessment.ts';
 
 interface DelayingProxy {
   url: string;
@@ -81,18 +82,11 @@ async function delayingProxy(port: number, upMs: number, downMs: number): Promis
   };
 }
 
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'clock-sync',
-  name: 'Clock sync',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 1,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 900, timer: 'soft' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 900, timer: 'soft' },
-    { kind: 'reflectiveConversation', durationSeconds: 900, timer: 'soft' },
-  ],
-};
+const TEMPLATE = testTemplate('clock-sync', 'Clock sync', 1, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 900, timer: 'soft' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 900, timer: 'soft' },
+  { kind: 'reflectiveConversation', durationSeconds: 900, timer: 'soft' },
+]);
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-clock-'));
 let server: ServerProcess;

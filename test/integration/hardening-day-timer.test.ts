@@ -10,12 +10,12 @@ import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, expect, it } from 'vitest';
 import type { BoardRow } from '../../shared/api.ts';
-import type { DayState, Template } from '../../shared/assessment.ts';
+import type { DayState } from '../../shared/assessment.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/protocol.ts';
 import { TemplatesRepo } from '../../server/assessment/templates-repo.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openAssessment, openData } from '../../server/studio.ts';
-import { booking } from '../helpers/assessment.ts';
+import { booking, testTemplate } from '../helpers/assessment.ts';
 import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-day-timer-'));
@@ -31,20 +31,13 @@ afterAll(async () => {
 });
 
 /** One hard phase (long enough to take the lock before its deadline), then only soft ones. */
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'lock-across-deadline',
-  name: 'Lock across a deadline',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 2,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 6, timer: 'hard' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
-    { kind: 'briefing', scenario: 2, durationSeconds: 600, timer: 'soft' },
-    { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
-    { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-  ],
-};
+const TEMPLATE = testTemplate('lock-across-deadline', 'Lock across a deadline', 2, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 6, timer: 'hard' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'briefing', scenario: 2, durationSeconds: 600, timer: 'soft' },
+  { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
+  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+]);
 
 it('survives a write lock held across a hard deadline, alerts the board, and applies the transition exactly once', { timeout: 120_000 }, async () => {
   const port = await freePort();

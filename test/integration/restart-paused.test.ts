@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { timeLeftMs, type DayState, type Template } from '../../shared/assessment.ts';
+import { timeLeftMs, type DayState } from '../../shared/assessment.ts';
 import { loadConfig } from '../../server/config.ts';
 import type { AuditEntry } from '../../server/db/audit-repo.ts';
 import { openData } from '../../server/studio.ts';
@@ -20,6 +20,7 @@ import {
   startServerProcess,
   type ServerProcess,
 } from '../helpers/server-process.ts';
+import { testTemplate } from '../helpers/assessment.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-restart-paused-'));
 let server: ServerProcess | undefined;
@@ -30,18 +31,11 @@ afterAll(async () => {
 
 /** Phase 0 is the hard phase under test; what follows is long, so nothing else moves. */
 const HARD_SECONDS = 6;
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'restart-paused',
-  name: 'Restart while paused',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 1,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: HARD_SECONDS, timer: 'hard' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'hard' },
-    { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-  ],
-};
+const TEMPLATE = testTemplate('restart-paused', 'Restart while paused', 1, [
+  { kind: 'briefing', scenario: 1, durationSeconds: HARD_SECONDS, timer: 'hard' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'hard' },
+  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+]);
 
 /** The session's audit log as stored (read from the data directory, as a coordinator would see it). */
 function auditOf(sessionId: string): AuditEntry[] {

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import type { Template } from '../../shared/assessment.ts';
 import { CLOSE_CODES, WRITTEN_FRAGMENT, collabDocName, type WrittenStatus } from '../../shared/collab.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { RawCollabClient, collabUrl, typeParagraph } from '../helpers/collab-client.ts';
@@ -22,6 +21,7 @@ import {
   type ServerDay,
   type ServerProcess,
 } from '../helpers/server-process.ts';
+import { testTemplate } from '../helpers/assessment.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-written-restart-'));
 let server: ServerProcess | undefined;
@@ -35,22 +35,15 @@ afterAll(async () => {
 });
 
 /** Two scenarios; the written exercise (hard) is followed by a short hard briefing, then soft phases. */
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'written-restart',
-  name: 'Written restart test',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 2,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
-    { kind: 'briefing', scenario: 2, durationSeconds: 600, timer: 'soft' },
-    { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
-    { kind: 'writtenExercise', durationSeconds: WRITTEN_SECONDS, timer: 'hard' },
-    { kind: 'break', durationSeconds: 2, timer: 'hard' },
-    { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-  ],
-};
+const TEMPLATE = testTemplate('written-restart', 'Written restart test', 2, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'briefing', scenario: 2, durationSeconds: 600, timer: 'soft' },
+  { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
+  { kind: 'writtenExercise', durationSeconds: WRITTEN_SECONDS, timer: 'hard' },
+  { kind: 'break', durationSeconds: 2, timer: 'hard' },
+  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+]);
 
 async function status(day: ServerDay): Promise<WrittenStatus> {
   const invite = inviteOf(day, 'candidate');
