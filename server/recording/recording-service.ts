@@ -22,6 +22,7 @@ import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import { FallbackUploads, freeBytes, type DownWindow } from './fallback-uploads.ts';
+import { declareFrameTiming, fileSize, remux } from './webm-repair.ts';
 
 export interface RecordingOptions {
   /** Below this much free space no new recording starts. */
@@ -214,7 +215,8 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   /**
    * Size, SHA-256 and duration of a finished segment file. A row stays for every segment, even
    * one that holds nothing (it says that a recorder ran and what it got). A segment whose
-   * ffmpeg was killed has no index or duration: a copy-remux completes it first.
+   * ffmpeg was killed has no index or duration: a copy-remux completes it first. Every
+   * segment's frame timing is declared before the hash (webm-repair.ts).
    */
   private async finalise(id: string, outcome: 'complete' | 'interrupted'): Promise<void> {
     if (this.closed) return;
@@ -224,6 +226,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     fs.rmSync(`${row.file}.remux.webm`, { force: true });
     const size = fileSize(row.file);
     if (outcome === 'interrupted' && size > 0) await remux(row.file);
+    if (!(await declareFrameTiming(row.file))) this.log.warn({ id, file: row.file }, 'segment frame timing not declared: decoders may guess a frame rate');
     const bytes = fileSize(row.file);
     const sha256 = await sha256Of(row.file);
     const durationMs = bytes > 0 ? await probeDurationMs(row.file) : 0;
@@ -262,14 +265,6 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   }
 }
 
-function fileSize(file: string): number {
-  try {
-    return fs.statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
 /** SHA-256 of a file, streamed (a segment can be hundreds of MB). */
 function sha256Of(file: string): Promise<string> {
   return new Promise((resolve) => {
@@ -279,26 +274,6 @@ function sha256Of(file: string): Promise<string> {
     input.on('end', () => resolve(hash.digest('hex')));
     // No file (ffmpeg never created it): the hash of nothing.
     input.on('error', () => resolve(createHash('sha256').digest('hex')));
-  });
-}
-
-/**
- * Rewrites a WebM in place with ffmpeg -c copy: adds the index and duration a killed ffmpeg
- * never wrote, and drops a cluster it was cut off in the middle of. The original stays if
- * the copy fails; the rename is atomic, so a crash during it leaves one or the other.
- */
-function remux(file: string): Promise<void> {
-  const out = `${file}.remux.webm`;
-  return new Promise((resolve) => {
-    const run = spawnTied('ffmpeg', ['-v', 'error', '-nostdin', '-i', file, '-c', 'copy', '-f', 'webm', '-y', out], { stdio: 'ignore' });
-    run.on('close', (code) => {
-      // A cut-off last cluster makes ffmpeg complain at the very end; what it copied before
-      // that is kept, but never a copy that lost much of the original.
-      if (fileSize(out) > 0 && (code === 0 || fileSize(out) >= 0.9 * fileSize(file))) fs.renameSync(out, file);
-      else fs.rmSync(out, { force: true });
-      resolve();
-    });
-    run.on('error', () => resolve());
   });
 }
 
