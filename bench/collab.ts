@@ -8,7 +8,10 @@
 // persistence). A third run is the same load with some documents (--heavy, one per session
 // from the first) already holding 10,000 edits (--history): their edits' latency, against the
 // light documents' in the same run, shows that the check's cost does not grow with the
-// document. Prints the runs and the ratios.
+// document. Each run edits for --warmup seconds unmeasured first (both processes, and the
+// bench's own clients, JIT-compile and size their heaps), and SimStudio and the reference
+// alternate for --rounds rounds: on a shared 2-core machine one run's p99 varies by ×2 or
+// more, so the ratio is taken between the medians. Prints every run and the ratios.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -33,6 +36,8 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '1' },
     history: { type: 'string', default: '10000' },
     heavy: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const SESSIONS = Number(values.sessions);
@@ -40,6 +45,8 @@ const SECONDS = Number(values.seconds);
 const RATE = Number(values.rate);
 const HISTORY = Number(values.history);
 const HEAVY = Number(values.heavy);
+const WARMUP = Number(values.warmup);
+const ROUNDS = Number(values.rounds);
 const PER_SESSION = 3;
 
 interface Client {
@@ -161,6 +168,7 @@ async function reference(): Promise<Target> {
 /** Every client edits at RATE per second; the next client in the session measures arrival. */
 async function measure(target: Target): Promise<{ all: number[]; light: number[]; heavy: number[] }> {
   const sent = new Map<string, number>();
+  const measureFrom = performance.now() + WARMUP * 1000;
   const light: number[] = [];
   const heavy: number[] = [];
   target.sessions.forEach((clients) => {
@@ -169,7 +177,7 @@ async function measure(target: Target): Promise<{ all: number[]; light: number[]
         for (const key of event.keysChanged) {
           if (!key.startsWith(`${client.authorId}|`)) continue;
           const at = sent.get(key);
-          if (at !== undefined) (target.heavy.has(client.authorId) ? heavy : light).push(performance.now() - at);
+          if (at !== undefined && at >= measureFrom) (target.heavy.has(client.authorId) ? heavy : light).push(performance.now() - at);
         }
       });
     });
@@ -189,7 +197,7 @@ async function measure(target: Target): Promise<{ all: number[]; light: number[]
     }, (index / all.length) * (1000 / RATE));
     timers.push(start);
   });
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  await new Promise((r) => setTimeout(r, (WARMUP + SECONDS) * 1000));
   for (const t of timers) clearTimeout(t);
   await new Promise((r) => setTimeout(r, 1000));
   for (const c of all) {
@@ -200,24 +208,39 @@ async function measure(target: Target): Promise<{ all: number[]; light: number[]
   return { all: sort([...light, ...heavy]), light: sort(light), heavy: sort(heavy) };
 }
 
-const results: Array<{ name: string; n: number; p50: number; p99: number }> = [];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const row = (name: string, sorted: number[]) => ({ name, n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) });
-for (const start of [() => simstudio(0), reference, () => simstudio(HISTORY)]) {
-  const target = await start();
-  const measured = await measure(target);
-  await target.stop();
-  if (target.heavy.size === 0) results.push(row(target.name, measured.all));
-  else results.push(row(`SimStudio, same run: light docs`, measured.light), row(`SimStudio, same run: ${HISTORY}-edit docs`, measured.heavy));
+const rows: Array<ReturnType<typeof row>> = [];
+const ours: Array<ReturnType<typeof row>> = [];
+const refs: Array<ReturnType<typeof row>> = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  // Alternate who goes first, so that neither always runs on a fresher machine.
+  const order = round % 2 === 1 ? ['simstudio', 'reference'] : ['reference', 'simstudio'];
+  for (const which of order) {
+    const target = which === 'simstudio' ? await simstudio(0) : await reference();
+    const measured = await measure(target);
+    await target.stop();
+    const r = row(`round ${round}: ${target.name}`, measured.all);
+    rows.push(r);
+    (which === 'simstudio' ? ours : refs).push(r);
+  }
 }
+const heavyTarget = await simstudio(HISTORY);
+const heavyRun = await measure(heavyTarget);
+await heavyTarget.stop();
+const light = row('SimStudio, same run: light docs', heavyRun.light);
+const heavy = row(`SimStudio, same run: ${HISTORY}-edit docs`, heavyRun.heavy);
+rows.push(light, heavy);
 
 process.stdout.write(
-  `edit → second connection latency: ${SESSIONS} sessions × ${PER_SESSION} observers (each: a writer and a watcher of their own document), ${RATE} edit/s per observer, ${SECONDS} s, one server process\n`,
+  `edit → second connection latency: ${SESSIONS} sessions × ${PER_SESSION} observers (each: a writer and a watcher of their own document), ${RATE} edit/s per observer, ${WARMUP} s warm-up + ${SECONDS} s measured, one server process\n`,
 );
-process.stdout.write(`${'server'.padEnd(44)}${'edits'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}\n`);
-for (const r of results) {
-  process.stdout.write(`${r.name.padEnd(44)}${String(r.n).padStart(8)}${r.p50.toFixed(1).padStart(9)}${r.p99.toFixed(1).padStart(9)}\n`);
+process.stdout.write(`${'server'.padEnd(48)}${'edits'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}\n`);
+for (const r of rows) {
+  process.stdout.write(`${r.name.padEnd(48)}${String(r.n).padStart(8)}${r.p50.toFixed(1).padStart(9)}${r.p99.toFixed(1).padStart(9)}\n`);
 }
-const [ours, ref, light, heavy] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0], (typeof results)[0]];
-process.stdout.write(`ratio SimStudio / reference: p50 ×${(ours.p50 / ref.p50).toFixed(2)}, p99 ×${(ours.p99 / ref.p99).toFixed(2)}\n`);
+const [ourP50, ourP99, refP50, refP99] = [median(ours.map((r) => r.p50)), median(ours.map((r) => r.p99)), median(refs.map((r) => r.p50)), median(refs.map((r) => r.p99))];
+process.stdout.write(`median of ${ROUNDS} rounds: SimStudio p50 ${ourP50.toFixed(1)} / p99 ${ourP99.toFixed(1)} ms; reference p50 ${refP50.toFixed(1)} / p99 ${refP99.toFixed(1)} ms\n`);
+process.stdout.write(`ratio SimStudio / reference (medians): p50 ×${(ourP50 / refP50).toFixed(2)}, p99 ×${(ourP99 / refP99).toFixed(2)}\n`);
 process.stdout.write(`ratio ${HISTORY}-edit documents / light documents in the same run: p50 ×${(heavy.p50 / light.p50).toFixed(2)}, p99 ×${(heavy.p99 / light.p99).toFixed(2)}\n`);
 process.exit(0);

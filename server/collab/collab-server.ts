@@ -268,27 +268,24 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
   const write = deps.write ?? (async (entries: StoredUpdate[]) => deps.store.appendMany(entries));
   let batch: Array<{ doc: SharedDoc; update: Uint8Array }> = [];
   let commitScheduled = false;
-  /** The commit in flight: at most one, so that the next batch gathers while it runs. */
-  let inFlight: Promise<void> | null = null;
+  /** Batches handed to the writer and not yet answered (it stores them in order). */
+  const inFlight = new Set<Promise<void>>();
 
   const commit = (): void => {
     commitScheduled = false;
-    if (inFlight || batch.length === 0) return;
+    if (batch.length === 0) return;
     const items = batch;
     batch = [];
     const entries = items.map(({ doc, update }) => ({ doc: doc.name, update }));
-    inFlight = write(entries).then(
+    const flight = write(entries).then(
       () => {
         deps.store.noteStored(entries);
         stored(items);
       },
       (err: unknown) => failed(items, err),
     );
-    void inFlight.finally(() => {
-      inFlight = null;
-      // What was accepted meanwhile is the next batch.
-      if (batch.length > 0) commit();
-    });
+    inFlight.add(flight);
+    void flight.finally(() => inFlight.delete(flight));
   };
 
   const totalsPerDoc = (items: Array<{ doc: SharedDoc; update: Uint8Array }>): Map<SharedDoc, { count: number; bytes: number }> => {
@@ -334,7 +331,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     batch.push({ doc, update });
     Y.applyUpdate(doc.ydoc, update, origin);
     if (doc.uncommittedBytes >= COMMIT_AT_BYTES) commit();
-    else if (!commitScheduled && !inFlight) {
+    else if (!commitScheduled) {
       commitScheduled = true;
       setImmediate(commit);
     }
@@ -490,7 +487,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
       for (const doc of docs.values()) for (const c of doc.connections) c.ws.terminate();
       // Store what was accepted before compacting.
       commit();
-      while (inFlight) await inFlight;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       for (const doc of docs.values()) {
         try {
           if (doc.updatesSinceCompaction > 0 && doc.uncommitted === 0) deps.store.compact(doc.name, doc.ydoc);

@@ -6,6 +6,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 export interface WriteRequest {
   id: number;
+  /** Raised by the main thread each time it learns of a failed write (see rejectThrough). */
+  epoch: number;
   entries: Array<{ doc: string; update: Uint8Array }>;
 }
 
@@ -17,21 +19,36 @@ const db = new DatabaseSync(file);
 db.exec('PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
 const insert = db.prepare('INSERT INTO collab_updates (doc, update_data, at) VALUES (?, ?, ?)');
 
-parentPort!.on('message', ({ id, entries }: WriteRequest) => {
-  let reply: WriteReply;
+// Requests that arrived while a commit waited for the disk are stored together, in one
+// transaction (group commit), as soon as it is done.
+let queued: WriteRequest[] = [];
+// A batch sent before the main thread heard of a failure may build on what failed (the same
+// author's next edits): it is refused too, never stored without what it builds on.
+let rejectThrough = -1;
+parentPort!.on('message', (request: WriteRequest) => {
+  if (queued.push(request) === 1) setImmediate(commitQueued);
+});
+
+function commitQueued(): void {
+  const stale = queued.filter((r) => r.epoch <= rejectThrough);
+  const requests = queued.filter((r) => r.epoch > rejectThrough);
+  queued = [];
+  for (const { id } of stale) parentPort!.postMessage({ id, ok: false, message: 'an earlier batch could not be stored' } satisfies WriteReply);
+  if (requests.length === 0) return;
+  let failure: string | null = null;
   try {
     db.exec('BEGIN IMMEDIATE');
     try {
       const at = Date.now();
-      for (const { doc, update } of entries) insert.run(doc, update, at);
+      for (const { entries } of requests) for (const { doc, update } of entries) insert.run(doc, update, at);
       db.exec('COMMIT');
     } catch (err) {
       if (db.isTransaction) db.exec('ROLLBACK');
       throw err;
     }
-    reply = { id, ok: true };
   } catch (err) {
-    reply = { id, ok: false, message: (err as Error).message };
+    failure = (err as Error).message;
+    rejectThrough = Math.max(...requests.map((r) => r.epoch));
   }
-  parentPort!.postMessage(reply);
-});
+  for (const { id } of requests) parentPort!.postMessage(failure === null ? ({ id, ok: true } satisfies WriteReply) : ({ id, ok: false, message: failure } satisfies WriteReply));
+}

@@ -15,6 +15,8 @@ export class UpdateWriter {
   private readonly file: string;
   private worker: Worker | null = null;
   private nextId = 1;
+  /** Failures the caller has been told of (the thread refuses batches sent before it knew). */
+  private epoch = 0;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private closed = false;
 
@@ -32,7 +34,7 @@ export class UpdateWriter {
   write(entries: StoredUpdate[]): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the update writer is closed'));
     const id = this.nextId++;
-    const request: WriteRequest = { id, entries };
+    const request: WriteRequest = { id, epoch: this.epoch, entries };
     const written = new Promise<void>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
     });
@@ -56,6 +58,7 @@ export class UpdateWriter {
     const entry = this.waiting.get(id);
     if (!entry) return;
     this.waiting.delete(id);
+    if (failure) this.epoch++;
     if (failure) entry.reject(failure);
     else entry.resolve();
     this.afterSettled.get(id)?.();
