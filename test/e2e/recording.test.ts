@@ -10,9 +10,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import type { Template } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
-import { bookDay, type BookedDay } from '../helpers/assessment.ts';
+import { bookDay, testTemplate, type BookedDay } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { connectAs, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
@@ -25,19 +24,12 @@ let browser: Browser;
 let day: BookedDay;
 
 const KILLS = Number(process.env.REC_KILLS ?? 20);
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'e2e-recording',
-  name: 'Recording test',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 1,
-  // Soft timers: the lead observer ends the scenario once the kills are done (no race with a clock).
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 4, timer: 'hard' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
-    { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-  ],
-};
+// Soft timers: the lead observer ends the scenario once the kills are done (no race with a clock).
+const TEMPLATE = testTemplate('e2e-recording', 'Recording test', 1, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 4, timer: 'hard' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+]);
 
 /** Everything the literal `ffmpeg -v error -xerror -i file -f null -` says (nothing: it decodes). */
 function decodeComplaints(file: string): string {

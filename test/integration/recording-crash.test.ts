@@ -10,27 +10,19 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { io } from 'socket.io-client';
-import type { Template } from '../../shared/assessment.ts';
 import { processesMentioning } from '../../media/recording/tied-child.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
 import { openAssessment, openData } from '../../server/studio.ts';
 import { TemplatesRepo } from '../../server/assessment/templates-repo.ts';
-import { booking } from '../helpers/assessment.ts';
+import { booking, testTemplate } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pollUntil } from '../helpers/browser.ts';
 import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'recording-crash',
-  name: 'Recording crash',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 1,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
-  ],
-};
+const TEMPLATE = testTemplate('recording-crash', 'Recording crash', 1, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
+]);
 
 let server: ServerProcess | undefined;
 let browser: Browser | undefined;

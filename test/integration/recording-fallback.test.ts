@@ -7,9 +7,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import type { Template } from '../../shared/assessment.ts';
 import { loadConfig } from '../../server/config.ts';
-import { bookDay } from '../helpers/assessment.ts';
+import { bookDay, testTemplate } from '../helpers/assessment.ts';
 import { pollUntil } from '../helpers/browser.ts';
 import { freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { connectAs, joinAndProduceVideo, request, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
@@ -23,17 +22,10 @@ afterEach(async () => {
   server = undefined;
 });
 
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'fallback',
-  name: 'Fallback',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 1,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'hard' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'hard' },
-  ],
-};
+const TEMPLATE = testTemplate('fallback', 'Fallback', 1, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'hard' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'hard' },
+]);
 
 interface RawAnswer {
   status: number;

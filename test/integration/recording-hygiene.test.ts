@@ -2,25 +2,17 @@
 // mediasoup PlainTransports and loopback UDP ports are all back to where they started.
 import fs from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Template } from '../../shared/assessment.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
-import { bookDay } from '../helpers/assessment.ts';
+import { bookDay, testTemplate } from '../helpers/assessment.ts';
 import { connectAs, joinAndProduceVideo, request, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 import { pollUntil } from '../helpers/browser.ts';
 
 let studio: TestStudio;
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'hygiene',
-  name: 'Hygiene',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 1,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'hard' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'hard' },
-    { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-  ],
-};
+const TEMPLATE = testTemplate('hygiene', 'Hygiene', 1, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'hard' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'hard' },
+  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+]);
 const ROUNDS = 8;
 
 beforeAll(async () => {

@@ -4,9 +4,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import type { Template } from '../../shared/assessment.ts';
 import { loadConfig } from '../../server/config.ts';
-import { bookDay } from '../helpers/assessment.ts';
+import { bookDay, testTemplate } from '../helpers/assessment.ts';
 import { pollUntil } from '../helpers/browser.ts';
 import { connectAs, joinAndProduceVideo, request, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -16,17 +15,10 @@ afterEach(async () => {
   studio = undefined;
 });
 
-const TEMPLATE: Omit<Template, 'version'> = {
-  id: 'storage',
-  name: 'Storage',
-  level: 'practitioner',
-  practice: false,
-  scenarioCount: 1,
-  phases: [
-    { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'hard' },
-    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'hard' },
-  ],
-};
+const TEMPLATE = testTemplate('storage', 'Storage', 1, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'hard' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'hard' },
+]);
 
 /** Puts an already finished recording (file + row) in place, as if recorded earlier. */
 function existingRecording(s: TestStudio, sessionId: string, participantId: string, endedAt: number): { id: string; file: string; sha256: string } {
