@@ -17,16 +17,13 @@ export class DocStore {
 
   /** Rebuilds a document from its snapshot and every update logged after it. */
   load(doc: string): { ydoc: Y.Doc; pendingUpdates: number } {
-    const ydoc = new Y.Doc();
     const snapshot = this.db.prepare('SELECT state, upto_id FROM collab_snapshots WHERE doc = ?').get(doc) as
       | { state: Uint8Array; upto_id: number }
       | undefined;
-    if (snapshot) Y.applyUpdate(ydoc, snapshot.state);
     const updates = this.db
       .prepare('SELECT update_data FROM collab_updates WHERE doc = ? AND id > ? ORDER BY id')
       .all(doc, snapshot?.upto_id ?? 0) as Array<{ update_data: Uint8Array }>;
-    if (updates.length > 0) Y.applyUpdate(ydoc, Y.mergeUpdates(updates.map((u) => u.update_data)));
-    return { ydoc, pendingUpdates: updates.length };
+    return { ydoc: rebuild(snapshot?.state, updates.map((u) => u.update_data)), pendingUpdates: updates.length };
   }
 
   /**
@@ -57,20 +54,14 @@ export class DocStore {
     }
     const docs = new Map<string, Y.Doc>();
     for (const name of new Set([...snapshotOf.keys(), ...updates.keys()])) {
-      const ydoc = new Y.Doc();
-      const snapshot = snapshotOf.get(name);
-      if (snapshot) Y.applyUpdate(ydoc, snapshot.state);
-      const logged = updates.get(name);
-      if (logged) Y.applyUpdate(ydoc, Y.mergeUpdates(logged));
-      docs.set(name, ydoc);
+      docs.set(name, rebuild(snapshotOf.get(name)?.state, updates.get(name) ?? []));
     }
     return docs;
   }
 
   append(doc: string, update: Uint8Array): void {
     this.db.prepare('INSERT INTO collab_updates (doc, update_data, at) VALUES (?, ?, ?)').run(doc, update, Date.now());
-    const size = this.sizes.get(doc);
-    if (size !== undefined) this.sizes.set(doc, size + update.byteLength);
+    this.noteStored([{ doc, update }]);
   }
 
   /**
@@ -136,4 +127,12 @@ export class DocStore {
   updateCount(doc: string): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM collab_updates WHERE doc = ?').get(doc) as { n: number }).n;
   }
+}
+
+/** A document from its snapshot (if any) and the updates logged after it, in order. */
+function rebuild(snapshot: Uint8Array | undefined, updates: Uint8Array[]): Y.Doc {
+  const ydoc = new Y.Doc();
+  if (snapshot) Y.applyUpdate(ydoc, snapshot);
+  if (updates.length > 0) Y.applyUpdate(ydoc, Y.mergeUpdates(updates));
+  return ydoc;
 }

@@ -17,7 +17,7 @@ export class UpdateWriter {
   private nextId = 1;
   /** Failures the caller has been told of (the thread refuses batches sent before it knew). */
   private epoch = 0;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void; written: Promise<void> }>();
   private closed = false;
 
   /** `file`: the studio's database file (its schema already migrated). */
@@ -35,9 +35,9 @@ export class UpdateWriter {
     if (this.closed) return Promise.reject(new Error('the update writer is closed'));
     const id = this.nextId++;
     const request: WriteRequest = { id, epoch: this.epoch, entries };
-    const written = new Promise<void>((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-    });
+    let settle!: { resolve: () => void; reject: (err: Error) => void };
+    const written = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    this.waiting.set(id, { ...settle, written });
     this.thread().postMessage(request);
     return written;
   }
@@ -45,24 +45,19 @@ export class UpdateWriter {
   /** Waits for the writes in flight, then ends the thread. */
   async close(): Promise<void> {
     this.closed = true;
-    const inFlight = [...this.waiting.keys()].map((id) => new Promise<void>((resolve) => this.afterSettled.set(id, resolve)));
-    await Promise.all(inFlight);
+    await Promise.allSettled([...this.waiting.values()].map((w) => w.written));
     await this.worker?.terminate();
     this.worker = null;
   }
-
-  /** What close() waits for, per write in flight. */
-  private readonly afterSettled = new Map<number, () => void>();
 
   private settle(id: number, failure: Error | null): void {
     const entry = this.waiting.get(id);
     if (!entry) return;
     this.waiting.delete(id);
-    if (failure) this.epoch++;
-    if (failure) entry.reject(failure);
-    else entry.resolve();
-    this.afterSettled.get(id)?.();
-    this.afterSettled.delete(id);
+    if (failure) {
+      this.epoch++;
+      entry.reject(failure);
+    } else entry.resolve();
   }
 
   private thread(): Worker {
