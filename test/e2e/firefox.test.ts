@@ -27,7 +27,7 @@ function expectPlaying(seen: { first: VideoSample; later: VideoSample } | null):
 }
 
 it('Firefox candidate: device check, live call with a Chromium actor, written exercise stored', async () => {
-  const run = await runInMediaNamespace([process.execPath, 'test/e2e/firefox-day.ts'], { cwd: ROOT, timeoutMs: 170_000 });
+  const run = await runInMediaNamespace([process.execPath, 'test/e2e/firefox-day.ts'], { cwd: ROOT, timeoutMs: 240_000 });
   const line = run.stdout.split('\n').find((l) => l.startsWith(MARK));
   if (!line) {
     throw new Error(`the Firefox day printed no result (exit ${run.code ?? run.signal}):\n${run.stdout.slice(-2000)}\n${run.stderr.slice(-4000)}`);
@@ -56,4 +56,4 @@ it('Firefox candidate: device check, live call with a Chromium actor, written ex
 
   expect(result.pageErrors).toEqual({ firefox: [], chromium: [] });
   expect(run.code).toBe(0);
-}, 200_000);
+}, 270_000);
