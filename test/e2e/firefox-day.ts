@@ -5,7 +5,7 @@
 //
 //   SIMSTUDIO_MEDIA_LISTEN_IP=10.77.0.1 node test/e2e/firefox-day.ts   (inside the namespace)
 import fs from 'node:fs';
-import type { Page as ChromiumPage } from 'playwright-core';
+import type { Browser as ChromiumBrowser, Page as ChromiumPage } from 'playwright-core';
 import type { Page as FirefoxPage } from 'pw-ff';
 import { WRITTEN_FRAGMENT, collabDocName, type WrittenStatus } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
@@ -89,7 +89,7 @@ async function videoSample(page: AnyPage, from: Participant): Promise<VideoSampl
 
 /** A first sample once video is showing, and a later one once 30 more frames are decoded. */
 async function watch(page: AnyPage, from: Participant, what: string): Promise<{ first: VideoSample; later: VideoSample }> {
-  const first = await pollUntil(`${what}: video showing`, 30_000, async () => {
+  const first = await pollUntil(`${what}: video and sound playing`, 30_000, async () => {
     const s = await videoSample(page, from);
     return s.videoWidth > 0 && s.readyState >= 2 && s.framesDecoded > 0 && s.audioBytes > 0 && s.audioPlaying ? s : undefined;
   });
@@ -111,9 +111,10 @@ async function run(studio: TestStudio, result: FirefoxDayResult, step: (what: st
   const firefox = await launchFirefox();
   result.firefoxVersion = firefox.version();
   step(`firefox ${result.firefoxVersion} launched`);
-  const chromium = await launchBrowser();
-  step('chromium launched');
+  let chromium: ChromiumBrowser | undefined;
   try {
+    chromium = await launchBrowser();
+    step('chromium launched');
     // The Firefox candidate's device check: camera preview, microphone level, then Join.
     const candidate = (await openFirefoxInvite(firefox, await link(day.candidate))).page;
     const join = candidate.getByTestId('join-button');
@@ -198,7 +199,7 @@ async function run(studio: TestStudio, result: FirefoxDayResult, step: (what: st
     step('written text frozen');
     lead.disconnect();
   } finally {
-    await chromium.close();
+    await chromium?.close();
     await firefox.close();
     step('browsers closed');
   }
