@@ -33,6 +33,7 @@ const EnvSchema = z.object({
   SIMSTUDIO_WRITTEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
   SIMSTUDIO_ALLOWED_ORIGINS: z.string().optional(),
+  SIMSTUDIO_HELP_CONTACT: z.string().trim().max(300).optional(),
 });
 
 export interface MediaConfig {
@@ -68,6 +69,8 @@ export interface Config {
   /** Web origins whose pages may open the studio's WebSockets; undefined: the public URL's
    *  origin (see server/http/origin.ts, allowedOriginsFor). */
   allowedOrigins: string[] | undefined;
+  /** Who participants call or write to when the pre-join check finds a problem (shown as is). */
+  helpContact: string | null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -102,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     iceServers: parseIceServers(e.SIMSTUDIO_ICE_SERVERS),
     allowedOrigins: allowedOriginsFromEnv(e.SIMSTUDIO_ALLOWED_ORIGINS),
+    helpContact: e.SIMSTUDIO_HELP_CONTACT || null,
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: {
