@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   SIMSTUDIO_MEDIA_ANNOUNCED_ADDRESS: z.string().optional(),
   SIMSTUDIO_MEDIA_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40000),
   SIMSTUDIO_MEDIA_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999),
+  SIMSTUDIO_MEDIA_UDP: z.enum(['true', 'false']).default('true'),
   SIMSTUDIO_MEDIA_TCP: z.enum(['true', 'false']).default('true'),
   SIMSTUDIO_MEDIA_PREFER_TCP: z.enum(['true', 'false']).default('false'),
   SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
@@ -42,6 +43,8 @@ export interface MediaConfig {
   announcedAddress: string | undefined;
   minPort: number;
   maxPort: number;
+  /** Off only to try a network without UDP (e.g. the pre-join check's TCP fallback). */
+  enableUdp: boolean;
   enableTcp: boolean;
   preferTcp: boolean;
   /** When set, worker i listens on this port + i for all its transports (UDP and TCP). */
@@ -83,6 +86,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (e.SIMSTUDIO_MEDIA_MIN_PORT > e.SIMSTUDIO_MEDIA_MAX_PORT) {
     throw new Error('invalid configuration: SIMSTUDIO_MEDIA_MIN_PORT is above SIMSTUDIO_MEDIA_MAX_PORT');
   }
+  if (e.SIMSTUDIO_MEDIA_UDP === 'false' && e.SIMSTUDIO_MEDIA_TCP === 'false') {
+    throw new Error('invalid configuration: SIMSTUDIO_MEDIA_UDP and SIMSTUDIO_MEDIA_TCP cannot both be false');
+  }
   return {
     host: e.SIMSTUDIO_HOST,
     port: e.SIMSTUDIO_PORT,
@@ -99,6 +105,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       announcedAddress: e.SIMSTUDIO_MEDIA_ANNOUNCED_ADDRESS,
       minPort: e.SIMSTUDIO_MEDIA_MIN_PORT,
       maxPort: e.SIMSTUDIO_MEDIA_MAX_PORT,
+      enableUdp: e.SIMSTUDIO_MEDIA_UDP === 'true',
       enableTcp: e.SIMSTUDIO_MEDIA_TCP === 'true',
       preferTcp: e.SIMSTUDIO_MEDIA_PREFER_TCP === 'true',
       webRtcServerPort: e.SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT,

@@ -5,7 +5,7 @@
 // received and by which protocol.
 import { Device } from 'mediasoup-client';
 import type { DtlsParameters, RtpCapabilities, RtpParameters, TransportOptions } from 'mediasoup-client/types';
-import { GOOD_RTT_MS, GOOD_UPLOAD_KBPS, type PrejoinResult, type ProbePath, type ProbeReport, type ProbeStartReply } from '../../shared/prejoin.ts';
+import { GOOD_RTT_MS, GOOD_UPLOAD_KBPS, PROBE_PATHS, type PrejoinResult, type ProbePath, type ProbeReport, type ProbeStartReply } from '../../shared/prejoin.ts';
 import type { ParticipantApi } from '../lib/participant-api.ts';
 
 /** How long a path may take to connect before the next is tried. */
@@ -33,12 +33,16 @@ interface Attempt {
 
 export async function testConnection(
   api: ParticipantApi,
-  paths: readonly ProbePath[],
+  offered: readonly ProbePath[],
   track: MediaStreamTrack,
   onTrying: (path: ProbePath) => void,
 ): Promise<ConnectionOutcome> {
   const tried: ConnectionOutcome['tried'] = [];
-  for (const path of paths) {
+  for (const path of PROBE_PATHS) {
+    if (!offered.includes(path)) {
+      tried.push({ path, outcome: 'not-offered' });
+      continue;
+    }
     onTrying(path);
     const attempt = await tryPath(api, path, track);
     tried.push({ path, outcome: attempt.outcome });

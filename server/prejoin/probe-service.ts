@@ -64,7 +64,8 @@ export class ProbeService {
 
   /** The paths this server offers, in the order they are tried. */
   get paths(): ProbePath[] {
-    const paths: ProbePath[] = ['udp'];
+    const paths: ProbePath[] = [];
+    if (this.deps.media.enableUdp) paths.push('udp');
     if (this.deps.media.enableTcp) paths.push('tcp');
     if (this.relayConfigured) paths.push('relay');
     return paths;
@@ -199,7 +200,7 @@ export class ProbeService {
   /** UDP only, TCP only, or (relay) both: the browser then allows relayed candidates only. */
   private listenOptions(pooled: PooledWorker, path: ProbePath): types.WebRtcTransportOptions {
     const { media } = this.deps;
-    const enableUdp = path !== 'tcp';
+    const enableUdp = path === 'udp' || (path === 'relay' && media.enableUdp);
     const enableTcp = path === 'tcp' || (path === 'relay' && media.enableTcp);
     const common = { enableUdp, enableTcp, preferUdp: enableUdp, preferTcp: !enableUdp };
     if (pooled.webRtcServer) return { webRtcServer: pooled.webRtcServer, ...common };
