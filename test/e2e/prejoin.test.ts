@@ -8,6 +8,7 @@ import { studioPath } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { CHROMIUM, pollUntil } from '../helpers/browser.ts';
 import { finishedDemoDay } from '../helpers/moderation.ts';
+import { bookShortDay } from '../helpers/assessment.ts';
 import { byRole, createSession, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 const HELP = 'Jo Bennett, 01632 960123';
@@ -153,6 +154,29 @@ describe('pre-join check', () => {
     const coordinator = await open(browser, byRole(participants, 'coordinator'), []);
     await coordinator.goto(`${studio.baseUrl}${studioPath(byRole(participants, 'coordinator').id)}#board`);
     expect(await boardTestCall(coordinator, actor)).toMatch(/^Test call: failed .*: microphone$/);
+  });
+
+  it('the waiting room outlines the day, shows the candidate themselves, and offers the test call and help', async () => {
+    const day = bookShortDay(studio, 60);
+    const page = await open(browser, day.candidate);
+    await pollUntil('camera and microphone ready', 15_000, () => page.getByTestId('join-button').isEnabled());
+    await page.getByTestId('join-button').click();
+    const waiting = page.getByTestId('waiting-room');
+    await waiting.waitFor({ timeout: 20_000 });
+    // The outline lists the plan's six phases, in order.
+    const phases = await waiting.getByTestId('day-outline-phase').allTextContents();
+    expect(phases).toHaveLength(6);
+    expect(phases[0]).toContain('Briefing — scenario 1');
+    expect(phases[5]).toContain('Reflective conversation');
+    // The self-view plays the camera the candidate will send.
+    await pollUntil('self-view playing', 15_000, () =>
+      page.evaluate(() => {
+        const v = document.querySelector<HTMLVideoElement>('[data-testid="self-view"]');
+        return !!v && v.readyState >= 2 && v.videoWidth > 0;
+      }),
+    );
+    expect(await waiting.getByTestId('help-contact').textContent()).toContain(HELP);
+    expect(await waiting.getByTestId('test-call-start').isEnabled()).toBe(true);
   });
 
   it('a finished day’s candidate sees their result without any device check', async () => {
