@@ -94,7 +94,7 @@ export function prejoinRoutes(deps: PrejoinRouteDeps): express.Router {
     '/prejoin/probes/:probeId/finish',
     as(async (req, res, me) => {
       const { probeId } = ProbeParams.parse(req.params);
-      res.json(await deps.probes.finish(me, probeId));
+      res.json(await mediaStep(() => deps.probes.finish(me, probeId)));
     }),
   );
 

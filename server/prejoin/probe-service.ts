@@ -187,6 +187,10 @@ export class ProbeService {
     }
     recent.push(now);
     this.starts.set(participantId, recent);
+    // Forget people who have not probed for a minute, so the map stays the size of the traffic.
+    if (this.starts.size > 1000) {
+      for (const [id, times] of this.starts) if (times.every((t) => now - t >= 60_000)) this.starts.delete(id);
+    }
   }
 
   private remember(participantId: string, probeId: string, verified: VerifiedProbe): void {
