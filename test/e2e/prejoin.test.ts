@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { studioPath } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
+import { GOOD_RTT_MS, GOOD_UPLOAD_KBPS } from '../../shared/prejoin.ts';
 import { CHROMIUM, pollUntil } from '../helpers/browser.ts';
 import { finishedDemoDay } from '../helpers/moderation.ts';
 import { bookShortDay } from '../helpers/assessment.ts';
@@ -65,10 +66,10 @@ async function open(on: Browser, who: Participant, permissions: string[] = ['cam
   return page;
 }
 
-/** Runs the test call on a device-check page, answering "yes" to the speaker question. */
-async function runTestCall(page: Page): Promise<void> {
+/** Runs the test call on a device-check page, answering the speaker question. */
+async function runTestCall(page: Page, heardTheSound = true): Promise<void> {
   await page.getByTestId('test-call-start').click();
-  await page.getByTestId('speaker-yes').click();
+  await page.getByTestId(heardTheSound ? 'speaker-yes' : 'speaker-no').click();
   await page.getByTestId('test-call-summary').waitFor({ timeout: 40_000 });
 }
 
@@ -105,7 +106,7 @@ describe('pre-join check', () => {
     expect(await summary.getAttribute('data-passed')).toBe('true');
     const verdict = page.getByTestId('connection-verdict');
     expect(await verdict.getAttribute('data-path')).toBe('udp');
-    expect(await verdict.textContent()).toMatch(/Your connection is good enough.*by UDP, round trip \d+ ms, upload [\d.]+ (Mbit|kbit)\/s/s);
+    expect(await verdict.textContent()).toMatch(/Your connection is (good enough|slow).*by UDP, round trip \d+ ms, upload [\d.]+ (Mbit|kbit)\/s/s);
     for (const step of ['browser', 'camera', 'microphone', 'speakers', 'connection']) {
       expect(await page.locator(`[data-testid="test-call-step"][data-step="${step}"]`).getAttribute('data-state')).toBe('passed');
     }
@@ -118,6 +119,10 @@ describe('pre-join check', () => {
     // The real camera went over the path: the upload figure is what a video call needs.
     expect(row.upload_kbps).toBeGreaterThan(100);
     expect(row.rtt_ms).toBeGreaterThanOrEqual(0);
+    // The words follow the figures (a loaded test machine may really be slow).
+    const slow = row.upload_kbps < GOOD_UPLOAD_KBPS || row.rtt_ms > GOOD_RTT_MS;
+    expect(await verdict.getAttribute('data-quality')).toBe(slow ? 'slow' : 'good');
+    expect(await verdict.textContent()).toContain(slow ? 'Your connection is slow: close other apps' : 'Your connection is good enough');
 
     const coordinator = await open(browser, byRole(participants, 'coordinator'), []);
     await coordinator.goto(`${studio.baseUrl}${studioPath(byRole(participants, 'coordinator').id)}#board`);
@@ -133,7 +138,7 @@ describe('pre-join check', () => {
     expect(actorText).toBe('Test call: not done');
   });
 
-  it('names the microphone when it is refused, and the board shows the failed step', async () => {
+  it('names the microphone when it is refused, explains an unheard sound, and the board shows the first failed step', async () => {
     const actor = byRole(participants, 'actor');
     const page = await open(browser, actor, ['camera']);
     const problem = page.getByTestId('device-problem');
@@ -145,11 +150,20 @@ describe('pre-join check', () => {
     await page.getByTestId('preview-video').waitFor();
     expect(await page.getByTestId('join-button').isEnabled()).toBe(false);
 
-    await runTestCall(page);
+    await runTestCall(page, false);
     expect(await page.getByTestId('test-call-summary').getAttribute('data-passed')).toBe('false');
     const micStep = page.locator('[data-testid="test-call-step"][data-step="microphone"]');
     expect(await micStep.getAttribute('data-state')).toBe('failed');
     expect(await micStep.getByTestId('test-call-advice').textContent()).toContain('Your microphone is not working yet');
+    // "No, I did not hear the sound": what to check, in plain words.
+    const speakerStep = page.locator('[data-testid="test-call-step"][data-step="speakers"]');
+    expect(await speakerStep.getAttribute('data-state')).toBe('failed');
+    const speakerAdvice = (await speakerStep.getByTestId('test-call-advice').textContent()) ?? '';
+    expect(speakerAdvice).toContain('You could not hear the test sound');
+    expect(speakerAdvice).toContain('Turn up the volume');
+    // The camera that works still tested the connection.
+    expect(await page.locator('[data-testid="test-call-step"][data-step="camera"]').getAttribute('data-state')).toBe('passed');
+    expect(await page.getByTestId('connection-verdict').getAttribute('data-path')).toBe('udp');
 
     const coordinator = await open(browser, byRole(participants, 'coordinator'), []);
     await coordinator.goto(`${studio.baseUrl}${studioPath(byRole(participants, 'coordinator').id)}#board`);
