@@ -13,7 +13,7 @@ export const SPEAKER_ADVICE: Advice = {
     'Check that the sound is not muted: look for a speaker icon with a line through it at the bottom or top of your screen.',
     'If you use headphones or a headset, check that they are plugged in (or connected by Bluetooth) and worn.',
     'In your computer’s sound settings, choose the speakers or headset you want to use as the output.',
-    'Then press “Play the sound again”.',
+    'Press “Play the sound again” to listen once more; when you hear it, press “Run the test call again”.',
   ],
 };
 

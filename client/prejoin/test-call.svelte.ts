@@ -65,11 +65,6 @@ export class TestCallCheck {
   get saveError(): string {
     return this.#saveError;
   }
-  /** The newest stored result: this run's, or one from an earlier visit. */
-  get last(): TestCallSummary | null {
-    return this.#saved ?? this.#info?.last ?? null;
-  }
-
   async loadInfo(): Promise<void> {
     const info = await this.#api.get<PrejoinInfo>('/prejoin/info');
     if (info.ok && !this.#closed) this.#info = info.data;
