@@ -179,6 +179,11 @@ export const CONTENT_KINDS = ['candidateBriefing', 'actorBrief', 'observerGuidan
 export const ContentKindSchema = z.enum(CONTENT_KINDS);
 export type ContentKind = z.infer<typeof ContentKindSchema>;
 
+/** "Grace Okafor, mother of Daniel (8) and Tobi (15)" → "Grace Okafor". */
+export function characterNameOf(character: string): string {
+  return character.split(',')[0]!.trim();
+}
+
 /** One scenario of a session, as far as the asking participant may know it. */
 export interface ScenarioOverview {
   number: number;
@@ -186,6 +191,9 @@ export interface ScenarioOverview {
   title: string | null;
   /** The character the actor plays: for observers and that scenario's actor. */
   character: string | null;
+  /** Just the character's name ("Grace Okafor"): also for the candidate once the briefing is open,
+   *  so that the actor's tile shows the person the candidate is meeting. */
+  characterName: string | null;
   /** Who plays it: for observers and coordinators only. */
   actorParticipantId: string | null;
   /** What this participant may open now. */

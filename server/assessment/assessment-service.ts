@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import {
   assessedElements,
+  characterNameOf,
   plannedPhases,
   startsInThePast,
   type BookSession,
@@ -211,6 +212,8 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
         number: slot.number,
         title: hidden || ownActor || available.includes('candidateBriefing') ? (scenario?.title ?? null) : null,
         character: hidden || ownActor ? (scenario?.character ?? null) : null,
+        characterName:
+          scenario?.character && (hidden || ownActor || available.includes('candidateBriefing')) ? characterNameOf(scenario.character) : null,
         actorParticipantId: hidden ? slot.actorParticipantId : null,
         available,
       };
