@@ -20,6 +20,8 @@ let control: ClientSocket;
 let lead: Page;
 let candidate: Page;
 let actor: Page;
+/** Where the candidate's Join button ended, on a 390×844 phone, before any scrolling. */
+let phoneJoinBottom = Infinity;
 
 async function joinCall(page: Page, who: string): Promise<void> {
   const join = page.getByTestId('join-button');
@@ -46,7 +48,12 @@ beforeAll(async () => {
   control = await connectAs(studio, day.coordinator);
   actor = (await openInvite(browser, await studio.invites.link(studio.baseUrl, day.actor1))).page;
   await joinCall(actor, 'actor');
+  // The candidate on a phone.
   candidate = (await openInvite(browser, await studio.invites.link(studio.baseUrl, day.candidate))).page;
+  await candidate.setViewportSize({ width: 390, height: 844 });
+  await candidate.getByTestId('join-button').waitFor({ timeout: 20_000 });
+  phoneJoinBottom = (await candidate.getByTestId('join-button').boundingBox())?.y ?? Infinity;
+  phoneJoinBottom += (await candidate.getByTestId('join-button').boundingBox())?.height ?? 0;
   await joinCall(candidate, 'candidate');
 }, 120_000);
 
@@ -55,6 +62,10 @@ afterAll(async () => {
   await browser?.close();
   await studio?.close();
   expect(pageErrors).toEqual([]);
+});
+
+it('puts Join within the screen of a phone', () => {
+  expect(phoneJoinBottom).toBeLessThanOrEqual(844);
 });
 
 it('tells the actor every scenario they play', async () => {
@@ -111,7 +122,8 @@ it('lets an observer enlarge one person, correct and delete notes, and see blank
   expect(await lead.getByTestId(`other-rating-${day.lead.id}-kss-2`).getAttribute('data-blank')).toBe('true');
   // Notes are evidence once submitted: no more editing.
   expect(await lead.getByTestId('note-edit').count()).toBe(0);
-});
+  // A page load, a video layout change and a dozen server round trips: room on a loaded machine.
+}, 120_000);
 
 it('gives the observers prompts in the reflective conversation and, at the end, a list of what is still to score', async () => {
   for (const fromPhaseIndex of [1, 2, 3]) await request(control, 'dayControl', { action: 'advance', fromPhaseIndex });
