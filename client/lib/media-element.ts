@@ -9,3 +9,11 @@ export function showTrack(element: HTMLMediaElement, track: MediaStreamTrack | n
   const attached = (element.srcObject as MediaStream | null)?.getTracks()[0] ?? null;
   if (attached !== track) element.srcObject = track ? new MediaStream([track]) : null;
 }
+
+/** A silent picture: video elements stay muted (sound plays through separate <audio> elements,
+ *  and a muted element may autoplay). */
+export function showVideo(video: HTMLVideoElement, track: MediaStreamTrack | null): void {
+  video.muted = true;
+  showTrack(video, track);
+  if (track) video.play().catch(() => {});
+}

@@ -7,7 +7,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { studioPath } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { GOOD_RTT_MS, GOOD_UPLOAD_KBPS } from '../../shared/prejoin.ts';
-import { CHROMIUM, pollUntil } from '../helpers/browser.ts';
+import { CHROMIUM, INSTRUMENT, pollUntil } from '../helpers/browser.ts';
 import { finishedDemoDay } from '../helpers/moderation.ts';
 import { bookShortDay } from '../helpers/assessment.ts';
 import { byRole, createSession, startTestStudio, type TestStudio } from '../helpers/studio.ts';
@@ -48,18 +48,7 @@ async function open(on: Browser, who: Participant, permissions: string[] = ['cam
   const context = await on.newContext({ viewport: { width: 1280, height: 900 } });
   contexts.push(context);
   await context.grantPermissions(permissions, { origin: studio.baseUrl });
-  await context.addInitScript(() => {
-    const w = window as unknown as { __gum: number };
-    w.__gum = 0;
-    const md = navigator.mediaDevices;
-    if (md) {
-      const gum = md.getUserMedia.bind(md);
-      md.getUserMedia = (c?: MediaStreamConstraints) => {
-        w.__gum++;
-        return gum(c);
-      };
-    }
-  });
+  await context.addInitScript(INSTRUMENT);
   const page = await context.newPage();
   page.on('pageerror', (err) => pageErrors.push(err.message));
   await page.goto(await studio.invites.link(studio.baseUrl, who));

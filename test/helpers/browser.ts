@@ -33,7 +33,7 @@ export async function launchBrowser(): Promise<Browser> {
  * Counts what the page does with media at the browser API level, below the app: every
  * RTCPeerConnection it creates and every getUserMedia call.
  */
-const INSTRUMENT = () => {
+export const INSTRUMENT = () => {
   const w = window as unknown as { __pcs: RTCPeerConnection[]; __gum: number };
   w.__pcs = [];
   w.__gum = 0;
