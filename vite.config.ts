@@ -8,6 +8,9 @@ export default defineConfig({
     outDir: '../dist/client',
     emptyOutDir: true,
     sourcemap: true,
+    // The server reads the manifest to name, in the room page it serves, the chunks that page
+    // will import (modulepreload), so they download alongside the entry script instead of after it.
+    manifest: true,
   },
   server: {
     // `vite` dev server proxies the API and signalling to a running `npm run serve`.
