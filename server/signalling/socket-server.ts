@@ -140,12 +140,14 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
         deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'room.joined' });
         socket.data.joinAudited = true;
       }
+      const receiving = p.receive ? await room.receiveAll(participant.id, p.receive.rtpCapabilities) : {};
       return {
         self: { participantId: participant.id, displayName: participant.displayName, role: participant.role },
         sessionId: participant.sessionId,
         routerRtpCapabilities: room.routerRtpCapabilities,
         iceServers: deps.iceServers,
         ...joined,
+        ...receiving,
       };
     },
     createTransport: async (socket, p) => joinedRoom(socket).createTransport(socket.data.participant.id, p.direction),
