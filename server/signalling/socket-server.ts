@@ -134,20 +134,22 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       const joined = room.join(participant, channel);
       socket.data.room = room;
       socket.data.channel = channel;
+      // The worker sets up the receiving side while the audit row is written (the reply waits for both).
+      const receiving = p.receive ? room.receiveAll(participant.id, p.receive.rtpCapabilities) : Promise.resolve({});
+      receiving.catch(() => undefined); // awaited below; not unhandled if the audit throws first
       // One audit row per connection: a client repeating join (up to the rate limit) must not
       // flood the append-only log.
       if (!socket.data.joinAudited) {
         deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'room.joined' });
         socket.data.joinAudited = true;
       }
-      const receiving = p.receive ? await room.receiveAll(participant.id, p.receive.rtpCapabilities) : {};
       return {
         self: { participantId: participant.id, displayName: participant.displayName, role: participant.role },
         sessionId: participant.sessionId,
         routerRtpCapabilities: room.routerRtpCapabilities,
         iceServers: deps.iceServers,
         ...joined,
-        ...receiving,
+        ...(await receiving),
       };
     },
     createTransport: async (socket, p) => joinedRoom(socket).createTransport(socket.data.participant.id, p.direction),
