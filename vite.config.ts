@@ -1,9 +1,13 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   root: 'client',
   plugins: [svelte()],
+  // The browser bundle's `debug` (mediasoup-client's logger) is always off: see client/lib/debug-off.ts.
+  // Build only: tests and the server keep the real package.
+  resolve: command === 'build' ? { alias: { debug: fileURLToPath(new URL('./client/lib/debug-off.ts', import.meta.url)) } } : {},
   build: {
     outDir: '../dist/client',
     emptyOutDir: true,
@@ -33,4 +37,4 @@ export default defineConfig({
     // machine (a Yjs update or a socket round trip can take longer there).
     expect: { poll: { timeout: 15_000 } },
   },
-});
+}));
