@@ -247,7 +247,25 @@ export class Room extends EventEmitter<RoomEvents> {
     peer.producers.delete(producerId);
   }
 
-  async consume(participantId: string, p: RequestPayload<'consume'>): Promise<ConsumeReply> {
+  /**
+   * The join's fast path: a receive transport, and on it a consumer for every producer this
+   * peer may receive now, in one request instead of one round trip each. These consumers start
+   * unpaused: the transport is new, so nothing flows until the client has set up its side and
+   * connected it, and at that moment mediasoup asks each video producer for a keyframe (no grey
+   * start, no resume round trip). A producer that cannot be consumed (gone meanwhile, codecs)
+   * is left out; the client asks for it the usual way and hears why.
+   */
+  async receiveAll(participantId: string, rtpCapabilities: RequestPayload<'consume'>['rtpCapabilities']): Promise<{ recvTransport: TransportOptions; consumers: ConsumeReply[] }> {
+    const recvTransport = await this.createTransport(participantId, 'recv');
+    const producers = this.consumableProducers(this.peer(participantId));
+    const settled = await Promise.allSettled(
+      producers.map((p) => this.consume(participantId, { producerId: p.producerId, rtpCapabilities }, { paused: false })),
+    );
+    const consumers = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    return { recvTransport, consumers };
+  }
+
+  async consume(participantId: string, p: RequestPayload<'consume'>, options: { paused: boolean } = { paused: true }): Promise<ConsumeReply> {
     const peer = this.peer(participantId);
     const owner = this.producerOwner(p.producerId);
     // Another session's producer, or one that does not exist, looks the same: not found here.
@@ -266,9 +284,10 @@ export class Room extends EventEmitter<RoomEvents> {
     }
     const recv = [...peer.transports.values()].find((t) => (t.appData as { direction: string }).direction === 'recv');
     if (!recv) throw new ProtocolFailure('NOT_FOUND', 'create a receive transport first');
-    // Created paused: the client resumes once its local consumer exists, so the keyframe
-    // request that resume triggers reaches a decoder that is ready (no grey start).
-    const consumer = await recv.consume({ producerId: p.producerId, rtpCapabilities, paused: true });
+    // Created paused (unless receiveAll says otherwise): the client resumes once its local
+    // consumer exists, so the keyframe request that resume triggers reaches a decoder that is
+    // ready (no grey start).
+    const consumer = await recv.consume({ producerId: p.producerId, rtpCapabilities, paused: options.paused });
     peer.consumers.set(consumer.id, consumer);
     const onGone = (): void => {
       if (peer.consumers.delete(consumer.id)) {

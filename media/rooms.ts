@@ -5,6 +5,7 @@ import type { types } from 'mediasoup';
 import type { MediaConfig } from '../server/config.ts';
 import type { Stage } from '../shared/roles.ts';
 import type { Logger } from '../server/log.ts';
+import { MEDIA_CODECS } from './codecs.ts';
 import { Room } from './room.ts';
 import type { PooledWorker, WorkerPool } from './worker-pool.ts';
 
@@ -14,6 +15,7 @@ export class RoomRegistry {
   private readonly log: Logger;
   private readonly rooms = new Map<string, Promise<Room>>();
   private readonly stageFor: (sessionId: string) => Stage;
+  private capabilities: Promise<types.RtpCapabilities> | null = null;
 
   /** `stageFor` gives the stage a new room starts with (the assessment day changes it later). */
   constructor(pool: WorkerPool, config: MediaConfig, log: Logger, stageFor: (sessionId: string) => Stage) {
@@ -41,6 +43,27 @@ export class RoomRegistry {
     );
     this.rooms.set(sessionId, creating);
     return creating;
+  }
+
+  /**
+   * The RTP capabilities of every room's router: all are made from the same codecs, so they
+   * are the same, and a page can be told them before its room exists (PageBoot). Read once,
+   * from a router made for the purpose.
+   */
+  routerRtpCapabilities(): Promise<types.RtpCapabilities> {
+    this.capabilities ??= this.pool
+      .pick()
+      .worker.createRouter({ mediaCodecs: MEDIA_CODECS })
+      .then((router) => {
+        const capabilities = router.rtpCapabilities;
+        router.close();
+        return capabilities;
+      })
+      .catch((error: unknown) => {
+        this.capabilities = null; // the next page asks again
+        throw error;
+      });
+    return this.capabilities;
   }
 
   async get(sessionId: string): Promise<Room | undefined> {

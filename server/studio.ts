@@ -105,6 +105,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const pool = new WorkerPool(config.media, log);
   await pool.start();
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
+  // Ready before the first room page is served (it carries them).
+  void rooms.routerRtpCapabilities().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not read the router capabilities yet'));
   const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log }, config.recording);
   const auth = new ParticipantAuth(tokens, sessions);
   const probes = new ProbeService({ pickWorker: () => pool.pick(), media: config.media, iceServers: config.iceServers, log });
@@ -170,6 +172,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     sessionTtlSeconds: config.inviteTtlSeconds,
     cookieSecure: config.cookieSecure,
     health,
+    routerRtpCapabilities: () => rooms.routerRtpCapabilities(),
     log,
   });
   const server = http.createServer(app);

@@ -23,6 +23,18 @@ export interface MeResponse {
   role: Role;
 }
 
+/** What the server writes into a room page it serves to a signed-in participant, as JSON in
+ *  `<script type="application/json" id="simstudio-boot">` (data, not code: the page's CSP
+ *  stays script-src 'self'), so the page starts without asking GET /api/me first. */
+export interface PageBoot {
+  me: MeResponse;
+  /** The media router's RTP capabilities (the same for every room): the page loads its
+   *  mediasoup device while its socket connects, and asks to receive in its join. */
+  routerRtpCapabilities?: unknown;
+}
+
+export const PAGE_BOOT_ELEMENT_ID = 'simstudio-boot';
+
 export type { ApiErrorCode } from './errors.ts';
 
 export interface ApiError {

@@ -70,7 +70,13 @@ export type MediaSource = z.infer<typeof MediaSourceSchema>;
 // ---- requests (client → server), each with its reply type ----
 
 export const requestSchemas = {
-  join: z.strictObject({ protocolVersion: z.number().int() }),
+  join: z.strictObject({
+    protocolVersion: z.number().int(),
+    /** Receive in the same request: the reply brings a receive transport and a consumer for
+     *  each producer this participant may receive (see JoinReply). The page knows the router's
+     *  capabilities before it joins (PageBoot), so its device can be loaded by then. */
+    receive: z.strictObject({ rtpCapabilities: RtpCapabilitiesSchema }).optional(),
+  }),
   createTransport: z.strictObject({ direction: z.enum(['send', 'recv']) }),
   connectTransport: z.strictObject({ transportId: Id, dtlsParameters: DtlsParametersSchema }),
   restartIce: z.strictObject({ transportId: Id }),
@@ -126,6 +132,11 @@ export interface JoinReply {
   producers: ProducerInfo[];
   /** TURN/STUN servers to pass to the transports (empty on the embedded default). */
   iceServers: IceServer[];
+  /** When the join asked to receive: the receive transport, and consumers (already flowing
+   *  once the transport connects; no resume needed) for those of `producers` that could be
+   *  consumed. Any other producer is consumed the usual way. */
+  recvTransport?: TransportOptions;
+  consumers?: ConsumeReply[];
 }
 
 export interface IceServer {

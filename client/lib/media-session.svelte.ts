@@ -16,6 +16,9 @@ import type {
 } from 'mediasoup-client/types';
 import {
   PROTOCOL_VERSION,
+  type ConsumeReply,
+  type RequestPayload,
+  type TransportOptions,
   type MediaKind,
   type MediaSource,
   type PeerInfo,
@@ -64,6 +67,10 @@ export interface MediaSessionOptions {
   socket?: SignallingSocket;
   /** Injectable for tests; defaults to the same-origin Socket.IO connection. Used without `socket`. */
   connect?: (participantId: string) => SignallingSocket;
+  /** The router's RTP capabilities, when the page was given them (PageBoot): the device loads
+   *  at once, and the join asks to receive in the same request. Otherwise the first join
+   *  learns them and takes a round trip more. */
+  routerRtpCapabilities?: unknown;
 }
 
 type Phase = 'connecting' | 'joined' | 'reconnecting' | 'failed';
@@ -162,7 +169,11 @@ export class MediaSession {
   #closed = false;
   #attempts = 0;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
-  #device: Device | null = null;
+  /** The mediasoup device, loaded once with the router's capabilities (`#deviceCaps`, as JSON)
+   *  and kept across rejoins: every room's router has the same. */
+  #device: Promise<Device> | null = null;
+  #deviceCaps: string | null = null;
+  #routerCaps: unknown = null;
   #iceServers: RTCIceServer[] = [];
   #replaced = false;
   #recvTransport: Transport | null = null;
@@ -179,6 +190,7 @@ export class MediaSession {
     this.participantId = options.participantId;
     this.#connect = options.connect ?? connectSignalling;
     this.#sharedSocket = options.socket ?? null;
+    this.#routerCaps = options.routerRtpCapabilities ?? null;
     if (options.localStream) this.#adoptLocalStream(options.localStream);
   }
 
@@ -234,6 +246,9 @@ export class MediaSession {
   /** Opens the socket (or adopts the shared one); joining happens on every (re)connect. */
   start(): void {
     if (this.#socket || this.#closed) return;
+    // Loading the device creates a peer connection to read this browser's codecs: do it while
+    // the socket connects, not after the join.
+    if (this.#routerCaps !== null) void this.#loadDevice(this.#routerCaps).catch(() => undefined);
     const socket = this.#sharedSocket ?? this.#connect(this.participantId);
     this.#socket = socket;
     const on = <E extends keyof ServerToClientEvents | 'connect' | 'disconnect' | 'connect_error'>(
@@ -410,7 +425,13 @@ export class MediaSession {
     if (this.#phase !== 'failed') this.#phase = this.#joinedOnce ? 'reconnecting' : 'connecting';
 
     try {
-      const joined = await request(socket, 'join', { protocolVersion: PROTOCOL_VERSION });
+      // With the router's capabilities known, receiving is part of the join (one round trip).
+      const known = this.#routerCaps !== null ? await this.#loadDevice(this.#routerCaps) : null;
+      this.#check(epoch);
+      const joined = await request(socket, 'join', {
+        protocolVersion: PROTOCOL_VERSION,
+        ...(known ? { receive: { rtpCapabilities: known.rtpCapabilities as RequestPayload<'consume'>['rtpCapabilities'] } } : {}),
+      });
       this.#check(epoch);
       if (!joined.ok) throw new StepError(joined.error);
       const reply = joined.data;
@@ -420,23 +441,32 @@ export class MediaSession {
       this.#iceServers = reply.iceServers ?? [];
       this.#peers = reply.peers.filter((p) => p.participantId !== reply.self.participantId);
 
-      let device: Device;
-      try {
-        device = await Device.factory();
-        await device.load({ routerRtpCapabilities: reply.routerRtpCapabilities as RtpCapabilities });
-      } catch (e) {
-        if (e instanceof Error && e.name === 'UnsupportedError') {
-          throw new StepError({ code: 'UNSUPPORTED', message: e.message });
-        }
-        throw e;
+      const changed = JSON.stringify(reply.routerRtpCapabilities) !== this.#deviceCaps;
+      this.#routerCaps = reply.routerRtpCapabilities;
+      if (changed && reply.recvTransport) {
+        // The page was told other capabilities than the router has (the server changed):
+        // what was set up for them is dropped, and the next attempt loads the device anew.
+        throw new StepError({ code: 'MEDIA_ERROR', message: 'the media server changed; joining again' });
       }
+      const device = await this.#loadDevice(reply.routerRtpCapabilities);
       this.#check(epoch);
-      this.#device = device;
 
-      const recv = await this.#createTransport('recv', epoch);
-      recvReady.resolve(recv);
-
-      const consumes = reply.producers.map((p) => this.#consume(p, epoch));
+      let consumes: Array<Promise<void>>;
+      if (reply.recvTransport) {
+        const recv = this.#setUpTransport('recv', reply.recvTransport, device, socket, epoch);
+        recvReady.resolve(recv);
+        const created = new Map((reply.consumers ?? []).map((c) => [c.producerId, c]));
+        // Started in one go: mediasoup-client sets up consumers asked for in the same tick in
+        // one renegotiation.
+        consumes = reply.producers.map((p) => {
+          const consumer = created.get(p.producerId);
+          return consumer ? this.#consume(p, epoch, consumer) : this.#consume(p, epoch);
+        });
+      } else {
+        const recv = await this.#createTransport('recv', epoch);
+        recvReady.resolve(recv);
+        consumes = reply.producers.map((p) => this.#consume(p, epoch));
+      }
       if (reply.publishes && this.#localStream) await this.#startPublishing(epoch);
       await Promise.all(consumes);
       this.#check(epoch);
@@ -454,6 +484,34 @@ export class MediaSession {
           : { code: 'MEDIA_ERROR', message: e instanceof Error ? e.message : String(e) };
       this.#joinFailed(error);
     }
+  }
+
+  /** The device, loaded with these router capabilities (again only if they changed). */
+  #loadDevice(routerCaps: unknown): Promise<Device> {
+    const key = JSON.stringify(routerCaps);
+    if (this.#device && this.#deviceCaps === key) return this.#device;
+    this.#deviceCaps = key;
+    const loading = (async () => {
+      try {
+        const device = await Device.factory();
+        await device.load({ routerRtpCapabilities: routerCaps as RtpCapabilities });
+        return device;
+      } catch (e) {
+        if (e instanceof Error && e.name === 'UnsupportedError') {
+          throw new StepError({ code: 'UNSUPPORTED', message: e.message });
+        }
+        throw e;
+      }
+    })();
+    this.#device = loading;
+    // A failed load is not kept: the next join tries again.
+    loading.catch(() => {
+      if (this.#device === loading) {
+        this.#device = null;
+        this.#deviceCaps = null;
+      }
+    });
+    return loading;
   }
 
   #joinFailed(error: { code: string; message: string }): void {
@@ -497,12 +555,21 @@ export class MediaSession {
 
   async #createTransport(direction: 'send' | 'recv', epoch: number): Promise<Transport> {
     const socket = this.#socket;
-    const device = this.#device;
+    const device = await this.#currentDevice();
     if (!socket || !device) throw new Superseded();
     const created = await request(socket, 'createTransport', { direction });
     this.#check(epoch);
     if (!created.ok) throw new StepError(created.error);
-    const options = { ...(created.data as unknown as MsTransportOptions), iceServers: this.#iceServers };
+    return this.#setUpTransport(direction, created.data, device, socket, epoch);
+  }
+
+  /** The device the current join loaded (null: none yet, or loading failed). */
+  #currentDevice(): Promise<Device | null> {
+    return this.#device ? this.#device.catch(() => null) : Promise.resolve(null);
+  }
+
+  #setUpTransport(direction: 'send' | 'recv', created: TransportOptions, device: Device, socket: SignallingSocket, epoch: number): Transport {
+    const options = { ...(created as unknown as MsTransportOptions), iceServers: this.#iceServers };
     const transport = direction === 'send' ? device.createSendTransport(options) : device.createRecvTransport(options);
     if (direction === 'send') this.#sendTransport = transport;
     else this.#recvTransport = transport;
@@ -528,7 +595,7 @@ export class MediaSession {
 
   async #startPublishing(epoch: number): Promise<void> {
     const stream = this.#localStream;
-    const device = this.#device;
+    const device = await this.#currentDevice();
     if (!stream || !device) return;
     const send = this.#sendTransport ?? (await this.#createTransport('send', epoch));
     const tracks: Array<[MediaStreamTrack | undefined, MediaSource]> = [
@@ -554,28 +621,41 @@ export class MediaSession {
     }
   }
 
-  async #consume(info: ProducerInfo, epoch: number): Promise<void> {
+  /**
+   * Receives one producer: asks the server for a consumer (paused), sets it up here, resumes it.
+   * `created`: the join made the consumer already, flowing; only the local side is left to do
+   * (called synchronously up to recv.consume, so a join's consumers share one renegotiation).
+   */
+  async #consume(info: ProducerInfo, epoch: number, created?: ConsumeReply): Promise<void> {
     if (info.participantId === this.participantId) return;
     if (this.#pendingConsumes.has(info.producerId)) return;
     if (this.#remoteTracks.some((t) => t.producerId === info.producerId)) return;
     const pending = { wanted: true };
     this.#pendingConsumes.set(info.producerId, pending);
     try {
-      const recv = await this.#recvReady.promise;
       const socket = this.#socket;
-      const device = this.#device;
-      if (!recv || !socket || !device || epoch !== this.#epoch || !pending.wanted) return;
+      let recv: Transport | null;
+      let reply: ConsumeReply;
+      if (created) {
+        recv = this.#recvTransport;
+        reply = created;
+        if (!recv || !socket || epoch !== this.#epoch) return;
+      } else {
+        recv = await this.#recvReady.promise;
+        const device = await this.#currentDevice();
+        if (!recv || !socket || !device || epoch !== this.#epoch || !pending.wanted) return;
 
-      const r = await request(socket, 'consume', { producerId: info.producerId, rtpCapabilities: device.rtpCapabilities });
-      if (epoch !== this.#epoch || !pending.wanted) return;
-      if (!r.ok) {
-        // NOT_FOUND: the producer went away meanwhile. Anything else: leave the rest of the call working.
-        if (r.error.code !== 'NOT_FOUND' && r.error.code !== 'DISCONNECTED') {
-          console.warn(`[simstudio] could not receive ${info.kind} of ${info.participantId}: ${r.error.code} ${r.error.message}`);
+        const r = await request(socket, 'consume', { producerId: info.producerId, rtpCapabilities: device.rtpCapabilities });
+        if (epoch !== this.#epoch || !pending.wanted) return;
+        if (!r.ok) {
+          // NOT_FOUND: the producer went away meanwhile. Anything else: leave the rest of the call working.
+          if (r.error.code !== 'NOT_FOUND' && r.error.code !== 'DISCONNECTED') {
+            console.warn(`[simstudio] could not receive ${info.kind} of ${info.participantId}: ${r.error.code} ${r.error.message}`);
+          }
+          return;
         }
-        return;
+        reply = r.data;
       }
-      const reply = r.data;
       const consumer = await recv.consume({
         id: reply.consumerId,
         producerId: reply.producerId,
@@ -599,6 +679,7 @@ export class MediaSession {
           track: consumer.track,
         },
       ];
+      if (created) return; // flowing already (see Room.receiveAll on the server)
       // The server created the consumer paused; resume now that the local side is ready.
       const resumed = await request(socket, 'resumeConsumer', { consumerId: consumer.id });
       if (!resumed.ok && resumed.error.code !== 'DISCONNECTED' && epoch === this.#epoch) {
@@ -721,7 +802,6 @@ export class MediaSession {
     this.#recvTransport = null;
     this.#consumers.clear();
     this.#producers.clear();
-    this.#device = null;
     if (this.#remoteTracks.length > 0) this.#remoteTracks = [];
     if (this.#iceTrouble.size > 0) this.#iceTrouble = new Set();
   }

@@ -1,15 +1,15 @@
 // HTTP routes: health, invite links, "who am I", and the built client.
-import fs from 'node:fs';
-import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { roomPath, sessionCookieName, type ApiError, type ApiErrorCode, type HealthResponse, type MeResponse } from '../../shared/api.ts';
+import type { Participant } from '../../shared/domain.ts';
 import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import { LogBudget } from '../log-budget.ts';
 import type { Logger } from '../log.ts';
+import { ClientPages } from './client-pages.ts';
 
 export interface HttpDeps {
   version: string;
@@ -21,6 +21,8 @@ export interface HttpDeps {
   sessionTtlSeconds: number;
   cookieSecure: 'auto' | boolean;
   health: () => HealthResponse;
+  /** For the room page's PageBoot (see RoomRegistry.routerRtpCapabilities). */
+  routerRtpCapabilities: () => Promise<unknown>;
   /** Further /api routes (the assessment day's). */
   extraApi?: express.Router;
   log: Logger;
@@ -97,10 +99,15 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       deps.log.warn({ reason: result.reason, route: '/api/me' }, 'request not authenticated');
       return sendApiError(res, 401, 'UNAUTHENTICATED', describeAuthFailure(result.reason));
     }
-    const { participant } = result;
+    const me = meFor(result.participant);
+    if (!me) return sendApiError(res, 404, 'NOT_FOUND', 'session not found');
+    res.json(me);
+  });
+
+  const meFor = (participant: Participant): MeResponse | null => {
     const session = deps.sessions.getSession(participant.sessionId);
-    if (!session) return sendApiError(res, 404, 'NOT_FOUND', 'session not found');
-    const me: MeResponse = {
+    if (!session) return null;
+    return {
       participantId: participant.id,
       sessionId: session.id,
       sessionTitle: session.title,
@@ -108,16 +115,30 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       displayName: participant.displayName,
       role: participant.role,
     };
-    res.json(me);
-  });
+  };
 
   if (deps.extraApi) app.use('/api', deps.extraApi);
   app.use('/api', (_req, res) => sendApiError(res, 404, 'NOT_FOUND', 'no such API route'));
 
-  const indexHtml = path.join(deps.clientDir, 'index.html');
-  if (fs.existsSync(indexHtml)) {
+  const pages = ClientPages.load(deps.clientDir);
+  if (pages) {
     app.use(express.static(deps.clientDir, { index: false, maxAge: '1h' }));
-    app.get(['/', '/room/:participantId', '/studio/:participantId', '/playback/:participantId', '/moderation/:participantId'], (_req, res) => res.sendFile(indexHtml, { maxAge: 0 }));
+    const sendPage = (res: Response, html: string): void => {
+      // Pages name the current build's chunks (and a room page who is signed in): never cached.
+      res.setHeader('Cache-Control', 'no-store');
+      res.type('html').send(html);
+    };
+    // The room page carries who is signed in (when the cookie says so), so the page does not
+    // have to ask before it opens its socket; anyone else gets the same page without it.
+    app.get('/room/:participantId', async (req, res) => {
+      const participantId = String(req.params.participantId);
+      const signedIn = participantId.length <= 64 ? await deps.auth.fromCookieHeader(req.headers.cookie, participantId) : null;
+      const me = signedIn?.ok ? meFor(signedIn.participant) : null;
+      // Without the capabilities the page still works: it learns them from its join, a step later.
+      const routerRtpCapabilities = me ? await deps.routerRtpCapabilities().catch(() => undefined) : undefined;
+      sendPage(res, pages.roomPage(me ? { me, ...(routerRtpCapabilities ? { routerRtpCapabilities } : {}) } : null));
+    });
+    app.get(['/', '/studio/:participantId', '/playback/:participantId', '/moderation/:participantId'], (_req, res) => sendPage(res, pages.indexHtml));
   } else {
     deps.log.warn({ clientDir: deps.clientDir }, 'client not built: run `npm run build` (npm start does it)');
     app.get('/', (_req, res) => res.type('text').send('SimStudio server is running, but the client is not built: run `npm run build`.'));

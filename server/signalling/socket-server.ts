@@ -134,6 +134,9 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       const joined = room.join(participant, channel);
       socket.data.room = room;
       socket.data.channel = channel;
+      // The worker sets up the receiving side while the audit row is written (the reply waits for both).
+      const receiving = p.receive ? room.receiveAll(participant.id, p.receive.rtpCapabilities) : Promise.resolve({});
+      receiving.catch(() => undefined); // awaited below; not unhandled if the audit throws first
       // One audit row per connection: a client repeating join (up to the rate limit) must not
       // flood the append-only log.
       if (!socket.data.joinAudited) {
@@ -146,6 +149,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
         routerRtpCapabilities: room.routerRtpCapabilities,
         iceServers: deps.iceServers,
         ...joined,
+        ...(await receiving),
       };
     },
     createTransport: async (socket, p) => joinedRoom(socket).createTransport(socket.data.participant.id, p.direction),
