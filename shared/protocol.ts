@@ -93,6 +93,8 @@ export const requestSchemas = {
   dayControl: DayControlSchema,
   /** One clock sample (NTP-style): the client corrects its countdowns by the offset. */
   clockSync: z.strictObject({ clientSentAt: z.number().finite() }),
+  /** An actor tells the lead observer (and coordinator) something without speaking in the scene. */
+  signalLead: z.strictObject({ kind: z.enum(['needPause', 'technicalProblem', 'ready']) }),
 } as const;
 
 export type RequestName = keyof typeof requestSchemas;
@@ -172,7 +174,24 @@ export interface ReplyTypes {
   resumeConsumer: Record<string, never>;
   dayControl: DayState;
   clockSync: { serverNow: number };
+  /** How many of the lead observer's and coordinator's pages were told. */
+  signalLead: { delivered: number };
 }
+
+export type LeadSignalKind = RequestPayload<'signalLead'>['kind'];
+
+/** An actor's signal, as the lead observer and coordinator receive it. */
+export interface LeadSignal {
+  from: PeerInfo;
+  kind: LeadSignalKind;
+  at: number;
+}
+
+export const LEAD_SIGNAL_TEXT: Record<LeadSignalKind, string> = {
+  needPause: 'asks for a pause',
+  technicalProblem: 'has a technical problem',
+  ready: 'is ready',
+};
 
 /** The server recorder's state for a session, shown to everyone (failures prominently). */
 export interface RecordingStatus {
@@ -213,6 +232,8 @@ export interface ServerToClientEvents {
   recording: (status: RecordingStatus) => void;
   /** Who is connected now (also sent once on connection). */
   presence: (presence: PresenceInfo) => void;
+  /** To the lead observer and coordinator: an actor's signal. */
+  leadSignal: (signal: LeadSignal) => void;
   /** This participant opened the session in another tab or window; this connection is closed. */
   sessionReplaced: () => void;
   /** A message the server could not answer with an acknowledgement (no ack, unknown event). */

@@ -12,13 +12,15 @@
 // leave all earlier samples stale. If the wall clock does jump against the monotonic one (a
 // step, or a suspend that paused the monotonic clock), the samples are dropped and retaken.
 import { timeLeftMs, type DayControl, type DayState, type PhaseSpec } from '../../shared/assessment.ts';
-import type { PresenceInfo, RecordingStatus } from '../../shared/protocol.ts';
+import type { LeadSignal, LeadSignalKind, PresenceInfo, RecordingStatus } from '../../shared/protocol.ts';
 import { request, type RequestResult, type SignallingSocket } from './signalling.ts';
 
 export const CLOCK_SAMPLES_AT_CONNECT = 5;
 export const CLOCK_RESYNC_MS = 30_000;
 /** How many recent samples the best round trip is chosen from. */
 const SAMPLE_WINDOW = 8;
+/** The lead observer's page keeps the last few actors' signals until dismissed. */
+const MAX_SIGNALS_KEPT = 5;
 /** The wall clock moved this much against the monotonic clock: the samples are stale. */
 const CLOCK_JUMP_MS = 1_000;
 
@@ -46,6 +48,7 @@ export class DayClock {
   #synced = $state(false);
   #settled = $state(false);
   #presence = $state.raw<PresenceInfo | null>(null);
+  #signals = $state.raw<LeadSignal[]>([]);
   #recording = $state.raw<RecordingStatus | null>(null);
   #connected = $state(false);
 
@@ -79,6 +82,9 @@ export class DayClock {
     });
     this.#listen('recording', (status: RecordingStatus) => {
       this.#recording = status;
+    });
+    this.#listen('leadSignal', (signal: LeadSignal) => {
+      this.#signals = [...this.#signals, signal].slice(-MAX_SIGNALS_KEPT);
     });
     this.#listen('presence', (presence: PresenceInfo) => {
       this.#presence = presence;
@@ -114,6 +120,20 @@ export class DayClock {
   get synced(): boolean {
     return this.#synced;
   }
+  /** Actors' signals to the lead observer (lead observer and coordinator pages), oldest first. */
+  get signals(): LeadSignal[] {
+    return this.#signals;
+  }
+
+  dismissSignal(signal: LeadSignal): void {
+    this.#signals = this.#signals.filter((s) => s !== signal);
+  }
+
+  /** Actor: tells the lead observer something without speaking in the scene. */
+  signalLead(kind: LeadSignalKind): Promise<RequestResult<{ delivered: number }>> {
+    return request(this.#socket, 'signalLead', { kind });
+  }
+
   get presence(): PresenceInfo | null {
     return this.#presence;
   }

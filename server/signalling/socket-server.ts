@@ -42,6 +42,8 @@ const MAX_REQUESTS_PER_SECOND = 50;
 /** Messages over the limit (net of refill) after which the socket is cut off: a client this
  *  far over the limit is flooding, not bursting. */
 const FLOOD_CUTOFF = 4 * MAX_REQUESTS_PER_SECOND;
+/** An actor's signals to the lead observer: at most one per this many ms. */
+const SIGNAL_INTERVAL_MS = 3000;
 /** Log lines about refused messages per socket per minute; the rest are counted in one summary. */
 const REFUSAL_LOG_LINES_PER_MINUTE = 10;
 
@@ -50,6 +52,8 @@ interface SocketData {
   room?: Room;
   channel?: PeerChannel;
   joinAudited?: boolean;
+  /** When this connection last signalled the lead observer (actors). */
+  lastSignalAt?: number;
 }
 
 type StudioSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -170,6 +174,26 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     },
     dayControl: async (socket, p) => deps.assessment.control(socket.data.participant, p),
     clockSync: async () => ({ serverNow: Date.now() }),
+    signalLead: async (socket, p) => {
+      const { participant } = socket.data;
+      if (participant.role !== 'actor') throw new ProtocolFailure('FORBIDDEN', 'only actors signal the lead observer');
+      // One signal every few seconds is plenty; more is a stuck button or a flood.
+      const now = Date.now();
+      if (now - (socket.data.lastSignalAt ?? 0) < SIGNAL_INTERVAL_MS) {
+        throw new ProtocolFailure('RATE_LIMITED', 'signal sent a moment ago: the lead observer has it');
+      }
+      socket.data.lastSignalAt = now;
+      deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'day.actor_signalled', detail: { kind: p.kind } });
+      const signal = { from: { participantId: participant.id, displayName: participant.displayName, role: participant.role }, kind: p.kind, at: now };
+      let delivered = 0;
+      for (const s of connections.values()) {
+        const to = s.data.participant;
+        if (to.sessionId !== participant.sessionId || (to.role !== 'leadObserver' && to.role !== 'coordinator')) continue;
+        s.emit('leadSignal', signal);
+        delivered++;
+      }
+      return { delivered };
+    },
   };
 
   const connectedParticipantIds = (sessionId: string): Set<string> =>

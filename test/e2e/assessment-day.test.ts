@@ -204,6 +204,10 @@ describe('assessment day', () => {
     // observer stays hidden.
     await nextPhase(lead, 4);
     await waitForPhase(reopened, 'reflectiveConversation', null, 15_000);
+    // The lead checks their camera and microphone before going on camera.
+    const leadJoin = lead.getByTestId('join-button');
+    await pollUntil('lead devices ready', 20_000, () => leadJoin.isEnabled());
+    await leadJoin.click();
     await pollUntil('candidate decodes the lead observer', 20_000, async () => (await decoding(reopened)).includes(day.lead.id));
     expect(await decoding(reopened)).toEqual([day.lead.id]);
     const candidatePeers = await reopened.evaluate(() => window.simstudio?.state.peers.map((p) => p.role) ?? []);

@@ -1,6 +1,7 @@
 // What fell short of people's expectations on the day (issue 12), walked through in headless
-// Chromium: the actor is told every scenario they play; the candidate meets the character, not
-// the actor's name; everyone is warned of the last two minutes and told when time is added;
+// Chromium: the actor is told every scenario they play and can signal the lead observer; the
+// candidate meets the character, not the actor's name; everyone is warned of the last two
+// minutes and told when time is added;
 // observers enlarge one person, correct and delete their own notes, see blanks flagged, get
 // prompts for the reflective conversation and a list of what is still to score at the end; the
 // moderation queue counts observers' missing ratings.
@@ -89,6 +90,11 @@ it('shows the candidate the character, warns of the last two minutes and says wh
 it('lets an observer enlarge one person, correct and delete notes, and see blanks flagged once submitted', async () => {
   lead = (await openInvite(browser, await studio.invites.link(studio.baseUrl, day.lead))).page;
   await lead.getByTestId('rating-kss-1-3').first().waitFor({ timeout: 30_000 });
+
+  // The actor asks for a pause without a word in the scene: the lead observer sees it.
+  await actor.getByTestId('signal-needPause').click();
+  await expect.poll(async () => (await actor.getByTestId('signal-status').textContent()) ?? '').toContain('Sent to the lead observer');
+  await expect.poll(async () => (await lead.getByTestId('lead-signal').first().textContent()) ?? '').toContain('Ada Actor (actor) asks for a pause');
 
   // Enlarge the actor: their tile grows, the candidate's shrinks.
   await pollUntil('both people on the lead’s screen', 30_000, async () => (await lead.getByTestId('watch-tile').count()) === 2);
