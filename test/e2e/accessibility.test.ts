@@ -56,10 +56,11 @@ it('every page state of every role has no WCAG 2.2 AA violation at 1280×800 and
     'candidate reflective-conversation', 'candidate end-of-day', 'candidate result', 'actor call', 'observer call',
     'lead call', 'lead reflective-conversation', 'coordinator studio-live-board', 'coordinator studio-book-a-session',
     'coordinator studio-scenario-bank', 'coordinator studio-templates', 'coordinator studio-results',
-    'moderator moderation-queue', 'moderator moderation-session', 'lead playback',
+    'coordinator studio-book-a-session-errors', 'moderator moderation-queue', 'moderator moderation-session',
+    'moderator moderation-mark-error', 'lead playback', 'observer end-of-day',
   ]) {
     expect(states, `tour reached ${required}`).toContain(required);
   }
   expect(checked).toHaveLength(stops.length * VIEWPORTS.length);
   expect(found.length, `axe violations:\n  ${found.join('\n  ')}`).toBe(0);
-}, 400_000);
+}, 600_000);

@@ -143,6 +143,12 @@ export async function runTour({ studio, browser, visit, onStep = () => {} }: Tou
     // Each panel loads its data; wait until it no longer says it is loading.
     await pollUntil(`studio tab ${label} loaded`, WAIT_MS, async () => (await coordinator.locator('[role="tabpanel"]:visible [aria-busy="true"], [role="tabpanel"]:visible .loading').count()) === 0);
     await stop('coordinator', `studio-${label.toLowerCase().replace(/ /g, '-')}`, coordinator);
+    if (label === 'Book a session') {
+      // The form refused: every missing field says so.
+      await coordinator.getByTestId('book-submit').click();
+      await shown(coordinator, 'field-error');
+      await stop('coordinator', 'studio-book-a-session-errors', coordinator);
+    }
   }
 
   // Briefing.
@@ -195,6 +201,8 @@ export async function runTour({ studio, browser, visit, onStep = () => {} }: Tou
   await stop('actor', 'end-of-day', actor);
   await shown(lead, 'day-complete');
   await stop('lead', 'end-of-day', lead);
+  await shown(observer, 'day-complete');
+  await stop('observer', 'end-of-day', observer);
 
   // Recordings of the day's scenario.
   await pollUntil('recordings finished', WAIT_MS, async () => {
@@ -217,6 +225,11 @@ export async function runTour({ studio, browser, visit, onStep = () => {} }: Tou
   await moderator.locator('[data-testid="mark-row"][data-part="written"]').first().getByTestId('change-mark').click();
   await shown(moderator, 'mark-rationale');
   await stop('moderator', 'moderation-mark-editor', moderator);
+  // A change without a rationale is refused with a message.
+  await moderator.getByTestId('mark-rating').selectOption('2');
+  await moderator.getByTestId('mark-save').click();
+  await shown(moderator, 'mark-error');
+  await stop('moderator', 'moderation-mark-error', moderator);
 
   const who = finished.one('moderator');
   for (const itemId of ['written-notes', 'written-risk', 'written-decisions']) {
