@@ -26,8 +26,12 @@ export const WORKER_BUILD_PACKAGES = [
 /** What the running studio needs: ffmpeg writes the recordings (and ffprobe measures them). */
 export const RUNTIME_PACKAGES = ['ffmpeg'];
 
-/** What the tests need: a real browser, and poppler's pdftotext to read the reports' PDFs. */
-export const TEST_PACKAGES = ['chromium', 'poppler-utils'];
+/**
+ * What the tests need: real browsers (Chromium, and Firefox ESR, whose end-to-end test makes
+ * its own network namespace with iproute2's `ip`), and poppler's pdftotext to read the
+ * reports' PDFs.
+ */
+export const TEST_PACKAGES = ['chromium', 'firefox-esr', 'iproute2', 'poppler-utils'];
 
 export function missingAptPackages(packages: string[]): string[] {
   const query = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\\n', ...packages], { encoding: 'utf8' });

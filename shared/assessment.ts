@@ -237,3 +237,12 @@ export const BookSessionSchema = z
     }
   });
 export type BookSession = z.infer<typeof BookSessionSchema>;
+
+/** A booking may start this long ago at most (a coordinator booking "now" takes a minute or
+ *  two to fill in the form); anything earlier is a mistake, refused by client and server. */
+export const BOOKING_PAST_TOLERANCE_MS = 5 * 60_000;
+
+export function startsInThePast(scheduledStart: string, now: number): boolean {
+  const at = Date.parse(scheduledStart);
+  return Number.isFinite(at) && at < now - BOOKING_PAST_TOLERANCE_MS;
+}

@@ -63,7 +63,7 @@ export const ResultRulesSchema = z.strictObject({
   observationPassMark: z.number().min(1).max(4),
   /** The mean final rating (1–4 scale) the written exercise needs to pass. */
   writtenPassMark: z.number().min(1).max(4),
-  /** A result this close to the pass mark (either side) is borderline, and sampled for moderation. */
+  /** A result closer than this to the pass mark (either side) is borderline, and sampled for moderation. */
   borderlineMargin: z.number().min(0).max(1.5),
   /** Whether the candidate's report names the lead observer and the moderator. */
   reportNamesAssessors: z.boolean(),
@@ -114,7 +114,9 @@ export function elementResult(element: Element, marks: Array<number | null>, rul
     passMark,
     missing: 0,
     outcome: score >= passMark ? 'pass' : 'fail',
-    borderline: Math.abs(score - passMark) <= rules.borderlineMargin + 1e-9,
+    // Strictly within the margin: at the default rules (pass 2.75, margin 0.25) every mark at
+    // "Meets the standard" (3.00) is a clear pass, not a borderline one.
+    borderline: Math.abs(score - passMark) < rules.borderlineMargin - 1e-9,
     carriedOver: null,
   };
 }

@@ -36,6 +36,9 @@ export interface Framework {
   reflectionScale: RatingLevel[];
 }
 
+/** The domain scale's "Meets the standard": below it, a rating is something to develop. */
+export const MEETS_STANDARD = 3;
+
 const DOMAIN_SCALE: RatingLevel[] = [
   { value: 1, label: 'Clear fail', descriptor: 'Little or no evidence of the standard; practice that could leave a child at risk.' },
   { value: 2, label: 'Borderline', descriptor: 'Some evidence, but inconsistent or incomplete; not yet reliably at the standard.' },

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import {
   assessedElements,
   plannedPhases,
+  startsInThePast,
   type BookSession,
   type ContentKind,
   type DayControl,
@@ -88,6 +89,9 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
   /** Books a session: participants, a random scenario draw (avoiding scenarios the candidate
    *  has sat), the plan with adjustments, and a waiting day. All or nothing. */
   book(input: BookSession, random: () => number = Math.random): { sessionId: string; participants: Participant[] } {
+    if (startsInThePast(input.scheduledStart, Date.now())) {
+      throw new ProtocolFailure('INVALID_PAYLOAD', 'scheduledStart: this time has already passed: choose a time from now on');
+    }
     const template = this.templates.latest(input.templateId);
     if (!template) throw new ProtocolFailure('NOT_FOUND', `no template "${input.templateId}"`);
     const retake = input.retake ?? null;

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
 import { resultRules, type Template } from '../../shared/assessment.ts';
 import { ELEMENT_LABELS, partLabel, type Element, type MarkRow, type Outcome } from '../../shared/moderation.ts';
-import { frameworkFor, type RatingLevel } from '../../shared/rubric.ts';
+import { MEETS_STANDARD, frameworkFor, type RatingLevel } from '../../shared/rubric.ts';
 
 const require = createRequire(import.meta.url);
 const FONT = require.resolve('dejavu-fonts-ttf/ttf/DejaVuSans.ttf');
@@ -38,56 +38,114 @@ function longDate(ms: number | string | null): string {
   return new Date(ms).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/London' });
 }
 
-function newDocument(title: string): PDFKit.PDFDocument {
-  const doc = new PDFDocument({ size: 'A4', margin: 56, info: { Title: title, Author: 'SimStudio' }, bufferPages: true });
-  doc.registerFont('body', FONT);
-  doc.registerFont('bold', FONT_BOLD);
-  doc.font('body').fontSize(10.5);
-  return doc;
-}
+/**
+ * A tagged PDF (PDF/UA as far as pdfkit goes): every piece of text sits in a structure element
+ * (H1, H2, H3, P) under one Document element, in reading order, and the page footers are
+ * artifacts, so that a screen reader reads the report as headings and paragraphs.
+ */
+class ReportWriter {
+  readonly doc: PDFKit.PDFDocument;
+  readonly #root: PDFKit.PDFStructureElement;
 
-function heading(doc: PDFKit.PDFDocument, text: string, size = 14): void {
-  doc.moveDown(0.8).font('bold').fontSize(size).fillColor('#1a1a1a').text(text).font('body').fontSize(10.5).moveDown(0.3);
-}
-
-function paragraph(doc: PDFKit.PDFDocument, text: string): void {
-  for (const part of text.split(/\n{2,}/)) doc.text(part.trim(), { align: 'left', lineGap: 2 }).moveDown(0.4);
-}
-
-function labelled(doc: PDFKit.PDFDocument, label: string, value: string): void {
-  doc.font('bold').text(`${label}: `, { continued: true }).font('body').text(value);
-}
-
-function finish(doc: PDFKit.PDFDocument, footer: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  doc.on('data', (chunk: Buffer) => chunks.push(chunk));
-  const done = new Promise<Buffer>((resolve, reject) => {
-    doc.on('end', () => resolve(Buffer.concat(chunks)));
-    doc.on('error', reject);
-  });
-  const range = doc.bufferedPageRange();
-  for (let i = range.start; i < range.start + range.count; i++) {
-    doc.switchToPage(i);
-    const bottom = doc.page.height - 40;
-    doc.page.margins.bottom = 0;
-    doc.font('body').fontSize(8).fillColor('#555555').text(`${footer} · page ${i + 1} of ${range.count}`, 56, bottom, { width: doc.page.width - 112, align: 'center' });
+  constructor(title: string) {
+    this.doc = new PDFDocument({
+      size: 'A4',
+      margin: 56,
+      info: { Title: title, Author: 'SimStudio' },
+      bufferPages: true,
+      pdfVersion: '1.7',
+      // pdfkit 0.20 supports PDF/UA; @types/pdfkit lists only the PDF/A subsets.
+      subset: 'PDF/UA' as unknown as PDFKit.PDFDocumentOptions['subset'],
+      tagged: true,
+      lang: 'en-GB',
+      displayTitle: true,
+    });
+    this.doc.registerFont('body', FONT);
+    this.doc.registerFont('bold', FONT_BOLD);
+    this.doc.font('body').fontSize(10.5);
+    this.#root = this.doc.struct('Document');
+    this.doc.addStructure(this.#root);
   }
-  doc.end();
-  return done;
+
+  #tagged(type: string): PDFKit.Mixins.TextOptions {
+    return { structParent: this.#root, structType: type } as PDFKit.Mixins.TextOptions;
+  }
+
+  title(text: string): void {
+    this.doc.font('bold').fontSize(18).fillColor('#1a1a1a').text(text, this.#tagged('H1')).font('body').fontSize(11);
+  }
+
+  heading(text: string, level: 'H2' | 'H3' = 'H2'): void {
+    const size = level === 'H2' ? 14 : 12;
+    this.doc.moveDown(0.8).font('bold').fontSize(size).fillColor('#1a1a1a').text(text, this.#tagged(level)).font('body').fontSize(10.5).moveDown(0.3);
+  }
+
+  /** A short bold title of an item (a domain) within a section. */
+  itemTitle(text: string): void {
+    this.doc.font('bold').text(text, this.#tagged('H3')).font('body');
+  }
+
+  line(text: string, colour = '#1a1a1a'): void {
+    this.doc.fillColor(colour).text(text, this.#tagged('P')).fillColor('#1a1a1a');
+  }
+
+  paragraph(text: string): void {
+    for (const part of text.split(/\n{2,}/)) this.doc.text(part.trim(), { ...this.#tagged('P'), align: 'left', lineGap: 2 }).moveDown(0.4);
+  }
+
+  labelled(label: string, value: string): void {
+    this.doc.font('bold').text(`${label}: `, { ...this.#tagged('P'), continued: true }).font('body').text(value);
+  }
+
+  moveDown(lines: number): void {
+    this.doc.moveDown(lines);
+  }
+
+  finish(footer: string): Promise<Buffer> {
+    const doc = this.doc;
+    const chunks: Buffer[] = [];
+    doc.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const done = new Promise<Buffer>((resolve, reject) => {
+      doc.on('end', () => resolve(Buffer.concat(chunks)));
+      doc.on('error', reject);
+    });
+    const range = doc.bufferedPageRange();
+    for (let i = range.start; i < range.start + range.count; i++) {
+      doc.switchToPage(i);
+      const bottom = doc.page.height - 40;
+      doc.page.margins.bottom = 0;
+      doc.markContent('Artifact', { type: 'Pagination' });
+      doc.font('body').fontSize(8).fillColor('#555555').text(`${footer} · page ${i + 1} of ${range.count}`, 56, bottom, { width: doc.page.width - 112, align: 'center' });
+      doc.endMarkedContent();
+    }
+    doc.end();
+    return done;
+  }
 }
 
-function outcomeSection(doc: PDFKit.PDFDocument, input: ReportInput): void {
-  heading(doc, 'Your result');
+function outcomeSection(w: ReportWriter, input: ReportInput): void {
+  w.heading('Your result');
   for (const o of input.outcome) {
-    labelled(doc, ELEMENT_LABELS[o.element], `${OUTCOME_WORDS[o.outcome]}${o.carriedOver ? ' (carried over from your earlier assessment)' : ''}`);
+    w.labelled(ELEMENT_LABELS[o.element], `${OUTCOME_WORDS[o.outcome]}${o.carriedOver ? ' (carried over from your earlier assessment)' : ''}`);
   }
-  if (input.reviewedAt) doc.moveDown(0.3).text(`This result was decided by an independent review on ${longDate(input.reviewedAt)}.`);
+  if (input.reviewedAt) {
+    w.moveDown(0.3);
+    w.line(`This result was decided by an independent review on ${longDate(input.reviewedAt)}.`);
+  }
   const failed = input.outcome.filter((o) => o.outcome === 'fail');
-  doc.moveDown(0.4);
-  if (failed.length === 0) doc.text('You have met the standard in every element of this assessment.');
-  else if (failed.length === 1) {
-    doc.text(`You may book a retake of the ${ELEMENT_LABELS[failed[0]!.element].toLowerCase()} only; your other result stands. Your coordinator can arrange it.`);
-  } else doc.text('You may book a full retake of the assessment. Your coordinator can arrange it.');
+  w.moveDown(0.4);
+  if (failed.length === 0) {
+    // Passing an element is the mean of its marks: a pass can still hold ratings below the
+    // standard, and the report must not say otherwise.
+    const below = input.rows.some((r) => r.part !== 'reflective' && r.final !== null && r.final < MEETS_STANDARD);
+    w.line(
+      below
+        ? 'You have passed every element of this assessment. Some ratings were below “Meets the standard”: the feedback by domain below shows where, and what to develop.'
+        : 'You have passed every element of this assessment, and met the standard in every domain rated.',
+    );
+  } else if (failed.length === 1) {
+    w.line(`You may book a retake of the ${ELEMENT_LABELS[failed[0]!.element].toLowerCase()} only; your other result stands. Your coordinator can arrange it.`);
+  } else w.line('You may book a full retake of the assessment. Your coordinator can arrange it.');
 }
 
 function levelOf(scale: RatingLevel[], value: number | null): RatingLevel | undefined {
@@ -95,71 +153,76 @@ function levelOf(scale: RatingLevel[], value: number | null): RatingLevel | unde
 }
 
 /** Per domain: the level reached in each part, and what the typical level means. */
-function domainSection(doc: PDFKit.PDFDocument, input: ReportInput): void {
+function domainSection(w: ReportWriter, input: ReportInput): void {
   const scale = frameworkFor(input.level).scale;
   const observation = input.rows.filter((r) => r.part !== 'written' && r.part !== 'reflective');
   const reflective = input.rows.filter((r) => r.part === 'reflective');
   const written = input.rows.filter((r) => r.part === 'written');
   if (observation.length > 0) {
-    heading(doc, 'Feedback by domain — simulated observation');
-    doc.fillColor('#444444').text('Knowledge and Skills Statement domains observed in the scenarios, with the level you reached in each scenario.').fillColor('#1a1a1a');
+    w.heading('Feedback by domain — simulated observation');
+    w.line('Knowledge and Skills Statement domains observed in the scenarios, with the level you reached in each scenario.', '#444444');
     const domains = [...new Set(observation.map((r) => r.itemId))];
     for (const id of domains) {
       const rows = observation.filter((r) => r.itemId === id);
       const values = rows.map((r) => r.final).filter((v): v is number => v !== null);
       const typical = levelOf(scale, values.length > 0 ? Math.round(values.reduce((a, b) => a + b, 0) / values.length) : null);
-      doc.moveDown(0.5).font('bold').text(rows[0]!.itemTitle).font('body');
-      doc.text(rows.map((r) => `${partLabel(r.part)}: ${levelOf(scale, r.final)?.label ?? '—'}`).join(' · '));
-      if (typical) doc.fillColor('#444444').text(`Overall, ${typical.label.toLowerCase()}: ${typical.descriptor}`).fillColor('#1a1a1a');
+      w.moveDown(0.5);
+      w.itemTitle(rows[0]!.itemTitle);
+      w.line(rows.map((r) => `${partLabel(r.part)}: ${levelOf(scale, r.final)?.label ?? '—'}`).join(' · '));
+      if (typical) w.line(`Overall, ${typical.label.toLowerCase()}: ${typical.descriptor}`, '#444444');
     }
   }
   const reflection = frameworkFor(input.level).reflectionScale;
   for (const r of reflective) {
-    heading(doc, 'Reflective conversation', 12);
+    w.heading('Reflective conversation', 'H3');
     const level = levelOf(reflection, r.final);
-    doc.text(level ? `${level.label}: ${level.descriptor}` : '—');
+    w.line(level ? `${level.label}: ${level.descriptor}` : '—');
   }
   if (written.length > 0) {
-    heading(doc, 'Feedback — written exercise');
+    w.heading('Feedback — written exercise');
     for (const r of written) {
       const level = levelOf(scale, r.final);
-      doc.moveDown(0.3).font('bold').text(r.itemTitle.replace(/^\d+\.\s*/, '')).font('body');
-      doc.text(level ? `${level.label}: ${level.descriptor}` : '—');
+      w.moveDown(0.3);
+      w.itemTitle(r.itemTitle.replace(/^\d+\.\s*/, ''));
+      w.line(level ? `${level.label}: ${level.descriptor}` : '—');
     }
   }
 }
 
 export function candidateReportPdf(input: ReportInput): Promise<Buffer> {
-  const doc = newDocument(`Feedback report — ${input.candidateName}`);
-  doc.font('bold').fontSize(18).text('Feedback report').font('body').fontSize(11);
-  doc.text(`Simulated observation assessment — child and family ${input.level === 'practitioner' ? 'practitioner' : 'practice supervisor'}`).moveDown(0.6);
-  labelled(doc, 'Candidate', input.candidateName);
-  if (input.candidateRef) labelled(doc, 'Reference', input.candidateRef);
-  labelled(doc, 'Assessed on', longDate(input.assessedOn));
-  labelled(doc, 'Result confirmed', longDate(input.signedOffAt));
+  const w = new ReportWriter(`Feedback report — ${input.candidateName}`);
+  w.title('Feedback report');
+  w.line(`Simulated observation assessment — child and family ${input.level === 'practitioner' ? 'practitioner' : 'practice supervisor'}`);
+  w.moveDown(0.6);
+  w.labelled('Candidate', input.candidateName);
+  if (input.candidateRef) w.labelled('Reference', input.candidateRef);
+  w.labelled('Assessed on', longDate(input.assessedOn));
+  w.labelled('Result confirmed', longDate(input.signedOffAt));
   if (resultRules(input.template).reportNamesAssessors) {
-    labelled(doc, 'Lead observer', input.assessors.leadObserver);
-    labelled(doc, 'Moderator', input.assessors.moderator);
+    w.labelled('Lead observer', input.assessors.leadObserver);
+    w.labelled('Moderator', input.assessors.moderator);
   }
-  outcomeSection(doc, input);
-  heading(doc, 'What you did well');
-  paragraph(doc, input.feedback.strengths);
-  heading(doc, 'Areas for development');
-  paragraph(doc, input.feedback.development);
-  domainSection(doc, input);
-  return finish(doc, `SimStudio feedback report · ${input.sessionId} · confidential to the candidate`);
+  outcomeSection(w, input);
+  w.heading('What you did well');
+  w.paragraph(input.feedback.strengths);
+  w.heading('Areas for development');
+  w.paragraph(input.feedback.development);
+  domainSection(w, input);
+  return w.finish(`SimStudio feedback report · ${input.sessionId} · confidential to the candidate`);
 }
 
 export function employerSummaryPdf(input: ReportInput): Promise<Buffer> {
-  const doc = newDocument(`Result summary — ${input.candidateName}`);
-  doc.font('bold').fontSize(18).text('Result summary for the employer').font('body').fontSize(11).moveDown(0.6);
-  if (input.employer) labelled(doc, 'Employer', input.employer.name);
-  labelled(doc, 'Candidate', input.candidateName);
-  if (input.candidateRef) labelled(doc, 'Reference', input.candidateRef);
-  labelled(doc, 'Assessed on', longDate(input.assessedOn));
-  doc.moveDown(0.3).fillColor('#444444').text('Shared with the candidate’s consent, recorded when the assessment was booked.').fillColor('#1a1a1a');
-  outcomeSection(doc, input);
-  heading(doc, 'Areas for development');
-  paragraph(doc, input.feedback.development);
-  return finish(doc, `SimStudio result summary · ${input.sessionId} · confidential`);
+  const w = new ReportWriter(`Result summary — ${input.candidateName}`);
+  w.title('Result summary for the employer');
+  w.moveDown(0.6);
+  if (input.employer) w.labelled('Employer', input.employer.name);
+  w.labelled('Candidate', input.candidateName);
+  if (input.candidateRef) w.labelled('Reference', input.candidateRef);
+  w.labelled('Assessed on', longDate(input.assessedOn));
+  w.moveDown(0.3);
+  w.line('Shared with the candidate’s consent, recorded when the assessment was booked.', '#444444');
+  outcomeSection(w, input);
+  w.heading('Areas for development');
+  w.paragraph(input.feedback.development);
+  return w.finish(`SimStudio result summary · ${input.sessionId} · confidential`);
 }

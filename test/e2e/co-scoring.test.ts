@@ -86,11 +86,13 @@ it('independent scoring, then side by side; an observer offline for 30 s loses n
 
   // The lead submits first: the observer's sheet (stored on the server) still does not reach them.
   await lead.getByTestId('submit-scenario').first().click();
+  await lead.getByTestId('confirm-submit-yes').first().click();
   await expect.poll(() => sheetOf(day.lead)?.getMap('submitted').get(submittedKey(day.lead.id, 1))).toBeTruthy();
   await pollUntil('lead sees the observer still scoring', 10_000, async () => (await lead.getByTestId('waiting-observers').count()) > 0);
   expect(((await lead.getByTestId(`other-rating-${day.observer.id}-kss-1`).first().textContent()) ?? '').trim()).toBe('–');
   // Then the observer submits; each sees the other's ratings, and the disagreement (3 vs 1) is highlighted.
   await observer.getByTestId('submit-scenario').first().click();
+  await observer.getByTestId('confirm-submit-yes').first().click();
   await expect.poll(() => sheetOf(day.observer)?.getMap('submitted').get(submittedKey(day.observer.id, 1))).toBeTruthy();
   const cell = async (page: Page, of: BookedDay['lead'], domainId: string): Promise<string> =>
     ((await page.getByTestId(`other-rating-${of.id}-${domainId}`).first().textContent({ timeout: 1000 }).catch(() => '')) ?? '').trim();

@@ -1,6 +1,10 @@
 // Moderation and results over HTTP against a real studio: the queue, changing marks with a
 // rationale, sign-off and its lock (down to the database), independent review, the
 // candidate's report (its PDF text), the employer summary, CSV export and retakes.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, collabDocName, sheetDocName } from '../../shared/collab.ts';
 import type { CandidateResult, ModerationView, QueueRow } from '../../shared/moderation.ts';
@@ -150,6 +154,33 @@ describe('moderation of a finished day', () => {
     expect(() => studio.db.prepare("UPDATE moderated_marks SET rating = 1 WHERE session_id = ?").run(day.sessionId)).toThrow(/signed off/);
     expect(() => studio.db.prepare('DELETE FROM audit_log WHERE session_id = ?').run(day.sessionId)).toThrow(/append-only/);
     expect(studio.moderation.rubricLock(day.sessionId)).toBe('all');
+  });
+
+  it('says a pass with ratings below the standard as it is, in a tagged PDF; written marks all at "meets" are a clear pass', async () => {
+    const view = await callAs<ModerationView>(studio, day.one('moderator'), 'GET', `/moderation/sessions/${day.sessionId}`);
+    // Every written mark is "Meets the standard" (3.00 against a pass mark of 2.75): not borderline.
+    expect(view.body.results.find((r) => r.element === 'written')).toMatchObject({ score: 3, outcome: 'pass', borderline: false });
+    const pdf = await callAs(studio, day.one('candidate'), 'GET', `/results/${day.sessionId}/report.pdf`);
+    expect(pdf.status).toBe(200);
+    const text = pdfText(pdf.raw).replace(/\s+/g, ' ');
+    // The demo day agreed some domains at "Borderline": the report must not claim the standard was met everywhere.
+    expect(text).toContain('Borderline');
+    expect(text).not.toMatch(/met the standard in every/);
+    expect(text).toContain('Some ratings were below “Meets the standard”');
+    // Tagged: headings and paragraphs in a structure tree, the page footers left out as artifacts.
+    const file = path.join(os.tmpdir(), `report-${day.sessionId}.pdf`);
+    fs.writeFileSync(file, pdf.raw);
+    try {
+      expect(execFileSync('pdfinfo', [file]).toString()).toMatch(/^Tagged:\s+yes$/m);
+      const structure = execFileSync('pdfinfo', ['-struct-text', file]).toString();
+      expect(structure).toMatch(/H1[^\n]*\n\s*"Feedback report"/);
+      expect(structure).toMatch(/H2[^\n]*\n\s*"Your result"/);
+      expect(structure).toMatch(/H2[^\n]*\n\s*"Feedback by domain — simulated observation"/);
+      expect(structure).toContain(DEMO_FEEDBACK.strengths.slice(0, 40));
+      expect(structure).not.toContain('confidential to the candidate');
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
   });
 
   it('gives the candidate their own report — outcome and narrative, no observer notes or names — and nobody else’s', async () => {

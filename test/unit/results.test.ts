@@ -8,6 +8,9 @@ describe('element results', () => {
     expect(elementResult('observation', [3, 3, 3, 2], DEFAULT_RESULT_RULES)).toMatchObject({ score: 2.75, outcome: 'pass', borderline: true });
     expect(elementResult('observation', [3, 2, 3, 2, 3, 3], DEFAULT_RESULT_RULES)).toMatchObject({ score: 2.67, outcome: 'fail', borderline: true });
     expect(elementResult('written', [4, 4, 3], DEFAULT_RESULT_RULES)).toMatchObject({ score: 3.67, outcome: 'pass', borderline: false });
+    // Every mark at "Meets the standard" is a clear pass, and a clear fail is not borderline.
+    expect(elementResult('written', [3, 3, 3, 3], DEFAULT_RESULT_RULES)).toMatchObject({ score: 3, outcome: 'pass', borderline: false });
+    expect(elementResult('observation', [3, 2], DEFAULT_RESULT_RULES)).toMatchObject({ score: 2.5, outcome: 'fail', borderline: false });
     expect(elementResult('written', [1, 2, 2], { ...DEFAULT_RESULT_RULES, writtenPassMark: 1.5 })).toMatchObject({ outcome: 'pass', passMark: 1.5 });
   });
 
