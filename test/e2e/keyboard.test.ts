@@ -158,8 +158,11 @@ it('observer: rates, adds an evidence note and submits, by keyboard only', async
   const notes = () => Object.values(observerSheet()?.getMap('notes').toJSON() ?? {}) as Array<{ text: string }>;
   await expect.poll(() => notes().map((n) => n.text), { timeout: 15_000 }).toContain('Asked an open question about evenings at home.');
 
-  // Submit.
+  // Submit: a second, deliberate step, whose button takes focus.
   await tabTo(observer, '[data-testid="submit-scenario"]');
+  await observer.keyboard.press('Enter');
+  await pollUntil('focus on the confirmation', 10_000, () => focusedMatches(observer, '[data-testid="confirm-submit-yes"]'));
+  expect(observerSheet()?.getMap('submitted').get(submittedKey(day.observer.id, 1))).toBeFalsy();
   await observer.keyboard.press('Enter');
   await expect.poll(() => observerSheet()?.getMap('submitted').get(submittedKey(day.observer.id, 1)), { timeout: 15_000 }).toBeTruthy();
 }, 180_000);

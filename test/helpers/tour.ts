@@ -68,11 +68,21 @@ async function decoding(page: Page): Promise<string[]> {
   });
 }
 
-/** The lead observer moves the day on from phase `from` (soft timers ask for no confirmation). */
+/** Presses a day control on the lead's page, confirming if the page asks (someone absent). */
+async function dayControl(lead: Page, button: string, confirm: string, done: () => Promise<boolean>): Promise<void> {
+  await lead.getByRole('button', { name: button }).click();
+  const yes = lead.getByRole('button', { name: confirm });
+  await pollUntil(`${button} done`, WAIT_MS, async () => {
+    if (await done()) return true;
+    if (await yes.isVisible().catch(() => false)) await yes.click();
+    return false;
+  });
+}
+
+/** The lead observer moves the day on from phase `from`. */
 async function nextPhase(lead: Page, from: number): Promise<void> {
   await pollUntil(`lead page in phase ${from}`, WAIT_MS, async () => (await dayPhase(lead)).index === from);
-  await lead.getByRole('button', { name: 'Next phase' }).click();
-  await pollUntil(`lead page past phase ${from}`, WAIT_MS, async () => {
+  await dayControl(lead, 'Next phase', 'Yes, go to the next phase', async () => {
     const p = await dayPhase(lead);
     return (p.index ?? -1) > from || p.status === 'complete';
   });
@@ -152,7 +162,7 @@ export async function runTour({ studio, browser, visit, onStep = () => {} }: Tou
   }
 
   // Briefing.
-  await lead.getByRole('button', { name: 'Start the day' }).click();
+  await dayControl(lead, 'Start the day', 'Yes, start the day', async () => (await dayPhase(lead)).kind === 'briefing');
   await waitForPhase(candidate, 'briefing');
   await shown(candidate, 'candidate-briefing');
   await stop('candidate', 'briefing', candidate);
@@ -185,7 +195,11 @@ export async function runTour({ studio, browser, visit, onStep = () => {} }: Tou
   await stop('observer', 'written-exercise', observer);
 
   // Reflective conversation: the lead observer is on stage with the candidate.
+  // The lead checks their camera and microphone before going on stage.
   await nextPhase(lead, 2);
+  await pollUntil('lead device check ready', WAIT_MS, () => lead.getByTestId('join-button').isEnabled().catch(() => false));
+  await stop('lead', 'reflective-device-check', lead);
+  await lead.getByTestId('join-button').click();
   await pollUntil('candidate decodes the lead', WAIT_MS, async () => (await decoding(candidate)).includes(day.lead.id));
   await stop('candidate', 'reflective-conversation', candidate);
   // The lead's page shows it is on stage (whether it decodes the candidate is the assessment-day
