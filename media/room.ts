@@ -402,12 +402,12 @@ export class Room extends EventEmitter<RoomEvents> {
 
   private listenOptions(): types.WebRtcTransportOptions {
     const { webRtcServer } = this.pooled;
-    const common = { enableUdp: true, enableTcp: this.config.enableTcp, preferUdp: !this.config.preferTcp, preferTcp: this.config.preferTcp };
+    const { enableUdp } = this.config;
+    const common = { enableUdp, enableTcp: this.config.enableTcp, preferUdp: enableUdp && !this.config.preferTcp, preferTcp: this.config.preferTcp };
     if (webRtcServer) return { webRtcServer, ...common };
     const portRange = { min: this.config.minPort, max: this.config.maxPort };
-    const listenInfos: types.TransportListenInfo[] = [
-      { protocol: 'udp', ip: this.config.listenIp, announcedAddress: this.config.announcedAddress, portRange },
-    ];
+    const listenInfos: types.TransportListenInfo[] = [];
+    if (enableUdp) listenInfos.push({ protocol: 'udp', ip: this.config.listenIp, announcedAddress: this.config.announcedAddress, portRange });
     if (this.config.enableTcp) {
       listenInfos.push({ protocol: 'tcp', ip: this.config.listenIp, announcedAddress: this.config.announcedAddress, portRange });
     }

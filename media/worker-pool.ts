@@ -70,9 +70,8 @@ export class WorkerPool extends EventEmitter<PoolEvents> {
     let webRtcServer: types.WebRtcServer | undefined;
     if (this.config.webRtcServerPort !== undefined) {
       const port = this.config.webRtcServerPort + slot;
-      const listenInfos: types.TransportListenInfo[] = [
-        { protocol: 'udp', ip: this.config.listenIp, announcedAddress: this.config.announcedAddress, port },
-      ];
+      const listenInfos: types.TransportListenInfo[] = [];
+      if (this.config.enableUdp) listenInfos.push({ protocol: 'udp', ip: this.config.listenIp, announcedAddress: this.config.announcedAddress, port });
       if (this.config.enableTcp) {
         listenInfos.push({ protocol: 'tcp', ip: this.config.listenIp, announcedAddress: this.config.announcedAddress, port });
       }

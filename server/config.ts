@@ -21,6 +21,7 @@ const EnvSchema = z.object({
   SIMSTUDIO_MEDIA_ANNOUNCED_ADDRESS: z.string().optional(),
   SIMSTUDIO_MEDIA_MIN_PORT: z.coerce.number().int().min(1024).max(65535).default(40000),
   SIMSTUDIO_MEDIA_MAX_PORT: z.coerce.number().int().min(1024).max(65535).default(49999),
+  SIMSTUDIO_MEDIA_UDP: z.enum(['true', 'false']).default('true'),
   SIMSTUDIO_MEDIA_TCP: z.enum(['true', 'false']).default('true'),
   SIMSTUDIO_MEDIA_PREFER_TCP: z.enum(['true', 'false']).default('false'),
   SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT: z.coerce.number().int().min(1024).max(65535).optional(),
@@ -33,6 +34,7 @@ const EnvSchema = z.object({
   SIMSTUDIO_WRITTEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
   SIMSTUDIO_ALLOWED_ORIGINS: z.string().optional(),
+  SIMSTUDIO_HELP_CONTACT: z.string().trim().max(300).optional(),
 });
 
 export interface MediaConfig {
@@ -41,6 +43,8 @@ export interface MediaConfig {
   announcedAddress: string | undefined;
   minPort: number;
   maxPort: number;
+  /** Off only to try a network without UDP (e.g. the pre-join check's TCP fallback). */
+  enableUdp: boolean;
   enableTcp: boolean;
   preferTcp: boolean;
   /** When set, worker i listens on this port + i for all its transports (UDP and TCP). */
@@ -68,6 +72,8 @@ export interface Config {
   /** Web origins whose pages may open the studio's WebSockets; undefined: the public URL's
    *  origin (see server/http/origin.ts, allowedOriginsFor). */
   allowedOrigins: string[] | undefined;
+  /** Who participants call or write to when the pre-join check finds a problem (shown as is). */
+  helpContact: string | null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -79,6 +85,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const e = parsed.data;
   if (e.SIMSTUDIO_MEDIA_MIN_PORT > e.SIMSTUDIO_MEDIA_MAX_PORT) {
     throw new Error('invalid configuration: SIMSTUDIO_MEDIA_MIN_PORT is above SIMSTUDIO_MEDIA_MAX_PORT');
+  }
+  if (e.SIMSTUDIO_MEDIA_UDP === 'false' && e.SIMSTUDIO_MEDIA_TCP === 'false') {
+    throw new Error('invalid configuration: SIMSTUDIO_MEDIA_UDP and SIMSTUDIO_MEDIA_TCP cannot both be false');
   }
   return {
     host: e.SIMSTUDIO_HOST,
@@ -96,12 +105,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       announcedAddress: e.SIMSTUDIO_MEDIA_ANNOUNCED_ADDRESS,
       minPort: e.SIMSTUDIO_MEDIA_MIN_PORT,
       maxPort: e.SIMSTUDIO_MEDIA_MAX_PORT,
+      enableUdp: e.SIMSTUDIO_MEDIA_UDP === 'true',
       enableTcp: e.SIMSTUDIO_MEDIA_TCP === 'true',
       preferTcp: e.SIMSTUDIO_MEDIA_PREFER_TCP === 'true',
       webRtcServerPort: e.SIMSTUDIO_MEDIA_WEBRTC_SERVER_PORT,
     },
     iceServers: parseIceServers(e.SIMSTUDIO_ICE_SERVERS),
     allowedOrigins: allowedOriginsFromEnv(e.SIMSTUDIO_ALLOWED_ORIGINS),
+    helpContact: e.SIMSTUDIO_HELP_CONTACT || null,
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: {

@@ -39,6 +39,9 @@ import type { EvidenceNoteView } from '../shared/api.ts';
 import type { Participant } from '../shared/domain.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { RecordingService } from './recording/recording-service.ts';
+import { ProbeService } from './prejoin/probe-service.ts';
+import { prejoinRoutes } from './prejoin/prejoin-routes.ts';
+import { TestCallRepo } from './prejoin/test-call-repo.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -104,6 +107,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
   const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log }, config.recording);
   const auth = new ParticipantAuth(tokens, sessions);
+  const probes = new ProbeService({ pickWorker: () => pool.pick(), media: config.media, iceServers: config.iceServers, log });
+  const testCalls = new TestCallRepo(db);
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -145,6 +150,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       invites,
       baseUrl: () => baseUrl,
       connectedParticipantIds: (sessionId) => connections.ids(sessionId),
+      testCalls: (sessionId) => testCalls.latestInSession(sessionId),
       written,
       recordings: () => recordings,
       evidenceNotes,
@@ -152,6 +158,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
   );
   api.use(moderationRoutes({ auth, moderation, audit, log }));
+  api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
     version: VERSION,
@@ -229,6 +236,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     async close() {
       await recordings.close();
       written.close();
+      probes.close();
       assessment.close();
       await collab.close();
       await updateWriter.close();

@@ -4,6 +4,7 @@ import type { Level } from './domain.ts';
 import type { ApiErrorCode } from './errors.ts';
 import type { RecordingStatus } from './protocol.ts';
 import type { Role } from './roles.ts';
+import type { TestCallSummary } from './prejoin.ts';
 
 export interface HealthResponse {
   status: 'ok' | 'degraded';
@@ -43,7 +44,8 @@ export interface BoardRow {
   sessionId: string;
   title: string;
   day: DayState | null;
-  people: Array<{ participantId: string; displayName: string; role: Role; connected: boolean }>;
+  /** testCall: the participant's newest pre-join test call (null: not done). */
+  people: Array<{ participantId: string; displayName: string; role: Role; connected: boolean; testCall: TestCallSummary | null }>;
   warnings: string[];
   /** Faults of the studio itself that need someone to act (e.g. the database refused a
    *  timed transition, which is being retried); each stays until the fault clears. */

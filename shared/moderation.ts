@@ -163,6 +163,8 @@ export interface QueueRow {
   results: ElementResult[];
   sampled: { selected: boolean; reason: string };
   retake: { of: string; element: Element } | null;
+  /** Observers' own ratings left blank (a day scored in part is not queued as a complete one). */
+  missingRatings: number;
 }
 
 // ---- the moderation view ----

@@ -64,6 +64,19 @@ const REFLECTION_SCALE: RatingLevel[] = [
   { value: 4, label: 'Highly reflective', descriptor: 'Critical, self-aware analysis; alternative hypotheses weighed and linked to risk.' },
 ];
 
+/** The lead observer's prompts for the reflective conversation after the last scenario: it
+ *  explores the candidate's hypotheses (REFLECTION_SCALE is what the answers are rated on). */
+export const REFLECTIVE_PROMPTS: readonly string[] = [
+  'Before you went in, what did you think might be happening for this child and family? What were your hypotheses?',
+  'What did you see or hear that supported those hypotheses, and what challenged them?',
+  'Did your thinking change during the conversation? What did you do differently because of it?',
+  'What other explanations could there be for what you heard? How would you test them?',
+  'What risks and what strengths would you record now, and how sure are you of each?',
+  'What would you do next, and why? Who else would you involve?',
+  'How did you keep the child’s experience and voice at the centre of the conversation?',
+  'If you could go back into the room, what would you do differently?',
+];
+
 export const KSS_PRACTITIONER: Framework = {
   id: 'kss-practitioner',
   version: 1,

@@ -7,6 +7,23 @@ export type ApiResult<T> =
   | { ok: true; status: number; data: T }
   | { ok: false; status: number; code: string; message: string };
 
+/**
+ * The server's refusal as a sentence for people: its messages name the field for API callers
+ * ("rationale: a rationale is required: …"); people read "A rationale is required: …".
+ */
+export function plainMessage(raw: string): string {
+  return raw
+    .split('; ')
+    .map((part) => {
+      const text = part.replace(/^(?:[A-Za-z_$][\w$]*(?:\.[\w$]+)*|\(body\)): /, '').trim();
+      if (!text) return '';
+      const sentence = text[0]!.toUpperCase() + text.slice(1);
+      return /[.!?]$/.test(sentence) ? sentence : `${sentence}.`;
+    })
+    .filter(Boolean)
+    .join(' ');
+}
+
 export class ParticipantApi {
   readonly participantId: string;
 
@@ -62,7 +79,7 @@ export class ParticipantApi {
         ok: false,
         status: response.status,
         code: payload?.error?.code ?? 'HTTP',
-        message: payload?.error?.message ?? `The server answered ${response.status}.`,
+        message: payload?.error?.message ? plainMessage(payload.error.message) : `The server answered ${response.status}.`,
       };
     }
     try {

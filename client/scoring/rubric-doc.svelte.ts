@@ -292,6 +292,27 @@ export class RubricDoc {
     return id;
   }
 
+  /** Corrects the text of one of my notes (its time and domain stay): until I submit. */
+  editNote(scenario: ScenarioKey, id: string, text: string): boolean {
+    const sheet = this.#writableSheet(scenario);
+    const key = noteKey(this.me.participantId, id);
+    const note = sheet?.getMap('notes').get(key);
+    if (!sheet || note === undefined) return false;
+    const parsed = EvidenceNoteSchema.safeParse({ ...(note as EvidenceNote), text: text.trim() });
+    if (!parsed.success) return false;
+    sheet.getMap('notes').set(key, parsed.data);
+    return true;
+  }
+
+  /** Removes one of my notes: until I submit (then notes are evidence and stay). */
+  deleteNote(scenario: ScenarioKey, id: string): boolean {
+    const sheet = this.#writableSheet(scenario);
+    const key = noteKey(this.me.participantId, id);
+    if (!sheet || !sheet.getMap('notes').has(key)) return false;
+    sheet.getMap('notes').delete(key);
+    return true;
+  }
+
   /** Lead observer: the agreed rating of a domain, with its rationale. */
   setAgreed(scenario: ScenarioKey, domainId: string, rating: number, rationale: string): boolean {
     if (this.#destroyed || !this.isLead || !isScenarioKey(scenario) || !validDomainId(domainId)) return false;

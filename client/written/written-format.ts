@@ -1,24 +1,4 @@
-// Small pure helpers of the written exercise page: time left, fingerprint, text size.
-
-/** "09:59", "1:04:59"; "00:00" once the time is up. */
-export function formatTimeLeft(ms: number): string {
-  const total = Math.max(0, Math.ceil(ms / 1000));
-  const hours = Math.floor(total / 3600);
-  const minutes = Math.floor((total % 3600) / 60);
-  const seconds = total % 60;
-  const mm = String(minutes).padStart(2, '0');
-  const ss = String(seconds).padStart(2, '0');
-  return hours > 0 ? `${hours}:${mm}:${ss}` : `${mm}:${ss}`;
-}
-
-/** "12 minutes", "45 seconds", "time is up": for screen readers (to the minute above one). */
-export function spokenTimeLeft(ms: number): string {
-  const total = Math.max(0, Math.ceil(ms / 1000));
-  if (total === 0) return 'time is up';
-  if (total < 60) return `${total} second${total === 1 ? '' : 's'}`;
-  const minutes = Math.ceil(total / 60);
-  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
-}
+// Small pure helpers of the written exercise page: fingerprint, text size.
 
 /** The first 16 hex digits in groups of four: enough to compare by eye, short enough to read. */
 export function shortFingerprint(sha256: string): string {

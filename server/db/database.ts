@@ -254,6 +254,23 @@ const MIGRATIONS: string[] = [
    ALTER TABLE written_state ADD COLUMN candidate_online INTEGER NOT NULL DEFAULT 0 CHECK (candidate_online IN (0, 1));
    CREATE TRIGGER written_state_no_update BEFORE UPDATE ON written_state
      BEGIN SELECT RAISE(ABORT, 'a closed written exercise cannot reopen'); END;`,
+  // Pre-join test calls (issue 12): each participant's checks, newest shown on the board.
+  // The columns the board reads, and the whole validated result as JSON.
+  `CREATE TABLE test_calls (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+     at INTEGER NOT NULL,
+     passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+     failed_step TEXT CHECK (failed_step IN ('browser', 'camera', 'microphone', 'speakers', 'connection')),
+     path TEXT CHECK (path IN ('udp', 'tcp', 'relay')),
+     rtt_ms INTEGER,
+     upload_kbps INTEGER,
+     browser TEXT NOT NULL,
+     result TEXT NOT NULL
+   );
+   CREATE INDEX test_calls_by_participant ON test_calls(participant_id, at);
+   CREATE INDEX test_calls_by_session ON test_calls(session_id, at);`,
 ];
 
 /** The database file in a data directory. */

@@ -4,6 +4,7 @@ import express from 'express';
 import { z } from 'zod';
 import { BookSessionSchema, ContentKindSchema, TemplateSchema, type DayState } from '../../shared/assessment.ts';
 import type { BoardRow, EvidenceNoteView, InviteRow, RecordingsResponse } from '../../shared/api.ts';
+import type { TestCallSummary } from '../../shared/prejoin.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { ScenarioSchema } from '../../shared/scenario.ts';
@@ -30,6 +31,8 @@ export interface AssessmentRouteDeps {
   invites: Invites;
   baseUrl: () => string;
   connectedParticipantIds: (sessionId: string) => Set<string>;
+  /** Each participant's newest pre-join test call, for the board (server/prejoin/). */
+  testCalls: (sessionId: string) => Map<string, TestCallSummary>;
   written: WrittenExercise;
   /** A getter: the recorder starts after the routes are built. */
   recordings: () => RecordingService;
@@ -190,11 +193,13 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
         const live = day?.status === 'running' || day?.status === 'paused';
         if (!live && (when < from || when >= to)) return [];
         const online = deps.connectedParticipantIds(session.id);
+        const testCalls = deps.testCalls(session.id);
         const people = deps.sessions.listParticipants(session.id).map((p) => ({
           participantId: p.id,
           displayName: p.displayName,
           role: p.role,
           connected: online.has(p.id),
+          testCall: testCalls.get(p.id) ?? null,
         }));
         return [
           { sessionId: session.id, title: session.title, day, people, warnings: boardWarnings(day, people, deps, session.id), alerts: deps.assessment.alerts(session.id) },

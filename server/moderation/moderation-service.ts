@@ -165,6 +165,7 @@ export class ModerationService {
         results: this.resultsShown(facts),
         sampled: sample,
         retake: plan.retake,
+        missingRatings: facts.rows.reduce((n, row) => n + row.observers.filter((o) => o.rating === null).length, 0),
       });
     }
     return rows.sort((a, b) => (b.scheduledStart ?? 0) - (a.scheduledStart ?? 0));

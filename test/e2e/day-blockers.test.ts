@@ -39,7 +39,8 @@ beforeAll(async () => {
   lead = (await openInvite(browser, await studio.invites.link(studio.baseUrl, day.lead))).page;
   await lead.setViewportSize({ width: 1280, height: 800 });
   await lead.getByRole('button', { name: 'Start the day' }).waitFor({ timeout: 20_000 });
-});
+  // Two browsers' worth of page loads and a device check: more than the default on a loaded machine.
+}, 120_000);
 
 afterAll(async () => {
   actorSocket?.disconnect();
