@@ -10,7 +10,7 @@ import type { Participant } from '../../shared/domain.ts';
 import { demoBooking } from '../../server/demo.ts';
 import { DEMO_FEEDBACK } from '../../server/demo-finished.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
-import { callAs, finishedDemoDay, pdfText, type FinishedDay } from '../helpers/moderation.ts';
+import { callAs, finishedDemoDay, pdfTagged, pdfText, type FinishedDay } from '../helpers/moderation.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -106,6 +106,15 @@ it('a moderator changes a rating with a rationale and signs off; the candidate d
   expect(text).toContain('Written exercise: Passed');
   expect(text).toContain(DEMO_FEEDBACK.strengths);
   expect(text).toContain(DEMO_FEEDBACK.development);
+  // Issue 12, problem 7: a pass with "Borderline" ratings is said as it is, in a tagged PDF; and
+  // the written exercise, every mark at "Meets the standard" (3.00), is a clear pass.
+  expect(text).toContain('Borderline');
+  expect(text).not.toMatch(/met the standard in every/);
+  expect(text).toContain('Some ratings were below “Meets the standard”');
+  expect(pdfTagged(await report.body())).toBe(true);
+  const writtenResult = moderator.getByTestId('results-table').locator('tr[data-element="written"]');
+  expect(await writtenResult.innerText()).toContain('Pass');
+  expect(await writtenResult.innerText()).not.toContain('borderline');
 
   // Nobody else's: not another session's report, not with another candidate's id.
   const foreign = await candidate.context.request.get(

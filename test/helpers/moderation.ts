@@ -1,6 +1,9 @@
 // Moderation in tests: a finished, scored demo day, HTTP calls as a signed-in participant,
 // and the text of a PDF (poppler's pdftotext).
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { BookSession } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { demoBooking } from '../../server/demo.ts';
@@ -56,4 +59,15 @@ export async function callAs<T = unknown>(studio: Studio, who: Participant, meth
 /** The text of a PDF, as poppler's pdftotext reads it. */
 export function pdfText(pdf: Buffer): string {
   return execFileSync('pdftotext', ['-layout', '-', '-'], { input: pdf }).toString('utf8');
+}
+
+/** Whether a PDF is tagged (a structure tree for assistive technology), as poppler's pdfinfo says. */
+export function pdfTagged(pdf: Buffer): boolean {
+  const file = path.join(os.tmpdir(), `simstudio-pdf-${process.pid}-${Date.now()}.pdf`);
+  fs.writeFileSync(file, pdf);
+  try {
+    return /^Tagged:\s+yes$/m.test(execFileSync('pdfinfo', [file]).toString('utf8'));
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 }
