@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import type { Browser, Page } from 'playwright-core';
 import type { Participant } from '../../shared/domain.ts';
 import { bookDay, testTemplate, type BookedDay } from '../helpers/assessment.ts';
-import { launchBrowser, openInvite, pageErrors, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
+import { decoding, launchBrowser, openInvite, pageErrors, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -62,21 +62,6 @@ async function phaseOf(page: Page): Promise<{ kind: string | null; scenario: num
   });
 }
 
-/** Whose video this page is decoding right now (participant ids with frames > 0 and a playing element). */
-async function decoding(page: Page): Promise<string[]> {
-  return page.evaluate(async () => {
-    const session = window.simstudio?.session;
-    if (!session) return [];
-    const inbound = (await session.stats()).inbound.filter((s) => s.kind === 'video' && (s.framesDecoded ?? 0) > 0);
-    return inbound
-      .map((s) => s.participantId)
-      .filter((id) => {
-        const v = document.querySelector<HTMLVideoElement>(`video[data-testid="remote-video"][data-participant-id="${id}"]`);
-        return !!v && v.readyState >= 2 && v.videoWidth > 0;
-      })
-      .sort();
-  });
-}
 
 async function waitForPhase(page: Page, kind: string, scenario: number | null, timeoutMs = 30_000): Promise<void> {
   await pollUntil(`phase ${kind} ${scenario ?? ''}`, timeoutMs, async () => {

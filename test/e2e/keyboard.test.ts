@@ -10,7 +10,7 @@ import { WRITTEN_FRAGMENT, collabDocName, sheetDocName } from '../../shared/coll
 import { ratingKey, submittedKey } from '../../shared/rubric.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { bookDay, testTemplate, type BookedDay } from '../helpers/assessment.ts';
-import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
+import { decoding, launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { connectAs, request, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -69,20 +69,6 @@ async function tabTo(page: Page, selector: string, max = 120): Promise<void> {
   throw new Error(`Tab never reached ${selector}; focus went through: ${[...new Set(visited)].join(', ')}`);
 }
 
-/** Whose video this page is decoding and showing right now. */
-async function decoding(page: Page): Promise<string[]> {
-  return page.evaluate(async () => {
-    const session = window.simstudio?.session;
-    if (!session) return [];
-    const inbound = (await session.stats()).inbound.filter((s) => s.kind === 'video' && (s.framesDecoded ?? 0) > 0);
-    return inbound
-      .map((s) => s.participantId)
-      .filter((id) => {
-        const v = document.querySelector<HTMLVideoElement>(`video[data-testid="remote-video"][data-participant-id="${id}"]`);
-        return !!v && v.readyState >= 2 && v.videoWidth > 0;
-      });
-  });
-}
 
 async function phaseKind(page: Page): Promise<string | null> {
   return page.evaluate(() => window.simstudio?.day?.phaseKind ?? null);

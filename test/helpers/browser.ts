@@ -134,3 +134,20 @@ export async function pollUntil<T>(what: string, timeoutMs: number, probe: () =>
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
 }
+
+/** Whose video this page is decoding and showing right now: participant ids (sorted) with
+ *  frames decoded and a playing remote <video>. */
+export async function decoding(page: Page): Promise<string[]> {
+  return page.evaluate(async () => {
+    const session = window.simstudio?.session;
+    if (!session) return [];
+    const inbound = (await session.stats()).inbound.filter((s) => s.kind === 'video' && (s.framesDecoded ?? 0) > 0);
+    return inbound
+      .map((s) => s.participantId)
+      .filter((id) => {
+        const v = document.querySelector<HTMLVideoElement>(`video[data-testid="remote-video"][data-participant-id="${id}"]`);
+        return !!v && v.readyState >= 2 && v.videoWidth > 0;
+      })
+      .sort();
+  });
+}

@@ -10,7 +10,7 @@
 import type { Browser, Page } from 'playwright-core';
 import type { Participant } from '../../shared/domain.ts';
 import { bookDay, testTemplate } from './assessment.ts';
-import { openInvite, pollUntil } from './browser.ts';
+import { decoding, openInvite, pollUntil } from './browser.ts';
 import { callAs, finishedDemoDay } from './moderation.ts';
 import type { TestStudio } from './studio.ts';
 
@@ -53,20 +53,6 @@ async function shown(page: Page, testId: string): Promise<void> {
   await page.getByTestId(testId).first().waitFor({ state: 'visible', timeout: WAIT_MS });
 }
 
-/** Whose video this page is decoding and showing right now. */
-async function decoding(page: Page): Promise<string[]> {
-  return page.evaluate(async () => {
-    const session = window.simstudio?.session;
-    if (!session) return [];
-    const inbound = (await session.stats()).inbound.filter((s) => s.kind === 'video' && (s.framesDecoded ?? 0) > 0);
-    return inbound
-      .map((s) => s.participantId)
-      .filter((id) => {
-        const v = document.querySelector<HTMLVideoElement>(`video[data-testid="remote-video"][data-participant-id="${id}"]`);
-        return !!v && v.readyState >= 2 && v.videoWidth > 0;
-      });
-  });
-}
 
 /** Presses a day control on the lead's page, confirming if the page asks (someone absent). */
 async function dayControl(lead: Page, button: string, confirm: string, done: () => Promise<boolean>): Promise<void> {
