@@ -165,6 +165,11 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.stage;
   }
 
+  /** Everyone connected to the room. */
+  participantIds(): string[] {
+    return [...this.peers.keys()];
+  }
+
   /** The live producers of one participant, by source. */
   producersOf(participantId: string): Map<MediaSource, types.Producer> {
     const found = new Map<MediaSource, types.Producer>();

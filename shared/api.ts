@@ -117,7 +117,12 @@ export interface RecordingRow {
   phaseStartedAt: number;
   /** 'fallback': uploaded from the lead observer's page while the server recorder was down. */
   status: 'recording' | 'complete' | 'interrupted' | 'deleted' | 'fallback';
+  /** Server time of the file's zero: it lies `startedAt − phaseStartedAt` ms into the phase. */
   startedAt: number;
+  /** The same instant on the sender's wall clock, from its RTCP sender reports (null: none). */
+  senderStartedAt: number | null;
+  /** How frame times were found: the sender's reports (lip sync kept), or arrival (a fallback). */
+  timing: 'sender-report' | 'arrival' | null;
   endedAt: number | null;
   bytes: number | null;
   sha256: string | null;

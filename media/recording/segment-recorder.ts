@@ -1,57 +1,49 @@
-// Records one participant's camera and microphone into one WebM file, without transcoding:
-// mediasoup sends RTP over two PlainTransports on loopback to an ffmpeg process that copies
-// VP8 and Opus into WebM. One instance is one segment; when ffmpeg dies, the session
-// recorder starts a new segment (playback joins the segments).
+// Records one participant's camera and microphone into one WebM file, without transcoding.
+// The participant's tap (media-tap.ts) gives frames with capture times; this module lays them
+// on the segment's own timeline (milliseconds since its zero, which is the phase start when the
+// segment starts a phase), writes them as a WebM stream, and an ffmpeg process copies that
+// stream into the file. One instance is one segment; when its ffmpeg dies, the session recorder
+// carries on with its hot standby and starts a new one (playback joins segments).
 //
-// Crash tolerance: the WebM muxer keeps the open cluster in memory and writes it when the
-// cluster closes, so a killed ffmpeg loses the open cluster. Clusters are closed every
-// CLUSTER_MS and written out at once (-flush_packets), and probing ends at the first keyframe
-// (packets held while probing are lost too): a killed ffmpeg loses at most about the last quarter second
-// it received, and what it wrote is a WebM without an index that a copy-remux completes.
+// From the first moment: the tap keeps the last few seconds, so a segment asked to begin at
+// the phase start takes the microphone from that instant and the camera from the last
+// keyframe just before it (or the keyframe it asks for at once), whenever ffmpeg gets going.
 //
-// Timestamps: ffmpeg's RTP input re-times a stream when the first RTCP sender report for it
-// arrives (about half a second in), which can step its timestamps back; the file would then
-// hold repeated timestamps that players and `ffmpeg -xerror` reject. So sender reports are
-// sent to a socket of ours that discards them (rtcpSink), and lip sync comes from starting
-// both streams together instead (see start).
+// Clean timestamps: each frame's time is its capture time from RTP timestamps and sender
+// reports (see SegmentClock), never its arrival; a track's times only increase, so the muxer
+// never sees one step back.
 //
-// Fast replacement: starting ffmpeg (about 190 shared libraries) takes 0.1 s on an idle
-// machine and over a second on a loaded one. So a StandbyFfmpeg is started ahead of need: it
-// listens on its ports and waits, idle, with paused consumers already connected to it, until
-// a segment hands it media. A replacement then costs a resume and a keyframe.
+// Crash tolerance: ffmpeg's WebM muxer writes a cluster when it closes; clusters are closed
+// every CLUSTER_MS and written at once (-flush_packets), so a killed ffmpeg loses at most about
+// a quarter second, and what it wrote is a WebM without an index that a copy-remux completes.
 import type { ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import type { types } from 'mediasoup';
 import type { Logger } from '../../server/log.ts';
 import { spawnTied } from './tied-child.ts';
+import type { ParticipantTap, TapFrame, TrackKind } from './media-tap.ts';
+import { webmCluster, webmHeader, type WebmBlock, type WebmTracks } from './rtp/webm-writer.ts';
 
-/** Keyframe requests after start: the file must begin on a keyframe, and a lost one is re-asked. */
-const KEYFRAME_REQUESTS_MS = [0, 300, 1000, 2000, 4000];
-/** Stall detection: no new video bytes in this many checks this far apart. */
-const STALL_CHECK_MS = 1000;
-const STALL_CHECKS = 2;
-/** The longest the microphone waits for the camera's first keyframe. */
-const KEYFRAME_WAIT_MS = 2500;
-/** The longest wait for ffmpeg to bind its RTP ports before media is resumed regardless. */
-const FFMPEG_BIND_TIMEOUT_MS = 3000;
-/** Longest stretch of media a killed ffmpeg can lose (the open, unwritten cluster). */
+/** Longest stretch a killed ffmpeg can lose (its open, unwritten cluster). */
 const CLUSTER_MS = 250;
-/** Probing: the SDP names the codecs; the first keyframe gives the picture size. */
-const ANALYZE_US = 3_000_000;
+/** A camera keyframe at most this long before the start still begins the recording. */
+const PRE_ROLL_MS = 300;
+/** One track's frame waits at most this long for the other track's, to keep them interleaved. */
+const INTERLEAVE_WAIT_MS = 300;
+/** The stream's header waits at most this long for the camera's picture size. */
+const HEADER_WAIT_MS = 1000;
+/** At a stop, frames captured before the cut are waited for at most this long. */
+const CUT_WAIT_MS = 500;
+/** A picture size to declare when the camera has never sent a keyframe (frames carry their own). */
+const FALLBACK_SIZE = { width: 640, height: 480 };
 
-/** The ffmpeg arguments of one segment (exported for the benchmark and tests). */
-export function ffmpegArgs(sdpFile: string, kinds: ReadonlyArray<'audio' | 'video'>, file: string): string[] {
+/** The ffmpeg arguments of one segment: a WebM stream on stdin, copied into the file. */
+export function ffmpegArgs(file: string): string[] {
   return [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
-    '-protocol_whitelist', 'file,udp,rtp',
-    '-fflags', '+genpts',
-    '-analyzeduration', String(ANALYZE_US),
-    '-i', sdpFile,
-    ...kinds.flatMap((kind) => ['-map', `0:${kind === 'video' ? 'v' : 'a'}:0`]),
-    '-c', 'copy',
-    // Do not hold one stream's packets for long waiting for the other (a muted microphone).
+    '-f', 'matroska', '-i', 'pipe:0',
+    '-map', '0', '-c', 'copy',
+    // Our timeline as it is: zero is the segment's zero (the phase start), not its first packet.
+    '-copyts',
     '-max_interleave_delta', String(CLUSTER_MS * 1000),
     '-cluster_time_limit', String(CLUSTER_MS),
     '-flush_packets', '1',
@@ -60,225 +52,117 @@ export function ffmpegArgs(sdpFile: string, kinds: ReadonlyArray<'audio' | 'vide
   ];
 }
 
-/** Whether a UDP port is bound on this machine (ffmpeg has opened its RTP input). */
-function udpPortBound(port: number): boolean {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  for (const table of ['/proc/net/udp', '/proc/net/udp6']) {
-    try {
-      const lines = fs.readFileSync(table, 'utf8').split('\n');
-      if (lines.some((line) => line.trim().split(/\s+/)[1]?.endsWith(hex))) return true;
-    } catch {
-      // no IPv6 table
-    }
-  }
-  return false;
-}
-
-/** Two free consecutive UDP ports (RTP, RTCP = RTP + 1) on loopback, as ffmpeg expects. */
-async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + 2 * Math.floor(Math.random() * 4999);
-    const bound = await Promise.all([base, base + 1].map(tryBind));
-    await Promise.all(bound.map((socket) => (socket ? new Promise<void>((resolve) => socket.close(() => resolve())) : undefined)));
-    if (bound.every(Boolean)) return base;
-  }
-  throw new Error('no free UDP port pair for the recorder');
-}
-
-function tryBind(port: number): Promise<dgram.Socket | null> {
-  return new Promise((resolve) => {
-    const socket = dgram.createSocket('udp4');
-    socket.once('error', () => {
-      socket.close();
-      resolve(null);
-    });
-    socket.bind(port, '127.0.0.1', () => resolve(socket));
-  });
-}
+export type Timing = 'sender-report' | 'arrival';
 
 /**
- * One loopback UDP socket that takes (and drops) the RTCP mediasoup sends to recorders, open
- * while any segment runs. A port of our own: never one a later ffmpeg could bind.
+ * Places a participant's frames on the server clock. With sender reports, both tracks share
+ * one offset (server − sender clock), so the sender's own lip sync is kept exactly; without,
+ * each track's RTP clock gets its own offset from the quickest recent arrivals. Chosen once per
+ * segment, so a segment's timeline never jumps.
  */
-const rtcpSink = {
-  socket: null as dgram.Socket | null,
-  port: Promise.resolve(0),
-  users: 0,
-  acquire(): Promise<number> {
-    if (this.users++ === 0) {
-      const socket = dgram.createSocket('udp4');
-      socket.on('message', () => undefined);
-      socket.on('error', () => undefined);
-      this.socket = socket;
-      this.port = new Promise((resolve) => socket.bind(0, '127.0.0.1', () => resolve(socket.address().port)));
-    }
-    return this.port;
-  },
-  release(): void {
-    if (--this.users > 0) return;
-    this.users = 0;
-    const socket = this.socket;
-    this.socket = null;
-    void this.port.then(() => socket?.close());
-  },
-};
+class SegmentClock {
+  readonly timing: Timing;
+  private readonly tap: ParticipantTap;
+  private readonly senderOffset: number | null;
+  private readonly rtpOffsets = new Map<TrackKind, number>();
 
-/** Resolves when the (video, keyframe-traced) consumer has sent its first keyframe (or after a while, or if ffmpeg died). */
-function firstKeyFrame(consumer: types.Consumer, ffmpeg: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      consumer.off('trace', onTrace);
-      ffmpeg.off('exit', done);
-      resolve();
-    };
-    const onTrace = (trace: types.ConsumerTraceEventData): void => {
-      if (trace.type === 'keyframe') done();
-    };
-    const timer = setTimeout(done, KEYFRAME_WAIT_MS);
-    consumer.on('trace', onTrace);
-    ffmpeg.once('exit', done);
-  });
+  constructor(tap: ParticipantTap) {
+    this.tap = tap;
+    const reported = [...tap.tracks.values()].every((t) => t.hasReport);
+    const offset = tap.serverOffset('audio') ?? tap.serverOffset('video');
+    this.senderOffset = reported && offset !== null ? offset : null;
+    this.timing = this.senderOffset === null ? 'arrival' : 'sender-report';
+  }
+
+  serverMs(frame: TapFrame): number {
+    if (this.senderOffset !== null && frame.senderMs !== null) return frame.senderMs + this.senderOffset;
+    let offset = this.rtpOffsets.get(frame.kind);
+    if (offset === undefined) {
+      offset = this.tap.rtpOffset(frame.kind) ?? frame.arrivalMs - frame.rtpMs;
+      this.rtpOffsets.set(frame.kind, offset);
+    }
+    return frame.rtpMs + offset;
+  }
+
+  /** The sender's wall-clock time of a server-clock instant (null without reports). */
+  senderTime(serverMs: number): number | null {
+    return this.senderOffset === null ? null : serverMs - this.senderOffset;
+  }
 }
 
-interface Track {
-  transport: types.PlainTransport;
-  consumer: types.Consumer;
-  port: number;
-}
-
-type Kind = 'audio' | 'video';
-
-
-
-
-/**
- * Everything a segment needs, made ready ahead of need: an ffmpeg that already runs and listens
- * on its RTP ports (it writes `file` once media arrives: it opens its output only after probing
- * its input, so an unused standby leaves no file), and a paused consumer of each producer on a
- * PlainTransport connected to those ports. Promoting it is resuming the consumers. Used by
- * exactly one segment, or discarded.
- */
-export class StandbyFfmpeg {
-  readonly file: string;
-  readonly process: ChildProcess;
-  readonly tracks: Track[];
-  /** Settles true once ffmpeg listens on every port (false: it died, or never did in time). */
-  readonly listening: Promise<boolean>;
-  private claimed = false;
-  private rtcpReleased = false;
-
-  private constructor(file: string, tracks: Track[], process: ChildProcess) {
-    this.file = file;
-    this.tracks = tracks;
-    this.process = process;
-    process.once('error', () => undefined);
-    this.listening = (async () => {
-      const deadline = Date.now() + FFMPEG_BIND_TIMEOUT_MS;
-      while (process.exitCode === null && process.signalCode === null && Date.now() < deadline) {
-        if (tracks.every((t) => udpPortBound(t.port))) return true;
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      return tracks.every((t) => udpPortBound(t.port)) && process.exitCode === null;
-    })();
-  }
-
-  static async spawn(router: types.Router, producers: { audio: types.Producer | undefined; video: types.Producer }, file: string): Promise<StandbyFfmpeg> {
-    const tracks: Track[] = [];
-    const rtcpPort = await rtcpSink.acquire();
-    try {
-      for (const producer of [producers.video, producers.audio]) {
-        if (!producer) continue;
-        const port = await freePortPair();
-        const transport = await router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: false, comedia: false });
-        tracks.push({ transport, consumer: undefined as unknown as types.Consumer, port });
-        // Paused until promoted; resuming then asks the sender for a keyframe.
-        const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities, paused: true });
-        tracks.at(-1)!.consumer = consumer;
-        await transport.connect({ ip: '127.0.0.1', port, rtcpPort });
-        if (consumer.kind === 'video') await consumer.enableTraceEvent(['keyframe']);
-      }
-    } catch (error) {
-      for (const t of tracks) t.transport.close();
-      rtcpSink.release();
-      throw error;
-    }
-    const sdpFile = `${file}.sdp`;
-    fs.writeFileSync(sdpFile, sdpText(tracks));
-    const ffmpeg = spawnTied('ffmpeg', ffmpegArgs(sdpFile, tracks.map((t) => t.consumer.kind), file), { stdio: ['ignore', 'ignore', 'pipe'] });
-    return new StandbyFfmpeg(file, tracks, ffmpeg);
-  }
-
-  get alive(): boolean {
-    return this.process.exitCode === null && this.process.signalCode === null && this.process.pid !== undefined;
-  }
-
-  /** Whether it records exactly these producers and is still whole. */
-  fits(producers: { audio: types.Producer | undefined; video: types.Producer }): boolean {
-    const wanted = [producers.video, producers.audio].filter((p) => p !== undefined).map((p) => p.id);
-    return (
-      !this.claimed &&
-      this.alive &&
-      this.tracks.length === wanted.length &&
-      this.tracks.every((t, i) => !t.consumer.closed && t.consumer.producerId === wanted[i])
-    );
-  }
-
-  /** Hands the tracks to a segment, which closes them (and gives back the RTCP sink) when it ends. */
-  claim(): void {
-    this.claimed = true;
-  }
-
-  releaseRtcp(): void {
-    if (this.rtcpReleased) return;
-    this.rtcpReleased = true;
-    rtcpSink.release();
-  }
-
-  /** Not needed after all: ends it and removes what it may have left. */
-  discard(): void {
-    if (this.claimed) return;
-    this.claimed = true;
-    for (const t of this.tracks) t.transport.close();
-    this.releaseRtcp();
-    if (this.alive) this.process.kill('SIGKILL');
-    fs.rmSync(`${this.file}.sdp`, { force: true });
-    const removeOutput = (): void => fs.rmSync(this.file, { force: true });
-    if (this.process.exitCode !== null || this.process.signalCode !== null) removeOutput();
-    else this.process.once('exit', removeOutput);
-  }
+interface Queued {
+  block: WebmBlock;
+  queuedAt: number;
 }
 
 interface SegmentEvents {
   /** ffmpeg ended without being asked to (killed, crashed). */
   failed: [reason: string];
-  /** Its transports are closed (stopped, or failed). */
+  /** It no longer takes frames (stopped, or failed). */
   closed: [];
 }
 
 export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   readonly file: string;
   readonly startedAt = Date.now();
-  /** When media began to flow into the file (the first keyframe), for the timeline. */
-  mediaSince = Date.now();
-  private readonly tracks: Track[];
+  /** Server time of the file's zero: where it lies on the scenario clock. */
+  readonly mediaSince: number;
+  /** The sender's wall-clock time of the file's zero, from its sender reports (null: none). */
+  readonly senderSince: number | null;
+  readonly timing: Timing;
+  private readonly tap: ParticipantTap;
+  private readonly clock: SegmentClock;
   private readonly ffmpeg: ChildProcess;
   private readonly log: Logger;
-  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly kinds: TrackKind[];
+  private tracks: WebmTracks | null = null;
+  private readonly pending: WebmBlock[] = [];
+  private readonly queues = new Map<TrackKind, Queued[]>();
+  private readonly lastTime = new Map<TrackKind, number>();
+  private readonly lastServerMs = new Map<TrackKind, number>();
+  private cluster: WebmBlock[] = [];
+  private clusterOpenedAt = 0;
+  private videoStarted = false;
+  private cutAt: number | null = null;
   private stopping = false;
-  private tracksClosed = false;
+  private detached = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly onFrame: (frame: TapFrame) => void;
   /** ffmpeg's last complaints, for the log when a segment ends badly. */
   readonly stderr: () => string;
   private readonly exited: Promise<void>;
+  /** Blocks written, per track (tests and the benchmark). */
+  readonly written = { video: 0, audio: 0 };
 
-  private constructor(file: string, tracks: Track[], ffmpeg: ChildProcess, log: Logger) {
+  private constructor(tap: ParticipantTap, file: string, fromMs: number, log: Logger) {
     super();
+    this.tap = tap;
     this.file = file;
-    this.tracks = tracks;
-    this.ffmpeg = ffmpeg;
     this.log = log;
+    this.clock = new SegmentClock(tap);
+    this.timing = this.clock.timing;
+    this.kinds = (['video', 'audio'] as const).filter((k) => tap.tracks.has(k));
+    for (const k of this.kinds) this.queues.set(k, []);
+
+    // The camera begins at its latest keyframe if that is at most PRE_ROLL_MS before the start;
+    // the file's zero is then that keyframe. Otherwise a keyframe is asked for now.
+    // Nothing before the oldest frame the tap kept can be recorded (a tap opened just now, a
+    // server restarted mid-phase): the file begins there, not at an empty stretch.
+    const kept = [...tap.tracks.values()].flatMap((t) => (t.recent[0] ? [this.clock.serverMs(t.recent[0])] : []));
+    const from = Math.max(fromMs, Math.min(Date.now(), ...kept));
+    const history = tap.tracks.get('video')?.recent ?? [];
+    const keyframe = history[0]?.keyframe ? history[0] : undefined;
+    const keyframeMs = keyframe ? this.clock.serverMs(keyframe) : null;
+    const usable = keyframeMs !== null && keyframeMs >= from - PRE_ROLL_MS;
+    this.mediaSince = Math.round(usable ? Math.min(from, keyframeMs) : from);
+    this.senderSince = this.clock.senderTime(this.mediaSince);
+    if (!usable) tap.requestKeyframe();
+    const past = [...(usable ? history : []), ...(tap.tracks.get('audio')?.recent ?? [])].sort((a, b) => this.clock.serverMs(a) - this.clock.serverMs(b));
+
+    this.ffmpeg = spawnTied('ffmpeg', ffmpegArgs(file), { stdio: ['pipe', 'ignore', 'pipe'] });
+    this.ffmpeg.stdin?.on('error', () => undefined); // a killed ffmpeg: its exit says so
     let stderr = '';
-    ffmpeg.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    this.ffmpeg.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
     this.stderr = () => stderr;
     this.exited = new Promise((resolve) => {
       let ended = false;
@@ -288,17 +172,31 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
         if (!this.stopping) {
           const reason = `ffmpeg exited (${how}) ${stderr.trim().split('\n').at(-1) ?? ''}`.trim();
           this.log.error({ file, reason }, 'recorder failed');
-          for (const t of this.timers) clearTimeout(t);
-          this.closeTracks();
+          this.detach();
           this.emit('failed', reason);
         }
         resolve();
       };
-      if (ffmpeg.exitCode !== null || ffmpeg.signalCode !== null) queueMicrotask(() => end(String(ffmpeg.signalCode ?? ffmpeg.exitCode)));
-      ffmpeg.once('exit', (code, signal) => end(String(signal ?? code)));
+      this.ffmpeg.once('exit', (code, signal) => end(String(signal ?? code)));
       // Could not be started at all (no ffmpeg on the machine): 'exit' never comes.
-      ffmpeg.once('error', (error) => end(error.message));
+      this.ffmpeg.once('error', (error) => end(error.message));
     });
+
+    this.onFrame = (frame) => this.take(frame);
+    for (const frame of past) this.take(frame);
+    tap.on('frame', this.onFrame);
+    tap.once('closed', () => void this.stop());
+    this.timer = setInterval(() => {
+      this.pump(false);
+      // A quiet moment (both tracks paused) must not leave a cluster unwritten.
+      if (this.cluster.length > 0 && Date.now() - this.clusterOpenedAt >= CLUSTER_MS) this.flushCluster();
+    }, 50);
+  }
+
+  /** Starts recording the participant's tapped tracks from `fromMs` (server clock; may be past). */
+  static start(tap: ParticipantTap, file: string, fromMs: number, log: Logger): SegmentRecorder {
+    if (tap.tracks.size === 0) throw new Error('nothing to record: the participant sends no media');
+    return new SegmentRecorder(tap, file, fromMs, log);
   }
 
   get pid(): number | undefined {
@@ -310,114 +208,113 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     return !this.stopping && this.ffmpeg.exitCode === null && this.ffmpeg.signalCode === null;
   }
 
-  /** RTP sent to ffmpeg and lost on the way (from ffmpeg's receiver reports), per track. */
-  async deliveryStats(): Promise<Array<{ kind: string; packetsSent: number; packetsLost: number }>> {
-    const out: Array<{ kind: string; packetsSent: number; packetsLost: number }> = [];
-    for (const t of this.tracks) {
-      for (const s of await t.consumer.getStats()) {
-        if (s.type === 'outbound-rtp') out.push({ kind: t.consumer.kind, packetsSent: s.packetCount, packetsLost: s.packetsLost });
-      }
-    }
-    return out;
-  }
-
   /**
-   * Starts recording the producers: through a standby made for them (StandbyFfmpeg.fits), or a
-   * new one writing `target` when given a path.
+   * Stops at `cutMs` on the server clock (default: now): frames captured before it are waited
+   * for briefly, later ones left out; then ffmpeg finalises the file.
    */
-  static async start(
-    router: types.Router,
-    producers: { audio: types.Producer | undefined; video: types.Producer },
-    target: StandbyFfmpeg | string,
-    log: Logger,
-  ): Promise<SegmentRecorder> {
-    const standby = typeof target === 'string' ? await StandbyFfmpeg.spawn(router, producers, target) : target;
-    if (!standby.fits(producers)) throw new Error('the standby recorder does not fit these tracks');
-    standby.claim();
-    const { tracks } = standby;
-    const recorder = new SegmentRecorder(standby.file, tracks, standby.process, log);
-    recorder.once('closed', () => standby.releaseRtcp());
-    try {
-      // Media is resumed the moment ffmpeg listens (a fixed wait would either lose the first
-      // keyframe on a loaded machine or waste time on an idle one).
-      await standby.listening;
-      // Lip sync without sender reports: each stream's timeline starts at its first packet, so
-      // the microphone is let through when the camera's first keyframe is (the consumer drops
-      // video until a keyframe), and both begin at the same moment.
-      const [video, ...audio] = tracks;
-      const keyframe = firstKeyFrame(video!.consumer, standby.process);
-      await video!.consumer.resume();
-      recorder.requestKeyFrames();
-      await keyframe;
-      void video!.consumer.enableTraceEvent([]).catch(() => undefined);
-      for (const t of audio) await t.consumer.resume();
-      recorder.mediaSince = Date.now();
-      return recorder;
-    } catch (error) {
-      await recorder.stop();
-      throw error;
-    }
-  }
-
-  /** Stops gracefully: ffmpeg finalises the file (SIGINT), then the transports close. */
-  async stop(): Promise<void> {
+  async stop(cutMs = Date.now()): Promise<void> {
     if (this.stopping) return this.exited;
     this.stopping = true;
-    for (const t of this.timers) clearTimeout(t);
+    this.cutAt = cutMs;
+    const deadline = Date.now() + CUT_WAIT_MS;
+    while (Date.now() < deadline && this.ffmpeg.exitCode === null && !this.caughtUp(cutMs)) await new Promise((r) => setTimeout(r, 20));
+    this.detach();
+    this.pump(true);
+    this.flushCluster();
     if (this.ffmpeg.exitCode === null && this.ffmpeg.signalCode === null) {
-      this.ffmpeg.kill('SIGINT');
+      this.ffmpeg.stdin?.end();
       const killer = setTimeout(() => this.ffmpeg.kill('SIGKILL'), 5000);
       await this.exited;
       clearTimeout(killer);
     }
-    this.closeTracks();
-    fs.rmSync(`${this.file}.sdp`, { force: true });
     const complaints = this.stderr().trim();
     if (complaints) this.log.warn({ file: this.file, ffmpeg: complaints.slice(-500) }, 'ffmpeg reported problems');
   }
 
-  private requestKeyFrames(): void {
-    const video = this.tracks.find((t) => t.consumer.kind === 'video')?.consumer;
-    if (!video) return;
-    const ask = (): void => void video.requestKeyFrame().catch(() => undefined);
-    for (const ms of KEYFRAME_REQUESTS_MS) this.timers.push(setTimeout(ask, ms));
-    // After the sender pauses and resumes, the decoder needs a fresh keyframe.
-    video.on('producerresume', ask);
-    // A stall (no video bytes for two checks while the sender is live) usually ends with
-    // damaged frames: ask for a keyframe as soon as it shows, so the file recovers cleanly.
-    let lastBytes = -1;
-    let stalledChecks = 0;
-    const watch = setInterval(() => {
-      if (video.closed || video.producerPaused) return;
-      void video.getStats().then((stats) => {
-        const bytes = stats.find((s) => s.type === 'outbound-rtp')?.byteCount ?? 0;
-        stalledChecks = bytes === lastBytes ? stalledChecks + 1 : 0;
-        lastBytes = bytes;
-        if (stalledChecks === STALL_CHECKS) {
-          this.log.warn({ file: this.file }, 'recording video stalled; keyframe requested');
-          ask();
-        }
-      }, () => undefined);
-    }, STALL_CHECK_MS);
-    this.timers.push(watch);
+  private caughtUp(cutMs: number): boolean {
+    return this.kinds.every((k) => (this.lastServerMs.get(k) ?? Number.NEGATIVE_INFINITY) >= cutMs || !this.tap.tracks.has(k));
   }
 
-  private closeTracks(): void {
-    for (const t of this.tracks) t.transport.close();
-    if (!this.tracksClosed) {
-      this.tracksClosed = true;
-      this.emit('closed');
+  private detach(): void {
+    if (this.detached) return;
+    this.detached = true;
+    clearInterval(this.timer);
+    this.tap.off('frame', this.onFrame);
+    this.emit('closed');
+  }
+
+  /** A frame from the tap: placed on the timeline and queued (or left out). */
+  private take(frame: TapFrame): void {
+    const serverMs = this.clock.serverMs(frame);
+    this.lastServerMs.set(frame.kind, Math.max(this.lastServerMs.get(frame.kind) ?? Number.NEGATIVE_INFINITY, serverMs));
+    if (!this.queues.has(frame.kind)) return; // a track that appeared after the start: a new segment takes it
+    if (serverMs < this.mediaSince || (this.cutAt !== null && serverMs >= this.cutAt)) return;
+    if (frame.kind === 'video') {
+      if (!this.videoStarted && !frame.keyframe) return;
+      if (!this.videoStarted && frame.width && frame.height && !this.tracks) this.declare({ width: frame.width, height: frame.height });
+      this.videoStarted = true;
+    }
+    // A track's times only increase: a frame the sender timed no later than the previous one
+    // (a clock step) is moved just after it.
+    let timeMs = Math.round(serverMs - this.mediaSince);
+    const last = this.lastTime.get(frame.kind);
+    if (last !== undefined && timeMs <= last) timeMs = last + 1;
+    this.lastTime.set(frame.kind, timeMs);
+    this.queues.get(frame.kind)!.push({ block: { track: frame.kind, timeMs, keyframe: frame.keyframe, data: frame.data }, queuedAt: Date.now() });
+    this.pump(false);
+  }
+
+  private declare(video: { width: number; height: number } | null): void {
+    const tracks: WebmTracks = {};
+    if (this.queues.has('video')) tracks.video = video ?? this.tap.tracks.get('video')?.size ?? FALLBACK_SIZE;
+    if (this.queues.has('audio')) tracks.audio = { channels: 2 };
+    this.tracks = tracks;
+    this.write(webmHeader(tracks));
+    for (const block of this.pending.splice(0)) this.append(block);
+  }
+
+  /** Moves queued frames to the stream in time order across tracks. */
+  private pump(force: boolean): void {
+    if (!this.tracks && (force || Date.now() - this.startedAt > HEADER_WAIT_MS)) this.declare(null);
+    const now = Date.now();
+    for (;;) {
+      let next: Queued[] | null = null;
+      let waiting = false;
+      for (const queue of this.queues.values()) {
+        if (queue.length === 0) {
+          waiting = true;
+          continue;
+        }
+        if (!next || queue[0]!.block.timeMs < next[0]!.block.timeMs) next = queue;
+      }
+      if (!next) return;
+      // Hold while the other track may still deliver something earlier.
+      if (waiting && !force && now - next[0]!.queuedAt < INTERLEAVE_WAIT_MS) return;
+      const { block } = next.shift()!;
+      if (this.tracks) this.append(block);
+      else this.pending.push(block);
     }
   }
-}
 
-function sdpText(tracks: Track[]): string {
-  const lines = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=SimStudio recording', 'c=IN IP4 127.0.0.1', 't=0 0'];
-  for (const { consumer, port } of tracks) {
-    const codec = consumer.rtpParameters.codecs[0]!;
-    const name = codec.mimeType.split('/')[1]!;
-    const channels = codec.channels ? `/${codec.channels}` : '';
-    lines.push(`m=${consumer.kind} ${port} RTP/AVP ${codec.payloadType}`, `a=rtpmap:${codec.payloadType} ${name}/${codec.clockRate}${channels}`, 'a=sendonly');
+  private append(block: WebmBlock): void {
+    const start = this.cluster[0]?.timeMs;
+    if (start !== undefined) {
+      const startsPicture = block.track === 'video' && block.keyframe;
+      if (startsPicture || block.timeMs - start >= CLUSTER_MS || block.timeMs < start) this.flushCluster();
+    }
+    if (this.cluster.length === 0) this.clusterOpenedAt = Date.now();
+    this.cluster.push(block);
+    this.written[block.track]++;
   }
-  return `${lines.join('\r\n')}\r\n`;
+
+  private flushCluster(): void {
+    if (this.cluster.length === 0 || !this.tracks) return;
+    this.write(webmCluster(this.tracks, this.cluster));
+    this.cluster = [];
+  }
+
+  private write(data: Buffer): void {
+    const stdin = this.ffmpeg.stdin;
+    if (stdin && !stdin.destroyed && !stdin.writableEnded) stdin.write(data);
+  }
 }

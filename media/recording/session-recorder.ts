@@ -1,35 +1,44 @@
 // Records one phase (a scenario or the reflective conversation) of one room: a segment per
 // on-stage participant, following their producers as they come and go (every stage change
-// and reconnect replaces them). A segment whose ffmpeg dies is replaced at once by a new one,
-// and the state everyone sees says so.
+// and reconnect replaces them). The first segment of each participant begins at the phase
+// start (the room's taps hold the seconds before the recorder got going); a segment whose
+// ffmpeg dies is replaced at once by its hot standby, and the state everyone sees says so.
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from '../../server/log.ts';
 import type { Room } from '../room.ts';
-import { SegmentRecorder } from './segment-recorder.ts';
+import type { ParticipantTap } from './media-tap.ts';
+import type { RoomTaps } from './room-taps.ts';
+import { SegmentRecorder, type Timing } from './segment-recorder.ts';
 
 export type RecorderState = 'recording' | 'restarting' | 'failed' | 'stopped';
+
+/** Where a segment lies in time, as it began. */
+export interface SegmentTiming {
+  /** Server time of the file's zero. */
+  mediaSince: number;
+  /** The sender's wall-clock time of the file's zero, from its RTCP sender reports (null: none). */
+  senderSince: number | null;
+  timing: Timing;
+}
 
 /** Where segments go and what is known about them; implemented over the database. */
 export interface SegmentSink {
   /** A fresh id and absolute file path for a segment (nothing is stored yet). */
   reserve(): { id: string; file: string };
   /** The segment's recorder runs: its row is stored (one for every segment that ran). */
-  begin(reserved: { id: string; file: string }, participantId: string, segment: number, mediaSince: number): void;
+  begin(reserved: { id: string; file: string }, participantId: string, segment: number, timing: SegmentTiming): void;
   /** The segment ended (finalised, or interrupted when ffmpeg died). */
   end(id: string, outcome: 'complete' | 'interrupted'): Promise<void>;
 }
 
-/** A participant's hot standby: a second recorder of the same producers, already writing. */
+/** A participant's hot standby: a second recorder of the same tap and timeline, already writing. */
 interface Spare {
   reserved: { id: string; file: string };
   producerIds: string[];
-  /** Resolves once it records (null: it could not start, or was dropped meanwhile). */
-  ready: Promise<SegmentRecorder | null>;
-  /** Taken to become the live segment (possibly before it is ready). */
-  promoted: boolean;
+  recorder: SegmentRecorder;
 }
 
 interface Live {
@@ -52,8 +61,11 @@ const AUDIO_WAIT_MS = 1500;
 
 export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
   private readonly room: Room;
+  private readonly taps: RoomTaps;
   private readonly sink: SegmentSink;
   private readonly log: Logger;
+  /** Server time the phase began: every participant's first segment starts there. */
+  private readonly phaseStartedAt: number;
   private readonly live = new Map<string, Live>();
   private readonly segments = new Map<string, number>();
   private readonly starting = new Set<string>();
@@ -64,10 +76,12 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
   private stopped = false;
   private stateNow: RecorderState = 'recording';
 
-  constructor(room: Room, sink: SegmentSink, log: Logger) {
+  constructor(room: Room, taps: RoomTaps, sink: SegmentSink, log: Logger, phaseStartedAt = Date.now()) {
     super();
     this.room = room;
+    this.taps = taps;
     this.sink = sink;
+    this.phaseStartedAt = phaseStartedAt;
     this.log = log.child({ module: 'recorder', sessionId: room.sessionId });
     this.onProducer = this.onProducer.bind(this);
     this.onRebuilt = this.onRebuilt.bind(this);
@@ -85,14 +99,15 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     return [...this.live.values()].flatMap((l) => (l.recorder.pid ? [l.recorder.pid] : []));
   }
 
-  async stop(): Promise<void> {
+  /** Ends every segment at `cutMs` (server clock: the phase's end). */
+  async stop(cutMs = Date.now()): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.room.off('producerAdded', this.onProducer);
     this.room.off('rebuilt', this.onRebuilt);
     const spares = [...this.spares.values()];
     this.spares.clear();
-    await Promise.all([...spares.map((spare) => dropSpare(spare)), ...[...this.live.values()].map((l) => this.finish(l, 'complete'))]);
+    await Promise.all([...spares.map((spare) => dropSpare(spare)), ...[...this.live.values()].map((l) => this.finish(l, 'complete', cutMs))]);
     this.setState('stopped', 'recording stopped');
   }
 
@@ -102,6 +117,8 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
 
   /** The worker died: every segment lost its input. End them; clients rejoin and produce again. */
   private onRebuilt(): void {
+    for (const spare of this.spares.values()) void dropSpare(spare);
+    this.spares.clear();
     for (const l of this.live.values()) void this.finish(l, 'interrupted');
     this.setState('restarting', 'media server restarted; recording resumes when people reconnect');
   }
@@ -121,12 +138,12 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
       return;
     }
     const current = this.live.get(participantId);
-    const wanted = new Set([video.id, ...(audio ? [audio.id] : [])]);
-    if (current && [...wanted].every((id) => current.producerIds.has(id))) return;
+    const wanted = [video.id, ...(audio ? [audio.id] : [])];
+    if (current && wanted.every((id) => current.producerIds.has(id))) return;
     this.starting.add(participantId);
     try {
       if (current) await this.finish(current, 'complete');
-      await this.startSegment(participantId, video, audio);
+      await this.startSegment(participantId, wanted);
     } finally {
       this.starting.delete(participantId);
     }
@@ -137,45 +154,44 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     }
   }
 
-  private async startSegment(participantId: string, video: types.Producer, audio: types.Producer | undefined): Promise<void> {
+  private async startSegment(participantId: string, producerIds: string[]): Promise<void> {
     if (this.stopped) return;
     const segment = (this.segments.get(participantId) ?? 0) + 1;
     this.segments.set(participantId, segment);
-    const producers = { video, audio };
-    const producerIds = [video.id, ...(audio ? [audio.id] : [])];
     // The hot standby already records these producers: it becomes the segment, and the media
     // it holds from before the failure covers what the failed recorder lost.
     const spare = this.spares.get(participantId);
     this.spares.delete(participantId);
     let recorder: SegmentRecorder | null = null;
     let reserved = spare?.reserved;
-    if (spare && spare.producerIds.join() === producerIds.join()) {
-      spare.promoted = true;
-      recorder = await spare.ready;
-    }
+    if (spare && spare.producerIds.join() === producerIds.join() && spare.recorder.running) recorder = spare.recorder;
     else if (spare) void dropSpare(spare);
-    if (recorder && !recorder.running) recorder = null;
+    let tap: ParticipantTap | null = null;
     try {
+      tap = await this.taps.tapOf(participantId);
+      if (!tap || !tap.taps(producerIds)) throw new Error('the participant’s media is not tapped yet');
       if (!recorder) {
         reserved = this.sink.reserve();
-        recorder = await SegmentRecorder.start(this.room.mediaRouter, producers, reserved.file, this.log);
+        // A participant's first segment of the phase begins at the phase start.
+        const from = segment === 1 ? this.phaseStartedAt : Date.now();
+        recorder = SegmentRecorder.start(tap, reserved.file, from, this.log);
       }
+      const timing: SegmentTiming = { mediaSince: recorder.mediaSince, senderSince: recorder.senderSince, timing: recorder.timing };
       if (this.stopped) {
         // Stopped while this segment was starting: end it at once, leave nothing running.
         await recorder.stop();
-        this.sink.begin(reserved!, participantId, segment, recorder.mediaSince);
+        this.sink.begin(reserved!, participantId, segment, timing);
         await this.sink.end(reserved!.id, 'complete');
         return;
       }
-      this.sink.begin(reserved!, participantId, segment, recorder.mediaSince);
+      this.sink.begin(reserved!, participantId, segment, timing);
       const live: Live = { participantId, id: reserved!.id, recorder, producerIds: new Set(producerIds) };
       this.live.set(participantId, live);
       recorder.once('failed', (reason) => this.onSegmentFailed(live, reason));
-      video.observer.once('close', () => void this.onProducerGone(live));
-      audio?.observer.once('close', () => void this.onProducerGone(live));
-      this.log.info({ participantId, segment, file: path.basename(reserved!.file) }, 'recording segment started');
+      for (const id of producerIds) this.producerById(participantId, id)?.observer.once('close', () => void this.onProducerGone(live));
+      this.log.info({ participantId, segment, file: path.basename(reserved!.file), timing: recorder.timing, startsMsAfterPhase: recorder.mediaSince - this.phaseStartedAt }, 'recording segment started');
       this.setState('recording', `recording ${this.live.size} participant(s)`);
-      this.prepareSpare(participantId, producers);
+      this.prepareSpare(participantId, tap, live);
     } catch (error) {
       if (this.stopped) return;
       this.log.error({ participantId, err: (error as Error).message }, 'recording segment could not start');
@@ -184,39 +200,36 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     }
   }
 
+  private producerById(participantId: string, id: string): types.Producer | undefined {
+    return [...this.room.producersOf(participantId).values()].find((p) => p.id === id);
+  }
+
   /**
-   * Starts the participant's hot standby: a second recorder of the same producers. It costs a
-   * second ffmpeg (copying, a fraction of a percent of a core) and a file that is deleted unless
-   * it is needed; when the live recorder dies, the standby has every second of it.
+   * Starts the participant's hot standby: a second recorder of the same tap, on the same
+   * timeline. It costs a second ffmpeg (copying, a fraction of a percent of a core) and a file
+   * that is deleted unless it is needed; when the live recorder dies, the standby has every
+   * second of it.
    */
-  private prepareSpare(participantId: string, producers: { video: types.Producer; audio: types.Producer | undefined }): void {
+  private prepareSpare(participantId: string, tap: ParticipantTap, live: Live): void {
     if (this.stopped || this.spares.has(participantId)) return;
     const reserved = this.sink.reserve();
-    const spare: Spare = { reserved, producerIds: [producers.video.id, ...(producers.audio ? [producers.audio.id] : [])], ready: Promise.resolve(null), promoted: false };
-    spare.ready = (async () => {
-      try {
-        const recorder = await SegmentRecorder.start(this.room.mediaRouter, producers, reserved.file, this.log.child({ standby: true }));
-        if (!spare.promoted && this.spares.get(participantId) !== spare) {
-          await recorder.stop();
-          removeFiles(reserved.file);
-          return null;
-        }
-        recorder.once('failed', () => {
-          // The standby itself died: nothing of it is kept; a new one is made.
-          if (this.spares.get(participantId) !== spare) return;
-          this.spares.delete(participantId);
-          void recorder.stop().then(() => removeFiles(reserved.file));
-          if (this.live.get(participantId)?.producerIds.size === spare.producerIds.length) this.prepareSpare(participantId, producers);
-        });
-        return recorder;
-      } catch (error) {
-        this.log.warn({ participantId, err: (error as Error).message }, 'standby recorder could not start');
-        if (this.spares.get(participantId) === spare) this.spares.delete(participantId);
-        removeFiles(reserved.file);
-        return null;
-      }
-    })();
+    let recorder: SegmentRecorder;
+    try {
+      recorder = SegmentRecorder.start(tap, reserved.file, live.recorder.mediaSince, this.log.child({ standby: true }));
+    } catch (error) {
+      this.log.warn({ participantId, err: (error as Error).message }, 'standby recorder could not start');
+      return;
+    }
+    const spare: Spare = { reserved, producerIds: [...live.producerIds], recorder };
     this.spares.set(participantId, spare);
+    recorder.once('failed', () => {
+      // The standby itself died: nothing of it is kept; a new one is made.
+      if (this.spares.get(participantId) !== spare) return;
+      this.spares.delete(participantId);
+      void dropSpare(spare);
+      const current = this.live.get(participantId);
+      if (current) this.prepareSpare(participantId, tap, current);
+    });
   }
 
   private onSegmentFailed(live: Live, reason: string): void {
@@ -243,9 +256,9 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     setTimeout(() => void this.follow(participantId), delayMs).unref();
   }
 
-  private async finish(live: Live, outcome: 'complete' | 'interrupted'): Promise<void> {
+  private async finish(live: Live, outcome: 'complete' | 'interrupted', cutMs?: number): Promise<void> {
     if (this.live.get(live.participantId) === live) this.live.delete(live.participantId);
-    await live.recorder.stop();
+    await live.recorder.stop(cutMs);
     await this.sink.end(live.id, outcome);
   }
 
@@ -258,12 +271,6 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
 
 /** Ends a standby that is not needed and deletes what it wrote (the live segment has it all). */
 async function dropSpare(spare: Spare): Promise<void> {
-  const recorder = await spare.ready;
-  await recorder?.stop();
-  removeFiles(spare.reserved.file);
-}
-
-function removeFiles(file: string): void {
-  fs.rmSync(file, { force: true });
-  fs.rmSync(`${file}.sdp`, { force: true });
+  await spare.recorder.stop();
+  fs.rmSync(spare.reserved.file, { force: true });
 }

@@ -271,6 +271,10 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX test_calls_by_participant ON test_calls(participant_id, at);
    CREATE INDEX test_calls_by_session ON test_calls(session_id, at);`,
+  // Evidence-grade recording (issue 17): where each file's zero lies on the sender's wall clock
+  // (from its RTCP sender reports) and how its frames were timed.
+  `ALTER TABLE recordings ADD COLUMN sender_started_at INTEGER;
+   ALTER TABLE recordings ADD COLUMN timing TEXT CHECK (timing IN ('sender-report', 'arrival'));`,
 ];
 
 /** The database file in a data directory. */

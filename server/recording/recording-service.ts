@@ -14,7 +14,9 @@ import path from 'node:path';
 import type { RecordingRow } from '../../shared/api.ts';
 import type { DayState } from '../../shared/assessment.ts';
 import type { RecordingStatus } from '../../shared/protocol.ts';
+import type { Room } from '../../media/room.ts';
 import type { RoomRegistry } from '../../media/rooms.ts';
+import { RoomTaps } from '../../media/recording/room-taps.ts';
 import { SessionRecorder, type SegmentSink } from '../../media/recording/session-recorder.ts';
 import { processesMentioning, reapOrphans, spawnTied } from '../../media/recording/tied-child.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
@@ -51,6 +53,8 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   private readonly options: RecordingOptions;
   private readonly stageFor: (sessionId: string) => ReadonlySet<string>;
   private readonly active = new Map<string, Active>();
+  /** Every camera and microphone of a running day's room, tapped ahead of the phases that record them. */
+  private readonly taps = new Map<string, RoomTaps>();
   private readonly statuses = new Map<string, RecordingStatus>();
   private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -130,6 +134,8 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     clearInterval(this.retentionTimer);
     await Promise.all([...this.active.values()].map((a) => a.recorder?.stop()));
     this.active.clear();
+    for (const taps of this.taps.values()) taps.close();
+    this.taps.clear();
     await this.repaired;
     await Promise.all(this.finalising);
     // From here the database may be closed: late segment events change nothing.
@@ -155,11 +161,18 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   private async onDay(sessionId: string, state: DayState): Promise<void> {
     const phase = state.status === 'running' || state.status === 'paused' ? state.phases[state.phaseIndex] : undefined;
     const recordable = phase?.kind === 'scenario' || phase?.kind === 'reflectiveConversation';
+    const dayLive = state.status === 'running' || state.status === 'paused';
+    if (dayLive && !this.taps.get(sessionId)?.open) this.tapsFor(sessionId, await this.rooms.getOrCreate(sessionId));
     const current = this.active.get(sessionId);
     if (current && current.phaseIndex === state.phaseIndex && recordable) return;
     if (current) {
       this.active.delete(sessionId);
-      await current.recorder?.stop();
+      // The phase ended when the next one began: that is where its recording is cut.
+      await current.recorder?.stop(dayLive ? (state.phaseStartedAt ?? Date.now()) : Date.now());
+    }
+    if (!dayLive) {
+      this.taps.get(sessionId)?.close();
+      this.taps.delete(sessionId);
     }
     if (!recordable || !phase) {
       if (current) this.setStatus(sessionId, { state: 'stopped', detail: 'recording stopped', phaseIndex: state.phaseIndex });
@@ -178,11 +191,25 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     if (this.active.get(sessionId) !== entry) return;
     // The recorder follows whoever is on stage; make sure the room already has this phase's stage.
     room.setStage(this.stageFor(sessionId));
-    const recorder = new SessionRecorder(room, this.sinkFor(sessionId, state.phaseIndex, scenarioKey, state.phaseStartedAt ?? Date.now()), this.log);
+    const taps = this.tapsFor(sessionId, room);
+    if (!taps) return;
+    const phaseStartedAt = state.phaseStartedAt ?? Date.now();
+    const recorder = new SessionRecorder(room, taps, this.sinkFor(sessionId, state.phaseIndex, scenarioKey, phaseStartedAt), this.log, phaseStartedAt);
     entry.recorder = recorder;
     recorder.on('state', (s, detail) => this.setStatus(sessionId, { state: s, detail, phaseIndex: state.phaseIndex }));
     this.setStatus(sessionId, { state: 'recording', detail: 'recording', phaseIndex: state.phaseIndex });
     this.audit.append({ sessionId, action: 'recording.started', detail: { phaseIndex: state.phaseIndex, scenario: scenarioKey } });
+  }
+
+  /** The room's taps (new ones if the room was closed and made again since). */
+  private tapsFor(sessionId: string, room: Room): RoomTaps | undefined {
+    const existing = this.taps.get(sessionId);
+    if (existing?.open && existing.room === room) return existing;
+    existing?.close();
+    if (this.closed) return undefined;
+    const taps = new RoomTaps(room, this.log);
+    this.taps.set(sessionId, taps);
+    return taps;
   }
 
   private sinkFor(sessionId: string, phaseIndex: number, scenarioKey: string, phaseStartedAt: number): SegmentSink {
@@ -193,15 +220,15 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
         const id = randomUUID();
         return { id, file: path.join(sessionDir, `${id}.webm`) };
       },
-      begin: (reserved, participantId, segment, mediaSince) => {
+      begin: (reserved, participantId, segment, timing) => {
         if (this.closed) throw new Error('the recording service is closed');
         const relative = path.relative(this.dir, reserved.file);
         this.db
           .prepare(
-            `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?)`,
+            `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, sender_started_at, timing)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?, ?, ?)`,
           )
-          .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, mediaSince);
+          .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, timing.mediaSince, timing.senderSince === null ? null : Math.round(timing.senderSince), timing.timing);
       },
       end: (id, outcome) => {
         const done = this.finalise(id, outcome);
@@ -301,6 +328,8 @@ function toRow(r: Record<string, unknown>): RecordingRow {
     phaseStartedAt: Number(r.phase_started_at),
     status: r.status as RecordingRow['status'],
     startedAt: Number(r.started_at),
+    senderStartedAt: r.sender_started_at === null || r.sender_started_at === undefined ? null : Number(r.sender_started_at),
+    timing: (r.timing as RecordingRow['timing'] | undefined) ?? null,
     endedAt: r.ended_at === null ? null : Number(r.ended_at),
     bytes: r.bytes === null ? null : Number(r.bytes),
     sha256: (r.sha256 as string | null) ?? null,

@@ -1,0 +1,286 @@
+// A participant's camera and microphone as the recorder sees them: frames, in order, each with
+// its capture time. The media server hands every RTP packet of a producer to this process (a
+// DirectTransport consumer); packets are put back in order, assembled into frames and kept for
+// a few seconds, so a recording can begin at a moment that has already passed (the phase start)
+// instead of when its recorder got going.
+//
+// Capture times come from the RTP timestamps, never from arrival times: RTP timestamps are the
+// sender's capture clock, so each stream is evenly timed however the network bunches packets.
+// The sender's RTCP sender reports map each stream's RTP clock to one wall clock (the sender's
+// NTP time), which lines the camera up with the microphone (lip sync) and follows any drift
+// between them. Before the first report, or when a report no longer fits the stream (its RTP
+// timestamps jumped), capture times fall back to the arrival clock.
+import { EventEmitter } from 'node:events';
+import type { types } from 'mediasoup';
+import type { Logger } from '../../server/log.ts';
+import { ReorderBuffer, type Released } from './rtp/reorder-buffer.ts';
+import { parseRtp, Unwrapper } from './rtp/rtp-packet.ts';
+import { Vp8Assembler } from './rtp/vp8-frames.ts';
+
+export type TrackKind = 'audio' | 'video';
+
+export interface TapFrame {
+  kind: TrackKind;
+  keyframe: boolean;
+  data: Buffer;
+  /** A keyframe's picture size. */
+  width?: number;
+  height?: number;
+  /** Server clock (ms) when its first packet arrived. */
+  arrivalMs: number;
+  /** Capture time on the sender's wall clock, from its sender reports (null: none fits yet). */
+  senderMs: number | null;
+  /** Capture time on the stream's own RTP clock (ms, extended: it never wraps). */
+  rtpMs: number;
+}
+
+/** A retransmitted packet is waited for this long before its hole is given up. */
+const REORDER_HOLD_MS = 150;
+/** How much of the past is kept for a recording that starts late. */
+const KEEP_MS = 3000;
+/** Keyframes are asked for at most this often when the stream needs one. */
+const KEYFRAME_REQUEST_GAP_MS = 1000;
+/** A sender report is trusted for packets this close to it on the RTP clock. */
+const REPORT_REACH_MS = 30_000;
+/** Seconds between 1900 (NTP) and 1970 (Unix). */
+const NTP_UNIX_OFFSET_S = 2_208_988_800;
+
+interface Report {
+  /** Sender wall clock (ms) of the report, and the extended RTP time it names. */
+  senderMs: number;
+  rtpMs: number;
+}
+
+class TrackTap {
+  readonly kind: TrackKind;
+  readonly consumer: types.Consumer;
+  readonly producerId: string;
+  readonly clockRate: number;
+  private readonly reorder = new ReorderBuffer(REORDER_HOLD_MS);
+  private readonly timestamps = new Unwrapper(32);
+  private readonly vp8 = new Vp8Assembler();
+  private report: Report | null = null;
+  private lastKeyframeRequest = 0;
+  /** Recent frames, oldest first (video: from the latest keyframe). */
+  readonly recent: TapFrame[] = [];
+  /** The latest keyframe's picture size. */
+  size: { width: number; height: number } | null = null;
+  lastFrameAt = 0;
+
+  constructor(kind: TrackKind, consumer: types.Consumer, producerId: string) {
+    this.kind = kind;
+    this.consumer = consumer;
+    this.producerId = producerId;
+    this.clockRate = consumer.rtpParameters.codecs[0]?.clockRate ?? (kind === 'video' ? 90000 : 48000);
+  }
+
+  get hasReport(): boolean {
+    return this.report !== null;
+  }
+
+  takeReport(ntpSec: number, ntpFrac: number, rtpTs: number): void {
+    const senderMs = (ntpSec - NTP_UNIX_OFFSET_S) * 1000 + (ntpFrac / 2 ** 32) * 1000;
+    this.report = { senderMs, rtpMs: this.rtpMs(rtpTs, false) };
+  }
+
+  private rtpMs(timestamp: number, advance = true): number {
+    const extended = advance ? this.timestamps.unwrap(timestamp) : this.timestamps.peek(timestamp);
+    return (extended * 1000) / this.clockRate;
+  }
+
+  /** Takes one RTP packet; returns the frames it completes (and any released before it). */
+  receive(raw: Buffer, nowMs: number): TapFrame[] {
+    const packet = parseRtp(raw);
+    if (!packet || packet.payload.length === 0) return [];
+    return this.frames(this.reorder.push({ packet, arrivalMs: nowMs }));
+  }
+
+  /** Frames whose missing predecessors were waited for long enough. */
+  flush(nowMs: number): TapFrame[] {
+    return this.frames(this.reorder.release(nowMs));
+  }
+
+  requestKeyframe(nowMs: number): void {
+    if (this.kind !== 'video' || nowMs - this.lastKeyframeRequest < KEYFRAME_REQUEST_GAP_MS) return;
+    this.lastKeyframeRequest = nowMs;
+    void this.consumer.requestKeyFrame().catch(() => undefined);
+  }
+
+  private frames(released: Released[]): TapFrame[] {
+    const out: TapFrame[] = [];
+    for (const r of released) {
+      if (r.gap) {
+        if (this.kind === 'video') {
+          this.vp8.lost();
+          this.requestKeyframe(Date.now());
+        }
+        continue;
+      }
+      const { packet, arrivalMs } = r.arrived;
+      if (this.kind === 'audio') {
+        out.push(this.timed({ kind: 'audio', keyframe: true, data: Buffer.from(packet.payload) }, packet.timestamp, arrivalMs));
+        continue;
+      }
+      const frame = this.vp8.push(packet.payload, packet.timestamp, packet.marker);
+      if (this.vp8.needsKeyframe) this.requestKeyframe(arrivalMs);
+      if (!frame) continue;
+      const timed = this.timed({ kind: 'video', keyframe: frame.keyframe, data: frame.data }, packet.timestamp, arrivalMs);
+      if (frame.width && frame.height) {
+        timed.width = frame.width;
+        timed.height = frame.height;
+        this.size = { width: frame.width, height: frame.height };
+      }
+      out.push(timed);
+    }
+    for (const f of out) this.keep(f);
+    return out;
+  }
+
+  private timed(frame: Pick<TapFrame, 'kind' | 'keyframe' | 'data'>, timestamp: number, arrivalMs: number): TapFrame {
+    const rtpMs = this.rtpMs(timestamp);
+    let senderMs: number | null = null;
+    if (this.report && Math.abs(rtpMs - this.report.rtpMs) < REPORT_REACH_MS) senderMs = this.report.senderMs + (rtpMs - this.report.rtpMs);
+    this.lastFrameAt = arrivalMs;
+    return { ...frame, arrivalMs, senderMs, rtpMs };
+  }
+
+  private keep(frame: TapFrame): void {
+    if (this.kind === 'video' && frame.keyframe) this.recent.length = 0;
+    this.recent.push(frame);
+    const cutoff = frame.arrivalMs - KEEP_MS;
+    if (this.kind === 'audio') {
+      while (this.recent.length > 0 && this.recent[0]!.arrivalMs < cutoff) this.recent.shift();
+    } else if (this.recent[0]!.arrivalMs < cutoff) {
+      // The keyframe this history starts from is too old to begin a recording with.
+      this.recent.length = 0;
+    }
+  }
+}
+
+interface TapEvents {
+  frame: [frame: TapFrame];
+  closed: [];
+}
+
+/**
+ * One participant's camera and microphone, tapped. Frames are emitted as they complete; the
+ * last few seconds are kept (`recent`). The capture-clock offsets are estimated here (see
+ * serverOffset), once for everyone who records this participant.
+ */
+export class ParticipantTap extends EventEmitter<TapEvents> {
+  readonly participantId: string;
+  readonly tracks = new Map<TrackKind, TrackTap>();
+  private readonly transport: types.DirectTransport;
+  private readonly log: Logger;
+  private readonly timer: NodeJS.Timeout;
+  /** Recent (server arrival − sender capture) per track, for the clock offset (see serverOffset). */
+  private readonly transit = new Map<string, Array<{ at: number; ms: number }>>();
+  private closed = false;
+  private adding: Promise<void> = Promise.resolve();
+
+  private constructor(participantId: string, transport: types.DirectTransport, log: Logger) {
+    super();
+    this.participantId = participantId;
+    this.transport = transport;
+    this.log = log;
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      for (const t of this.tracks.values()) for (const f of t.flush(now)) this.deliver(f);
+    }, 50);
+    this.timer.unref();
+  }
+
+  static async open(router: types.Router, participantId: string, log: Logger): Promise<ParticipantTap> {
+    const transport = await router.createDirectTransport({ maxMessageSize: 262_144, appData: { recorderOf: participantId } });
+    return new ParticipantTap(participantId, transport, log.child({ tap: participantId }));
+  }
+
+  /** Taps a producer (replacing the tap of the same kind: a new camera, a reconnect). */
+  add(producer: types.Producer, router: types.Router): Promise<void> {
+    // One at a time: two taps of one kind at once would deliver its frames twice.
+    const next = this.adding.then(() => this.addNow(producer, router));
+    this.adding = next.catch(() => undefined);
+    return next;
+  }
+
+  private async addNow(producer: types.Producer, router: types.Router): Promise<void> {
+    if (this.closed || producer.closed || this.tracks.get(producer.kind)?.producerId === producer.id) return;
+    const kind = producer.kind;
+    this.tracks.get(kind)?.consumer.close();
+    this.tracks.delete(kind);
+    const consumer = await this.transport.consume({ producerId: producer.id, rtpCapabilities: router.rtpCapabilities });
+    if (this.closed) {
+      consumer.close();
+      return;
+    }
+    const track = new TrackTap(kind, consumer, producer.id);
+    this.tracks.set(kind, track);
+    consumer.on('rtp', (raw: Buffer) => {
+      for (const f of track.receive(raw, Date.now())) this.deliver(f);
+    });
+    consumer.observer.once('close', () => {
+      if (this.tracks.get(kind) === track) this.tracks.delete(kind);
+    });
+    // After a pause the decoder needs a fresh picture.
+    consumer.on('producerresume', () => track.requestKeyframe(0));
+    producer.on('trace', (trace) => {
+      if (trace.type !== 'sr' || producer.closed) return;
+      const info = trace.info as { ntpSec?: number; ntpFrac?: number; rtpTs?: number } | undefined;
+      if (info?.ntpSec === undefined || info.ntpFrac === undefined || info.rtpTs === undefined) return;
+      track.takeReport(info.ntpSec, info.ntpFrac, info.rtpTs);
+    });
+    await producer.enableTraceEvent(['sr']).catch((error: Error) => this.log.warn({ err: error.message }, 'sender reports not traced'));
+    if (kind === 'video') track.requestKeyframe(Date.now());
+  }
+
+  /** Whether it taps exactly these producers. */
+  taps(producerIds: readonly string[]): boolean {
+    const tapped = [...this.tracks.values()].map((t) => t.producerId);
+    return tapped.length === producerIds.length && producerIds.every((id) => tapped.includes(id));
+  }
+
+  requestKeyframe(): void {
+    this.tracks.get('video')?.requestKeyframe(Date.now());
+  }
+
+  /**
+   * Server clock minus sender clock (ms) for this participant: the least (arrival − capture)
+   * over recent audio frames (small packets: the least delayed show the true offset plus the
+   * quickest transit). Null until sender reports map the audio. Shared by both tracks, so it
+   * keeps their relative timing (the sender's) intact.
+   */
+  serverOffset(kind: TrackKind = 'audio'): number | null {
+    const samples = this.transit.get(`${kind}:sender`);
+    if (!samples || samples.length === 0) return null;
+    return Math.min(...samples.map((s) => s.ms));
+  }
+
+  /** Server clock minus RTP clock (ms) of one track, the least over recent frames (no reports). */
+  rtpOffset(kind: TrackKind): number | null {
+    const samples = this.transit.get(`${kind}:rtp`);
+    if (!samples || samples.length === 0) return null;
+    return Math.min(...samples.map((s) => s.ms));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.transport.close();
+    this.tracks.clear();
+    this.emit('closed');
+  }
+
+  private deliver(frame: TapFrame): void {
+    this.sample(`${frame.kind}:rtp`, frame.arrivalMs, frame.arrivalMs - frame.rtpMs);
+    if (frame.senderMs !== null) this.sample(`${frame.kind}:sender`, frame.arrivalMs, frame.arrivalMs - frame.senderMs);
+    this.emit('frame', frame);
+  }
+
+  private sample(key: string, at: number, ms: number): void {
+    let list = this.transit.get(key);
+    if (!list) this.transit.set(key, (list = []));
+    list.push({ at, ms });
+    while (list.length > 0 && list[0]!.at < at - 10_000) list.shift();
+  }
+}
