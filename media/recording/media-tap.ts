@@ -26,11 +26,10 @@ export interface TapFrame {
   /** A keyframe's picture size. */
   width?: number;
   height?: number;
-  /** Server clock (ms) when its first packet arrived. */
+  /** Server clock (ms) when it was complete (its last packet arrived). */
   arrivalMs: number;
-  /** Capture time on the sender's wall clock, from its sender reports (null: none fits yet). */
-  senderMs: number | null;
-  /** Capture time on the stream's own RTP clock (ms, extended: it never wraps). */
+  /** Capture time on the stream's own RTP clock (ms, extended: it never wraps); the tap's
+   *  senderMsOf turns it into the sender's wall clock. */
   rtpMs: number;
 }
 
@@ -136,12 +135,19 @@ class TrackTap {
     return out;
   }
 
+  /**
+   * Capture time on the sender's wall clock of an RTP time, by the latest sender report (which
+   * also serves frames before it: the mapping is the stream's clock, whenever it was read).
+   * Null without a report, or when the report is far from that time (the timestamps jumped).
+   */
+  senderMsOf(rtpMs: number): number | null {
+    if (!this.report || Math.abs(rtpMs - this.report.rtpMs) >= REPORT_REACH_MS) return null;
+    return this.report.senderMs + (rtpMs - this.report.rtpMs);
+  }
+
   private timed(frame: Pick<TapFrame, 'kind' | 'keyframe' | 'data'>, timestamp: number, arrivalMs: number): TapFrame {
-    const rtpMs = this.rtpMs(timestamp);
-    let senderMs: number | null = null;
-    if (this.report && Math.abs(rtpMs - this.report.rtpMs) < REPORT_REACH_MS) senderMs = this.report.senderMs + (rtpMs - this.report.rtpMs);
     this.lastFrameAt = arrivalMs;
-    return { ...frame, arrivalMs, senderMs, rtpMs };
+    return { ...frame, arrivalMs, rtpMs: this.rtpMs(timestamp) };
   }
 
   private keep(frame: TapFrame): void {
@@ -164,8 +170,7 @@ interface TapEvents {
 
 /**
  * One participant's camera and microphone, tapped. Frames are emitted as they complete; the
- * last few seconds are kept (`recent`). The capture-clock offsets are estimated here (see
- * serverOffset), once for everyone who records this participant.
+ * last few seconds are kept (each track's `recent`).
  */
 export class ParticipantTap extends EventEmitter<TapEvents> {
   readonly participantId: string;
@@ -173,8 +178,6 @@ export class ParticipantTap extends EventEmitter<TapEvents> {
   private readonly transport: types.DirectTransport;
   private readonly log: Logger;
   private readonly timer: NodeJS.Timeout;
-  /** Recent (server arrival − sender capture) per track, for the clock offset (see serverOffset). */
-  private readonly transit = new Map<string, Array<{ at: number; ms: number }>>();
   private closed = false;
   private adding: Promise<void> = Promise.resolve();
 
@@ -243,25 +246,6 @@ export class ParticipantTap extends EventEmitter<TapEvents> {
     this.tracks.get('video')?.requestKeyframe(Date.now());
   }
 
-  /**
-   * Server clock minus sender clock (ms) for this participant: the least (arrival − capture)
-   * over recent audio frames (small packets: the least delayed show the true offset plus the
-   * quickest transit). Null until sender reports map the audio. Shared by both tracks, so it
-   * keeps their relative timing (the sender's) intact.
-   */
-  serverOffset(kind: TrackKind = 'audio'): number | null {
-    const samples = this.transit.get(`${kind}:sender`);
-    if (!samples || samples.length === 0) return null;
-    return Math.min(...samples.map((s) => s.ms));
-  }
-
-  /** Server clock minus RTP clock (ms) of one track, the least over recent frames (no reports). */
-  rtpOffset(kind: TrackKind): number | null {
-    const samples = this.transit.get(`${kind}:rtp`);
-    if (!samples || samples.length === 0) return null;
-    return Math.min(...samples.map((s) => s.ms));
-  }
-
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -272,15 +256,6 @@ export class ParticipantTap extends EventEmitter<TapEvents> {
   }
 
   private deliver(frame: TapFrame): void {
-    this.sample(`${frame.kind}:rtp`, frame.arrivalMs, frame.arrivalMs - frame.rtpMs);
-    if (frame.senderMs !== null) this.sample(`${frame.kind}:sender`, frame.arrivalMs, frame.arrivalMs - frame.senderMs);
     this.emit('frame', frame);
-  }
-
-  private sample(key: string, at: number, ms: number): void {
-    let list = this.transit.get(key);
-    if (!list) this.transit.set(key, (list = []));
-    list.push({ at, ms });
-    while (list.length > 0 && list[0]!.at < at - 10_000) list.shift();
   }
 }

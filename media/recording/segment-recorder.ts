@@ -33,6 +33,9 @@ const INTERLEAVE_WAIT_MS = 300;
 const HEADER_WAIT_MS = 1000;
 /** At a stop, frames captured before the cut are waited for at most this long. */
 const CUT_WAIT_MS = 500;
+/** A segment waits at most this long for sender reports of every track (the microphone's come
+ *  every few seconds) before it times frames by their arrival; its frames are held meanwhile. */
+const REPORT_WAIT_MS = 8000;
 /** A picture size to declare when the camera has never sent a keyframe (frames carry their own). */
 const FALLBACK_SIZE = { width: 640, height: 480 };
 
@@ -55,9 +58,11 @@ export function ffmpegArgs(file: string): string[] {
 export type Timing = 'sender-report' | 'arrival';
 
 /**
- * Places a participant's frames on the server clock. With sender reports, both tracks share
- * one offset (server − sender clock), so the sender's own lip sync is kept exactly; without,
- * each track's RTP clock gets its own offset from the quickest recent arrivals. Chosen once per
+ * Places a participant's frames on the server clock. With sender reports for every track, both
+ * share one offset (server − sender clock), so the sender's own lip sync is kept exactly; a
+ * track's frames are timed by its latest report, which follows any drift between the sender's
+ * clocks. Without, each track's RTP clock gets its own offset from its quickest arrivals (a
+ * fallback: the camera's encoding delay then shows as sound slightly early). Decided once per
  * segment, so a segment's timeline never jumps.
  */
 class SegmentClock {
@@ -66,19 +71,32 @@ class SegmentClock {
   private readonly senderOffset: number | null;
   private readonly rtpOffsets = new Map<TrackKind, number>();
 
-  constructor(tap: ParticipantTap) {
+  /** Whether sender reports time every track yet. */
+  static reported(tap: ParticipantTap): boolean {
+    return [...tap.tracks.values()].every((t) => t.hasReport);
+  }
+
+  /** `frames`: what the segment holds so far, for the offsets (the least delayed show them best). */
+  constructor(tap: ParticipantTap, frames: readonly TapFrame[]) {
     this.tap = tap;
-    const reported = [...tap.tracks.values()].every((t) => t.hasReport);
-    const offset = tap.serverOffset('audio') ?? tap.serverOffset('video');
-    this.senderOffset = reported && offset !== null ? offset : null;
+    let senderOffset = Number.POSITIVE_INFINITY;
+    const anchor = frames.some((f) => f.kind === 'audio') ? 'audio' : 'video';
+    for (const f of frames) {
+      const rtpOffset = f.arrivalMs - f.rtpMs;
+      if (rtpOffset < (this.rtpOffsets.get(f.kind) ?? Number.POSITIVE_INFINITY)) this.rtpOffsets.set(f.kind, rtpOffset);
+      const senderMs = f.kind === anchor ? tap.tracks.get(f.kind)?.senderMsOf(f.rtpMs) : null;
+      if (senderMs !== null && senderMs !== undefined) senderOffset = Math.min(senderOffset, f.arrivalMs - senderMs);
+    }
+    this.senderOffset = SegmentClock.reported(tap) && Number.isFinite(senderOffset) ? senderOffset : null;
     this.timing = this.senderOffset === null ? 'arrival' : 'sender-report';
   }
 
   serverMs(frame: TapFrame): number {
-    if (this.senderOffset !== null && frame.senderMs !== null) return frame.senderMs + this.senderOffset;
+    const senderMs = this.senderOffset === null ? null : (this.tap.tracks.get(frame.kind)?.senderMsOf(frame.rtpMs) ?? null);
+    if (senderMs !== null) return senderMs + this.senderOffset!;
     let offset = this.rtpOffsets.get(frame.kind);
     if (offset === undefined) {
-      offset = this.tap.rtpOffset(frame.kind) ?? frame.arrivalMs - frame.rtpMs;
+      offset = frame.arrivalMs - frame.rtpMs;
       this.rtpOffsets.set(frame.kind, offset);
     }
     return frame.rtpMs + offset;
@@ -105,13 +123,20 @@ interface SegmentEvents {
 export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   readonly file: string;
   readonly startedAt = Date.now();
-  /** Server time of the file's zero: where it lies on the scenario clock. */
-  readonly mediaSince: number;
+  /** Server time of the file's zero: where it lies on the scenario clock (set once `ready`). */
+  mediaSince = 0;
   /** The sender's wall-clock time of the file's zero, from its sender reports (null: none). */
-  readonly senderSince: number | null;
-  readonly timing: Timing;
+  senderSince: number | null = null;
+  timing: Timing = 'arrival';
+  /** Settles once the timeline is decided (mediaSince and timing are known). */
+  readonly ready: Promise<void>;
   private readonly tap: ParticipantTap;
-  private readonly clock: SegmentClock;
+  private clock: SegmentClock | null = null;
+  private readonly fromMs: number;
+  private readonly history: TapFrame[];
+  private readonly undecided: TapFrame[] = [];
+  private decidedAt = 0;
+  private resolveReady!: () => void;
   private readonly ffmpeg: ChildProcess;
   private readonly log: Logger;
   private readonly kinds: TrackKind[];
@@ -128,6 +153,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   private detached = false;
   private readonly timer: NodeJS.Timeout;
   private readonly onFrame: (frame: TapFrame) => void;
+  private readonly onTapClosed = (): void => void this.stop();
   /** ffmpeg's last complaints, for the log when a segment ends badly. */
   readonly stderr: () => string;
   private readonly exited: Promise<void>;
@@ -139,25 +165,14 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     this.tap = tap;
     this.file = file;
     this.log = log;
-    this.clock = new SegmentClock(tap);
-    this.timing = this.clock.timing;
+    this.fromMs = fromMs;
+    this.ready = new Promise((resolve) => (this.resolveReady = resolve));
     this.kinds = (['video', 'audio'] as const).filter((k) => tap.tracks.has(k));
     for (const k of this.kinds) this.queues.set(k, []);
-
-    // The camera begins at its latest keyframe if that is at most PRE_ROLL_MS before the start;
-    // the file's zero is then that keyframe. Otherwise a keyframe is asked for now.
-    // Nothing before the oldest frame the tap kept can be recorded (a tap opened just now, a
-    // server restarted mid-phase): the file begins there, not at an empty stretch.
-    const kept = [...tap.tracks.values()].flatMap((t) => (t.recent[0] ? [this.clock.serverMs(t.recent[0])] : []));
-    const from = Math.max(fromMs, Math.min(Date.now(), ...kept));
-    const history = tap.tracks.get('video')?.recent ?? [];
-    const keyframe = history[0]?.keyframe ? history[0] : undefined;
-    const keyframeMs = keyframe ? this.clock.serverMs(keyframe) : null;
-    const usable = keyframeMs !== null && keyframeMs >= from - PRE_ROLL_MS;
-    this.mediaSince = Math.round(usable ? Math.min(from, keyframeMs) : from);
-    this.senderSince = this.clock.senderTime(this.mediaSince);
-    if (!usable) tap.requestKeyframe();
-    const past = [...(usable ? history : []), ...(tap.tracks.get('audio')?.recent ?? [])].sort((a, b) => this.clock.serverMs(a) - this.clock.serverMs(b));
+    // What the tap kept: the camera from its latest keyframe, the last seconds of sound.
+    this.history = [...(tap.tracks.get('video')?.recent ?? []), ...(tap.tracks.get('audio')?.recent ?? [])];
+    const keyframe = tap.tracks.get('video')?.recent[0];
+    if (!keyframe?.keyframe || keyframe.arrivalMs < Date.now() - PRE_ROLL_MS) tap.requestKeyframe();
 
     this.ffmpeg = spawnTied('ffmpeg', ffmpegArgs(file), { stdio: ['pipe', 'ignore', 'pipe'] });
     this.ffmpeg.stdin?.on('error', () => undefined); // a killed ffmpeg: its exit says so
@@ -172,6 +187,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
         if (!this.stopping) {
           const reason = `ffmpeg exited (${how}) ${stderr.trim().split('\n').at(-1) ?? ''}`.trim();
           this.log.error({ file, reason }, 'recorder failed');
+          this.decide();
           this.detach();
           this.emit('failed', reason);
         }
@@ -182,15 +198,44 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
       this.ffmpeg.once('error', (error) => end(error.message));
     });
 
-    this.onFrame = (frame) => this.take(frame);
-    for (const frame of past) this.take(frame);
+    this.onFrame = (frame) => {
+      if (this.clock) this.take(frame);
+      else this.undecided.push(frame);
+    };
     tap.on('frame', this.onFrame);
-    tap.once('closed', () => void this.stop());
+    tap.once('closed', this.onTapClosed);
     this.timer = setInterval(() => {
+      if (!this.clock && (SegmentClock.reported(tap) || Date.now() - this.startedAt >= REPORT_WAIT_MS)) this.decide();
       this.pump(false);
       // A quiet moment (both tracks paused) must not leave a cluster unwritten.
       if (this.cluster.length > 0 && Date.now() - this.clusterOpenedAt >= CLUSTER_MS) this.flushCluster();
     }, 50);
+    if (SegmentClock.reported(tap)) this.decide();
+  }
+
+  /**
+   * Fixes the timeline: the clock (sender reports if every track has them by now), and the
+   * file's zero: `fromMs`, or the latest camera keyframe if it is at most PRE_ROLL_MS earlier
+   * (the picture then starts with the sound), but never before the oldest frame kept (a tap
+   * opened just now, a server restarted mid-phase: the file begins there, not at an empty
+   * stretch). Then everything held so far is placed on it.
+   */
+  private decide(): void {
+    if (this.clock) return;
+    const clock = new SegmentClock(this.tap, [...this.history, ...this.undecided]);
+    this.clock = clock;
+    this.decidedAt = Date.now();
+    const oldest = Math.min(Date.now(), ...this.history.map((f) => clock.serverMs(f)));
+    const from = Math.max(this.fromMs, oldest);
+    const keyframe = this.history.find((f) => f.kind === 'video');
+    const keyframeMs = keyframe?.keyframe ? clock.serverMs(keyframe) : null;
+    const usable = keyframeMs !== null && keyframeMs >= from - PRE_ROLL_MS;
+    this.mediaSince = Math.round(usable ? Math.min(from, keyframeMs) : from);
+    this.senderSince = clock.senderTime(this.mediaSince);
+    this.timing = clock.timing;
+    const past = this.history.filter((f) => usable || f.kind === 'audio').sort((a, b) => clock.serverMs(a) - clock.serverMs(b));
+    for (const frame of [...past, ...this.undecided.splice(0)]) this.take(frame);
+    this.resolveReady();
   }
 
   /** Starts recording the participant's tapped tracks from `fromMs` (server clock; may be past). */
@@ -216,6 +261,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     if (this.stopping) return this.exited;
     this.stopping = true;
     this.cutAt = cutMs;
+    this.decide();
     const deadline = Date.now() + CUT_WAIT_MS;
     while (Date.now() < deadline && this.ffmpeg.exitCode === null && !this.caughtUp(cutMs)) await new Promise((r) => setTimeout(r, 20));
     this.detach();
@@ -240,18 +286,19 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     this.detached = true;
     clearInterval(this.timer);
     this.tap.off('frame', this.onFrame);
+    this.tap.off('closed', this.onTapClosed);
     this.emit('closed');
   }
 
   /** A frame from the tap: placed on the timeline and queued (or left out). */
   private take(frame: TapFrame): void {
-    const serverMs = this.clock.serverMs(frame);
+    const serverMs = this.clock!.serverMs(frame);
     this.lastServerMs.set(frame.kind, Math.max(this.lastServerMs.get(frame.kind) ?? Number.NEGATIVE_INFINITY, serverMs));
     if (!this.queues.has(frame.kind)) return; // a track that appeared after the start: a new segment takes it
     if (serverMs < this.mediaSince || (this.cutAt !== null && serverMs >= this.cutAt)) return;
     if (frame.kind === 'video') {
       if (!this.videoStarted && !frame.keyframe) return;
-      if (!this.videoStarted && frame.width && frame.height && !this.tracks) this.declare({ width: frame.width, height: frame.height });
+      if (!this.videoStarted && frame.width && frame.height && !this.tracks) this.writeHeader({ width: frame.width, height: frame.height });
       this.videoStarted = true;
     }
     // A track's times only increase: a frame the sender timed no later than the previous one
@@ -264,7 +311,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     this.pump(false);
   }
 
-  private declare(video: { width: number; height: number } | null): void {
+  private writeHeader(video: { width: number; height: number } | null): void {
     const tracks: WebmTracks = {};
     if (this.queues.has('video')) tracks.video = video ?? this.tap.tracks.get('video')?.size ?? FALLBACK_SIZE;
     if (this.queues.has('audio')) tracks.audio = { channels: 2 };
@@ -275,7 +322,8 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
 
   /** Moves queued frames to the stream in time order across tracks. */
   private pump(force: boolean): void {
-    if (!this.tracks && (force || Date.now() - this.startedAt > HEADER_WAIT_MS)) this.declare(null);
+    if (!this.clock) return;
+    if (!this.tracks && (force || Date.now() - this.decidedAt > HEADER_WAIT_MS)) this.writeHeader(null);
     const now = Date.now();
     for (;;) {
       let next: Queued[] | null = null;

@@ -28,8 +28,11 @@ export interface SegmentTiming {
 export interface SegmentSink {
   /** A fresh id and absolute file path for a segment (nothing is stored yet). */
   reserve(): { id: string; file: string };
-  /** The segment's recorder runs: its row is stored (one for every segment that ran). */
-  begin(reserved: { id: string; file: string }, participantId: string, segment: number, timing: SegmentTiming): void;
+  /** The segment's recorder runs: its row is stored (one for every segment that ran), with
+   *  the zero it was asked for (its timing is not known yet). */
+  begin(reserved: { id: string; file: string }, participantId: string, segment: number, fromMs: number): void;
+  /** The segment's timeline is decided: where its zero lies, and how its frames are timed. */
+  timed(id: string, timing: SegmentTiming): void;
   /** The segment ended (finalised, or interrupted when ffmpeg died). */
   end(id: string, outcome: 'complete' | 'interrupted'): Promise<void>;
 }
@@ -170,28 +173,37 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     try {
       tap = await this.taps.tapOf(participantId);
       if (!tap || !tap.taps(producerIds)) throw new Error('the participant’s media is not tapped yet');
+      // A participant's first segment of the phase begins at the phase start.
+      const from = segment === 1 ? this.phaseStartedAt : Date.now();
       if (!recorder) {
         reserved = this.sink.reserve();
-        // A participant's first segment of the phase begins at the phase start.
-        const from = segment === 1 ? this.phaseStartedAt : Date.now();
         recorder = SegmentRecorder.start(tap, reserved.file, from, this.log);
       }
-      const timing: SegmentTiming = { mediaSince: recorder.mediaSince, senderSince: recorder.senderSince, timing: recorder.timing };
+      const started = recorder;
+      const timed = (): void => this.sink.timed(reserved!.id, { mediaSince: started.mediaSince, senderSince: started.senderSince, timing: started.timing });
       if (this.stopped) {
         // Stopped while this segment was starting: end it at once, leave nothing running.
         await recorder.stop();
-        this.sink.begin(reserved!, participantId, segment, timing);
+        this.sink.begin(reserved!, participantId, segment, from);
+        timed();
         await this.sink.end(reserved!.id, 'complete');
         return;
       }
-      this.sink.begin(reserved!, participantId, segment, timing);
+      this.sink.begin(reserved!, participantId, segment, from);
       const live: Live = { participantId, id: reserved!.id, recorder, producerIds: new Set(producerIds) };
       this.live.set(participantId, live);
       recorder.once('failed', (reason) => this.onSegmentFailed(live, reason));
       for (const id of producerIds) this.producerById(participantId, id)?.observer.once('close', () => void this.onProducerGone(live));
-      this.log.info({ participantId, segment, file: path.basename(reserved!.file), timing: recorder.timing, startsMsAfterPhase: recorder.mediaSince - this.phaseStartedAt }, 'recording segment started');
+      this.log.info({ participantId, segment, file: path.basename(reserved!.file) }, 'recording segment started');
       this.setState('recording', `recording ${this.live.size} participant(s)`);
-      this.prepareSpare(participantId, tap, live);
+      // Its timeline is decided once sender reports time every track (or after a wait); the
+      // standby then starts on the same timeline.
+      const ready = tap;
+      void recorder.ready.then(() => {
+        timed();
+        this.log.info({ participantId, segment, timing: started.timing, startsMsAfterPhase: started.mediaSince - this.phaseStartedAt }, 'recording segment timed');
+        if (this.live.get(participantId) === live) this.prepareSpare(participantId, ready, live);
+      });
     } catch (error) {
       if (this.stopped) return;
       this.log.error({ participantId, err: (error as Error).message }, 'recording segment could not start');

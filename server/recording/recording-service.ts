@@ -220,15 +220,21 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
         const id = randomUUID();
         return { id, file: path.join(sessionDir, `${id}.webm`) };
       },
-      begin: (reserved, participantId, segment, timing) => {
+      begin: (reserved, participantId, segment, fromMs) => {
         if (this.closed) throw new Error('the recording service is closed');
         const relative = path.relative(this.dir, reserved.file);
         this.db
           .prepare(
-            `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, sender_started_at, timing)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?, ?, ?)`,
+            `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?)`,
           )
-          .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, timing.mediaSince, timing.senderSince === null ? null : Math.round(timing.senderSince), timing.timing);
+          .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, Math.round(fromMs));
+      },
+      timed: (id, timing) => {
+        if (this.closed) return;
+        this.db
+          .prepare('UPDATE recordings SET started_at = ?, sender_started_at = ?, timing = ? WHERE id = ?')
+          .run(timing.mediaSince, timing.senderSince === null ? null : Math.round(timing.senderSince), timing.timing, id);
       },
       end: (id, outcome) => {
         const done = this.finalise(id, outcome);

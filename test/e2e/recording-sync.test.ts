@@ -4,7 +4,6 @@
 // the phase start, decodes with `ffmpeg -xerror` without a word, and its sound is in step with
 // its picture within ITU-R BT.1359 (no more than 45 ms early or 125 ms late) at the start and
 // at the end of the scenario.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +12,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Participant } from '../../shared/domain.ts';
 import type { RecordingRow } from '../../shared/api.ts';
 import { bookDay, testTemplate, type BookedDay } from '../helpers/assessment.ts';
-import { BT1359, WATCH_SENDER_MARKS, makeMarkedMedia, measureSync, pairMarks, senderMarks, streamStarts } from '../helpers/av-marks.ts';
+import { BT1359, WATCH_SENDER_MARKS, checkRecording, makeMarkedMedia, medianAdded, senderMarks, type MarkOffset } from '../helpers/av-marks.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -49,11 +48,6 @@ async function joinStage(who: Participant): Promise<Page> {
   return page;
 }
 
-function decodeComplaints(file: string): string {
-  const run = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
-  return `${run.status === 0 ? '' : `exit ${run.status} `}${run.stderr.trim()}`;
-}
-
 it(`records a ${SCENARIO_S} s scenario whole, from its first moment, in lip sync`, async () => {
   const pages = new Map([
     [day.candidate.id, await joinStage(day.candidate)],
@@ -80,40 +74,30 @@ it(`records a ${SCENARIO_S} s scenario whole, from its first moment, in lip sync
     const segments = rows().filter((r) => r.participantId === who.id);
     expect(segments, who.role).toHaveLength(1);
     const row = segments[0]!;
-    const file = studio.recordings.get(row.id)!.file;
-    const starts = streamStarts(file);
-    const firstVideoMs = row.startedAt + starts.video * 1000 - phaseStartedAt;
-    const firstAudioMs = row.startedAt + starts.audio * 1000 - phaseStartedAt;
-    // The file's marks on the server clock, each against the same mark as the sender captured
-    // it: what the recorder added to the sender's own offset (its fake devices are not in step).
-    const filePairs = measureSync(file).pairs.map((p) => ({ at: row.startedAt + p.atS * 1000, offsetMs: p.offsetMs }));
-    const marks = await senderMarks(pages.get(who.id)!);
-    const source = pairMarks(marks.flashes, marks.beeps, 1);
-    const added = filePairs.flatMap((p) => {
-      const same = source.find((s) => Math.abs(s.at - p.at) < 400);
-      return same ? [{ atS: (p.at - row.startedAt) / 1000, raw: p.offsetMs, source: Math.round(same.offsetMs), addedMs: Math.round(p.offsetMs - same.offsetMs) }] : [];
-    });
-    const head = added.slice(0, 3);
-    const tail = added.slice(-3);
-    const show = (list: typeof added): string => list.map((p) => `${p.addedMs} (file ${p.raw}, sender ${p.source})`).join(', ');
+    const check = checkRecording(studio.recordings.get(row.id)!.file, row.startedAt, phaseStartedAt, await senderMarks(pages.get(who.id)!));
+    const head = check.marks.slice(0, 5);
+    const tail = check.marks.slice(-5);
+    const show = (list: MarkOffset[]): string => list.map((p) => `${p.addedMs} (file ${p.fileMs}, sender ${p.senderMs})`).join(', ');
     process.stdout.write(
-      `[recording sync] ${who.role}: on stage ${stageMs} ms, file ${row.durationMs} ms (timing ${row.timing}); first video frame ${firstVideoMs.toFixed(0)} ms, ` +
-        `first audio ${firstAudioMs.toFixed(0)} ms after the phase start; A/V offset added by the recording (ms, + = sound later): ` +
-        `start ${show(head)}; end ${show(tail)}; ${added.length} of ${filePairs.length} marks matched\n`,
+      `[recording sync] ${who.role}: on stage ${stageMs} ms, file ${row.durationMs} ms (timing ${row.timing}); first video frame ${check.firstVideoMs.toFixed(0)} ms, ` +
+        `first audio ${check.firstAudioMs.toFixed(0)} ms after the phase start; A/V offset added by the recording (ms, + = sound later): ` +
+        `start ${show(head)}; end ${show(tail)}; ${check.marks.length} of ${check.fileMarks} marks matched\n`,
     );
     expect(Math.abs(row.durationMs! - stageMs), `${who.role} file length against time on stage`).toBeLessThanOrEqual(300);
-    expect(Math.abs(firstVideoMs), `${who.role} first video frame after the phase start`).toBeLessThanOrEqual(300);
-    expect(Math.abs(firstAudioMs), `${who.role} first audio after the phase start`).toBeLessThanOrEqual(300);
-    expect(decodeComplaints(file), who.role).toBe('');
+    expect(Math.abs(check.firstVideoMs), `${who.role} first video frame after the phase start`).toBeLessThanOrEqual(300);
+    // A silent microphone sends a packet every 400 ms (Opus DTX): the first may come that late.
+    expect(Math.abs(check.firstAudioMs), `${who.role} first audio after the phase start`).toBeLessThanOrEqual(450);
+    expect(check.complaints, who.role).toBe('');
     expect(row.timing).toBe('sender-report');
     expect(row.senderStartedAt).not.toBeNull();
     // Nearly every second's mark is found, and matched with the sender's.
-    expect(added.length, `${who.role} marks matched`).toBeGreaterThanOrEqual(SCENARIO_S - 4);
+    expect(check.marks.length, `${who.role} marks matched`).toBeGreaterThanOrEqual(SCENARIO_S - 4);
     expect(head[0]!.atS, 'the first mark is near the start').toBeLessThan(2.5);
     expect(tail.at(-1)!.atS, 'the last mark is near the end').toBeGreaterThan(stageMs / 1000 - 2.5);
-    for (const p of [...head, ...tail]) {
-      expect(p.addedMs, `${who.role} A/V offset at ${p.atS.toFixed(1)} s`).toBeGreaterThanOrEqual(BT1359.earliestMs);
-      expect(p.addedMs, `${who.role} A/V offset at ${p.atS.toFixed(1)} s`).toBeLessThanOrEqual(BT1359.latestMs);
+    // The median of five marks: the sender's own measure can miss a flash frame (33 ms).
+    for (const [when, marks] of [['start', head], ['end', tail]] as const) {
+      expect(medianAdded(marks), `${who.role} A/V offset at the ${when}`).toBeGreaterThanOrEqual(BT1359.earliestMs);
+      expect(medianAdded(marks), `${who.role} A/V offset at the ${when}`).toBeLessThanOrEqual(BT1359.latestMs);
     }
   }
 }, 240_000);

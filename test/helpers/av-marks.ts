@@ -81,18 +81,20 @@ export function measureSync(file: string): SyncMeasure {
 }
 
 /**
- * The marks as the sender captured them: an init script for a sending page. Each camera and
- * microphone track the page obtains is watched: a flash at its frame's capture time
- * (requestVideoFrameCallback's captureTime), a beep at its audio's capture time
+ * The marks as the sender captured them: an init script for a sending page. Every camera and
+ * microphone track the page sends (to a peer connection) is watched: a flash at its frame's
+ * capture time (requestVideoFrameCallback's captureTime), a beep at its audio's capture time
  * (MediaStreamTrackProcessor's AudioData timestamp), both on the page's performance clock.
  * Chromium's fake devices start (and the file camera falls behind) independently of each
- * other, so the source itself is not in sync; the recorder is judged by what it adds to this.
+ * other, and each new microphone track starts its own fake device, so the source itself is not
+ * in step; the recorder is judged by what it adds to the offset of the tracks actually sent.
  */
 export const WATCH_SENDER_MARKS = (): void => {
-  const w = window as unknown as { __marks: { flashes: number[]; beeps: number[]; origin: number } };
-  w.__marks = { flashes: [], beeps: [], origin: performance.timeOrigin };
-  const watched = new Set<string>();
-  const watchVideo = (track: MediaStreamTrack): void => {
+  type Marks = { flashes: number[]; beeps: number[]; origin: number };
+  const w = window as unknown as { __marks: Marks; __sent: { video?: Marks; audio?: Marks } };
+  const watched = new Map<string, Marks>();
+  w.__sent = {};
+  const watchVideo = (track: MediaStreamTrack, marks: Marks): void => {
     const video = document.createElement('video');
     video.muted = true;
     video.srcObject = new MediaStream([track.clone()]);
@@ -103,14 +105,14 @@ export const WATCH_SENDER_MARKS = (): void => {
     const onFrame = (_now: number, meta: { captureTime?: number }): void => {
       ctx.drawImage(video, 0, 0, 8, 8);
       const now = ctx.getImageData(0, 0, 8, 8).data[0]! > 128;
-      if (now && !bright && meta.captureTime !== undefined) w.__marks.flashes.push(meta.captureTime);
+      if (now && !bright && meta.captureTime !== undefined) marks.flashes.push(meta.captureTime);
       bright = now;
       video.requestVideoFrameCallback(onFrame);
     };
     video.requestVideoFrameCallback(onFrame);
     void video.play();
   };
-  const watchAudio = (track: MediaStreamTrack): void => {
+  const watchAudio = (track: MediaStreamTrack, marks: Marks): void => {
     const Processor = (window as unknown as { MediaStreamTrackProcessor: new (o: { track: MediaStreamTrack }) => { readable: ReadableStream<AudioData> } }).MediaStreamTrackProcessor;
     const reader = new Processor({ track: track.clone() }).readable.getReader();
     let quiet = Number.POSITIVE_INFINITY;
@@ -122,7 +124,7 @@ export const WATCH_SENDER_MARKS = (): void => {
         value.copyTo(samples, { planeIndex: 0, format: 'f32-planar' });
         for (let i = 0; i < samples.length; i++) {
           if (Math.abs(samples[i]!) > 0.05) {
-            if (quiet > 0.3 * value.sampleRate) w.__marks.beeps.push(value.timestamp / 1000 + (i / value.sampleRate) * 1000);
+            if (quiet > 0.3 * value.sampleRate) marks.beeps.push(value.timestamp / 1000 + (i / value.sampleRate) * 1000);
             quiet = 0;
           } else quiet++;
         }
@@ -131,24 +133,42 @@ export const WATCH_SENDER_MARKS = (): void => {
     };
     void read();
   };
-  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints?: MediaStreamConstraints) => {
-    const stream = await gum(constraints);
-    for (const track of stream.getTracks()) {
-      // The first camera and the first microphone: the ones a day's page keeps sending.
-      if (watched.has(track.kind)) continue;
-      watched.add(track.kind);
-      if (track.kind === 'video') watchVideo(track);
-      else watchAudio(track);
+  const sent = (track: MediaStreamTrack | null | undefined): void => {
+    if (!track || (track.kind !== 'audio' && track.kind !== 'video')) return;
+    let marks = watched.get(track.id);
+    if (!marks) {
+      marks = { flashes: [], beeps: [], origin: performance.timeOrigin };
+      watched.set(track.id, marks);
+      if (track.kind === 'video') watchVideo(track, marks);
+      else watchAudio(track, marks);
     }
-    return stream;
+    w.__sent[track.kind as 'audio' | 'video'] = marks;
+  };
+  const pc = RTCPeerConnection.prototype;
+  const addTransceiver = pc.addTransceiver;
+  pc.addTransceiver = function (this: RTCPeerConnection, trackOrKind: MediaStreamTrack | string, init?: RTCRtpTransceiverInit) {
+    if (typeof trackOrKind !== 'string') sent(trackOrKind);
+    return addTransceiver.call(this, trackOrKind, init);
+  };
+  const addTrack = pc.addTrack;
+  pc.addTrack = function (this: RTCPeerConnection, track: MediaStreamTrack, ...streams: MediaStream[]) {
+    sent(track);
+    return addTrack.call(this, track, ...streams);
+  };
+  const replaceTrack = RTCRtpSender.prototype.replaceTrack;
+  RTCRtpSender.prototype.replaceTrack = function (this: RTCRtpSender, track: MediaStreamTrack | null) {
+    sent(track);
+    return replaceTrack.call(this, track);
   };
 };
 
-/** Wall-clock times (ms) of the sender's captured marks. */
+/** Wall-clock times (ms) of the marks in the camera and microphone tracks the page sends last. */
 export async function senderMarks(page: import('playwright-core').Page): Promise<{ flashes: number[]; beeps: number[] }> {
-  const marks = await page.evaluate(() => (window as unknown as { __marks: { flashes: number[]; beeps: number[]; origin: number } }).__marks);
-  return { flashes: marks.flashes.map((t) => t + marks.origin), beeps: marks.beeps.map((t) => t + marks.origin) };
+  const sent = await page.evaluate(() => (window as unknown as { __sent: { video?: { flashes: number[]; origin: number }; audio?: { beeps: number[]; origin: number } } }).__sent);
+  return {
+    flashes: (sent.video?.flashes ?? []).map((t) => t + sent.video!.origin),
+    beeps: (sent.audio?.beeps ?? []).map((t) => t + sent.audio!.origin),
+  };
 }
 
 /**
@@ -168,4 +188,59 @@ export function pairMarks(flashes: readonly number[], beeps: readonly number[], 
     pairs.push({ at: flash, offsetMs: (beep - flash) * unitMs });
   }
   return pairs;
+}
+
+/** Everything `ffmpeg -v error -xerror -i file -f null -` says (nothing: it decodes cleanly). */
+export function decodeComplaints(file: string): string {
+  const run = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
+  return `${run.status === 0 ? '' : `exit ${run.status} `}${run.stderr.trim()}`;
+}
+
+export interface MarkOffset {
+  /** Where the mark lies in the file (s). */
+  atS: number;
+  /** Beep − flash in the file, in what the sender captured, and what the recording added (ms). */
+  fileMs: number;
+  senderMs: number;
+  addedMs: number;
+}
+
+export interface RecordingCheck {
+  /** First video frame and first audio packet, ms after the phase start. */
+  firstVideoMs: number;
+  firstAudioMs: number;
+  /** Every mark found in the file, matched with the same mark as the sender captured it. */
+  marks: MarkOffset[];
+  /** Marks found in the file (matched or not). */
+  fileMarks: number;
+  complaints: string;
+}
+
+/**
+ * One participant's recording against what their page sent: `startedAt` is the server time of
+ * the file's zero, `sent` the sender's marks on the wall clock (senderMarks).
+ */
+export function checkRecording(file: string, startedAt: number, phaseStartedAt: number, sent: { flashes: number[]; beeps: number[] }): RecordingCheck {
+  const starts = streamStarts(file);
+  const filePairs = measureSync(file).pairs.map((p) => ({ at: startedAt + p.atS * 1000, atS: p.atS, offsetMs: p.offsetMs }));
+  const source = pairMarks(sent.flashes, sent.beeps, 1);
+  const marks = filePairs.flatMap((p) => {
+    const same = source.find((s) => Math.abs(s.at - p.at) < 400);
+    return same ? [{ atS: p.atS, fileMs: p.offsetMs, senderMs: Math.round(same.offsetMs), addedMs: Math.round(p.offsetMs - same.offsetMs) }] : [];
+  });
+  return {
+    firstVideoMs: startedAt + starts.video * 1000 - phaseStartedAt,
+    firstAudioMs: startedAt + starts.audio * 1000 - phaseStartedAt,
+    marks,
+    fileMarks: filePairs.length,
+    complaints: decodeComplaints(file),
+  };
+}
+
+/** The median of what the recording added over some marks (one missed flash moves a single mark by a frame). */
+export function medianAdded(marks: readonly MarkOffset[]): number {
+  const sorted = marks.map((m) => m.addedMs).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
