@@ -14,7 +14,8 @@ import { EventEmitter } from 'node:events';
 import type { types } from 'mediasoup';
 import type { Logger } from '../../server/log.ts';
 import { ReorderBuffer, type Released } from './rtp/reorder-buffer.ts';
-import { parseRtp, Unwrapper } from './rtp/rtp-packet.ts';
+import { RtpClock } from './rtp/rtp-clock.ts';
+import { parseRtp } from './rtp/rtp-packet.ts';
 import { Vp8Assembler } from './rtp/vp8-frames.ts';
 
 export type TrackKind = 'audio' | 'video';
@@ -39,26 +40,14 @@ const REORDER_HOLD_MS = 150;
 const KEEP_MS = 3000;
 /** Keyframes are asked for at most this often when the stream needs one. */
 const KEYFRAME_REQUEST_GAP_MS = 1000;
-/** A sender report is trusted for packets this close to it on the RTP clock. */
-const REPORT_REACH_MS = 30_000;
-/** Seconds between 1900 (NTP) and 1970 (Unix). */
-const NTP_UNIX_OFFSET_S = 2_208_988_800;
-
-interface Report {
-  /** Sender wall clock (ms) of the report, and the extended RTP time it names. */
-  senderMs: number;
-  rtpMs: number;
-}
 
 class TrackTap {
   readonly kind: TrackKind;
   readonly consumer: types.Consumer;
   readonly producerId: string;
-  readonly clockRate: number;
   private readonly reorder = new ReorderBuffer(REORDER_HOLD_MS);
-  private readonly timestamps = new Unwrapper(32);
+  readonly clock: RtpClock;
   private readonly vp8 = new Vp8Assembler();
-  private report: Report | null = null;
   private lastKeyframeRequest = 0;
   /** Recent frames, oldest first (video: from the latest keyframe). */
   readonly recent: TapFrame[] = [];
@@ -70,21 +59,16 @@ class TrackTap {
     this.kind = kind;
     this.consumer = consumer;
     this.producerId = producerId;
-    this.clockRate = consumer.rtpParameters.codecs[0]?.clockRate ?? (kind === 'video' ? 90000 : 48000);
+    this.clock = new RtpClock(consumer.rtpParameters.codecs[0]?.clockRate ?? (kind === 'video' ? 90000 : 48000));
   }
 
   get hasReport(): boolean {
-    return this.report !== null;
+    return this.clock.hasReport;
   }
 
-  takeReport(ntpSec: number, ntpFrac: number, rtpTs: number): void {
-    const senderMs = (ntpSec - NTP_UNIX_OFFSET_S) * 1000 + (ntpFrac / 2 ** 32) * 1000;
-    this.report = { senderMs, rtpMs: this.rtpMs(rtpTs, false) };
-  }
-
-  private rtpMs(timestamp: number, advance = true): number {
-    const extended = advance ? this.timestamps.unwrap(timestamp) : this.timestamps.peek(timestamp);
-    return (extended * 1000) / this.clockRate;
+  /** See RtpClock.senderMsOf. */
+  senderMsOf(rtpMs: number): number | null {
+    return this.clock.senderMsOf(rtpMs);
   }
 
   /** Takes one RTP packet; returns the frames it completes (and any released before it). */
@@ -135,19 +119,9 @@ class TrackTap {
     return out;
   }
 
-  /**
-   * Capture time on the sender's wall clock of an RTP time, by the latest sender report (which
-   * also serves frames before it: the mapping is the stream's clock, whenever it was read).
-   * Null without a report, or when the report is far from that time (the timestamps jumped).
-   */
-  senderMsOf(rtpMs: number): number | null {
-    if (!this.report || Math.abs(rtpMs - this.report.rtpMs) >= REPORT_REACH_MS) return null;
-    return this.report.senderMs + (rtpMs - this.report.rtpMs);
-  }
-
   private timed(frame: Pick<TapFrame, 'kind' | 'keyframe' | 'data'>, timestamp: number, arrivalMs: number): TapFrame {
     this.lastFrameAt = arrivalMs;
-    return { ...frame, arrivalMs, rtpMs: this.rtpMs(timestamp) };
+    return { ...frame, arrivalMs, rtpMs: this.clock.at(timestamp, arrivalMs) };
   }
 
   private keep(frame: TapFrame): void {
@@ -230,7 +204,7 @@ export class ParticipantTap extends EventEmitter<TapEvents> {
       if (trace.type !== 'sr' || producer.closed) return;
       const info = trace.info as { ntpSec?: number; ntpFrac?: number; rtpTs?: number } | undefined;
       if (info?.ntpSec === undefined || info.ntpFrac === undefined || info.rtpTs === undefined) return;
-      track.takeReport(info.ntpSec, info.ntpFrac, info.rtpTs);
+      track.clock.takeReport(info.ntpSec, info.ntpFrac, info.rtpTs);
     });
     await producer.enableTraceEvent(['sr']).catch((error: Error) => this.log.warn({ err: error.message }, 'sender reports not traced'));
     if (kind === 'video') track.requestKeyframe(Date.now());
