@@ -208,7 +208,7 @@ describe('playback sync', () => {
       await expectInStepAt(page, atMs, `note at ${atMs} ms`);
     }
 
-    // The scrubber, by keyboard (steps of 1 s): 9.25 s → 12.25 s.
+    // The scrubber, by keyboard: three steps on from the note at 9.25 s (it moves in whole seconds).
     await page.getByTestId('playback-scrubber').focus();
     for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
     await expectInStepAt(page, Number(await page.getByTestId('playback-scrubber').inputValue()), 'scrubber');
@@ -217,7 +217,7 @@ describe('playback sync', () => {
     await page.getByTestId('playback-play').click();
     await expectInStepWhilePlaying(page, 5, 'after play');
 
-    // Seeks while playing: a note, then "10 s back".
+    // Seeks while playing: a note, then "10 s forward".
     await note(page, 3_000).click();
     await waitForVideos(page, 'playing again from the note at 3 s', 20_000, (v) =>
       v.candidate.atMs >= 3_000 && v.candidate.atMs < 4_500 && !v.candidate.paused && !v.actor.paused,
