@@ -9,8 +9,8 @@
 // same "start together" follows every seek and every Play: all videos pause, seek, and only
 // when every one has finished seeking and has data to play do they all start at once.
 //
-// Each person's segments play one after another: when the position leaves a segment (or its
-// video ends), that person's next segment is loaded and started at the right moment. Where
+// Each person's segments play one after another: before a segment begins, its video is loaded
+// and waits at its start; when the position gets there, everyone starts together with it. Where
 // nobody was recorded (a gap while the recorder restarted), the position moves on with the
 // wall clock until a segment begins again.
 import {
