@@ -60,6 +60,15 @@ describe('reorder buffer', () => {
     expect(seqs(b.release(131))).toEqual(['gap', 3]);
     expect(seqs(b.push({ packet: packet(2), arrivalMs: 140 }))).toEqual([]); // too late now
   });
+
+  it('starts afresh when the sender restarts its sequence numbers, backwards or forwards', () => {
+    const b = new ReorderBuffer(100);
+    for (let seq = 5000; seq < 5010; seq++) b.push({ packet: packet(seq), arrivalMs: seq });
+    expect(seqs(b.push({ packet: packet(5011), arrivalMs: 5011 }))).toEqual([]); // 5010 missing, held
+    expect(seqs(b.push({ packet: packet(17), arrivalMs: 5020 }))).toEqual(['gap', 5011, 'gap', 17]);
+    expect(seqs(b.push({ packet: packet(18), arrivalMs: 5021 }))).toEqual([18]);
+    expect(seqs(b.push({ packet: packet(40_000), arrivalMs: 5022 }))).toEqual(['gap', 40_000]);
+  });
 });
 
 describe('VP8 frames', () => {
