@@ -24,23 +24,24 @@ const TEMPLATE = testTemplate('e2e-recording-sync', 'Recording sync test', 1, [
 ]);
 
 let studio: TestStudio;
-let browser: Browser;
+/** A browser per participant, as on a real day (each has its own camera and microphone). */
+const browsers: Browser[] = [];
 let day: BookedDay;
 const media = makeMarkedMedia(fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-marks-')));
 
 beforeAll(async () => {
   studio = await startTestStudio();
-  browser = await launchBrowser(media.args);
+  browsers.push(await launchBrowser(media.args), await launchBrowser(media.args));
   day = bookDay(studio, studio.templates.saveNewVersion(TEMPLATE).id, { actors: [{ displayName: 'Ada Actor', scenarios: [1] }] });
 });
 
 afterAll(async () => {
-  await browser?.close();
+  for (const b of browsers) await b.close();
   await studio?.close();
   expect(pageErrors).toEqual([]);
 });
 
-async function joinStage(who: Participant): Promise<Page> {
+async function joinStage(who: Participant, browser: Browser): Promise<Page> {
   const { page } = await openInvite(browser, await studio.invites.link(studio.baseUrl, who), { initScript: WATCH_SENDER_MARKS, arg: 0 });
   const join = page.getByTestId('join-button');
   await pollUntil(`${who.role} device check`, 30_000, () => join.isEnabled().catch(() => false));
@@ -50,8 +51,8 @@ async function joinStage(who: Participant): Promise<Page> {
 
 it(`records a ${SCENARIO_S} s scenario whole, from its first moment, in lip sync`, async () => {
   const pages = new Map([
-    [day.candidate.id, await joinStage(day.candidate)],
-    [day.actor1.id, await joinStage(day.actor1)],
+    [day.candidate.id, await joinStage(day.candidate, browsers[0]!)],
+    [day.actor1.id, await joinStage(day.actor1, browsers[1]!)],
   ]);
   // Both send before the scenario, as on a real day (the briefing): the recorder's taps hold
   // the seconds before the stage opens.
