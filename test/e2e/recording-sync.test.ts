@@ -93,8 +93,8 @@ it(`records a ${SCENARIO_S} s scenario whole, from its first moment, in lip sync
     expect(row.senderStartedAt).not.toBeNull();
     // Nearly every second's mark is found, and matched with the sender's.
     expect(check.marks.length, `${who.role} marks matched`).toBeGreaterThanOrEqual(SCENARIO_S - 4);
-    expect(head[0]!.atS, 'the first mark is near the start').toBeLessThan(2.5);
-    expect(tail.at(-1)!.atS, 'the last mark is near the end').toBeGreaterThan(stageMs / 1000 - 2.5);
+    expect(head[0]!.atS, 'the first mark is near the start').toBeLessThan(3.5);
+    expect(tail.at(-1)!.atS, 'the last mark is near the end').toBeGreaterThan(stageMs / 1000 - 3.5);
     // The median of five marks: the sender's own measure can miss a flash frame (33 ms).
     for (const [when, marks] of [['start', head], ['end', tail]] as const) {
       expect(medianAdded(marks), `${who.role} A/V offset at the ${when}`).toBeGreaterThanOrEqual(BT1359.earliestMs);

@@ -58,7 +58,9 @@ export function flashTimes(file: string): number[] {
 
 /** Times (s, on the file's timeline) when a beep begins (the end of a stretch of silence). */
 export function beepTimes(file: string): number[] {
-  const out = spawnSync('ffmpeg', ['-nostats', '-i', file, '-map', '0:a:0', '-af', 'silencedetect=noise=-30dB:d=0.3', '-f', 'null', '-'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  // -copyts: the file's own timeline (by default ffmpeg moves the earliest stream to zero, and
+  // the picture may begin before the sound), the one signalstats reads the flashes on.
+  const out = spawnSync('ffmpeg', ['-nostats', '-copyts', '-i', file, '-map', '0:a:0', '-af', 'silencedetect=noise=-30dB:d=0.3', '-f', 'null', '-'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   return [...out.stderr.matchAll(/silence_end: (-?[\d.]+)/g)].map((m) => Number(m[1]));
 }
 
