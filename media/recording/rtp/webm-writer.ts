@@ -128,36 +128,39 @@ export function trackNumbers(tracks: WebmTracks): { video?: number; audio?: numb
   return numbers;
 }
 
+/** A track entry: what every track has (number, uid, type, codec; no lacing), then the rest. */
+function trackEntry(number: number, type: 'video' | 'audio', codecId: string, ...rest: Buffer[]): Buffer {
+  return master(
+    ID.trackEntry,
+    uint(ID.trackNumber, number),
+    uint(ID.trackUid, number),
+    uint(ID.trackType, type === 'video' ? 1 : 2),
+    uint(ID.flagLacing, 0),
+    text(ID.codecId, codecId),
+    ...rest,
+  );
+}
+
 /** The EBML header, the start of a segment of unknown size, its info and its tracks. */
 export function webmHeader(tracks: WebmTracks): Buffer {
   const numbers = trackNumbers(tracks);
   const entries: Buffer[] = [];
   if (tracks.video && numbers.video) {
+    const { width, height } = tracks.video;
     entries.push(
-      master(
-        ID.trackEntry,
-        uint(ID.trackNumber, numbers.video),
-        uint(ID.trackUid, numbers.video),
-        uint(ID.trackType, 1),
-        uint(ID.flagLacing, 0),
-        text(ID.codecId, 'V_VP8'),
-        uint(ID.defaultDuration, VIDEO_DEFAULT_DURATION_NS),
-        master(ID.video, uint(ID.pixelWidth, tracks.video.width), uint(ID.pixelHeight, tracks.video.height)),
-      ),
+      trackEntry(numbers.video, 'video', 'V_VP8', uint(ID.defaultDuration, VIDEO_DEFAULT_DURATION_NS), master(ID.video, uint(ID.pixelWidth, width), uint(ID.pixelHeight, height))),
     );
   }
   if (tracks.audio && numbers.audio) {
+    const { channels } = tracks.audio;
     entries.push(
-      master(
-        ID.trackEntry,
-        uint(ID.trackNumber, numbers.audio),
-        uint(ID.trackUid, numbers.audio),
-        uint(ID.trackType, 2),
-        uint(ID.flagLacing, 0),
-        text(ID.codecId, 'A_OPUS'),
-        element(ID.codecPrivate, opusHead(tracks.audio.channels)),
+      trackEntry(
+        numbers.audio,
+        'audio',
+        'A_OPUS',
+        element(ID.codecPrivate, opusHead(channels)),
         uint(ID.seekPreRoll, OPUS_SEEK_PRE_ROLL_NS),
-        master(ID.audio, float(ID.samplingFrequency, 48000), uint(ID.channels, tracks.audio.channels)),
+        master(ID.audio, float(ID.samplingFrequency, 48000), uint(ID.channels, channels)),
       ),
     );
   }
