@@ -121,6 +121,15 @@ describe('stream clock', () => {
     expect(c.hasReport).toBe(false);
     expect(c.at(5 + 960, 1040) - after).toBeCloseTo(20, 6);
   });
+
+  it('takes a stall (packets arriving long after their time) for a stall, not a restart', () => {
+    const c = new RtpClock(90_000);
+    c.at(0, 0);
+    c.takeReport(2_208_988_800 + 10, 0, 0);
+    expect(c.at(3000, 5000)).toBeCloseTo(33.33, 1); // 33 ms of capture, 5 s late
+    expect(c.restarts).toBe(0);
+    expect(c.hasReport).toBe(true);
+  });
 });
 
 describe('WebM stream', () => {

@@ -2,7 +2,8 @@
 // and, from the sender's RTCP sender reports, the sender's wall-clock time of any of them.
 //
 // A sender may restart its timestamps (a new encoder after a camera switch on some browsers, a
-// reset after an ICE restart): a jump of the RTP clock that the arrival clock does not show.
+// reset after an ICE restart): a jump of the RTP clock, backwards or further ahead than the
+// arrival clock moved. (A stall, where packets arrive long after the RTP clock says, is not one.)
 // The stream's milliseconds then carry on from where they were by the arrival clock, and the
 // report in hand is dropped (it names the old timestamps) until the next one comes.
 import { Unwrapper } from './rtp-packet.ts';
@@ -38,7 +39,9 @@ export class RtpClock {
     if (this.last) {
       const apart = ms - this.last.ms;
       const arrivedApart = arrivalMs - this.last.arrivalMs;
-      if (Math.abs(apart - arrivedApart) > JUMP_MS) {
+      // Backwards, or further ahead than the time that passed allows. (Far less ahead than the
+      // time that passed is a stall of the sender or its link, not a restart.)
+      if (apart < -JUMP_MS || apart > Math.max(0, arrivedApart) + JUMP_MS) {
         this.restarts++;
         this.unwrapper = new Unwrapper(32);
         const raw = this.toMs(this.unwrapper.unwrap(timestamp)) - this.correction;
