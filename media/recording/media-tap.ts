@@ -83,8 +83,9 @@ class TrackTap {
     return this.frames(this.reorder.release(nowMs));
   }
 
-  requestKeyframe(nowMs: number): void {
-    if (this.kind !== 'video' || nowMs - this.lastKeyframeRequest < KEYFRAME_REQUEST_GAP_MS) return;
+  /** Asks the sender for a keyframe (`force`: even if one was asked for a moment ago). */
+  requestKeyframe(nowMs: number, force = false): void {
+    if (this.kind !== 'video' || (!force && nowMs - this.lastKeyframeRequest < KEYFRAME_REQUEST_GAP_MS)) return;
     this.lastKeyframeRequest = nowMs;
     void this.consumer.requestKeyFrame().catch(() => undefined);
   }
@@ -199,7 +200,7 @@ export class ParticipantTap extends EventEmitter<TapEvents> {
       if (this.tracks.get(kind) === track) this.tracks.delete(kind);
     });
     // After a pause the decoder needs a fresh picture.
-    consumer.on('producerresume', () => track.requestKeyframe(0));
+    consumer.on('producerresume', () => track.requestKeyframe(Date.now(), true));
     producer.on('trace', (trace) => {
       if (trace.type !== 'sr' || producer.closed) return;
       const info = trace.info as { ntpSec?: number; ntpFrac?: number; rtpTs?: number } | undefined;
@@ -216,8 +217,9 @@ export class ParticipantTap extends EventEmitter<TapEvents> {
     return tapped.length === producerIds.length && producerIds.every((id) => tapped.includes(id));
   }
 
+  /** Asks for a keyframe now (a recording begins). */
   requestKeyframe(): void {
-    this.tracks.get('video')?.requestKeyframe(Date.now());
+    this.tracks.get('video')?.requestKeyframe(Date.now(), true);
   }
 
   close(): void {

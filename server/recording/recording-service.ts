@@ -165,6 +165,8 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     if (dayLive && !this.taps.get(sessionId)?.open) this.tapsFor(sessionId, await this.rooms.getOrCreate(sessionId));
     const current = this.active.get(sessionId);
     if (current && current.phaseIndex === state.phaseIndex && recordable) return;
+    // A recorded phase begins: its cameras are asked for a keyframe before anything else.
+    if (recordable) this.taps.get(sessionId)?.requestKeyframes(this.stageFor(sessionId));
     if (current) {
       this.active.delete(sessionId);
       // The phase ended when the next one began: that is where its recording is cut.
