@@ -94,6 +94,13 @@ async function person(router: types.Router): Promise<Person> {
   return { video: v.producer, audio: a.producer, sender };
 }
 
+/** Where a file's picture begins (s): this sender cannot answer a keyframe request, so its
+ *  recordings begin at its next keyframe (up to half a second after the start). */
+function firstVideoS(file: string): number {
+  const out = spawnSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-read_intervals', '%+#1', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return Number(out.stdout.trim().split('\n')[0]) || 0;
+}
+
 function decodedFrames(file: string): number {
   const out = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file], { encoding: 'utf8' });
   return Number.parseInt(out.stdout.trim(), 10) || 0;
@@ -174,9 +181,9 @@ for (const level of LEVELS) {
   let framesGot = 0;
   let worstPct = Number.NEGATIVE_INFINITY;
   for (const r of recorders) {
-    // The sender replays the clip at exactly FPS frames per second (-re): what it sent while
-    // this recorder had media (from its first keyframe to the stop).
-    const sent = ((stoppedAt - r.mediaSince) / 1000) * FPS;
+    // The sender replays the clip at exactly FPS frames per second (-re): what it sent from the
+    // recording's first picture (a keyframe) to the stop.
+    const sent = ((stoppedAt - r.mediaSince) / 1000 - firstVideoS(r.file)) * FPS;
     const got = decodedFrames(r.file);
     framesSent += sent;
     framesGot += got;

@@ -93,10 +93,9 @@ export function measureSync(file: string): SyncMeasure {
  */
 export const WATCH_SENDER_MARKS = (): void => {
   type Marks = { flashes: number[]; beeps: number[]; origin: number };
-  const w = window as unknown as { __sent: { video?: Marks; audio?: Marks }; __sentLog: string[] };
+  const w = window as unknown as { __sent: { video?: Marks; audio?: Marks } };
   const watched = new Map<string, Marks>();
   w.__sent = {};
-  w.__sentLog = [];
   const watchVideo = (track: MediaStreamTrack, marks: Marks): void => {
     const video = document.createElement('video');
     video.muted = true;
@@ -146,7 +145,6 @@ export const WATCH_SENDER_MARKS = (): void => {
       else watchAudio(track, marks);
     }
     w.__sent[track.kind as 'audio' | 'video'] = marks;
-    w.__sentLog.push(`${Math.round(performance.timeOrigin + performance.now())} ${track.kind} ${track.id.slice(0, 8)}`);
   };
   const pc = RTCPeerConnection.prototype;
   const addTransceiver = pc.addTransceiver;
