@@ -36,6 +36,8 @@ const CUT_WAIT_MS = 500;
 /** A segment waits at most this long for sender reports of every track (the microphone's come
  *  every few seconds) before it times frames by their arrival; its frames are held meanwhile. */
 const REPORT_WAIT_MS = 8000;
+/** A frame's capture time by sender reports is believed only this close to its arrival. */
+const MAX_REPORT_SKEW_MS = 10_000;
 /** A picture size to declare when the camera has never sent a keyframe (frames carry their own). */
 const FALLBACK_SIZE = { width: 640, height: 480 };
 
@@ -93,7 +95,9 @@ class SegmentClock {
 
   serverMs(frame: TapFrame): number {
     const senderMs = this.senderOffset === null ? null : (this.tap.tracks.get(frame.kind)?.senderMsOf(frame.rtpMs) ?? null);
-    if (senderMs !== null) return senderMs + this.senderOffset!;
+    // A report that places a frame far from when it arrived is not believed (a forged or broken
+    // sender report must not move a recording by minutes): that frame is timed by arrival.
+    if (senderMs !== null && Math.abs(senderMs + this.senderOffset! - frame.arrivalMs) <= MAX_REPORT_SKEW_MS) return senderMs + this.senderOffset!;
     let offset = this.rtpOffsets.get(frame.kind);
     if (offset === undefined) {
       offset = frame.arrivalMs - frame.rtpMs;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ReorderBuffer } from '../../media/recording/rtp/reorder-buffer.ts';
 import { RtpClock } from '../../media/recording/rtp/rtp-clock.ts';
 import { parseRtp, Unwrapper, type RtpPacket } from '../../media/recording/rtp/rtp-packet.ts';
-import { Vp8Assembler } from '../../media/recording/rtp/vp8-frames.ts';
+import { MAX_FRAME_BYTES, Vp8Assembler } from '../../media/recording/rtp/vp8-frames.ts';
 import { webmCluster, webmHeader, type WebmBlock } from '../../media/recording/rtp/webm-writer.ts';
 
 function rtp(seq: number, ts: number, payload: Buffer, opts: { marker?: boolean; extensionWords?: number; padding?: number } = {}): Buffer {
@@ -93,6 +93,16 @@ describe('VP8 frames', () => {
     expect(a.push(start(interframe), 4, true)).toBeNull();
     expect(a.push(start(keyframe), 5, true)?.keyframe).toBe(true);
     expect(a.needsKeyframe).toBe(false);
+  });
+
+  it('gives up a frame that never ends before it grows past the cap', () => {
+    const a = new Vp8Assembler();
+    const chunk = Buffer.alloc(1200);
+    a.push(start(keyframe), 1, false);
+    for (let i = 0; i * 1200 <= MAX_FRAME_BYTES; i++) a.push(middle(chunk), 1, false);
+    expect(a.needsKeyframe).toBe(true);
+    // The marker after the cap ends nothing: the frame was dropped.
+    expect(a.push(middle(chunk), 1, true)).toBeNull();
   });
 });
 

@@ -29,8 +29,13 @@ function descriptor(payload: Buffer): { length: number; startsFrame: boolean } |
   return length <= payload.length ? { length, startsFrame } : null;
 }
 
+/** No camera frame comes near this (a 4K keyframe is about 1 MB): a sender that never ends a
+ *  frame must not grow the server's memory. */
+export const MAX_FRAME_BYTES = 8 * 1024 * 1024;
+
 export class Vp8Assembler {
   private parts: Buffer[] = [];
+  private bytes = 0;
   private timestamp: number | null = null;
   /** Frames are dropped until a keyframe: the first frames, and after any loss. */
   private awaitingKeyframe = true;
@@ -38,6 +43,7 @@ export class Vp8Assembler {
   /** A gap in the sequence: the frame being assembled is lost. */
   lost(): void {
     this.parts = [];
+    this.bytes = 0;
     this.timestamp = null;
     this.awaitingKeyframe = true;
   }
@@ -55,6 +61,7 @@ export class Vp8Assembler {
     }
     if (d.startsFrame) {
       this.parts = [];
+      this.bytes = 0;
       this.timestamp = timestamp;
     } else if (this.timestamp !== timestamp) {
       // The middle of a frame whose start we never saw.
@@ -62,9 +69,15 @@ export class Vp8Assembler {
       return null;
     }
     this.parts.push(payload.subarray(d.length));
+    this.bytes += payload.length - d.length;
+    if (this.bytes > MAX_FRAME_BYTES) {
+      this.lost();
+      return null;
+    }
     if (!marker) return null;
     const data = Buffer.concat(this.parts);
     this.parts = [];
+    this.bytes = 0;
     this.timestamp = null;
     if (data.length < 3) return null;
     const keyframe = (data[0]! & 0x01) === 0;
