@@ -53,7 +53,6 @@ class TrackTap {
   readonly recent: TapFrame[] = [];
   /** The latest keyframe's picture size. */
   size: { width: number; height: number } | null = null;
-  lastFrameAt = 0;
 
   constructor(kind: TrackKind, consumer: types.Consumer, producerId: string) {
     this.kind = kind;
@@ -121,7 +120,6 @@ class TrackTap {
   }
 
   private timed(frame: Pick<TapFrame, 'kind' | 'keyframe' | 'data'>, timestamp: number, arrivalMs: number): TapFrame {
-    this.lastFrameAt = arrivalMs;
     return { ...frame, arrivalMs, rtpMs: this.clock.at(timestamp, arrivalMs) };
   }
 

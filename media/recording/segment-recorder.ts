@@ -161,8 +161,6 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   /** ffmpeg's last complaints, for the log when a segment ends badly. */
   readonly stderr: () => string;
   private readonly exited: Promise<void>;
-  /** Blocks written, per track (tests and the benchmark). */
-  readonly written = { video: 0, audio: 0 };
 
   private constructor(tap: ParticipantTap, file: string, fromMs: number, log: Logger) {
     super();
@@ -356,7 +354,6 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     }
     if (this.cluster.length === 0) this.clusterOpenedAt = Date.now();
     this.cluster.push(block);
-    this.written[block.track]++;
   }
 
   private flushCluster(): void {
