@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ICC_FORMS, type ReliabilityResult } from '../../shared/analytics.ts';
+import { fleissKappa } from '../../server/analytics/agreement.ts';
 import { runCli } from '../../server/analytics/cli.ts';
 import { reliability, type Rating } from '../../server/analytics/reliability.ts';
 
@@ -107,6 +108,15 @@ describe('reliability against Shrout & Fleiss (1979), Table 2', () => {
     const [item] = (JSON.parse(outcome.stdout) as ReliabilityResult).items;
     expect(item).toMatchObject({ item: 'table2', candidates: 6, dropped: 0, raters: 4 });
     expect(ICC_FORMS.map((form) => item!.icc[form]!.toFixed(2))).toEqual(['0.17', '0.29', '0.71', '0.44', '0.62', '0.91']);
+  });
+});
+
+describe("Fleiss' κ against a worked example", () => {
+  it('gives κ = 0.210 on the 10 subjects × 14 raters × 5 categories example (Wikipedia, "Fleiss\' kappa")', () => {
+    // Per subject, how many of the 14 raters chose each category 1..5.
+    const counts = [[0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1], [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7]];
+    const ratings = counts.map((row) => row.flatMap((n, category) => Array<number>(n).fill(category + 1)));
+    expect(fleissKappa(ratings)!.toFixed(3)).toBe('0.210');
   });
 });
 
