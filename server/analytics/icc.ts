@@ -65,7 +65,7 @@ const orNull = (x: number | null): number | null => (x !== null && Number.isFini
  * square of 0 does the same for ICC1, so their intervals are null. (R reports numbers there
  * only because its QR-based ANOVA leaves residuals of ~1e-31 instead of 0: rounding noise.)
  */
-export function intraclassCorrelations(scores: readonly (readonly number[])[], alpha = 0.05): IccResult {
+export function intraclassCorrelations(scores: readonly (readonly number[])[]): IccResult {
   const { n, k, bms, jms, ems, wms } = meanSquares(scores);
   const icc: Record<IccForm, number> = {
     ICC1: (bms - wms) / (bms + (k - 1) * wms),
@@ -75,7 +75,7 @@ export function intraclassCorrelations(scores: readonly (readonly number[])[], a
     ICC2k: (bms - ems) / (bms + (jms - ems) / n),
     ICC3k: (bms - ems) / bms,
   };
-  const upper = 1 - alpha / 2;
+  const upper = 0.975; // two-sided 95%: qf(1 − α/2) with α = 0.05, as psych's default
   const ci95: Record<IccForm, Interval> = { ICC1: NO_INTERVAL, ICC2: NO_INTERVAL, ICC3: NO_INTERVAL, ICC1k: NO_INTERVAL, ICC2k: NO_INTERVAL, ICC3k: NO_INTERVAL };
 
   if (wms > 0) {
