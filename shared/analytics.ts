@@ -6,6 +6,7 @@ export const ICC_FORMS: readonly IccForm[] = ['ICC1', 'ICC2', 'ICC3', 'ICC1k', '
 
 export interface RaterPairKappa {
   raters: [string, string];
+  /** Candidates both raters scored on the item (complete or not). */
   candidates: number;
   linear: number | null;
   quadratic: number | null;
@@ -18,8 +19,10 @@ export interface ReliabilityItem {
   /** Incomplete candidates left out. */
   dropped: number;
   raters: number;
-  icc: Record<IccForm, number>;
-  ci95: Record<IccForm, [number, number]>;
+  /** Null where the data leave a form undefined (e.g. every score identical: 0/0). */
+  icc: Record<IccForm, number | null>;
+  /** Null bounds where the F-ratio behind them is infinite (a residual mean square of 0). */
+  ci95: Record<IccForm, [number | null, number | null]>;
   fleissKappa: number | null;
   exactAgreement: number;
   adjacentAgreement: number;

@@ -1,4 +1,5 @@
 // Every analysis `npm run analyse` knows, by name.
 import type { Analysis } from './analysis.ts';
+import { reliabilityAnalysis } from './reliability.ts';
 
-export const ANALYSES: readonly Analysis[] = [];
+export const ANALYSES: readonly Analysis[] = [reliabilityAnalysis];
