@@ -1,5 +1,9 @@
 // Every analysis `npm run analyse` knows, by name.
 import type { Analysis } from './analysis.ts';
 import { reliabilityAnalysis } from './reliability.ts';
+import { STRINGENCY } from './stringency.ts';
 
-export const ANALYSES: readonly Analysis[] = [reliabilityAnalysis];
+export const ANALYSES: readonly Analysis[] = [
+  reliabilityAnalysis,
+  STRINGENCY,
+];
