@@ -1,9 +1,11 @@
 // Every analysis `npm run analyse` knows, by name.
 import type { Analysis } from './analysis.ts';
+import { BRM } from './brm.ts';
 import { reliabilityAnalysis } from './reliability.ts';
 import { STRINGENCY } from './stringency.ts';
 
 export const ANALYSES: readonly Analysis[] = [
   reliabilityAnalysis,
   STRINGENCY,
+  BRM,
 ];

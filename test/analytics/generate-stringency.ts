@@ -4,20 +4,9 @@
 // Run: node test/analytics/generate-stringency.ts (the CSV is committed; CI does not run this).
 import fs from 'node:fs';
 import path from 'node:path';
+import { seededRandom } from './seeded-random.ts';
 
-/** mulberry32: a tiny seeded PRNG, so the fixture is reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(14);
-const normal = (sd: number): number => sd * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+const { random, normal } = seededRandom(14);
 const pick = <T>(from: readonly T[]): T => from[Math.floor(random() * from.length)]!;
 
 const raters = Array.from({ length: 9 }, (_, i) => `R${String(i + 1).padStart(2, '0')}`);

@@ -2,7 +2,6 @@
 // contr.sum raters and vcov()), and its refusals of data it cannot analyse.
 // Tolerance: |ours − R| ≤ 1e-6 · max(1, |R|) — absolute below 1, relative above.
 import { execFile } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -10,15 +9,8 @@ import type { StringencyResult } from '../../shared/analytics.ts';
 import { runCli } from '../../server/analytics/cli.ts';
 import { readCsv } from '../../server/analytics/input.ts';
 import { STRINGENCY, stringency, type Rating } from '../../server/analytics/stringency.ts';
+import { expectCloseToR, FIXTURES, readFixture } from '../analytics/close-to-r.ts';
 
-const fixtures = path.join(import.meta.dirname, '..', 'analytics', 'fixtures');
-const fixture = (name: string): string => fs.readFileSync(path.join(fixtures, name), 'utf8');
-const readFixture = (file: string): string => fs.readFileSync(path.join(fixtures, file), 'utf8');
-
-function expectClose(actual: number, expected: number, what: string): void {
-  const tolerance = 1e-6 * Math.max(1, Math.abs(expected));
-  expect(Math.abs(actual - expected), `${what}: ${actual} vs R ${expected}`).toBeLessThanOrEqual(tolerance);
-}
 
 function expectMatchesR(result: StringencyResult, expected: StringencyResult): void {
   expect(result.raters.map((r) => r.rater).sort()).toEqual(expected.raters.map((r) => r.rater).sort());
@@ -26,9 +18,9 @@ function expectMatchesR(result: StringencyResult, expected: StringencyResult): v
     const got = result.raters.find((r) => r.rater === want.rater)!;
     expect(Object.keys(got)).toEqual(['rater', 'n', 'effect', 'se', 'z', 'flag']);
     expect(got.n).toBe(want.n);
-    expectClose(got.effect, want.effect, `${want.rater} effect`);
-    expectClose(got.se, want.se, `${want.rater} se`);
-    expectClose(got.z, want.z, `${want.rater} z`);
+    expectCloseToR(got.effect, want.effect, `${want.rater} effect`);
+    expectCloseToR(got.se, want.se, `${want.rater} se`);
+    expectCloseToR(got.z, want.z, `${want.rater} z`);
     expect(got.flag, `${want.rater} flag`).toBe(want.flag);
   }
 }
@@ -46,18 +38,18 @@ describe('stringency matches R', () => {
       const outcome = runCli(['stringency', c.csv, ...c.args], readFixture);
       expect(outcome.stderr).toBe('');
       expect(outcome.code).toBe(0);
-      expectMatchesR(JSON.parse(outcome.stdout) as StringencyResult, JSON.parse(fixture(c.expected)) as StringencyResult);
+      expectMatchesR(JSON.parse(outcome.stdout) as StringencyResult, JSON.parse(readFixture(c.expected)) as StringencyResult);
     });
 
     it(`${c.csv} ${c.args.join(' ')} through the core function`, () => {
       const byScenario = c.args.includes('scenario');
-      const ratings: Rating[] = readCsv(fixture(c.csv), byScenario ? ['candidate', 'rater', 'score', 'scenario'] : ['candidate', 'rater', 'score']).map((row) => ({
+      const ratings: Rating[] = readCsv(readFixture(c.csv), byScenario ? ['candidate', 'rater', 'score', 'scenario'] : ['candidate', 'rater', 'score']).map((row) => ({
         candidate: row.cells['candidate']!,
         rater: row.cells['rater']!,
         score: Number(row.cells['score']),
         ...(byScenario ? { scenario: row.cells['scenario']! } : {}),
       }));
-      expectMatchesR(stringency(ratings, { byScenario }), JSON.parse(fixture(c.expected)) as StringencyResult);
+      expectMatchesR(stringency(ratings, { byScenario }), JSON.parse(readFixture(c.expected)) as StringencyResult);
     });
   }
 
@@ -66,20 +58,20 @@ describe('stringency matches R', () => {
     expect(result.raters.find((r) => r.rater === 'R03')!.flag).toBe('hawk');
     expect(result.raters.find((r) => r.rater === 'R07')!.flag).toBe('dove');
     // Sum-to-zero coding: the effects, the implicit rater's included, add up to zero.
-    expectClose(result.raters.reduce((s, r) => s + r.effect, 0), 0, 'sum of effects');
+    expectCloseToR(result.raters.reduce((s, r) => s + r.effect, 0), 0, 'sum of effects');
   });
 
   it('keeps rater effects when scenario is only aliased with candidates (one scenario per candidate)', () => {
     // Each candidate sits one scenario: scenario effects are not estimable, rater effects are, and
     // equal those of the model without scenario (R's lm() leaves the scenario columns NA).
-    const ratings = readCsv(fixture('stringency-small.csv'), ['candidate', 'rater', 'score']).map((row) => ({
+    const ratings = readCsv(readFixture('stringency-small.csv'), ['candidate', 'rater', 'score']).map((row) => ({
       candidate: row.cells['candidate']!,
       rater: row.cells['rater']!,
       score: Number(row.cells['score']),
       scenario: Number(row.cells['candidate']!.slice(1)) % 2 === 0 ? 'S2' : 'S1',
     }));
     const withScenario = stringency(ratings, { byScenario: true });
-    const expected = JSON.parse(fixture('stringency-small.expected.json')) as StringencyResult;
+    const expected = JSON.parse(readFixture('stringency-small.expected.json')) as StringencyResult;
     expectMatchesR(withScenario, expected);
   });
 });
@@ -168,12 +160,12 @@ describe('stringency refuses what it cannot analyse (one line, code 2)', () => {
 
 it('prints exactly one JSON document and nothing on stderr as a child process', async () => {
   const cli = path.join(import.meta.dirname, '..', '..', 'server', 'analytics', 'cli.ts');
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, 'stringency', path.join(fixtures, 'stringency-cohort.csv'), '--by', 'scenario']);
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, 'stringency', path.join(FIXTURES, 'stringency-cohort.csv'), '--by', 'scenario']);
   expect(stderr).toBe('');
   expect(stdout.endsWith('}\n')).toBe(true);
   expect(stdout.trimEnd().split('\n')).toHaveLength(1);
   const result = JSON.parse(stdout) as StringencyResult;
-  expectMatchesR(result, JSON.parse(fixture('stringency-cohort.by-scenario.expected.json')) as StringencyResult);
+  expectMatchesR(result, JSON.parse(readFixture('stringency-cohort.by-scenario.expected.json')) as StringencyResult);
 });
 
 it('is registered under its name', () => {
