@@ -1,5 +1,6 @@
 // Every analysis `npm run analyse` knows, by name.
 import type { Analysis } from './analysis.ts';
+import { ANGOFF } from './angoff.ts';
 import { BRM } from './brm.ts';
 import { reliabilityAnalysis } from './reliability.ts';
 import { STRINGENCY } from './stringency.ts';
@@ -8,4 +9,5 @@ export const ANALYSES: readonly Analysis[] = [
   reliabilityAnalysis,
   STRINGENCY,
   BRM,
+  ANGOFF,
 ];
