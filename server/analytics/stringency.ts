@@ -95,9 +95,6 @@ export function stringency(ratings: readonly Rating[], options: StringencyOption
     columns.push(Float64Array.from(ratings, (r) => (r.rater === rater ? 1 : r.rater === lastRater ? -1 : 0)));
   }
   const p = columns.length;
-  const parameters = `1 + ${candidates.length - 1} candidates + ${raters.length - 1} raters${options.byScenario ? ` + ${scenarios.length - 1} scenarios` : ''}`;
-  if (n <= p) throw new AnalysisInputError(`needs more ratings than the model has parameters (${n} ratings, ${p} parameters: ${parameters})`);
-
   const fit = leastSquares(columns, Float64Array.from(ratings, (r) => r.score));
 
   // A rater's effect as a combination of the rater columns' coefficients: e_j, or −Σ e for the last.
@@ -121,8 +118,11 @@ export function stringency(ratings: readonly Rating[], options: StringencyOption
       { column: 'scenario' },
     );
   }
+  // Residual df N − p, p the estimable parameters (scenario columns aliased with candidates add none).
   if (fit.residualDf <= 0) {
-    throw new AnalysisInputError(`needs more ratings than the model's estimable parameters (${n} ratings, ${fit.rank} parameters)`);
+    const parameters = `1 + ${candidates.length - 1} candidates + ${raters.length - 1} raters${options.byScenario ? ` + ${scenarios.length - 1} scenarios` : ''}`;
+    const counted = fit.rank === p ? `${p} parameters: ${parameters}` : `${fit.rank} estimable parameters`;
+    throw new AnalysisInputError(`needs more ratings than the model has parameters (${n} ratings, ${counted})`);
   }
   // Exact fit: no residual variation, so no standard error can be given.
   const totalMean = ratings.reduce((s, r) => s + r.score, 0) / n;
@@ -151,7 +151,7 @@ export function stringency(ratings: readonly Rating[], options: StringencyOption
 
 export const STRINGENCY: Analysis<StringencyResult> = {
   name: 'stringency',
-  summary: 'Rater effects (hawks and doves) from OLS of score = μ + candidate + rater [+ scenario], raters in sum-to-zero coding.',
+  summary: 'Rater effects (hawks and doves) from OLS of score = μ + candidate + rater [+ scenario], raters in sum-to-zero coding; --by scenario reads a scenario column.',
   columns: ['candidate', 'rater', 'score'],
   options: { by: { type: 'string' } },
   columnsFor: (options: OptionValues) => (options['by'] === 'scenario' ? ['candidate', 'rater', 'score', 'scenario'] : ['candidate', 'rater', 'score']),

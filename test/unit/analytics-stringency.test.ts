@@ -133,6 +133,12 @@ describe('stringency refuses what it cannot analyse (one line, code 2)', () => {
         'analyse: in.csv: column "scenario": rater effects are not estimable with the scenario term: the effects of raters "A", "B", "C" cannot be separated from scenario effects; raters need to score scenarios that other raters score too\n',
     },
     {
+      what: 'scores the model fits exactly (B always one above A)',
+      csv: 'candidate,rater,score\nc1,A,5\nc1,B,6\nc2,A,3\nc2,B,4\nc3,A,7\nc3,B,8\n',
+      error:
+        'analyse: in.csv: the model fits every score exactly (no residual variation), so standard errors are undefined: needs candidates rated by more than one rater whose scores are not exactly additive\n',
+    },
+    {
       what: 'no more ratings than parameters',
       csv: 'candidate,rater,score\nc1,A,5\nc1,B,6\nc2,A,4\n',
       error: 'analyse: in.csv: needs more ratings than the model has parameters (3 ratings, 3 parameters: 1 + 1 candidates + 1 raters)\n',
