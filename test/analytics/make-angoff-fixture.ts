@@ -1,6 +1,6 @@
 // Writes test/analytics/fixtures/angoff-cohort.csv: 11 judges × 40 items, each judge's estimate
 // of the borderline candidate's chance on the item (two decimals, 0.05–0.95), rows shuffled.
-// Run: npx node test/analytics/generate-angoff.ts (the CSV is committed; CI does not run this).
+// Run: npx node test/analytics/make-angoff-fixture.ts, then Rscript test/analytics/r/angoff.R (both outputs are committed; CI runs neither).
 import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from './seeded-random.ts';

@@ -1,7 +1,7 @@
 // Writes test/analytics/fixtures/stringency-cohort.csv: a seeded, realistic incomplete design
 // (90 candidates, 9 raters, 3 scenarios; two observers per sitting, some sittings with one,
 // some candidates who left early) with a planted hawk (R03) and dove (R07).
-// Run: node test/analytics/generate-stringency.ts (the CSV is committed; CI does not run this).
+// Run: npx node test/analytics/make-stringency-fixture.ts, then Rscript test/analytics/r/stringency.R (both outputs are committed; CI runs neither).
 import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from './seeded-random.ts';

@@ -1,7 +1,7 @@
 // Writes test/analytics/fixtures/brm-cohort.csv: 100 candidates × 8 stations (score 0–20, global
 // 1–7 from the same underlying ability), six candidates missing a station (absent or void), so
 // they count in their stations' regressions but not in alpha and SEM.
-// Run: npx node test/analytics/generate-brm.ts (the CSV is committed; CI does not run this).
+// Run: npx node test/analytics/make-brm-fixture.ts, then Rscript test/analytics/r/brm.R (both outputs are committed; CI runs neither).
 import fs from 'node:fs';
 import path from 'node:path';
 import { seededRandom } from './seeded-random.ts';
