@@ -77,13 +77,14 @@ export function openData(config: Config): { db: Database; sessions: SessionsRepo
   return { db, sessions: new SessionsRepo(db), audit: new AuditRepo(db), tokens, invites: new Invites(tokens, config.inviteTtlSeconds) };
 }
 
-/** The assessment layer over the data directory, with the bank and templates seeded. */
-export function openAssessment(data: ReturnType<typeof openData>, log: Logger): AssessmentService {
+/** The assessment layer over the data directory, with the bank and templates seeded.
+ *  `now`: its clock (the synthetic cohort books and runs days in the past). */
+export function openAssessment(data: ReturnType<typeof openData>, log: Logger, now?: () => number): AssessmentService {
   const bank = new ScenarioBank(data.db);
   const templates = new TemplatesRepo(data.db);
   bank.seedIfEmpty();
   templates.seedIfEmpty();
-  return new AssessmentService({ db: data.db, sessions: data.sessions, bank, templates, audit: data.audit, log });
+  return new AssessmentService({ db: data.db, sessions: data.sessions, bank, templates, audit: data.audit, log }, now);
 }
 
 export function baseUrlFor(config: Config, port: number): string {
