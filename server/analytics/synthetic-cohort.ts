@@ -13,12 +13,17 @@
 // observer's domain ratings for the scenario. Why the noise is shaped so: a rater or actor
 // effect is estimated within candidates, where a candidate's domain strength (the same in every
 // scenario, for both observers) cancels, so the planted effects can be small and still stand out
-// (checked with R's lm, sum-to-zero coding, seeds 1–5 at N = 300: the hawk at z −3.9 to −5.3,
-// the actor at −3.4 to −4.3, every other observer and actor within ±2). With one of eight
-// observers (six actors) planted, sum-to-zero coding moves every other one by +effect/7 (/5):
+// (checked with R's lm(score ~ candidate + rater), sum-to-zero coding, on every submitted
+// rating, seeds 1–5 at N = 300: the hawk at z −3.1 to −4.6 and every other observer below
+// +1.4; the same with actor for rater on the scenarios' ratings: the actor at −3.2 to −3.9,
+// every other actor below +1.7; standard errors grow as 1/√N, so expect about 0.6 times these
+// at N = 120). With one of eight observers (six actors) planted, sum-to-zero coding moves every
+// other one by +effect/7 (/5):
 // larger plants would flag the innocent ones as doves. The bias should be found by
-// Mantel–Haenszel matched on the other domains with the biased one purified out: with six
-// items, a plain total carries the bias and makes the other items look to favour the focal group.
+// Mantel–Haenszel matched on the other domains with the biased one purified out (seeds 1–5,
+// pass = the candidate's mean on the domain ≥ 2.75, five strata: Δ_MH −2.8 to −3.9, p < 1e-5;
+// every other item p > 0.05): with six items, a plain total carries the bias and makes the
+// other items look to favour the focal group.
 import { NO_ADJUSTMENTS, type BookSession } from '../../shared/assessment.ts';
 import type { SheetScenario } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
@@ -155,6 +160,66 @@ function distinct(n: number, count: number, random: () => number): number[] {
   return all.slice(0, count);
 }
 
+const rate = (latent: number): number => clamp(Math.round(latent), 1, 4);
+
+interface DayToScore {
+  domains: readonly string[];
+  scenarioCount: number;
+  candidate: { ability: number; group: CohortGroup; strength: ReadonlyMap<string, number> };
+  lead: { id: string; stringency: number };
+  co: { id: string; stringency: number };
+  /** The effect of the actor of scenario 1, 2, 3. */
+  actorEffects: readonly number[];
+  /** The co-observer's sheet left unsubmitted, if any. */
+  draftAt: SheetScenario | null;
+}
+
+/** Both observers' sheets and the lead's agreed ratings for one day, from the rating model. */
+function scoreDay(day: DayToScore, random: () => number): Pick<FinishedDayMarks, 'sheets' | 'agreed'> & { submittedRatings: number; draftRatings: number } {
+  const { candidate } = day;
+  const scored = [day.lead, day.co];
+  const sheets: SheetMarks[] = [];
+  const agreed: FinishedDayMarks['agreed'] = [];
+  let submittedRatings = 0;
+  let draftRatings = 0;
+  const addSheet = (observerId: string, scenario: SheetScenario, ratings: Map<string, number>, global: number | null): void => {
+    const submitted = !(observerId === day.co.id && day.draftAt === scenario);
+    sheets.push({ observerId, scenario, ratings, global, submitted });
+    if (submitted) submittedRatings += ratings.size;
+    else draftRatings += ratings.size;
+  };
+  const agree = (scenario: SheetScenario, itemId: string, leadRating: number, coRating: number): void => {
+    // The lead has the casting vote one point apart; further apart they meet in the middle.
+    const rating = Math.abs(leadRating - coRating) <= 1 ? leadRating : Math.round((leadRating + coRating) / 2);
+    agreed.push({ scenario, itemId, rating, rationale: leadRating === coRating ? 'Both observers agreed.' : 'Agreed after discussing the evidence notes.' });
+  };
+
+  for (let s = 1; s <= day.scenarioCount; s++) {
+    const scenario = s as 1 | 2 | 3;
+    const actorEffect = day.actorEffects[s - 1] ?? 0;
+    const form = candidate.ability + SCENARIO_PERFORMANCE_SD * normal(random);
+    const byObserver = scored.map(() => new Map<string, number>());
+    for (const itemId of day.domains) {
+      const bias = itemId === COHORT_DIF_ITEM && candidate.group === 'focal' ? COHORT_EFFECTS.dif : 0;
+      const shown = MEAN_RATING + (ITEM_OFFSETS[itemId] ?? 0) + (candidate.strength.get(itemId) ?? 0) + form + actorEffect + bias + ITEM_PERFORMANCE_SD * normal(random);
+      scored.forEach((o, i) => byObserver[i]!.set(itemId, rate(shown + o.stringency + OBSERVER_NOISE_SD * normal(random))));
+      agree(scenario, itemId, byObserver[0]!.get(itemId)!, byObserver[1]!.get(itemId)!);
+    }
+    scored.forEach((o, i) => {
+      const ratings = byObserver[i]!;
+      const mean = [...ratings.values()].reduce((a, b) => a + b, 0) / ratings.size;
+      // 1–4 onto 1–7 (4 "borderline pass" sits at 2.5), with the observer's own judgement.
+      addSheet(o.id, scenario, ratings, clamp(Math.round(1 + 2 * (mean - 1) + GLOBAL_NOISE_SD * normal(random)), 1, 7));
+    });
+  }
+  // The reflective conversation: no actor, no global judgement.
+  const shown = MEAN_RATING + (ITEM_OFFSETS[REFLECTION_ITEM_ID] ?? 0) + (candidate.strength.get(REFLECTION_ITEM_ID) ?? 0) + candidate.ability + ITEM_PERFORMANCE_SD * normal(random);
+  const reflection = scored.map((o) => rate(shown + o.stringency + OBSERVER_NOISE_SD * normal(random)));
+  scored.forEach((o, i) => addSheet(o.id, 'reflective', new Map([[REFLECTION_ITEM_ID, reflection[i]!]]), null));
+  agree('reflective', REFLECTION_ITEM_ID, reflection[0]!, reflection[1]!);
+  return { sheets, agreed, submittedRatings, draftRatings };
+}
+
 /**
  * Books, runs, scores and (for some) signs off `options.sessions` sessions in the data
  * directory behind `data`, and returns what was planted. Each session is one transaction.
@@ -226,50 +291,18 @@ export function generateCohort(data: ReturnType<typeof openData>, options: Cohor
         const plan = assessment.plans.plan(sessionId)!;
         const domains = plan.template.scoredDomains ?? frameworkFor(plan.template.level).defaultScoredDomains;
 
-        const scored = [
-          { person: lead, stringency: observers[leadIndex]!.stringency },
-          { person: co, stringency: observers[coIndex]!.stringency },
-        ];
-        const sheets: SheetMarks[] = [];
-        const agreed: FinishedDayMarks['agreed'] = [];
-        const rate = (latent: number): number => clamp(Math.round(latent), 1, 4);
-        let submittedRatings = 0;
-        let draftRatings = 0;
-        const addSheet = (observer: Participant, scenario: SheetScenario, ratings: Map<string, number>, global: number | null): void => {
-          const submitted = !(observer === co && draftAt === scenario);
-          sheets.push({ observerId: observer.id, scenario, ratings, global, submitted });
-          if (submitted) submittedRatings += ratings.size;
-          else draftRatings += ratings.size;
-        };
-        const agree = (scenario: SheetScenario, itemId: string, leadRating: number, coRating: number): void => {
-          // The lead has the casting vote one point apart; further apart they meet in the middle.
-          const rating = Math.abs(leadRating - coRating) <= 1 ? leadRating : Math.round((leadRating + coRating) / 2);
-          agreed.push({ scenario, itemId, rating, rationale: leadRating === coRating ? 'Both observers agreed.' : 'Agreed after discussing the evidence notes.' });
-        };
-
-        for (let s = 1; s <= plan.template.scenarioCount; s++) {
-          const scenario = s as 1 | 2 | 3;
-          const actorEffect = actors[actorIndexes[s - 1]!]!.effect;
-          const form = candidate.ability + SCENARIO_PERFORMANCE_SD * normal(random);
-          const byObserver = scored.map(() => new Map<string, number>());
-          for (const itemId of domains) {
-            const bias = itemId === COHORT_DIF_ITEM && candidate.group === 'focal' ? COHORT_EFFECTS.dif : 0;
-            const shown = MEAN_RATING + (ITEM_OFFSETS[itemId] ?? 0) + (strength.get(itemId) ?? 0) + form + actorEffect + bias + ITEM_PERFORMANCE_SD * normal(random);
-            scored.forEach((o, i) => byObserver[i]!.set(itemId, rate(shown + o.stringency + OBSERVER_NOISE_SD * normal(random))));
-            agree(scenario, itemId, byObserver[0]!.get(itemId)!, byObserver[1]!.get(itemId)!);
-          }
-          scored.forEach((o, i) => {
-            const ratings = byObserver[i]!;
-            const mean = [...ratings.values()].reduce((a, b) => a + b, 0) / ratings.size;
-            // 1–4 onto 1–7 (4 "borderline pass" sits at 2.5), with the observer's own judgement.
-            addSheet(o.person, scenario, ratings, clamp(Math.round(1 + 2 * (mean - 1) + GLOBAL_NOISE_SD * normal(random)), 1, 7));
-          });
-        }
-        // The reflective conversation: no actor, no global judgement.
-        const shown = MEAN_RATING + ITEM_OFFSETS[REFLECTION_ITEM_ID]! + strength.get(REFLECTION_ITEM_ID)! + candidate.ability + ITEM_PERFORMANCE_SD * normal(random);
-        const reflection = scored.map((o) => rate(shown + o.stringency + OBSERVER_NOISE_SD * normal(random)));
-        scored.forEach((o, i) => addSheet(o.person, 'reflective', new Map([[REFLECTION_ITEM_ID, reflection[i]!]]), null));
-        agree('reflective', REFLECTION_ITEM_ID, reflection[0]!, reflection[1]!);
+        const { sheets, agreed, submittedRatings, draftRatings } = scoreDay(
+          {
+            domains,
+            scenarioCount: plan.template.scenarioCount,
+            candidate: { ...candidate, strength },
+            lead: { id: lead.id, stringency: observers[leadIndex]!.stringency },
+            co: { id: co.id, stringency: observers[coIndex]!.stringency },
+            actorEffects: actorIndexes.map((a) => actors[a]!.effect),
+            draftAt,
+          },
+          random,
+        );
 
         clock = scheduledStart;
         storeFinishedDay({ assessment, store, written }, sessionId, lead, {
