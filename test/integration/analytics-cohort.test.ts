@@ -3,9 +3,12 @@
 // cohortData. Every submitted rating comes back, drafts do not, practice sessions and
 // unfinished days are left out, a date range picks exactly its sessions, outcomes agree with
 // moderation's, and the planted hawk rates lower than whoever shares the session with them.
+// `npm run demo -- --cohort N --seed S --json` makes the same cohort for the same seed.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as Y from 'yjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sheetDocName } from '../../shared/collab.ts';
@@ -25,6 +28,7 @@ import { ModerationService } from '../../server/moderation/moderation-service.ts
 import { openAssessment, openData } from '../../server/studio.ts';
 import { WrittenExercise } from '../../server/written/written-exercise.ts';
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SESSIONS = 120;
 const log = createLogger('warn');
 let dataDir: string;
@@ -202,5 +206,34 @@ describe('the synthetic cohort, read back as cohort data', () => {
     // And plainly: the hawk's own mean rating is below the other observers' pooled mean.
     const ratingsOf = groupBy(all.ratings, (r) => (r.rater === truth.hawk ? 'hawk' : 'others'));
     expect(mean(ratingsOf.get('hawk')!.map((r) => r.score))).toBeLessThan(mean(ratingsOf.get('others')!.map((r) => r.score)));
+  });
+
+  it('is made by `npm run demo -- --cohort N --seed S --json`, the same for the same seed', () => {
+    const run = (): CohortTruth => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-cohort-cli-'));
+      try {
+        const out = execFileSync(process.execPath, [path.join(ROOT, 'server/demo-cli.ts'), '--cohort', '6', '--seed', '5', '--json'], {
+          env: { ...process.env, SIMSTUDIO_DATA_DIR: dir, SIMSTUDIO_LOG_LEVEL: 'warn' },
+          encoding: 'utf8',
+        });
+        const made = JSON.parse(out) as CohortTruth;
+        const cli = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dir }));
+        try {
+          const read = cohortData({ db: cli.db, sessions: cli.sessions, plans: new PlansRepo(cli.db), store: new DocStore(cli.db) });
+          expect(read.outcomes).toHaveLength(6);
+          expect(read.ratings).toHaveLength(made.submittedRatings);
+        } finally {
+          cli.db.close();
+        }
+        return made;
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    };
+    const shape = (t: CohortTruth) => t.sessions.map(({ sessionId: _, candidateRef: __, ...rest }) => rest);
+    const [first, second] = [run(), run()];
+    expect(first.sessions).toHaveLength(6);
+    expect(first.hawk).toBe(truth.hawk);
+    expect(shape(second)).toEqual(shape(first));
   });
 });
