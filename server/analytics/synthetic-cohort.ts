@@ -13,8 +13,8 @@
 // observer's domain ratings for the scenario. Why the noise is shaped so: a rater or actor
 // effect is estimated within candidates, where a candidate's domain strength (the same in every
 // scenario, for both observers) cancels, so the planted effects can be small and still stand out
-// (checked with R's lm(score ~ candidate + rater), sum-to-zero coding, on every submitted
-// rating, seeds 1–5 at N = 300: the hawk at z −3.1 to −4.6 and every other observer below
+// (checked with R's lm(score ~ candidate + rater), sum-to-zero coding, and with `npm run analyse
+// -- stringency` (the same figures), on every submitted rating, seeds 1–5 at N = 300: the hawk at z −3.1 to −4.6 and every other observer below
 // +1.4; the same with actor for rater on the scenarios' ratings: the actor at −3.2 to −3.9,
 // every other actor below +1.7; standard errors grow as 1/√N, so expect about 0.6 times these
 // at N = 120). With one of eight observers (six actors) planted, sum-to-zero coding moves every
@@ -29,6 +29,7 @@ import type { SheetScenario } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { WRITTEN_CRITERIA, type Element, type Outcome } from '../../shared/moderation.ts';
 import { frameworkFor, REFLECTION_ITEM_ID } from '../../shared/rubric.ts';
+import { seededRandom } from '../assessment/draw.ts';
 import { DocStore } from '../collab/doc-store.ts';
 import { rubricViews } from '../collab/rubric-view.ts';
 import { transaction } from '../db/database.ts';
@@ -130,18 +131,6 @@ export interface CohortTruth {
   elapsedMs: number;
 }
 
-/** A seeded generator (mulberry32): the same seed, the same cohort. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function normal(random: () => number): number {
   // Box–Muller; 1 − u keeps the logarithm finite.
   return Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
@@ -227,6 +216,7 @@ function scoreDay(day: DayToScore, random: () => number): Pick<FinishedDayMarks,
 export function generateCohort(data: ReturnType<typeof openData>, options: CohortOptions, log: Logger = createLogger('warn')): CohortTruth {
   const started = performance.now();
   const seed = options.seed ?? 1;
+  // The same seed, the same cohort (mulberry32).
   const random = seededRandom(seed);
   const end = options.end ?? Date.now() - DAY_MS;
   const spanMs = (options.spanDays ?? 182) * DAY_MS;

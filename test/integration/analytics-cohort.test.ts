@@ -2,7 +2,8 @@
 // data directory (real database, real DocStore, the services a real day uses), read back by
 // cohortData. Every submitted rating comes back, drafts do not, practice sessions and
 // unfinished days are left out, a date range picks exactly its sessions, outcomes agree with
-// moderation's, and the planted hawk rates lower than whoever shares the session with them.
+// moderation's, the planted hawk rates lower than whoever shares the session with them, and the
+// stringency analysis flags the planted hawk (and, run over actors, the planted actor) and no one else.
 // `npm run demo -- --cohort N --seed S --json` makes the same cohort for the same seed.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import { sheetDocName } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { ratingKey, submittedKey } from '../../shared/rubric.ts';
 import { cohortData, type CohortData, type CohortDataDeps } from '../../server/analytics/cohort-data.ts';
+import { stringency } from '../../server/analytics/stringency.ts';
 import { generateCohort, type CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
 import type { AssessmentService } from '../../server/assessment/assessment-service.ts';
 import { PlansRepo } from '../../server/assessment/plans-repo.ts';
@@ -29,7 +31,8 @@ import { openAssessment, openData } from '../../server/studio.ts';
 import { WrittenExercise } from '../../server/written/written-exercise.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SESSIONS = 120;
+// As many as the planted effects need to be flagged (standard errors grow as 1/√N).
+const SESSIONS = 300;
 const log = createLogger('warn');
 let dataDir: string;
 let data: ReturnType<typeof openData>;
@@ -149,10 +152,10 @@ describe('the synthetic cohort, read back as cohort data', () => {
 
   it('takes exactly the sessions scheduled in [from, to)', () => {
     const sorted = [...truth.sessions].sort((a, b) => a.scheduledStart - b.scheduledStart);
-    const from = sorted[30]!.scheduledStart;
-    const to = sorted[90]!.scheduledStart;
+    const from = sorted[75]!.scheduledStart;
+    const to = sorted[225]!.scheduledStart;
     const expected = sorted.filter((s) => s.scheduledStart >= from && s.scheduledStart < to);
-    expect(expected).toHaveLength(60);
+    expect(expected).toHaveLength(150);
     const ranged = cohortData(deps, { from, to });
     expect(ranged.outcomes.map((o) => o.sessionId)).toEqual(expected.map((s) => s.sessionId));
     expect(ranged.ratings).toHaveLength(expected.reduce((n, s) => n + s.submittedRatings, 0));
@@ -206,6 +209,17 @@ describe('the synthetic cohort, read back as cohort data', () => {
     // And plainly: the hawk's own mean rating is below the other observers' pooled mean.
     const ratingsOf = groupBy(all.ratings, (r) => (r.rater === truth.hawk ? 'hawk' : 'others'));
     expect(mean(ratingsOf.get('hawk')!.map((r) => r.score))).toBeLessThan(mean(ratingsOf.get('others')!.map((r) => r.score)));
+  });
+
+  it('flags the planted hawk and no other observer in the stringency analysis; over actors, the planted actor and no other', () => {
+    const flagged = (result: ReturnType<typeof stringency>) => result.raters.filter((r) => r.flag !== null).map((r) => [r.rater, r.flag]);
+    const byObserver = stringency(all.ratings.map((r) => ({ candidate: r.candidate, rater: r.rater, score: r.score })), { byScenario: false });
+    expect(byObserver.raters).toHaveLength(8);
+    expect(flagged(byObserver)).toEqual([[truth.hawk, 'hawk']]);
+    const played = all.ratings.flatMap((r) => (r.actor === null ? [] : [{ candidate: r.candidate, rater: r.actor, score: r.score }]));
+    const byActor = stringency(played, { byScenario: false });
+    expect(byActor.raters).toHaveLength(6);
+    expect(flagged(byActor)).toEqual([[truth.actor, 'hawk']]);
   });
 
   it('is made by `npm run demo -- --cohort N --seed S --json`, the same for the same seed', () => {
