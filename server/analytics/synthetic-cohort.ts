@@ -10,20 +10,20 @@
 //     at equal ability (differential item functioning).
 // A rating is ability + item + the candidate's strength in that domain + observer stringency +
 // actor effect (+ the bias) + noise, rounded and clamped to 1–4; globals (1–7) follow the
-// observer's domain ratings for the scenario. Why the noise is shaped so: a rater or actor
-// effect is estimated within candidates, where a candidate's domain strength (the same in every
-// scenario, for both observers) cancels, so the planted effects can be small and still stand out
-// (checked with R's lm(score ~ candidate + rater), sum-to-zero coding, and with `npm run analyse
-// -- stringency` (the same figures), on every submitted rating, seeds 1–5 at N = 300: the hawk at z −3.1 to −4.6 and every other observer below
-// +1.4; the same with actor for rater on the scenarios' ratings: the actor at −3.2 to −3.9,
-// every other actor below +1.7; standard errors grow as 1/√N, so expect about 0.6 times these
-// at N = 120). With one of eight observers (six actors) planted, sum-to-zero coding moves every
-// other one by +effect/7 (/5):
-// larger plants would flag the innocent ones as doves. The bias should be found by
-// Mantel–Haenszel matched on the other domains with the biased one purified out (seeds 1–5,
-// pass = the candidate's mean on the domain ≥ 2.75, five strata: Δ_MH −2.8 to −3.9, p < 1e-5;
-// every other item p > 0.05): with six items, a plain total carries the bias and makes the
-// other items look to favour the focal group.
+// observer's domain ratings for the scenario.
+//
+// Why the noise is shaped so: a rater or actor effect is estimated within candidates, where a
+// candidate's domain strength (the same in every scenario, for both observers) cancels, so the
+// planted effects can be small and still stand out. With one of eight observers (of six actors)
+// planted, sum-to-zero coding moves every other one by +effect/7 (+effect/5): larger plants
+// would flag innocent ones as doves. Checked on every submitted rating, seeds 1–5 at N = 300,
+// with `npm run analyse -- stringency` and R's lm (the same figures): the hawk at z −3.1 to −4.6,
+// every other observer below +1.4; with actors as the raters (the scenarios' ratings), the actor
+// at −3.2 to −3.9, every other actor below +1.7. Standard errors grow as 1/√N: expect about 0.6
+// times these z at N = 120. The bias should be found by Mantel–Haenszel matched on the other
+// domains with the biased one purified out (seeds 1–5, pass = the candidate's mean on the domain
+// ≥ 2.75, five strata: Δ_MH −2.8 to −3.9, p < 1e-5; every other item p > 0.05): with six items a
+// plain total carries the bias and makes the other items look as if they favoured the focal group.
 import { NO_ADJUSTMENTS, type BookSession } from '../../shared/assessment.ts';
 import type { SheetScenario } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
