@@ -22,6 +22,8 @@ import { allowedOriginsFor, originAllowed } from './http/origin.ts';
 import { tightenTree } from './data-dir.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
+import { analyticsRoutes } from './http/analytics-routes.ts';
+import { cohortData } from './analytics/cohort-data.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -161,6 +163,15 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
   );
   api.use(moderationRoutes({ auth, moderation, audit, log }));
+  api.use(
+    analyticsRoutes({
+      auth,
+      audit,
+      templates,
+      cohort: (range) => cohortData({ db, sessions, plans: assessment.plans, store: docStore, moderation: moderation.repo }, range),
+      log,
+    }),
+  );
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
