@@ -1,4 +1,7 @@
 // Every analysis `npm run analyse` knows, by name.
 import type { Analysis } from './analysis.ts';
+import { difAnalysis } from './dif.ts';
 
-export const ANALYSES: readonly Analysis[] = [];
+export const ANALYSES: readonly Analysis[] = [
+  difAnalysis,
+];
