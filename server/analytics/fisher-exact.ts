@@ -8,8 +8,10 @@
 // past, the next group's counts whose every completion is at most as probable as the observed
 // table form two tails (the most probable completion is concave in the count), found by binary
 // search and counted whole from the memoised cumulative sums; only the counts between the tails
-// branch. The largest groups are not branched over at all: per k their completions are listed
-// once, sorted, with running sums, and each past reaching them is settled by one binary search.
+// branch. The largest groups are not branched over by every past (meet in the middle): per k their
+// completions are listed once (by the same pruned, merged network, keeping only those that some
+// but not every past reaching k would count), sorted, with running sums, and each past reaching
+// them is settled by one binary search.
 
 /** Tables this close to the observed one's log-probability count as ties, as in R: a 2×2 table
  * goes through dhyper with a relative error of 1e-7, larger ones through FEXACT's 3.45254e-7. */
@@ -17,10 +19,10 @@ const TIE_TOLERANCE_2X2 = Math.log1p(1e-7);
 const TIE_TOLERANCE_RX2 = 3.45254e-7;
 /** Pasts closer than this (in log-probability) merge: far below the tie tolerance. */
 const MERGE_GRID = 1e-9;
-/** Bounds on the completions listed for the largest groups: per number of passes left, and in
- * all (16 bytes each), so that the lists stay within some 100 MB. */
-const COMPLETIONS_PER_LIST = 60_000;
-const COMPLETIONS_IN_ALL = 6_000_000;
+/** The share of the table (by Σ ln(n + 1), the last group aside) whose completions are listed
+ * rather than branched over: both sides are pruned by the bounds and merged, and this balance
+ * was the fastest on ten groups of about 500 candidates. */
+const LISTED_SHARE = 0.4;
 
 export interface PassFail {
   passed: number;
@@ -88,15 +90,10 @@ class Network {
       this.most[j] = hi;
       this.least[j] = lo;
     }
-    // Move groups into the lists while they stay within bounds: a list per number of passes the
-    // groups before the split can leave (at most as many as those groups hold, plus one).
     let split = r - 1;
-    for (let size = 1; split > 0; split--) {
-      const grown = size * (groups[split - 1]!.n + 1);
-      const lists = Math.min(passes, this.remaining[0]! - this.remaining[split - 1]!) + 1;
-      if (grown > COMPLETIONS_PER_LIST || grown * lists > COMPLETIONS_IN_ALL) break;
-      size = grown;
-    }
+    const weight = (j: number): number => Math.log(groups[j]!.n + 1);
+    const whole = groups.reduce((s, _, j) => s + weight(j), 0);
+    for (let listed = 0; split > 0 && listed + weight(split - 1) <= LISTED_SHARE * whole; split--) listed += weight(split - 1);
     this.split = split;
     let most = new Float64Array(passes + 1).fill(-Infinity);
     let least = new Float64Array(passes + 1).fill(Infinity);
@@ -236,28 +233,44 @@ class Network {
    * some pasts count, with running sums of their probabilities after `always`. The rest, which
    * no past counts, are left out; whole subtrees are settled by the memoised bounds. */
   private completions(k: number): { always: number; values: Float64Array; below: Float64Array } {
-    let list = this.lists.get(k);
-    if (list) return list;
+    const known = this.lists.get(k);
+    if (known) return known;
     const alwaysUpTo = this.threshold - this.pastMost[this.passes - k]!;
     const neverAbove = this.threshold - this.pastLeast[this.passes - k]!;
     const lnNode = this.lnChoose(this.remaining[this.split]!, k);
     let always = 0;
-    const found: number[] = [];
-    const place = (j: number, left: number, sum: number): void => {
-      if (sum + this.most[j]![left]! <= alwaysUpTo) {
-        always += Math.exp(sum + this.lnChoose(this.remaining[j]!, left) - lnNode);
-        return;
-      }
-      if (sum + this.least[j]![left]! > neverAbove) return;
+    let level = new PastTable(16);
+    level.add(k, 0, 1);
+    const values: number[] = [];
+    const counts: number[] = [];
+    for (let j = this.split; j < this.r; j++) {
+      const next = new PastTable(level.size * 4);
       const n = this.groups[j]!.n;
-      if (j === this.r - 1) found.push(sum + this.lnChoose(n, left));
-      else for (let x = this.lowest(j, left); x <= Math.min(n, left); x++) place(j + 1, left - x, sum + this.lnChoose(n, x));
-    };
-    place(this.split, k, 0);
-    const values = Float64Array.from(found).sort();
-    const below = new Float64Array(values.length);
-    for (let i = 0, s = always; i < values.length; i++) below[i] = s += Math.exp(values[i]! - lnNode);
-    this.lists.set(k, (list = { always, values, below }));
+      for (let e = 0; e < level.size; e++) {
+        const left = level.left[e]!;
+        const sum = level.past[e]!;
+        const paths = level.paths[e]!;
+        if (sum + this.most[j]![left]! <= alwaysUpTo) {
+          always += paths * Math.exp(sum + this.lnChoose(this.remaining[j]!, left) - lnNode);
+          continue;
+        }
+        if (sum + this.least[j]![left]! > neverAbove) continue;
+        if (j === this.r - 1) {
+          values.push(sum + this.lnChoose(n, left));
+          counts.push(paths);
+        } else for (let x = this.lowest(j, left); x <= Math.min(n, left); x++) next.add(left - x, sum + this.lnChoose(n, x), paths);
+      }
+      level = next;
+    }
+    const order = Array.from(values.keys()).sort((a, b) => values[a]! - values[b]!);
+    const sorted = new Float64Array(order.length);
+    const below = new Float64Array(order.length);
+    for (let i = 0, s = always; i < order.length; i++) {
+      sorted[i] = values[order[i]!]!;
+      below[i] = s += counts[order[i]!]! * Math.exp(sorted[i]! - lnNode);
+    }
+    const list = { always, values: sorted, below };
+    this.lists.set(k, list);
     return list;
   }
 }
