@@ -78,6 +78,15 @@ for (sizes in list(rep(50, 10), c(300, 40, 30, 25, 20, 20, 20, 15, 15, 15), c(20
 tables[[length(tables) + 1]] <- cbind(c(3, 14), c(9, 4))
 tables[[length(tables) + 1]] <- cbind(c(12, 15, 30), c(0, 0, 0))
 tables[[length(tables) + 1]] <- cbind(c(2, 9, 12, 3), c(18, 6, 2, 22))
+# Equal groups, where many tables tie with the observed one.
+tables[[length(tables) + 1]] <- cbind(c(5, 5, 3, 7), c(5, 5, 7, 3))
+# Twelve random tables of 3 to 6 groups of 10 to 80, pass rates apart or not.
+for (i in 1:12) {
+  groups <- sample(3:6, 1)
+  sizes <- sample(10:80, groups, replace = TRUE)
+  passed <- rbinom(groups, sizes, runif(groups, 0.2, 0.9))
+  tables[[length(tables) + 1]] <- cbind(passed, sizes - passed)
+}
 json <- sapply(tables, function(t) {
   p <- fisher.test(t, workspace = 2e8)$p.value
   paste0('{"passed":[', paste(t[, 1], collapse = ","), '],"failed":[', paste(t[, 2], collapse = ","), '],"p":', num(p), "}")
