@@ -22,6 +22,8 @@ import { allowedOriginsFor, originAllowed } from './http/origin.ts';
 import { tightenTree } from './data-dir.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
+import { analyticsRoutes } from './http/analytics-routes.ts';
+import { cohortData } from './analytics/cohort-data.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -77,13 +79,14 @@ export function openData(config: Config): { db: Database; sessions: SessionsRepo
   return { db, sessions: new SessionsRepo(db), audit: new AuditRepo(db), tokens, invites: new Invites(tokens, config.inviteTtlSeconds) };
 }
 
-/** The assessment layer over the data directory, with the bank and templates seeded. */
-export function openAssessment(data: ReturnType<typeof openData>, log: Logger): AssessmentService {
+/** The assessment layer over the data directory, with the bank and templates seeded.
+ *  `now`: its clock (the synthetic cohort books and runs days in the past). */
+export function openAssessment(data: ReturnType<typeof openData>, log: Logger, now?: () => number): AssessmentService {
   const bank = new ScenarioBank(data.db);
   const templates = new TemplatesRepo(data.db);
   bank.seedIfEmpty();
   templates.seedIfEmpty();
-  return new AssessmentService({ db: data.db, sessions: data.sessions, bank, templates, audit: data.audit, log });
+  return new AssessmentService({ db: data.db, sessions: data.sessions, bank, templates, audit: data.audit, log }, now);
 }
 
 export function baseUrlFor(config: Config, port: number): string {
@@ -160,6 +163,15 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
   );
   api.use(moderationRoutes({ auth, moderation, audit, log }));
+  api.use(
+    analyticsRoutes({
+      auth,
+      audit,
+      templates,
+      cohort: (range) => cohortData({ db, sessions, plans: assessment.plans, store: docStore, moderation: moderation.repo }, range),
+      log,
+    }),
+  );
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,

@@ -1,11 +1,14 @@
 // The analyses' results (`npm run analyse`, and the studio's panels): the JSON contracts of
 // issue 14, defined once. Numbers are full doubles; null where a value is undefined for the data.
+import { z } from 'zod';
+import { IsoDate } from './moderation.ts';
 
 export type IccForm = 'ICC1' | 'ICC2' | 'ICC3' | 'ICC1k' | 'ICC2k' | 'ICC3k';
 export const ICC_FORMS: readonly IccForm[] = ['ICC1', 'ICC2', 'ICC3', 'ICC1k', 'ICC2k', 'ICC3k'];
 
 export interface RaterPairKappa {
   raters: [string, string];
+  /** Candidates both raters scored on the item (complete or not). */
   candidates: number;
   linear: number | null;
   quadratic: number | null;
@@ -18,8 +21,10 @@ export interface ReliabilityItem {
   /** Incomplete candidates left out. */
   dropped: number;
   raters: number;
-  icc: Record<IccForm, number>;
-  ci95: Record<IccForm, [number, number]>;
+  /** Null where the data leave a form undefined (e.g. every score identical: 0/0). */
+  icc: Record<IccForm, number | null>;
+  /** Null bounds where the F-ratio behind them is infinite (a residual mean square of 0). */
+  ci95: Record<IccForm, [number | null, number | null]>;
   fleissKappa: number | null;
   exactAgreement: number;
   adjacentAgreement: number;
@@ -101,4 +106,81 @@ export interface SubgroupCharacteristic {
 }
 export interface SubgroupsResult {
   characteristics: SubgroupCharacteristic[];
+}
+
+// ---- the studio's cohort analytics (GET /api/analytics/cohort) ----
+
+
+export const AnalyticsFilterSchema = z.strictObject({
+  participantId: z.string().min(1).max(64),
+  /** First and last day (inclusive, UTC) of the sessions' planned start. */
+  from: IsoDate.optional(),
+  to: IsoDate.optional(),
+});
+export type AnalyticsFilter = z.infer<typeof AnalyticsFilterSchema>;
+
+export const ANALYTICS_TABLES = ['reliability', 'stringency', 'actors', 'brm'] as const;
+export const AnalyticsTableQuerySchema = AnalyticsFilterSchema.extend({ table: z.enum(ANALYTICS_TABLES) });
+
+/** A panel's analysis, or why there is not enough data for it (never NaN on the page). */
+export type AnalyticsPanel<T> = { ok: true; result: T } | { ok: false; reason: string };
+
+export interface CohortReliability {
+  /** The ICC form shown: observers differ from candidate to candidate, so one-way random. */
+  form: IccForm;
+  items: Array<ReliabilityItem & { title: string }>;
+}
+
+export interface BrmPoint {
+  station: string;
+  score: number;
+  global: number;
+}
+export interface CohortBrm extends BrmResult {
+  borderline: number;
+  stationTitles: Record<string, string>;
+  points: BrmPoint[];
+}
+
+export interface CohortAnalytics {
+  from: string | null;
+  to: string | null;
+  /** Completed, scored sessions in the range, and the independent ratings they hold. */
+  sessions: number;
+  ratings: number;
+  reliability: AnalyticsPanel<CohortReliability>;
+  /** Observers' effects on their ratings (positive = lenient). */
+  stringency: AnalyticsPanel<StringencyResult>;
+  /** Actors' effects on the ratings of the scenarios they played. */
+  actors: AnalyticsPanel<StringencyResult>;
+  brm: AnalyticsPanel<CohortBrm>;
+}
+
+/** What an observer sees of the stringency analysis: their own position only. */
+export interface OwnStringency {
+  rater: string;
+  effect: RaterEffect | null;
+  raters: number;
+  reason: string | null;
+}
+
+/** The analytics page of one signed-in participant. */
+export function analyticsPath(participantId: string): string {
+  return `/analytics/${encodeURIComponent(participantId)}`;
+}
+
+/** "Adopt this cut": the borderline-regression exam cut of the range becomes the observation
+ *  pass mark of a new version of the template (the server computes the cut itself). */
+export const AdoptCutSchema = z.strictObject({
+  templateId: z.string().regex(/^[a-z0-9-]{3,64}$/),
+  from: IsoDate.optional(),
+  to: IsoDate.optional(),
+});
+export type AdoptCut = z.infer<typeof AdoptCutSchema>;
+
+export interface AdoptedCut {
+  templateId: string;
+  version: number;
+  previousPassMark: number;
+  observationPassMark: number;
 }

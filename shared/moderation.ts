@@ -141,7 +141,7 @@ export const SamplingRuleSchema = z.strictObject({
 export type SamplingRule = z.infer<typeof SamplingRuleSchema>;
 export const DEFAULT_SAMPLING_RULE: SamplingRule = { includeFails: true, includeBorderline: true, passPercent: 10 };
 
-const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'use YYYY-MM-DD');
+export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'use YYYY-MM-DD');
 export const QueueFilterSchema = z.strictObject({
   participantId: z.string().min(1).max(64),
   /** First and last day (inclusive, UTC) of the planned start. */

@@ -10,6 +10,8 @@ export interface Analysis<Result = unknown> {
   /** One line for `npm run analyse -- --help`. */
   summary: string;
   columns: readonly string[];
+  /** The columns a run with these options reads, when an option adds some (default: columns). */
+  columnsFor?(options: OptionValues): readonly string[];
   options: NonNullable<ParseArgsConfig['options']>;
   /** Throws AnalysisInputError for data it cannot analyse (naming the row and column where it can). */
   run(rows: CsvRow[], options: OptionValues): Result;

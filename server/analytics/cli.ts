@@ -47,8 +47,9 @@ export function runCli(argv: readonly string[], readFile: (file: string) => stri
     return refuse(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
   try {
-    const rows = readCsv(text, analysis.columns);
-    const result = analysis.run(rows, parsed.values as Record<string, string | boolean | undefined>);
+    const options = parsed.values as Record<string, string | boolean | undefined>;
+    const rows = readCsv(text, analysis.columnsFor?.(options) ?? analysis.columns);
+    const result = analysis.run(rows, options);
     // JSON.stringify writes the shortest text that reads back to the same double: full precision.
     return { code: 0, stdout: `${JSON.stringify(result)}\n`, stderr: '' };
   } catch (error) {

@@ -90,7 +90,7 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
   /** Books a session: participants, a random scenario draw (avoiding scenarios the candidate
    *  has sat), the plan with adjustments, and a waiting day. All or nothing. */
   book(input: BookSession, random: () => number = Math.random): { sessionId: string; participants: Participant[] } {
-    if (startsInThePast(input.scheduledStart, Date.now())) {
+    if (startsInThePast(input.scheduledStart, this.now())) {
       throw new ProtocolFailure('INVALID_PAYLOAD', 'scheduledStart: this time has already passed: choose a time from now on');
     }
     const template = this.templates.latest(input.templateId);

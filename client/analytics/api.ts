@@ -1,0 +1,38 @@
+// The analytics page's calls (as one participant, like every page: see lib/participant-api.ts).
+import type { AdoptedCut, AnalyticsFilter, CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
+import type { Template } from '../../shared/assessment.ts';
+import { ParticipantApi, type ApiResult } from '../lib/participant-api.ts';
+
+export type Range = Pick<AnalyticsFilter, 'from' | 'to'>;
+
+function query(range: Range): string {
+  const q = new URLSearchParams();
+  if (range.from) q.set('from', range.from);
+  if (range.to) q.set('to', range.to);
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
+
+export class AnalyticsApi extends ParticipantApi {
+  cohort(range: Range): Promise<ApiResult<CohortAnalytics>> {
+    return this.get<CohortAnalytics>(`/analytics/cohort${query(range)}`);
+  }
+
+  ownStringency(): Promise<ApiResult<OwnStringency>> {
+    return this.get<OwnStringency>('/analytics/my-stringency');
+  }
+
+  templates(): Promise<ApiResult<Template[]>> {
+    return this.get<Template[]>('/studio/templates');
+  }
+
+  adoptCut(templateId: string, range: Range): Promise<ApiResult<AdoptedCut>> {
+    return this.post<AdoptedCut>('/analytics/adopt-cut', { templateId, ...(range.from ? { from: range.from } : {}), ...(range.to ? { to: range.to } : {}) });
+  }
+
+  /** A panel's table as CSV, for a download link. */
+  csvUrl(table: string, range: Range): string {
+    const q = query(range);
+    return this.url(`/analytics/cohort.csv${q ? `${q}&` : '?'}table=${encodeURIComponent(table)}`);
+  }
+}

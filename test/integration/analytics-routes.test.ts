@@ -1,0 +1,154 @@
+// The studio's fairness analytics over HTTP, on a synthetic cohort stored the way real days
+// are: the planted hawk and the planted actor are flagged and nobody else; only coordinators
+// and moderators read the cohort, an observer only their own position, candidates and actors
+// nothing; "adopt this cut" versions the template and moves no past result; every read is audited.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AdoptedCut, CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
+import type { Participant } from '../../shared/domain.ts';
+import { generateCohort, type CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
+import { callAs, finishedDemoDay, type FinishedDay } from '../helpers/moderation.ts';
+import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+
+let studio: TestStudio;
+let day: FinishedDay;
+let truth: CohortTruth;
+
+const COHORT_SESSIONS = 300;
+
+beforeAll(async () => {
+  studio = await startTestStudio();
+  day = finishedDemoDay(studio);
+  truth = generateCohort(studio, { sessions: COHORT_SESSIONS, seed: 14 });
+}, 240_000);
+afterAll(async () => {
+  await studio.close();
+});
+
+const cohortAs = (who: Participant, query = '') => callAs<CohortAnalytics>(studio, who, 'GET', `/analytics/cohort${query}`);
+const participantsOf = (sessionId: string) => studio.sessions.listParticipants(sessionId);
+const auditActions = (): Array<{ action: string; actor_name: string | null; actor_role: string | null }> =>
+  studio.db.prepare("SELECT action, actor_name, actor_role FROM audit_log WHERE action LIKE 'analytics.%' OR action = 'template.cutAdopted' ORDER BY id").all() as never;
+
+describe('cohort analytics', () => {
+  it('flags the planted hawk among the observers and the planted actor among the actors, and nobody else', async () => {
+    const res = await cohortAs(day.one('coordinator'));
+    expect(res.status).toBe(200);
+    const a = res.body;
+    // The demo day counts too: the cohort's sessions plus that one.
+    expect(a.sessions).toBe(COHORT_SESSIONS + 1);
+    expect(a.stringency.ok && a.actors.ok).toBe(true);
+    if (!a.stringency.ok || !a.actors.ok) return;
+    const flagged = (raters: Array<{ rater: string; flag: string | null }>) => raters.filter((r) => r.flag).map((r) => [r.rater, r.flag]);
+    expect(flagged(a.stringency.result.raters)).toEqual([[truth.hawk, 'hawk']]);
+    expect(flagged(a.actors.result.raters)).toEqual([[truth.actor, 'hawk']]);
+    // Every observer of the cohort is listed, with finite numbers.
+    for (const o of truth.observers) expect(a.stringency.result.raters.map((r) => r.rater)).toContain(o.name);
+    for (const r of a.stringency.result.raters) expect(Number.isFinite(r.effect) && Number.isFinite(r.se) && r.se > 0).toBe(true);
+  });
+
+  it('reports reliability per domain and for the scenario total, and a borderline-regression cut per scenario', async () => {
+    const a = (await cohortAs(day.one('moderator'))).body;
+    expect(a.reliability.ok).toBe(true);
+    if (!a.reliability.ok || !a.brm.ok) throw new Error('panels missing');
+    expect(a.reliability.result.form).toBe('ICC1');
+    const items = a.reliability.result.items.map((i) => i.item);
+    expect(items).toEqual(expect.arrayContaining(['kss-1', 'kss-2', 'kss-6', 'kss-7', 'kss-9', 'total']));
+    const total = a.reliability.result.items.find((i) => i.item === 'total')!;
+    expect(total.title).toBe('All domains (scenario total)');
+    expect(total.raters).toBe(2);
+    expect(total.icc.ICC1).toBeGreaterThan(0.5); // two observers watching the same performance agree well
+    expect(total.ci95.ICC1[0]!).toBeLessThan(total.icc.ICC1!);
+    expect(a.brm.result.stations.map((s) => s.station)).toEqual(['scenario-1', 'scenario-2', 'scenario-3']);
+    for (const s of a.brm.result.stations) {
+      expect(s.slope).toBeGreaterThan(0);
+      expect(s.cut).toBeGreaterThan(1);
+      expect(s.cut).toBeLessThan(4);
+    }
+    expect(a.brm.result.points.length).toBeGreaterThan(COHORT_SESSIONS * 3);
+  });
+
+  it('narrows to a date range, and says "not enough data" (never NaN) where a range holds too little', async () => {
+    const starts = truth.sessions.map((s) => s.scheduledStart).sort((x, y) => x - y);
+    const day0 = new Date(starts[0]!).toISOString().slice(0, 10);
+    const inFirstDay = truth.sessions.filter((s) => new Date(s.scheduledStart).toISOString().slice(0, 10) === day0).length;
+    const narrow = (await cohortAs(day.one('coordinator'), `?from=${day0}&to=${day0}`)).body;
+    expect(narrow.sessions).toBe(inFirstDay);
+    expect(narrow.from).toBe(day0);
+    const empty = (await cohortAs(day.one('coordinator'), '?from=2000-01-01&to=2000-01-31')).body;
+    expect(empty.sessions).toBe(0);
+    for (const panel of [empty.reliability, empty.stringency, empty.actors, empty.brm]) {
+      expect(panel.ok).toBe(false);
+      if (!panel.ok) expect(panel.reason.length).toBeGreaterThan(10);
+    }
+    expect(JSON.stringify(empty)).not.toMatch(/NaN|null,"reason"/);
+    expect((await cohortAs(day.one('coordinator'), '?from=01/01/2026')).status).toBe(400);
+  });
+
+  it('gives each table as CSV, with names a spreadsheet would run escaped', async () => {
+    const res = await callAs<string>(studio, day.one('coordinator'), 'GET', '/analytics/cohort.csv?table=stringency');
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/text\/csv/);
+    const lines = res.body.trim().split('\r\n');
+    expect(lines[0]).toBe('observer,n,effect,se,z,flag');
+    expect(lines.some((l) => l.startsWith(`${truth.hawk},`) && l.endsWith(',hawk'))).toBe(true);
+    expect((await callAs(studio, day.one('coordinator'), 'GET', '/analytics/cohort.csv?table=secrets')).status).toBe(400);
+  });
+});
+
+describe('who may read what', () => {
+  it('refuses the cohort, its CSV and the adopt action to candidates and actors, and the cohort to observers', async () => {
+    for (const role of ['candidate', 'actor', 'observer', 'leadObserver'] as const) {
+      const who = day.one(role);
+      expect((await cohortAs(who)).status, role).toBe(403);
+      expect((await callAs(studio, who, 'GET', '/analytics/cohort.csv?table=reliability')).status, role).toBe(403);
+      expect((await callAs(studio, who, 'POST', '/analytics/adopt-cut', { templateId: 'practitioner-standard' })).status, role).toBe(403);
+    }
+    for (const role of ['candidate', 'actor', 'coordinator', 'moderator'] as const) {
+      expect((await callAs(studio, day.one(role), 'GET', '/analytics/my-stringency')).status, role).toBe(403);
+    }
+  });
+
+  it('shows an observer their own position and no other observer', async () => {
+    const hawkSession = truth.sessions.find((s) => s.lead === truth.hawk || s.observer === truth.hawk)!;
+    const hawk = participantsOf(hawkSession.sessionId).find((p) => p.displayName === truth.hawk)!;
+    const res = await callAs<OwnStringency>(studio, hawk, 'GET', '/analytics/my-stringency');
+    expect(res.status).toBe(200);
+    expect(res.body.rater).toBe(truth.hawk);
+    expect(res.body.effect?.flag).toBe('hawk');
+    const cohort = (await cohortAs(day.one('coordinator'))).body;
+    expect(res.body.raters).toBe(cohort.stringency.ok ? cohort.stringency.result.raters.length : -1);
+    expect(res.body.raters).toBeGreaterThanOrEqual(truth.observers.length);
+    const text = JSON.stringify(res.body);
+    for (const o of truth.observers.filter((x) => x.name !== truth.hawk)) expect(text).not.toContain(o.name);
+  });
+});
+
+describe('adopting the borderline-regression cut', () => {
+  it('saves a new template version with the cut as the observation pass mark, audited, and leaves booked sessions as they were', async () => {
+    const coordinator = day.one('coordinator');
+    const planBefore = studio.assessment.plans.plan(day.sessionId)!;
+    const templateId = planBefore.template.id;
+    const before = studio.templates.latest(templateId)!;
+    const a = (await cohortAs(coordinator)).body;
+    if (!a.brm.ok) throw new Error('no cut');
+    const res = await callAs<AdoptedCut>(studio, coordinator, 'POST', '/analytics/adopt-cut', { templateId });
+    expect(res.status).toBe(200);
+    expect(res.body.version).toBe(before.version + 1);
+    expect(res.body.observationPassMark).toBeCloseTo(Math.round(a.brm.result.examCut * 100) / 100, 10);
+    expect(studio.templates.latest(templateId)!.results?.observationPassMark).toBe(res.body.observationPassMark);
+    // The session booked before keeps its copy of the template, and so its result.
+    expect(studio.assessment.plans.plan(day.sessionId)!.template).toEqual(planBefore.template);
+    expect((await callAs(studio, day.one('moderator'), 'POST', '/analytics/adopt-cut', { templateId })).status).toBe(403);
+    expect((await callAs(studio, coordinator, 'POST', '/analytics/adopt-cut', { templateId: 'no-such-template' })).status).toBe(404);
+    expect((await callAs(studio, coordinator, 'POST', '/analytics/adopt-cut', { templateId, cut: 1 })).status).toBe(400);
+  });
+
+  it('audits every read, export and adoption with the acting person', () => {
+    const rows = auditActions();
+    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['analytics.viewed', 'analytics.exported', 'template.cutAdopted']));
+    for (const r of rows) {
+      expect(r.actor_name).toBeTruthy();
+      expect(['coordinator', 'moderator']).toContain(r.actor_role);
+    }
+  });
+});
