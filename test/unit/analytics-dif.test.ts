@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../server/analytics/cli.ts';
-import { dif, difAnalysis, difTables } from '../../server/analytics/dif.ts';
+import { dif, difAnalysis, difTables, etsClass } from '../../server/analytics/dif.ts';
 import { readCsv } from '../../server/analytics/input.ts';
 import { mantelHaenszel } from '../../server/analytics/mantel-haenszel.ts';
 import type { DifResult } from '../../shared/analytics.ts';
@@ -73,16 +73,28 @@ describe.each(FIXTURE_NAMES)('dif on %s matches R', (name) => {
 });
 
 describe('dif fixtures cover what they claim', () => {
-  it('has all three ETS classes and a stratum left out for holding one group only', () => {
-    const classes = new Set<string>();
-    for (const name of FIXTURE_NAMES) {
-      const expected = JSON.parse(fs.readFileSync(path.join(FIXTURES, `${name}.expected.json`), 'utf8')) as { items: ExpectedItem[] };
-      for (const item of expected.items) classes.add(item.class);
-    }
-    expect([...classes].sort()).toEqual(['A', 'B', 'C']);
+  it('flag the planted item of the cohort (q7, class C) and nothing else, and leave out a stratum holding one group only', () => {
+    const cohort = JSON.parse(runCli(['dif', path.join(FIXTURES, 'dif-cohort.csv')], readFixture).stdout) as DifResult;
+    expect(cohort.items.filter((i) => i.class !== 'A').map((i) => [i.item, i.class])).toEqual([['q7', 'C']]);
+    // q7 is harder for the focal group: α_MH above 1, Δ negative.
+    expect(cohort.items.find((i) => i.item === 'q7')!.deltaMH).toBeLessThan(-1.5);
     // dif-small's band "top" holds one reference candidate and no focal one.
-    const small = runCli(['dif', path.join(FIXTURES, 'dif-small.csv')], readFixture);
-    expect((JSON.parse(small.stdout) as DifResult).items.map((i) => i.strata)).toEqual([3, 3, 3]);
+    const small = JSON.parse(runCli(['dif', path.join(FIXTURES, 'dif-small.csv')], readFixture).stdout) as DifResult;
+    expect(small.items.map((i) => [i.strata, i.class])).toEqual([[3, 'A'], [3, 'C'], [3, 'A']]);
+  });
+});
+
+describe('the ETS classes at their boundaries', () => {
+  // One-sided 5% point of the normal: |Δ| is significantly above 1 when (|Δ| − 1)/SE > 1.6449.
+  it.each([
+    ['A: |Δ| under 1, however significant', -0.99, 0.01, 1e-9, 'A'],
+    ['A: |Δ| large but the MH χ² not significant', 2.5, 0.2, 0.05, 'A'],
+    ['B: |Δ| from 1 to under 1.5, significant', 1.2, 0.1, 0.01, 'B'],
+    ['B: |Δ| at least 1.5 but not significantly above 1', -1.6, 0.6 / 1.6, 0.001, 'B'],
+    ['C: |Δ| at least 1.5 and significantly above 1', -1.6, 0.6 / 1.7, 0.001, 'C'],
+    ['C: exactly 1.5', 1.5, 0.1, 0.001, 'C'],
+  ] as const)('%s', (_what, delta, se, chiSquareP, expected) => {
+    expect(etsClass(delta, se, chiSquareP)).toBe(expected);
   });
 });
 

@@ -1,31 +1,10 @@
 # Reference outputs for `npm run analyse -- subgroups`, from R's prop.test (Wilson interval
 # without continuity correction) and fisher.test (FEXACT for more than two groups).
 # Run from the repository root: Rscript test/analytics/r/subgroups.R
-# Writes test/analytics/fixtures/subgroups-cohort.csv (seeded, committed) and, for every
-# subgroups-*.csv fixture, <name>.expected.json (numbers at 17 significant digits).
+# For every test/analytics/fixtures/subgroups-*.csv (subgroups-cohort.csv comes from
+# make-subgroups-fixture.ts), writes <name>.expected.json (numbers at 17 significant digits),
+# and fisher-tables.expected.json: Fisher's test alone on harder tables.
 fixtures <- "test/analytics/fixtures"
-
-# A cohort of 500 candidates, each with one outcome, asked five characteristics (about 3% left
-# each unanswered); one ethnic group's pass rate planted lower; ethnicity has ten groups.
-set.seed(2021)
-n <- 500
-pick <- function(groups, weights) sample(groups, n, replace = TRUE, prob = weights)
-ethnicity <- pick(c("White British", "White other", "Asian Indian", "Asian Pakistani", "Asian Bangladeshi",
-  "Black African", "Black Caribbean", "Mixed", "Other", "Prefer not to say"),
-  c(.52, .09, .06, .05, .04, .08, .05, .05, .03, .03))
-characteristics <- list(
-  "age band" = pick(c("16-24", "25-34", "35-44", "45-54", "55+"), c(.2, .4, .22, .16, .02)),
-  "sex" = pick(c("female", "male", "prefer not to say"), c(.78, .2, .02)),
-  "ethnicity" = ethnicity,
-  "disability" = pick(c("no", "yes", "prefer not to say"), c(.8, .15, .05)),
-  "first language" = pick(c("english", "other"), c(.88, .12)))
-passed <- as.integer(runif(n) < ifelse(ethnicity == "Black African", 0.55, 0.78))
-out <- c("candidate,characteristic,group,passed")
-for (i in seq_len(n)) for (name in names(characteristics)) {
-  if (runif(1) < 0.03) next
-  out <- c(out, sprintf("s%03d,%s,%s,%d", i, name, characteristics[[name]][i], passed[i]))
-}
-writeLines(out, file.path(fixtures, "subgroups-cohort.csv"))
 
 num <- function(x) if (is.null(x) || is.na(x)) "null" else sprintf("%.17g", x)
 str <- function(x) paste0('"', gsub('(["\\\\])', "\\\\\\1", x), '"')
