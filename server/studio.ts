@@ -23,6 +23,8 @@ import { tightenTree } from './data-dir.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
 import { analyticsRoutes } from './http/analytics-routes.ts';
+import { equalitiesRoutes } from './http/equalities-routes.ts';
+import { EqualitiesRepo } from './equalities/equalities-repo.ts';
 import { cohortData } from './analytics/cohort-data.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
@@ -169,6 +171,16 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       audit,
       templates,
       cohort: (range) => cohortData({ db, sessions, plans: assessment.plans, store: docStore, moderation: moderation.repo }, range),
+      log,
+    }),
+  );
+  api.use(
+    equalitiesRoutes({
+      auth,
+      audit,
+      equalities: new EqualitiesRepo(db),
+      candidateRef: (candidate) => assessment.plans.plan(candidate.sessionId)?.candidateRef ?? null,
+      cohort: (range) => cohortData({ db, sessions, plans: assessment.plans, store: docStore, moderation: moderation.repo }, range, { finalMarks: true }),
       log,
     }),
   );

@@ -51,6 +51,12 @@ export function roomPath(participantId: string): string {
   return `/room/${participantId}`;
 }
 
+/** Where an invite link lands: the room, except for an analyst, who has no place in it and
+ *  works on the analytics page. */
+export function landingPath(participant: { id: string; role: Role }): string {
+  return participant.role === 'analyst' ? `/analytics/${encodeURIComponent(participant.id)}` : roomPath(participant.id);
+}
+
 /** A live-board row: one session today, what phase it is in, who is here, what is wrong. */
 export interface BoardRow {
   sessionId: string;

@@ -229,6 +229,8 @@ export const BookSessionSchema = z
     actors: z.array(Person.extend({ scenarios: z.array(z.number().int().min(1).max(3)).min(1).max(3) })).max(3),
     moderator: Person.optional(),
     coordinator: Person,
+    /** Reads the cohort's equalities monitoring (in aggregate only); never in the room. */
+    analyst: Person.optional(),
     adjustments: AdjustmentsSchema,
     /** The candidate's employer, and whether the candidate consented to it receiving a summary of the result. */
     employer: z.strictObject({ name: z.string().trim().min(1).max(200), consent: z.boolean() }).optional(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Everyone who takes part in a session has exactly one of these roles. */
-export const ROLES = ['candidate', 'actor', 'observer', 'leadObserver', 'moderator', 'coordinator'] as const;
+export const ROLES = ['candidate', 'actor', 'observer', 'leadObserver', 'moderator', 'coordinator', 'analyst'] as const;
 export const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
 
@@ -12,6 +12,18 @@ export const ROLE_LABELS: Record<Role, string> = {
   leadObserver: 'Lead observer',
   moderator: 'Moderator',
   coordinator: 'Coordinator',
+  analyst: 'Analyst',
+};
+
+/** Where each role is listed among people (presence, call, recordings): the stage first. */
+export const ROLE_RANK: Record<Role, number> = {
+  candidate: 0,
+  actor: 1,
+  leadObserver: 2,
+  observer: 3,
+  moderator: 4,
+  coordinator: 5,
+  analyst: 6,
 };
 
 /** Roles that are on stage (seen and heard) during a scenario: the candidate and the actor. */
@@ -19,6 +31,12 @@ export const SCENARIO_STAGE: ReadonlySet<Role> = new Set<Role>(['candidate', 'ac
 
 /** Roles that watch unseen. Nothing about them may ever reach a candidate or actor. */
 export const HIDDEN_ROLES: ReadonlySet<Role> = new Set<Role>(['observer', 'leadObserver', 'moderator', 'coordinator']);
+
+/**
+ * Roles that take part in the live room. An analyst reads the cohort's equalities monitoring
+ * only: they receive no media, never join the room and are never shown in it.
+ */
+export const ROOM_ROLES: ReadonlySet<Role> = new Set<Role>(['candidate', 'actor', 'observer', 'leadObserver', 'moderator', 'coordinator']);
 
 export interface StageMember {
   id: string;
@@ -52,11 +70,13 @@ export function mayPublish(participant: StageMember, stage: Stage): boolean {
  * each other; hidden watchers see everyone on stage; off-stage actors and candidates nothing.
  */
 export function mayConsume(viewer: StageMember, publisher: StageMember, stage: Stage): boolean {
+  if (!ROOM_ROLES.has(viewer.role) || !ROOM_ROLES.has(publisher.role)) return false;
   if (viewer.id === publisher.id || !stage.has(publisher.id)) return false;
   return stage.has(viewer.id) || HIDDEN_ROLES.has(viewer.role);
 }
 
 /** Whether `viewer` may learn that `other` exists or is present. */
 export function mayKnowAbout(viewer: StageMember, other: StageMember, stage: Stage): boolean {
+  if (!ROOM_ROLES.has(viewer.role) || !ROOM_ROLES.has(other.role)) return false;
   return HIDDEN_ROLES.has(viewer.role) || stage.has(other.id);
 }

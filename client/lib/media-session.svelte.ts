@@ -26,6 +26,7 @@ import {
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
 import { connectSignalling, request, type RequestError, type SignallingSocket } from './signalling.ts';
+import { ROLE_RANK } from '../../shared/roles.ts';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
 
@@ -127,8 +128,6 @@ function failureMessageFor(error: { code: string; message: string }): string {
   }
 }
 
-const ROLE_ORDER = ['candidate', 'actor', 'leadObserver', 'observer', 'moderator', 'coordinator'];
-
 export class MediaSession {
   readonly participantId: string;
 
@@ -154,7 +153,7 @@ export class MediaSession {
         videoTrack: tracks.find((t) => t.participantId === peer.participantId && t.kind === 'video')?.track ?? null,
         audioTrack: tracks.find((t) => t.participantId === peer.participantId && t.kind === 'audio')?.track ?? null,
       }))
-      .sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role));
+      .sort((a, b) => ROLE_RANK[a.role] - ROLE_RANK[b.role]);
   });
 
   // ---- media objects (not reactive) ----

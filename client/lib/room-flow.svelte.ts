@@ -5,8 +5,8 @@
 // /api/me only when it is not), the socket opens at once, and people who only watch join the
 // media at once. mediasoup-client is its own chunk, fetched in parallel (the server names it
 // in the page as a modulepreload).
-import { PAGE_BOOT_ELEMENT_ID, type MeResponse, type PageBoot } from '../../shared/api.ts';
-import { SCENARIO_STAGE } from '../../shared/roles.ts';
+import { landingPath, PAGE_BOOT_ELEMENT_ID, type MeResponse, type PageBoot } from '../../shared/api.ts';
+import { ROOM_ROLES, SCENARIO_STAGE } from '../../shared/roles.ts';
 import { app } from './app-state.svelte.ts';
 import { DayClock } from './day-clock.svelte.ts';
 import { DayContent } from './day-content.svelte.ts';
@@ -104,6 +104,11 @@ export class RoomFlow {
   }
 
   #signedIn(me: MeResponse): void {
+    if (!ROOM_ROLES.has(me.role)) {
+      // An analyst has no place in the room (the server refuses their socket): to their page.
+      window.location.replace(landingPath({ id: me.participantId, role: me.role }));
+      return;
+    }
     app.setMe(me);
     document.title = `${me.sessionTitle} — SimStudio`;
     this.#openConnection(me);

@@ -8,7 +8,7 @@
 // `(phaseStartedAt + atMs − startedAt) / 1000` seconds into the segment that covers it.
 import type { EvidenceNoteView, RecordedPerson, RecordingRow } from '../../shared/api.ts';
 import type { Role } from '../../shared/roles.ts';
-import { ROLE_LABELS } from '../../shared/roles.ts';
+import { ROLE_LABELS, ROLE_RANK } from '../../shared/roles.ts';
 
 /** A stored segment and a recorded person, as the server lists them. */
 export type PlaybackRecording = RecordingRow;
@@ -62,7 +62,6 @@ export function scenarioChoices(recordings: readonly PlaybackRecording[]): Scena
     .sort((a, b) => a.phaseIndex - b.phaseIndex || a.key.localeCompare(b.key));
 }
 
-const ROLE_ORDER: ReadonlyArray<Role> = ['candidate', 'actor', 'leadObserver', 'observer', 'moderator', 'coordinator'];
 
 function segmentLengthMs(r: PlaybackRecording, now: number): { ms: number; unknown: boolean } {
   if (r.durationMs !== null && r.durationMs > 0) return { ms: r.durationMs, unknown: false };
@@ -104,7 +103,7 @@ export function tracksFor(
   }
   const tracks = [...byKey.values()];
   for (const t of tracks) t.segments.sort((a, b) => a.startMs - b.startMs || a.recording.segment - b.recording.segment);
-  const rank = (t: Track): number => (t.fallback ? 100 : 0) + (t.role ? ROLE_ORDER.indexOf(t.role) : 50);
+  const rank = (t: Track): number => (t.fallback ? 100 : 0) + (t.role ? ROLE_RANK[t.role] : 50);
   return tracks.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
 }
 

@@ -8,6 +8,7 @@
 import * as Y from 'yjs';
 import { sheetDocName, sheetsPrefix, type SheetScenario } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
+import type { MarkRow } from '../../shared/moderation.ts';
 import { globalKey, ratingKey, submittedKey } from '../../shared/rubric.ts';
 import type { PlansRepo, SessionPlan } from '../assessment/plans-repo.ts';
 import type { DocStore } from '../collab/doc-store.ts';
@@ -44,6 +45,20 @@ export interface CohortOutcome {
   /** The standing (signed-off, else provisional) observation outcome. */
   observation: 'pass' | 'fail' | null;
   signedOff: boolean;
+  /** With `finalMarks`: each observed item's final mark (a moderator's, else the agreed rating). */
+  finals?: CohortFinalMark[];
+}
+
+export interface CohortFinalMark {
+  scenario: number | 'reflective';
+  /** Domain id, or 'reflection'. */
+  item: string;
+  rating: number;
+}
+
+export interface CohortDataOptions {
+  /** Also read every session's final marks (the lead's document even once signed off). */
+  finalMarks?: boolean;
 }
 
 export interface CohortData {
@@ -69,7 +84,7 @@ export interface CohortRange {
 const isRating = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 4;
 const isGlobal = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 7;
 
-export function cohortData(deps: CohortDataDeps, range: CohortRange = {}): CohortData {
+export function cohortData(deps: CohortDataDeps, range: CohortRange = {}, options: CohortDataOptions = {}): CohortData {
   const moderation = deps.moderation ?? new ModerationRepo(deps.db);
   const from = range.from ?? -Infinity;
   const to = range.to ?? Infinity;
@@ -98,12 +113,16 @@ export function cohortData(deps: CohortDataDeps, range: CohortRange = {}): Cohor
 
     const stored = moderation.result(sessionId);
     const signedOff = stored?.status === 'signedOff' && stored.outcome !== null;
+    const rows = !signedOff || options.finalMarks ? finalRows(deps, moderation, plan, participants, items, sheets) : null;
     data.outcomes.push({
       sessionId,
       candidate,
       scheduledStart: plan.scheduledStart,
-      observation: signedOff ? (stored?.outcome?.observation ?? null) : provisionalObservation(deps, moderation, plan, participants, items, sheets),
+      observation: signedOff ? (stored?.outcome?.observation ?? null) : provisionalObservation(plan, rows!),
       signedOff,
+      ...(options.finalMarks
+        ? { finals: rows!.flatMap((r) => (r.final === null || r.part === 'written' ? [] : [{ scenario: r.part, item: r.itemId, rating: r.final }])) }
+        : {}),
     });
   }
   return data;
@@ -147,15 +166,21 @@ function submittedRatings(
 }
 
 /** The observation outcome the marks give now (agreed ratings, a moderator's over them), as moderation computes it. */
-function provisionalObservation(
+function provisionalObservation(plan: SessionPlan, rows: MarkRow[]): 'pass' | 'fail' | null {
+  if (rows.length === 0) return null;
+  return resultsFromRows(plan.template, plan.retake?.element ?? null, rows).find((r) => r.element === 'observation')?.outcome ?? null;
+}
+
+/** Moderation's rows of the observed items: observers' ratings, the agreed rating, a moderator's over it. */
+function finalRows(
   deps: CohortDataDeps,
   moderation: Pick<ModerationRepo, 'marks'>,
   plan: SessionPlan,
   participants: Participant[],
   items: MarkItem[],
   sheets: Map<string, Y.Doc>,
-): 'pass' | 'fail' | null {
-  if (items.length === 0) return null;
+): MarkRow[] {
+  if (items.length === 0) return [];
   const prefix = sheetsPrefix(plan.sessionId);
   const empty = new Y.Doc();
   const rubric = readRubricView(
@@ -164,7 +189,5 @@ function provisionalObservation(
     participants.filter((p) => p.role === 'leadObserver' || p.role === 'observer').map((p) => p.id),
   );
   const moderated = moderation.marks(plan.sessionId).map((m) => ({ ...m, byName: '' }));
-  const retakeOf = plan.retake?.element ?? null;
-  const rows = markRows(items, rubric, participants, moderated);
-  return resultsFromRows(plan.template, retakeOf, rows).find((r) => r.element === 'observation')?.outcome ?? null;
+  return markRows(items, rubric, participants, moderated);
 }

@@ -128,6 +128,7 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
         ...input.observers.map((o) => ({ role: 'observer' as const, displayName: o.displayName })),
         ...(input.moderator ? [{ role: 'moderator' as const, displayName: input.moderator.displayName }] : []),
         { role: 'coordinator', displayName: input.coordinator.displayName },
+        ...(input.analyst ? [{ role: 'analyst' as const, displayName: input.analyst.displayName }] : []),
       ];
       const { session, participants } = this.sessions.create({ title: input.title, level: template.level, participants: people });
       const actors = participants.filter((p) => p.role === 'actor');

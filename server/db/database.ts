@@ -275,6 +275,24 @@ const MIGRATIONS: string[] = [
   // (from its RTCP sender reports) and how its frames were timed.
   `ALTER TABLE recordings ADD COLUMN sender_started_at INTEGER;
    ALTER TABLE recordings ADD COLUMN timing TEXT CHECK (timing IN ('sender-report', 'arrival'));`,
+  // Equalities monitoring (issue 14): a candidate's voluntary answers, apart from assessment
+  // data, keyed by their candidate reference (what links a person across sessions) and joined
+  // to no other table. Asked once: answered or declined, a row never changes (it may still be
+  // erased on request).
+  `CREATE TABLE equalities_answers (
+     candidate_ref TEXT PRIMARY KEY,
+     declined INTEGER NOT NULL CHECK (declined IN (0, 1)),
+     age_band TEXT,
+     sex TEXT,
+     ethnicity TEXT,
+     disability TEXT,
+     first_language_english TEXT,
+     answered_at TEXT NOT NULL,
+     CHECK ((declined = 1) = (age_band IS NULL AND sex IS NULL AND ethnicity IS NULL AND disability IS NULL AND first_language_english IS NULL)),
+     CHECK (declined = 1 OR (age_band IS NOT NULL AND sex IS NOT NULL AND ethnicity IS NOT NULL AND disability IS NOT NULL AND first_language_english IS NOT NULL))
+   );
+   CREATE TRIGGER equalities_answers_once BEFORE UPDATE ON equalities_answers
+     BEGIN SELECT RAISE(ABORT, 'equalities answers are given once'); END;`,
 ];
 
 /** The database file in a data directory. */

@@ -1,8 +1,9 @@
 // HTTP routes: health, invite links, "who am I", and the built client.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
-import { roomPath, sessionCookieName, type ApiError, type ApiErrorCode, type HealthResponse, type MeResponse } from '../../shared/api.ts';
+import { landingPath, sessionCookieName, type ApiError, type ApiErrorCode, type HealthResponse, type MeResponse } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
+import { ROOM_ROLES } from '../../shared/roles.ts';
 import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
@@ -88,7 +89,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       maxAge: deps.sessionTtlSeconds * 1000,
     });
     deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'invite.opened' });
-    res.redirect(303, roomPath(participant.id));
+    res.redirect(303, landingPath(participant));
   });
 
   app.get('/api/me', async (req, res) => {
@@ -134,6 +135,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       const participantId = String(req.params.participantId);
       const signedIn = participantId.length <= 64 ? await deps.auth.fromCookieHeader(req.headers.cookie, participantId) : null;
       const me = signedIn?.ok ? meFor(signedIn.participant) : null;
+      // An analyst has no room: their work is on the analytics page.
+      if (signedIn?.ok && !ROOM_ROLES.has(signedIn.participant.role)) return res.redirect(303, landingPath(signedIn.participant));
       // Without the capabilities the page still works: it learns them from its join, a step later.
       const routerRtpCapabilities = me ? await deps.routerRtpCapabilities().catch(() => undefined) : undefined;
       sendPage(res, pages.roomPage(me ? { me, ...(routerRtpCapabilities ? { routerRtpCapabilities } : {}) } : null));

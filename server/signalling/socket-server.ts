@@ -34,7 +34,7 @@ import type { AssessmentService } from '../assessment/assessment-service.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
 import type { RecordingStatus } from '../../shared/protocol.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
-import { HIDDEN_ROLES, SCENARIO_STAGE } from '../../shared/roles.ts';
+import { HIDDEN_ROLES, ROOM_ROLES, SCENARIO_STAGE } from '../../shared/roles.ts';
 
 /** Messages per socket per second before RATE_LIMITED: everything a socket sends counts
  *  (requests, requests without an acknowledgement, unknown events). A join needs about ten. */
@@ -120,6 +120,11 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       log.warn({ reason: result.reason, participantId: auth.data.participantId }, 'socket refused');
       return next(handshakeError('UNAUTHENTICATED', describeAuthFailure(result.reason)));
     }
+    // An analyst has no place in the room: no media, no presence, not even a connection.
+    if (!ROOM_ROLES.has(result.participant.role)) {
+      log.warn({ role: result.participant.role, participantId: result.participant.id }, 'socket refused: role takes no part in the room');
+      return next(handshakeError('FORBIDDEN', `a ${result.participant.role} takes no part in the room`));
+    }
     socket.data.participant = result.participant;
     next();
   });
@@ -203,7 +208,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   const presenceFor = (viewer: Participant): PresenceInfo => {
     const visible = deps.sessions
       .listParticipants(viewer.sessionId)
-      .filter((p) => p.id !== viewer.id && (HIDDEN_ROLES.has(viewer.role) || SCENARIO_STAGE.has(p.role)))
+      .filter((p) => p.id !== viewer.id && ROOM_ROLES.has(p.role) && (HIDDEN_ROLES.has(viewer.role) || SCENARIO_STAGE.has(p.role)))
       .map((p) => ({ participantId: p.id, displayName: p.displayName, role: p.role }));
     const online = connectedParticipantIds(viewer.sessionId);
     return { connected: visible.filter((p) => online.has(p.participantId)), expected: visible };

@@ -47,4 +47,21 @@ describe('media rules', () => {
     expect(mayConsume(observer, candidate, briefing)).toBe(false);
     expect(mayConsume(candidate, actor1, briefing)).toBe(false);
   });
+
+  it('an analyst is in no room: receives nothing, sends nothing, knows of nobody and nobody of them', () => {
+    const analyst: StageMember = { id: 'an', role: 'analyst' };
+    const stage = defaultStage([...everyone, analyst]);
+    expect(stage.has('an')).toBe(false);
+    expect(mayPublish(analyst, stage)).toBe(false);
+    for (const other of everyone) {
+      expect(mayConsume(analyst, other, stage)).toBe(false);
+      expect(mayKnowAbout(analyst, other, stage)).toBe(false);
+      expect(mayKnowAbout(other, analyst, stage)).toBe(false);
+    }
+    // Even put on stage by mistake, nobody learns of them and they receive nothing.
+    const onStage = new Set([...stage, 'an']);
+    expect(mayConsume(analyst, candidate, onStage)).toBe(false);
+    expect(mayConsume(candidate, analyst, onStage)).toBe(false);
+    expect(mayKnowAbout(lead, analyst, onStage)).toBe(false);
+  });
 });

@@ -1,0 +1,77 @@
+// HTTP routes of equalities monitoring. A candidate reads and gives (once) their own answers;
+// an analyst reads the aggregate, and nobody else reaches either: not observers, actors,
+// moderators or coordinators. Every aggregate read is audited with the acting person.
+import express from 'express';
+import { EqualitiesQuerySchema, EqualitiesSubmissionSchema, type EqualitiesReport } from '../../shared/equalities.ts';
+import { ProtocolFailure } from '../../shared/errors.ts';
+import type { Participant } from '../../shared/domain.ts';
+import type { CohortData, CohortRange } from '../analytics/cohort-data.ts';
+import { equalitiesReport } from '../analytics/equalities-report.ts';
+import type { ParticipantAuth } from '../auth/participant-auth.ts';
+import type { AuditRepo } from '../db/audit-repo.ts';
+import type { EqualitiesRepo } from '../equalities/equalities-repo.ts';
+import type { Logger } from '../log.ts';
+import { actingPerson } from '../moderation/acting-person.ts';
+import { participantRoute } from './participant-route.ts';
+
+export interface EqualitiesRouteDeps {
+  auth: ParticipantAuth;
+  audit: AuditRepo;
+  equalities: EqualitiesRepo;
+  /** The candidate reference of a candidate's session (what links them across sessions). */
+  candidateRef: (candidate: Participant) => string | null;
+  /** The cohort's outcomes in [from, to) (epoch ms), with every session's final marks. */
+  cohort: (range: CohortRange) => CohortData;
+  now?: () => Date;
+  log: Logger;
+}
+
+const DAY_MS = 86_400_000;
+
+export function equalitiesRoutes(deps: EqualitiesRouteDeps): express.Router {
+  const router = express.Router();
+  const as = participantRoute(deps);
+  const now = deps.now ?? (() => new Date());
+  router.use('/equalities', express.json({ limit: '4kb' }));
+
+  const refOf = (candidate: Participant): string => {
+    const ref = deps.candidateRef(candidate);
+    if (!ref) throw new ProtocolFailure('NOT_FOUND', 'this session was booked without a candidate reference, so there is nothing to ask');
+    return ref;
+  };
+
+  router.get(
+    '/equalities/mine',
+    as((_req, res, candidate) => void res.json(deps.equalities.mine(refOf(candidate))), ['candidate']),
+  );
+
+  router.put(
+    '/equalities/mine',
+    as((req, res, candidate) => {
+      const submission = EqualitiesSubmissionSchema.parse(req.body);
+      const ref = refOf(candidate);
+      if (!deps.equalities.submit(ref, submission, now())) {
+        throw new ProtocolFailure('CONFLICT', 'you have already answered (or declined) the equalities questions; ask your coordinator if something needs correcting');
+      }
+      // Who answered, never what: the answers stay in their own table.
+      deps.audit.append({ sessionId: candidate.sessionId, actorParticipantId: candidate.id, action: submission.decision === 'answer' ? 'equalities.answered' : 'equalities.declined' });
+      res.json(deps.equalities.mine(ref));
+    }, ['candidate']),
+  );
+
+  router.get(
+    '/analytics/equalities',
+    as((req, res, analyst) => {
+      const q = EqualitiesQuerySchema.parse(req.query);
+      const range = {
+        ...(q.from ? { from: Date.parse(`${q.from}T00:00:00Z`) } : {}),
+        ...(q.to ? { to: Date.parse(`${q.to}T00:00:00Z`) + DAY_MS } : {}),
+      };
+      const report: EqualitiesReport = equalitiesReport(deps.cohort(range), deps.equalities.answered(), { from: q.from ?? null, to: q.to ?? null });
+      deps.audit.append({ actor: actingPerson(analyst), action: 'equalities.viewed', detail: { from: q.from ?? null, to: q.to ?? null } });
+      res.json(report);
+    }, ['analyst']),
+  );
+
+  return router;
+}
