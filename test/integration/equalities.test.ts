@@ -8,18 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SubgroupRow } from '../../shared/analytics.ts';
 import type { PresenceInfo } from '../../shared/protocol.ts';
 import type { Participant } from '../../shared/domain.ts';
-import {
-  AGE_BANDS,
-  ETHNIC_GROUPS,
-  type EqualitiesAnswers,
-  type EqualitiesReport,
-  type EthnicityId,
-  type MyEqualities,
-} from '../../shared/equalities.ts';
+import type { EqualitiesAnswers, EqualitiesReport, MyEqualities } from '../../shared/equalities.ts';
 import { ROLES } from '../../shared/roles.ts';
 import { generateCohort, type CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
-import { seededRandom } from '../../server/assessment/draw.ts';
-import { EqualitiesRepo } from '../../server/equalities/equalities-repo.ts';
+import { seedCohortAnswers } from '../helpers/equalities.ts';
 import { callAs, finishedDemoDay, type FinishedDay } from '../helpers/moderation.ts';
 import { connect, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -34,34 +26,11 @@ const COHORT_SESSIONS = 300;
 
 const VALID: EqualitiesAnswers = { ageBand: '25-34', sex: 'female', ethnicity: 'caribbean', disability: 'no', firstLanguageEnglish: 'yes' };
 
-/**
- * Stores the cohort's planted groups as equalities answers: the reference group as White British,
- * the focal group spread over the other high-level groups' categories; every other answer at
- * random (no effect planted), some "Prefer not to say".
- */
-function seedAnswers(cohort: CohortTruth): void {
-  const repo = new EqualitiesRepo(studio.db);
-  const random = seededRandom(7);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
-  const focal = ETHNIC_GROUPS.filter((g) => g.id !== 'white').flatMap((g) => g.categories.map((c) => c.id as EthnicityId));
-  for (const s of cohort.sessions) {
-    const answers: EqualitiesAnswers = {
-      ageBand: pick([...AGE_BANDS, 'preferNotToSay'] as const),
-      sex: pick(['female', 'male', 'preferNotToSay'] as const),
-      ethnicity: s.group === 'reference' ? 'white-british' : pick(focal),
-      disability: pick(['yes', 'no', 'no', 'preferNotToSay'] as const),
-      firstLanguageEnglish: pick(['yes', 'no'] as const),
-    };
-    expect(repo.submit(s.candidateRef, { decision: 'answer', answers }, new Date())).toBe(true);
-    seeded.set(s.candidateRef, answers);
-  }
-}
-
 beforeAll(async () => {
   studio = await startTestStudio();
   day = finishedDemoDay(studio, { analyst: { displayName: 'Ana Lytic' } });
   truth = generateCohort(studio, { sessions: COHORT_SESSIONS, seed: 14 });
-  seedAnswers(truth);
+  for (const [ref, answers] of seedCohortAnswers(studio.db, truth)) seeded.set(ref, answers);
 }, 240_000);
 afterAll(async () => {
   await studio.close();
