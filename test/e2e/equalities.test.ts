@@ -1,7 +1,7 @@
 // Equalities monitoring in real Chromium: the candidate answers the optional questions in the
-// waiting room (by keyboard: labels, fieldsets, radios) and the server stores them once; the
-// analyst's invite lands on the analytics page, whose panel shows pass rates with small groups
-// unnumbered and flags the planted DIF domain. Both pages pass axe-core at WCAG 2.2 AA.
+// waiting room (each control found by its label or its fieldset's legend and worked with keys)
+// and the server stores them once; the analyst's invite lands on the analytics page, whose panel
+// shows pass rates with small groups unnumbered and flags the planted DIF domain. Both pages pass axe-core at WCAG 2.2 AA.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { generateCohort } from '../../server/analytics/synthetic-cohort.ts';
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 describe('equalities monitoring in the browser', () => {
-  it('the candidate answers in the waiting room by keyboard, once', async () => {
+  it('the candidate answers in the waiting room with the keyboard, once', async () => {
     const { page, context } = await openInvite(browser, await studio.invites.link(studio.baseUrl, day.candidate));
     await pollUntil('camera and microphone ready', 20_000, () => page.getByTestId('join-button').isEnabled());
     await page.getByTestId('join-button').click();
