@@ -17,7 +17,7 @@ import type { Invites } from '../invites.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
 import { fallbackRecordingRoute } from '../recording/fallback-route.ts';
-import { HIDDEN_ROLES } from '../../shared/roles.ts';
+import { HIDDEN_ROLES, ROOM_ROLES } from '../../shared/roles.ts';
 import type { Logger } from '../log.ts';
 import { sendApiError } from './app.ts';
 import { participantRoute } from './participant-route.ts';
@@ -194,7 +194,8 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
         if (!live && (when < from || when >= to)) return [];
         const online = deps.connectedParticipantIds(session.id);
         const testCalls = deps.testCalls(session.id);
-        const people = deps.sessions.listParticipants(session.id).map((p) => ({
+        // The board is about the day in the room: an analyst takes no part in it.
+        const people = deps.sessions.listParticipants(session.id).filter((p) => ROOM_ROLES.has(p.role)).map((p) => ({
           participantId: p.id,
           displayName: p.displayName,
           role: p.role,

@@ -23,6 +23,7 @@ import {
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import { participantRoute } from '../http/participant-route.ts';
+import { ROOM_ROLES } from '../../shared/roles.ts';
 import type { Logger } from '../log.ts';
 import type { ProbeService } from './probe-service.ts';
 import type { TestCallRepo } from './test-call-repo.ts';
@@ -44,6 +45,9 @@ const ProbeParams = z.object({ probeId: ProbeIdSchema });
 const ConnectBody = z.strictObject({ dtlsParameters: DtlsParametersSchema });
 const ProduceBody = z.strictObject({ kind: MediaKindSchema, rtpParameters: RtpParametersSchema });
 
+/** Test calls are for people in the room (an analyst has none). */
+const IN_ROOM = [...ROOM_ROLES];
+
 export function prejoinRoutes(deps: PrejoinRouteDeps): express.Router {
   const router = express.Router();
   const as = participantRoute(deps);
@@ -60,7 +64,7 @@ export function prejoinRoutes(deps: PrejoinRouteDeps): express.Router {
         last: deps.testCalls.latest(me.id),
       };
       res.json(info);
-    }),
+    }, IN_ROOM),
   );
 
   router.post(
@@ -68,7 +72,7 @@ export function prejoinRoutes(deps: PrejoinRouteDeps): express.Router {
     as(async (req, res, me) => {
       const { path } = ProbeStartSchema.parse(req.body);
       res.status(201).json(await deps.probes.start(me, path));
-    }),
+    }, IN_ROOM),
   );
 
   router.post(
@@ -78,7 +82,7 @@ export function prejoinRoutes(deps: PrejoinRouteDeps): express.Router {
       const { dtlsParameters } = ConnectBody.parse(req.body);
       await mediaStep(() => deps.probes.connect(me, probeId, dtlsParameters));
       res.json({});
-    }),
+    }, IN_ROOM),
   );
 
   router.post(
@@ -87,7 +91,7 @@ export function prejoinRoutes(deps: PrejoinRouteDeps): express.Router {
       const { probeId } = ProbeParams.parse(req.params);
       const { kind, rtpParameters } = ProduceBody.parse(req.body);
       res.json(await mediaStep(() => deps.probes.produce(me, probeId, kind, rtpParameters)));
-    }),
+    }, IN_ROOM),
   );
 
   router.post(
@@ -95,7 +99,7 @@ export function prejoinRoutes(deps: PrejoinRouteDeps): express.Router {
     as(async (req, res, me) => {
       const { probeId } = ProbeParams.parse(req.params);
       res.json(await mediaStep(() => deps.probes.finish(me, probeId)));
-    }),
+    }, IN_ROOM),
   );
 
   router.post(
@@ -128,7 +132,7 @@ export function prejoinRoutes(deps: PrejoinRouteDeps): express.Router {
         detail: { passed: summary.passed, failedStep, path: summary.path },
       });
       res.status(201).json(summary);
-    }),
+    }, IN_ROOM),
   );
 
   return router;

@@ -191,6 +191,10 @@ describe('the analyst and the room', () => {
     expect(room.status, 'is the client built?').toBe(303);
     expect(room.headers.get('location')).toBe(`/analytics/${analyst.id}`);
 
+    // No test call either: nothing of theirs is ever sent or received.
+    expect((await callAs(studio, analyst, 'GET', '/prejoin/info')).status).toBe(403);
+    expect((await callAs(studio, analyst, 'POST', '/prejoin/probes', { path: 'udp' })).status).toBe(403);
+
     const socket = connect(studio, analyst.id, cookie);
     const refusal = await new Promise<{ message: string; data?: { code: string } }>((resolve, reject) => {
       socket.once('connect', () => reject(new Error('an analyst connected to the room')));
