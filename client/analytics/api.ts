@@ -30,6 +30,11 @@ export class AnalyticsApi extends ParticipantApi {
     return this.post<AdoptedCut>('/analytics/adopt-cut', { templateId, ...(range.from ? { from: range.from } : {}), ...(range.to ? { to: range.to } : {}) });
   }
 
+  /** The cohort report as PDF, for a download link. */
+  pdfUrl(range: Range): string {
+    return this.url(`/analytics/cohort.pdf${query(range)}`);
+  }
+
   /** A panel's table as CSV, for a download link. */
   csvUrl(table: string, range: Range): string {
     const q = query(range);

@@ -11,6 +11,7 @@ import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
 import type { CohortData } from '../analytics/cohort-data.ts';
 import { cohortCsv } from '../analytics/cohort-csv.ts';
+import { cohortReportPdf } from '../analytics/cohort-pdf.ts';
 import { cohortAnalytics, ownStringency } from '../analytics/cohort-report.ts';
 import { actingPerson } from '../moderation/acting-person.ts';
 import { participantRoute } from './participant-route.ts';
@@ -56,6 +57,18 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.exported', detail: { table: q.table, from: q.from ?? null, to: q.to ?? null } });
       res.setHeader('Content-Disposition', `attachment; filename="${q.table}.csv"`);
       res.type('text/csv').send(cohortCsv(analytics, q.table));
+    }, cohortReaders),
+  );
+
+  router.get(
+    '/analytics/cohort.pdf',
+    as(async (req, res, viewer) => {
+      const q = AnalyticsFilterSchema.parse(req.query);
+      const analytics = cohortAnalytics(deps.cohort(rangeOf(q)), { from: q.from ?? null, to: q.to ?? null });
+      const pdf = await cohortReportPdf(analytics, `${viewer.displayName} (${viewer.role})`);
+      deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.reportDownloaded', detail: { from: q.from ?? null, to: q.to ?? null } });
+      res.setHeader('Content-Disposition', 'attachment; filename="cohort-report.pdf"');
+      res.type('application/pdf').send(pdf);
     }, cohortReaders),
   );
 

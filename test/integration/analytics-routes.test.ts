@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdoptedCut, CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { generateCohort, type CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
-import { callAs, finishedDemoDay, type FinishedDay } from '../helpers/moderation.ts';
+import { callAs, finishedDemoDay, pdfTagged, pdfText, type FinishedDay } from '../helpers/moderation.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -93,6 +93,20 @@ describe('cohort analytics', () => {
     expect(lines.some((l) => l.startsWith(`${truth.hawk},`) && l.endsWith(',hawk'))).toBe(true);
     expect((await callAs(studio, day.one('coordinator'), 'GET', '/analytics/cohort.csv?table=secrets')).status).toBe(400);
   });
+
+  it('gives the cohort report as a tagged PDF with the flags in words', async () => {
+    const res = await callAs<string>(studio, day.one('moderator'), 'GET', '/analytics/cohort.pdf');
+    expect(res.status).toBe(200);
+    expect(res.type).toBe('application/pdf');
+    expect(pdfTagged(res.raw)).toBe(true);
+    const text = pdfText(res.raw).replace(/\s+/g, ' ');
+    expect(text).toContain('Fairness and consistency: cohort report');
+    expect(text).toContain(`${COHORT_SESSIONS + 1} completed sessions`);
+    expect(text).toContain(`Flagged: ${truth.hawk} (hawk).`);
+    expect(text).toContain(`Flagged: ${truth.actor} (hawk).`);
+    expect(text).not.toMatch(/NaN/);
+    expect((await callAs(studio, day.one('observer'), 'GET', '/analytics/cohort.pdf')).status).toBe(403);
+  });
 });
 
 describe('who may read what', () => {
@@ -145,7 +159,7 @@ describe('adopting the borderline-regression cut', () => {
 
   it('audits every read, export and adoption with the acting person', () => {
     const rows = auditActions();
-    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['analytics.viewed', 'analytics.exported', 'template.cutAdopted']));
+    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['analytics.viewed', 'analytics.exported', 'analytics.reportDownloaded', 'template.cutAdopted']));
     for (const r of rows) {
       expect(r.actor_name).toBeTruthy();
       expect(['coordinator', 'moderator']).toContain(r.actor_role);
