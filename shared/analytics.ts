@@ -92,13 +92,16 @@ export interface DifResult {
   items: DifItem[];
 }
 
+/** A group under 10 candidates is only named (suppressed): no numbers at all. `ratio` is the
+ * rate ÷ the highest shown group's rate, null when no shown group has a pass. */
 export type SubgroupRow =
-  | { group: string; n: number; passed: number; rate: number; ci95: [number, number]; ratio: number; suppressed: false }
+  | { group: string; n: number; passed: number; rate: number; ci95: [number, number]; ratio: number | null; suppressed: false }
   | { group: string; suppressed: true };
 export interface SubgroupCharacteristic {
   characteristic: string;
   groups: SubgroupRow[];
-  /** Fisher's exact test of pass × group over the groups shown (null with fewer than two). */
+  /** Fisher's exact test of pass × group over the groups shown (null with fewer than two); it
+   * follows `groups` in the JSON. */
   fisherP: number | null;
 }
 export interface SubgroupsResult {
