@@ -89,6 +89,25 @@ export function openAssessment(data: ReturnType<typeof openData>, log: Logger, n
   return new AssessmentService({ db: data.db, sessions: data.sessions, bank, templates, audit: data.audit, log }, now);
 }
 
+/** Moderation over the stored rubric documents, for offline tools (the synthetic cohort, the
+ *  moderation benchmark, tests): no live documents and no recordings. */
+export function openModeration(
+  data: ReturnType<typeof openData>,
+  deps: { assessment: AssessmentService; store: DocStore; written: WrittenExercise; log: Logger; now?: () => Date },
+): ModerationService {
+  return new ModerationService({
+    db: data.db,
+    sessions: data.sessions,
+    assessment: deps.assessment,
+    written: deps.written,
+    audit: data.audit,
+    rubricDoc: rubricViews(deps.store, data.sessions),
+    recordedParts: () => [],
+    log: deps.log,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+}
+
 export function baseUrlFor(config: Config, port: number): string {
   return config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 }
