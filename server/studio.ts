@@ -24,6 +24,7 @@ import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
 import { analyticsRoutes } from './http/analytics-routes.ts';
 import { cohortData } from './analytics/cohort-data.ts';
+import { AngoffRepo } from './analytics/angoff-repo.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -187,6 +188,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       auth,
       audit,
       templates,
+      angoff: new AngoffRepo(db),
       cohort: (range) => cohortData({ db, sessions, plans: assessment.plans, store: docStore, moderation: moderation.repo }, range),
       log,
     }),

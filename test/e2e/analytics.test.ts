@@ -1,6 +1,7 @@
 // The fairness analytics page in headless Chromium, on a synthetic cohort stored the way real
 // days are: a coordinator reaches it from the studio, sees the planted hawk flagged (and no one
-// else), downloads a plot as PNG and a table as CSV, and adopts the borderline-regression cut;
+// else), downloads a plot as PNG and a table as CSV, adopts the borderline-regression cut, and
+// sets a standard by modified Angoff with a second judge;
 // the page passes axe at WCAG 2.2 AA on a desktop and a phone; an observer sees only their own
 // position; a candidate is turned away.
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -8,7 +9,7 @@ import type { Browser } from 'playwright-core';
 import { generateCohort, type CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
 import { axeViolations } from '../helpers/axe.ts';
 import { launchBrowser, openInvite, pageErrors } from '../helpers/browser.ts';
-import { finishedDemoDay, type FinishedDay } from '../helpers/moderation.ts';
+import { callAs, finishedDemoDay, type FinishedDay } from '../helpers/moderation.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -62,6 +63,24 @@ it('a coordinator finds the planted hawk, downloads the plot and the table, and 
   await page.getByTestId('adopted').waitFor({ timeout: 20_000 });
   expect(await page.getByTestId('adopted').innerText()).toMatch(new RegExp(`^Version ${before + 1} of the template now has an observation pass mark of \\d\\.\\d\\d \\(was 2\\.75\\)`));
   expect(studio.templates.latest(template)!.version).toBe(before + 1);
+
+  // Modified Angoff: the coordinator is one judge, a moderator (through the API) the other.
+  const angoff = page.getByTestId('analytics-angoff');
+  const inputs = angoff.getByTestId('angoff-estimate');
+  await inputs.first().waitFor({ timeout: 20_000 });
+  const items = await inputs.evaluateAll((els) => els.map((el) => el.getAttribute('data-item')!));
+  for (let i = 0; i < items.length; i++) await inputs.nth(i).fill('2.5');
+  await angoff.getByRole('button', { name: 'Save my estimates' }).click();
+  await angoff.getByText('Your estimates are saved.').waitFor({ timeout: 10_000 });
+  expect(await angoff.locator('.not-enough').innerText()).toMatch(/at least 2 judges/);
+  const moderatorSaved = await callAs(studio, day.one('moderator'), 'PUT', '/analytics/angoff', { templateId: template, estimates: Object.fromEntries(items.map((id) => [id, 2.9])) });
+  expect(moderatorSaved.status).toBe(200);
+  await page.reload();
+  await page.getByTestId('angoff-cut').waitFor({ timeout: 60_000 });
+  expect(await page.getByTestId('angoff-cut').innerText()).toMatch(/a mean rating of 2\.70\.$/);
+  await page.getByTestId('analytics-angoff').getByRole('button', { name: 'Adopt 2.70 as the pass mark' }).click();
+  await page.getByTestId('angoff-adopted').waitFor({ timeout: 10_000 });
+  expect(studio.templates.latest(template)!.results?.observationPassMark).toBe(2.7);
 
   for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
     await page.setViewportSize(size);

@@ -1,9 +1,10 @@
 // The studio's fairness analytics over HTTP, on a synthetic cohort stored the way real days
 // are: the planted hawk and the planted actor are flagged and nobody else; only coordinators
 // and moderators read the cohort, an observer only their own position, candidates and actors
-// nothing; "adopt this cut" versions the template and moves no past result; every read is audited.
+// nothing; "adopt this cut" (borderline regression or the judges' Angoff) versions the template
+// and moves no past result; every read is audited.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdoptedCut, CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
+import type { AdoptedCut, AngoffPanelView, CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { generateCohort, type CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
 import { callAs, finishedDemoDay, pdfTagged, pdfText, type FinishedDay } from '../helpers/moderation.ts';
@@ -27,7 +28,7 @@ afterAll(async () => {
 const cohortAs = (who: Participant, query = '') => callAs<CohortAnalytics>(studio, who, 'GET', `/analytics/cohort${query}`);
 const participantsOf = (sessionId: string) => studio.sessions.listParticipants(sessionId);
 const auditActions = (): Array<{ action: string; actor_name: string | null; actor_role: string | null }> =>
-  studio.db.prepare("SELECT action, actor_name, actor_role FROM audit_log WHERE action LIKE 'analytics.%' OR action = 'template.cutAdopted' ORDER BY id").all() as never;
+  studio.db.prepare("SELECT action, actor_name, actor_role FROM audit_log WHERE action LIKE 'analytics.%' OR action LIKE 'angoff.%' OR action = 'template.cutAdopted' ORDER BY id").all() as never;
 
 describe('cohort analytics', () => {
   it('flags the planted hawk among the observers and the planted actor among the actors, and nobody else', async () => {
@@ -157,9 +158,47 @@ describe('adopting the borderline-regression cut', () => {
     expect((await callAs(studio, coordinator, 'POST', '/analytics/adopt-cut', { templateId, cut: 1 })).status).toBe(400);
   });
 
+  it('takes each judge’s Angoff estimates for every scored domain, and adopts the judges’ cut', async () => {
+    const templateId = studio.assessment.plans.plan(day.sessionId)!.template.id;
+    const domains = ['kss-1', 'kss-2', 'kss-6', 'kss-7', 'kss-9'];
+    const estimates = (value: number) => Object.fromEntries(domains.map((d, i) => [d, value + i * 0.1]));
+    const put = (who: Participant, body: unknown) => callAs<{ error?: { message: string } }>(studio, who, 'PUT', '/analytics/angoff', body);
+    // Incomplete, out of range and unknown estimates are refused, naming what is wrong.
+    const missing = await put(day.one('moderator'), { templateId, estimates: { 'kss-1': 2.5 } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error!.message).toMatch(/missing kss-2, kss-6, kss-7, kss-9/);
+    expect((await put(day.one('moderator'), { templateId, estimates: { ...estimates(2.5), 'kss-1': 5 } })).status).toBe(400);
+    expect((await put(day.one('moderator'), { templateId, estimates: { ...estimates(2.5), 'kss-3': 2 } })).status).toBe(400);
+    expect((await put(day.one('observer'), { templateId, estimates: estimates(2.5) })).status).toBe(403);
+    expect((await put(day.one('candidate'), { templateId, estimates: estimates(2.5) })).status).toBe(403);
+
+    expect((await put(day.one('moderator'), { templateId, estimates: estimates(2.4) })).status).toBe(200);
+    const one = await callAs<AngoffPanelView>(studio, day.one('moderator'), 'GET', `/analytics/angoff?templateId=${templateId}`);
+    expect(one.body.result.ok).toBe(false);
+    if (!one.body.result.ok) expect(one.body.result.reason).toMatch(/at least 2 judges/);
+    expect(one.body.mine).toEqual(estimates(2.4));
+    expect((await put(day.one('coordinator'), { templateId, estimates: estimates(2.8) })).status).toBe(200);
+    // Saving again replaces the judge's own estimates.
+    expect((await put(day.one('coordinator'), { templateId, estimates: estimates(2.6) })).status).toBe(200);
+    const two = (await callAs<AngoffPanelView>(studio, day.one('coordinator'), 'GET', `/analytics/angoff?templateId=${templateId}`)).body;
+    expect(two.items.map((i) => i.itemId)).toEqual(domains);
+    expect(two.mine).toEqual(estimates(2.6));
+    if (!two.result.ok) throw new Error(two.result.reason);
+    expect(two.result.result.judges).toBe(2);
+    // Judges' sums 12.0 + 1.0 and 13.0 + 1.0: the cut is 13.5, a mean rating of 2.7.
+    expect(two.result.result.cut).toBeCloseTo(13.5, 12);
+    expect(two.result.result.passMark).toBeCloseTo(2.7, 12);
+
+    expect((await callAs(studio, day.one('moderator'), 'POST', '/analytics/adopt-cut', { templateId, method: 'angoff' })).status).toBe(403);
+    const adopted = await callAs<AdoptedCut>(studio, day.one('coordinator'), 'POST', '/analytics/adopt-cut', { templateId, method: 'angoff' });
+    expect(adopted.status).toBe(200);
+    expect(adopted.body).toMatchObject({ method: 'angoff', observationPassMark: 2.7 });
+    expect(studio.templates.latest(templateId)!.results?.observationPassMark).toBe(2.7);
+  });
+
   it('audits every read, export and adoption with the acting person', () => {
     const rows = auditActions();
-    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['analytics.viewed', 'analytics.exported', 'analytics.reportDownloaded', 'template.cutAdopted']));
+    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['analytics.viewed', 'analytics.exported', 'analytics.reportDownloaded', 'angoff.estimated', 'template.cutAdopted']));
     for (const r of rows) {
       expect(r.actor_name).toBeTruthy();
       expect(['coordinator', 'moderator']).toContain(r.actor_role);
