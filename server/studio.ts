@@ -23,7 +23,7 @@ import { tightenTree } from './data-dir.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
 import { analyticsRoutes } from './http/analytics-routes.ts';
-import { cohortData } from './analytics/cohort-data.ts';
+import { CohortAnalyticsService } from './analytics/cohort-analytics-service.ts';
 import { AngoffRepo } from './analytics/angoff-repo.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
@@ -122,6 +122,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const docStore = new DocStore(db);
   const updateWriter = new UpdateWriter(databaseFile(config.dataDir));
   await updateWriter.start();
+  const cohortAnalyticsService = new CohortAnalyticsService(databaseFile(config.dataDir));
   // Set once the collaboration server exists (it is created after the HTTP server).
   let storing: (docName: string) => boolean = () => false;
   const written = new WrittenExercise({ db, store: docStore, assessment, audit, log, storing: (name) => storing(name) }, config.written);
@@ -189,7 +190,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       audit,
       templates,
       angoff: new AngoffRepo(db),
-      cohort: (range) => cohortData({ db, sessions, plans: assessment.plans, store: docStore, moderation: moderation.repo }, range),
+      analytics: cohortAnalyticsService,
       log,
     }),
   );
@@ -276,6 +277,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       assessment.close();
       await collab.close();
       await updateWriter.close();
+      await cohortAnalyticsService.close();
       rooms.closeAll();
       server.closeAllConnections();
       await signalling.io.close();
