@@ -8,7 +8,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
-import { rubricViews } from '../server/collab/rubric-view.ts';
 import { loadConfig } from '../server/config.ts';
 import { DocStore } from '../server/collab/doc-store.ts';
 import { createDemoSession } from '../server/demo.ts';
@@ -16,9 +15,8 @@ import { finishDemoDay } from '../server/demo-finished.ts';
 import { createLogger } from '../server/log.ts';
 import { actingPerson } from '../server/moderation/acting-person.ts';
 import { overallFeedback } from '../server/moderation/marks.ts';
-import { ModerationService } from '../server/moderation/moderation-service.ts';
 import { candidateReportPdf } from '../server/moderation/report-pdf.ts';
-import { openAssessment, openData } from '../server/studio.ts';
+import { openAssessment, openData, openModeration } from '../server/studio.ts';
 import { WrittenExercise } from '../server/written/written-exercise.ts';
 
 const { values } = parseArgs({ options: { sessions: { type: 'string', default: '500' } } });
@@ -31,17 +29,7 @@ const data = openData(config);
 const assessment = openAssessment(data, log);
 const store = new DocStore(data.db);
 const written = new WrittenExercise({ db: data.db, store, assessment, audit: data.audit, log }, config.written);
-const rubricDoc = rubricViews(store, data.sessions);
-const moderation = new ModerationService({
-  db: data.db,
-  sessions: data.sessions,
-  assessment,
-  written,
-  audit: data.audit,
-  rubricDoc,
-  recordedParts: () => [],
-  log,
-});
+const moderation = openModeration(data, { assessment, store, written, log });
 
 const time = <T>(fn: () => T): [T, number] => {
   const start = performance.now();

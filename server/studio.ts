@@ -25,7 +25,8 @@ import { moderationRoutes } from './http/moderation-routes.ts';
 import { analyticsRoutes } from './http/analytics-routes.ts';
 import { equalitiesRoutes } from './http/equalities-routes.ts';
 import { EqualitiesRepo } from './equalities/equalities-repo.ts';
-import { cohortData } from './analytics/cohort-data.ts';
+import { CohortAnalyticsService } from './analytics/cohort-analytics-service.ts';
+import { AngoffRepo } from './analytics/angoff-repo.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -91,6 +92,25 @@ export function openAssessment(data: ReturnType<typeof openData>, log: Logger, n
   return new AssessmentService({ db: data.db, sessions: data.sessions, bank, templates, audit: data.audit, log }, now);
 }
 
+/** Moderation over the stored rubric documents, for offline tools (the synthetic cohort, the
+ *  moderation benchmark, tests): no live documents and no recordings. */
+export function openModeration(
+  data: ReturnType<typeof openData>,
+  deps: { assessment: AssessmentService; store: DocStore; written: WrittenExercise; log: Logger; now?: () => Date },
+): ModerationService {
+  return new ModerationService({
+    db: data.db,
+    sessions: data.sessions,
+    assessment: deps.assessment,
+    written: deps.written,
+    audit: data.audit,
+    rubricDoc: rubricViews(deps.store, data.sessions),
+    recordedParts: () => [],
+    log: deps.log,
+    ...(deps.now ? { now: deps.now } : {}),
+  });
+}
+
 export function baseUrlFor(config: Config, port: number): string {
   return config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 }
@@ -104,6 +124,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const docStore = new DocStore(db);
   const updateWriter = new UpdateWriter(databaseFile(config.dataDir));
   await updateWriter.start();
+  const cohortAnalyticsService = new CohortAnalyticsService(databaseFile(config.dataDir));
   // Set once the collaboration server exists (it is created after the HTTP server).
   let storing: (docName: string) => boolean = () => false;
   const written = new WrittenExercise({ db, store: docStore, assessment, audit, log, storing: (name) => storing(name) }, config.written);
@@ -170,7 +191,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       auth,
       audit,
       templates,
-      cohort: (range) => cohortData({ db, sessions, plans: assessment.plans, store: docStore, moderation: moderation.repo }, range),
+      angoff: new AngoffRepo(db),
+      analytics: cohortAnalyticsService,
       log,
     }),
   );
@@ -180,7 +202,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       audit,
       equalities: new EqualitiesRepo(db),
       candidateRef: (candidate) => assessment.plans.plan(candidate.sessionId)?.candidateRef ?? null,
-      cohort: (range) => cohortData({ db, sessions, plans: assessment.plans, store: docStore, moderation: moderation.repo }, range, { finalMarks: true }),
+      report: (range, labels) => cohortAnalyticsService.equalities(range, labels),
       log,
     }),
   );
@@ -267,6 +289,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       assessment.close();
       await collab.close();
       await updateWriter.close();
+      await cohortAnalyticsService.close();
       rooms.closeAll();
       server.closeAllConnections();
       await signalling.io.close();

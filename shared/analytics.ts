@@ -169,10 +169,13 @@ export function analyticsPath(participantId: string): string {
   return `/analytics/${encodeURIComponent(participantId)}`;
 }
 
-/** "Adopt this cut": the borderline-regression exam cut of the range becomes the observation
- *  pass mark of a new version of the template (the server computes the cut itself). */
+/** "Adopt this cut": the borderline-regression exam cut of the range, or the judges' Angoff cut,
+ *  becomes the observation pass mark of a new version of the template (the server computes the
+ *  cut itself). */
 export const AdoptCutSchema = z.strictObject({
   templateId: z.string().regex(/^[a-z0-9-]{3,64}$/),
+  /** Whose cut: the cohort's borderline regression (over the date range) or the judges' Angoff. */
+  method: z.enum(['borderlineRegression', 'angoff']).default('borderlineRegression'),
   from: IsoDate.optional(),
   to: IsoDate.optional(),
 });
@@ -180,7 +183,43 @@ export type AdoptCut = z.infer<typeof AdoptCutSchema>;
 
 export interface AdoptedCut {
   templateId: string;
+  method: 'borderlineRegression' | 'angoff';
   version: number;
   previousPassMark: number;
+  observationPassMark: number;
+}
+
+// ---- modified Angoff in the studio ----
+
+/** A judge's estimates for a template: per scored domain, the rating (1–4) a borderline
+ *  candidate would get. Every domain of the template must be estimated. */
+export const AngoffEstimatesSchema = z.strictObject({
+  templateId: z.string().regex(/^[a-z0-9-]{3,64}$/),
+  estimates: z.record(z.string().max(40), z.number().min(1).max(4)),
+});
+export type AngoffEstimates = z.infer<typeof AngoffEstimatesSchema>;
+
+export const AngoffQuerySchema = z.strictObject({
+  participantId: z.string().min(1).max(64),
+  templateId: z.string().regex(/^[a-z0-9-]{3,64}$/),
+});
+
+export interface AngoffPanelView {
+  templateId: string;
+  templateName: string;
+  templateVersion: number;
+  /** The template's scored domains, in order. */
+  items: Array<{ itemId: string; title: string }>;
+  /** The signed-in judge's own estimates (empty before they save). */
+  mine: Record<string, number>;
+  /** The judges' panel; the pass mark it implies is the cut divided by the number of items. */
+  result: AnalyticsPanel<AngoffResult & { passMark: number }>;
+}
+
+/** A scored template, for choosing where a cut applies. */
+export interface TemplateChoice {
+  id: string;
+  name: string;
+  version: number;
   observationPassMark: number;
 }

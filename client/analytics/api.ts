@@ -1,6 +1,5 @@
 // The analytics page's calls (as one participant, like every page: see lib/participant-api.ts).
-import type { AdoptedCut, AnalyticsFilter, CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
-import type { Template } from '../../shared/assessment.ts';
+import type { AdoptedCut, AngoffPanelView, AnalyticsFilter, CohortAnalytics, OwnStringency, TemplateChoice } from '../../shared/analytics.ts';
 import { ParticipantApi, type ApiResult } from '../lib/participant-api.ts';
 
 export type Range = Pick<AnalyticsFilter, 'from' | 'to'>;
@@ -22,12 +21,29 @@ export class AnalyticsApi extends ParticipantApi {
     return this.get<OwnStringency>('/analytics/my-stringency');
   }
 
-  templates(): Promise<ApiResult<Template[]>> {
-    return this.get<Template[]>('/studio/templates');
+  templates(): Promise<ApiResult<TemplateChoice[]>> {
+    return this.get<TemplateChoice[]>('/analytics/templates');
   }
 
   adoptCut(templateId: string, range: Range): Promise<ApiResult<AdoptedCut>> {
     return this.post<AdoptedCut>('/analytics/adopt-cut', { templateId, ...(range.from ? { from: range.from } : {}), ...(range.to ? { to: range.to } : {}) });
+  }
+
+  adoptAngoffCut(templateId: string): Promise<ApiResult<AdoptedCut>> {
+    return this.post<AdoptedCut>('/analytics/adopt-cut', { templateId, method: 'angoff' });
+  }
+
+  angoff(templateId: string): Promise<ApiResult<AngoffPanelView>> {
+    return this.get<AngoffPanelView>(`/analytics/angoff?templateId=${encodeURIComponent(templateId)}`);
+  }
+
+  saveAngoff(templateId: string, estimates: Record<string, number>): Promise<ApiResult<{ saved: number }>> {
+    return this.put<{ saved: number }>('/analytics/angoff', { templateId, estimates });
+  }
+
+  /** The cohort report as PDF, for a download link. */
+  pdfUrl(range: Range): string {
+    return this.url(`/analytics/cohort.pdf${query(range)}`);
   }
 
   /** A panel's table as CSV, for a download link. */

@@ -59,7 +59,7 @@ class Network {
   private readonly threshold: number;
   private readonly lnAll: number;
   private readonly nextCounts = new Map<number, { mode: number; fromLow: Float64Array; fromHigh: Float64Array }>();
-  private readonly lists = new Map<number, { always: number; values: Float64Array; below: Float64Array }>();
+  private readonly lists: Array<{ always: number; values: Float64Array; below: Float64Array } | undefined> = [];
   /** pastMost[m] / pastLeast[m]: the largest / smallest Σ ln C(n_i, x_i) over groups 0..split−1 placing m passes. */
   private readonly pastMost: Float64Array;
   private readonly pastLeast: Float64Array;
@@ -217,11 +217,15 @@ class Network {
   /** Adds the completions of groups split..r−1 (k passes) that leave the table at most as probable as observed. */
   private settleFromList(k: number, past: number, paths: number): void {
     const { always, values, below } = this.completions(k);
+    const room = this.threshold - past;
     let a = 0;
     let b = values.length; // count of values ≤ threshold − past
+    // Most pasts lie wholly below or above the listed band: no search then.
+    if (b === 0 || values[0]! > room) b = 0;
+    else if (values[b - 1]! <= room) a = b;
     while (a < b) {
       const mid = (a + b) >>> 1;
-      if (past + values[mid]! <= this.threshold) a = mid + 1;
+      if (values[mid]! <= room) a = mid + 1;
       else b = mid;
     }
     const share = a > 0 ? below[a - 1]! : always;
@@ -233,7 +237,7 @@ class Network {
    * some pasts count, with running sums of their probabilities after `always`. The rest, which
    * no past counts, are left out; whole subtrees are settled by the memoised bounds. */
   private completions(k: number): { always: number; values: Float64Array; below: Float64Array } {
-    const known = this.lists.get(k);
+    const known = this.lists[k];
     if (known) return known;
     const alwaysUpTo = this.threshold - this.pastMost[this.passes - k]!;
     const neverAbove = this.threshold - this.pastLeast[this.passes - k]!;
@@ -270,7 +274,7 @@ class Network {
       below[i] = s += counts[order[i]!]! * Math.exp(sorted[i]! - lnNode);
     }
     const list = { always, values: sorted, below };
-    this.lists.set(k, list);
+    this.lists[k] = list;
     return list;
   }
 }

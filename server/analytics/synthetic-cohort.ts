@@ -31,13 +31,11 @@ import { WRITTEN_CRITERIA, type Element, type Outcome } from '../../shared/moder
 import { frameworkFor, REFLECTION_ITEM_ID } from '../../shared/rubric.ts';
 import { seededRandom } from '../assessment/draw.ts';
 import { DocStore } from '../collab/doc-store.ts';
-import { rubricViews } from '../collab/rubric-view.ts';
 import { transaction } from '../db/database.ts';
 import { DEMO_WRITTEN_TEXT, storeFinishedDay, type FinishedDayMarks, type SheetMarks } from '../demo-finished.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { actingPerson } from '../moderation/acting-person.ts';
-import { ModerationService } from '../moderation/moderation-service.ts';
-import { openAssessment, type openData } from '../studio.ts';
+import { openAssessment, openModeration, type openData } from '../studio.ts';
 import { DEFAULT_WRITTEN_OPTIONS, WrittenExercise } from '../written/written-exercise.ts';
 
 export type CohortGroup = 'reference' | 'focal';
@@ -228,17 +226,7 @@ export function generateCohort(data: ReturnType<typeof openData>, options: Cohor
   const assessment = openAssessment(data, log, now);
   const store = new DocStore(data.db);
   const written = new WrittenExercise({ db: data.db, store, assessment, audit: data.audit, log }, DEFAULT_WRITTEN_OPTIONS, now);
-  const moderation = new ModerationService({
-    db: data.db,
-    sessions: data.sessions,
-    assessment,
-    written,
-    audit: data.audit,
-    rubricDoc: rubricViews(store, data.sessions),
-    recordedParts: () => [],
-    log,
-    now: () => new Date(clock),
-  });
+  const moderation = openModeration(data, { assessment, store, written, log, now: () => new Date(clock) });
 
   const observers: CohortObserverTruth[] = OBSERVERS.map((name, i) => ({ name, stringency: i === HAWK_INDEX ? COHORT_EFFECTS.hawk : 0 }));
   const actors: CohortActorTruth[] = ACTORS.map((name, i) => ({ name, effect: i === TOUGH_ACTOR_INDEX ? COHORT_EFFECTS.actor : 0 }));

@@ -275,6 +275,18 @@ const MIGRATIONS: string[] = [
   // (from its RTCP sender reports) and how its frames were timed.
   `ALTER TABLE recordings ADD COLUMN sender_started_at INTEGER;
    ALTER TABLE recordings ADD COLUMN timing TEXT CHECK (timing IN ('sender-report', 'arrival'));`,
+  // Standard setting by modified Angoff (issue 14): each judge's estimate, per template and item,
+  // of the rating a borderline candidate would get. One row per judge and item; saving replaces.
+  // A judge is known by name until people accounts exist (issue 13).
+  `CREATE TABLE angoff_estimates (
+     template_id TEXT NOT NULL,
+     judge_name TEXT NOT NULL,
+     item_id TEXT NOT NULL,
+     estimate REAL NOT NULL,
+     by_participant_id TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (template_id, judge_name, item_id)
+   );`,
   // Equalities monitoring (issue 14): a candidate's voluntary answers, apart from assessment
   // data, keyed by their candidate reference (what links a person across sessions) and joined
   // to no other table. Asked once: answered or declined, a row never changes (it may still be

@@ -5,8 +5,7 @@ import express from 'express';
 import { EqualitiesQuerySchema, EqualitiesSubmissionSchema, type EqualitiesReport } from '../../shared/equalities.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { Participant } from '../../shared/domain.ts';
-import type { CohortData, CohortRange } from '../analytics/cohort-data.ts';
-import { equalitiesReport } from '../analytics/equalities-report.ts';
+import type { CohortRange } from '../analytics/cohort-data.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { EqualitiesRepo } from '../equalities/equalities-repo.ts';
@@ -20,8 +19,8 @@ export interface EqualitiesRouteDeps {
   equalities: EqualitiesRepo;
   /** The candidate reference of a candidate's session (what links them across sessions). */
   candidateRef: (candidate: Participant) => string | null;
-  /** The cohort's outcomes in [from, to) (epoch ms), with every session's final marks. */
-  cohort: (range: CohortRange) => CohortData;
+  /** The aggregate of the sessions in [from, to) (epoch ms), computed off the main thread. */
+  report: (range: CohortRange, labels: { from: string | null; to: string | null }) => Promise<EqualitiesReport>;
   now?: () => Date;
   log: Logger;
 }
@@ -61,13 +60,13 @@ export function equalitiesRoutes(deps: EqualitiesRouteDeps): express.Router {
 
   router.get(
     '/analytics/equalities',
-    as((req, res, analyst) => {
+    as(async (req, res, analyst) => {
       const q = EqualitiesQuerySchema.parse(req.query);
       const range = {
         ...(q.from ? { from: Date.parse(`${q.from}T00:00:00Z`) } : {}),
         ...(q.to ? { to: Date.parse(`${q.to}T00:00:00Z`) + DAY_MS } : {}),
       };
-      const report: EqualitiesReport = equalitiesReport(deps.cohort(range), deps.equalities.answered(), { from: q.from ?? null, to: q.to ?? null });
+      const report = await deps.report(range, { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(analyst), action: 'equalities.viewed', detail: { from: q.from ?? null, to: q.to ?? null } });
       res.json(report);
     }, ['analyst']),

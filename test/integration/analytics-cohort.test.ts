@@ -21,13 +21,11 @@ import { generateCohort, type CohortTruth } from '../../server/analytics/synthet
 import type { AssessmentService } from '../../server/assessment/assessment-service.ts';
 import { PlansRepo } from '../../server/assessment/plans-repo.ts';
 import { DocStore } from '../../server/collab/doc-store.ts';
-import { rubricViews } from '../../server/collab/rubric-view.ts';
 import { loadConfig } from '../../server/config.ts';
 import { demoBooking } from '../../server/demo.ts';
 import { storeFinishedDay } from '../../server/demo-finished.ts';
 import { createLogger } from '../../server/log.ts';
-import { ModerationService } from '../../server/moderation/moderation-service.ts';
-import { openAssessment, openData } from '../../server/studio.ts';
+import { openAssessment, openData, openModeration } from '../../server/studio.ts';
 import { WrittenExercise } from '../../server/written/written-exercise.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -165,16 +163,7 @@ describe('the synthetic cohort, read back as cohort data', () => {
   });
 
   it('gives the standing observation outcome: signed off where moderated, else what moderation shows as provisional', () => {
-    const moderation = new ModerationService({
-      db: data.db,
-      sessions: data.sessions,
-      assessment,
-      written,
-      audit: data.audit,
-      rubricDoc: rubricViews(store, data.sessions),
-      recordedParts: () => [],
-      log,
-    });
+    const moderation = openModeration(data, { assessment, store, written, log });
     const queue = new Map(moderation.queue({}).map((row) => [row.sessionId, row]));
     const signedOff = truth.sessions.filter((s) => s.signedOff).map((s) => s.sessionId);
     expect(signedOff.length).toBeGreaterThan(0);

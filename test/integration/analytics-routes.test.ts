@@ -1,12 +1,13 @@
 // The studio's fairness analytics over HTTP, on a synthetic cohort stored the way real days
 // are: the planted hawk and the planted actor are flagged and nobody else; only coordinators
 // and moderators read the cohort, an observer only their own position, candidates and actors
-// nothing; "adopt this cut" versions the template and moves no past result; every read is audited.
+// nothing; "adopt this cut" (borderline regression or the judges' Angoff) versions the template
+// and moves no past result; every read is audited.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AdoptedCut, CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
+import type { AdoptedCut, AngoffPanelView, CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { generateCohort, type CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
-import { callAs, finishedDemoDay, type FinishedDay } from '../helpers/moderation.ts';
+import { callAs, finishedDemoDay, pdfTagged, pdfText, type FinishedDay } from '../helpers/moderation.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -14,6 +15,8 @@ let day: FinishedDay;
 let truth: CohortTruth;
 
 const COHORT_SESSIONS = 300;
+/** Each cohort analysis takes about 3 s on an idle 2-core machine, several times that under load. */
+const SLOW_MS = 180_000;
 
 beforeAll(async () => {
   studio = await startTestStudio();
@@ -27,9 +30,9 @@ afterAll(async () => {
 const cohortAs = (who: Participant, query = '') => callAs<CohortAnalytics>(studio, who, 'GET', `/analytics/cohort${query}`);
 const participantsOf = (sessionId: string) => studio.sessions.listParticipants(sessionId);
 const auditActions = (): Array<{ action: string; actor_name: string | null; actor_role: string | null }> =>
-  studio.db.prepare("SELECT action, actor_name, actor_role FROM audit_log WHERE action LIKE 'analytics.%' OR action = 'template.cutAdopted' ORDER BY id").all() as never;
+  studio.db.prepare("SELECT action, actor_name, actor_role FROM audit_log WHERE action LIKE 'analytics.%' OR action LIKE 'angoff.%' OR action = 'template.cutAdopted' ORDER BY id").all() as never;
 
-describe('cohort analytics', () => {
+describe('cohort analytics', { timeout: SLOW_MS }, () => {
   it('flags the planted hawk among the observers and the planted actor among the actors, and nobody else', async () => {
     const res = await cohortAs(day.one('coordinator'));
     expect(res.status).toBe(200);
@@ -44,6 +47,22 @@ describe('cohort analytics', () => {
     // Every observer of the cohort is listed, with finite numbers.
     for (const o of truth.observers) expect(a.stringency.result.raters.map((r) => r.rater)).toContain(o.name);
     for (const r of a.stringency.result.raters) expect(Number.isFinite(r.effect) && Number.isFinite(r.se) && r.se > 0).toBe(true);
+  });
+
+  it('computes off the main thread: the studio answers other requests while a cohort is analysed', async () => {
+    const order: string[] = [];
+    const cohort = cohortAs(day.one('coordinator')).then((res) => {
+      order.push('cohort');
+      return res;
+    });
+    for (let i = 0; i < 5; i++) {
+      const health = await fetch(`${studio.baseUrl}/api/health`);
+      expect(health.status).toBe(200);
+      order.push('health');
+    }
+    expect((await cohort).status).toBe(200);
+    // On the main thread the seconds of fitting would hold every health check until the end.
+    expect(order).toEqual(['health', 'health', 'health', 'health', 'health', 'cohort']);
   });
 
   it('reports reliability per domain and for the scenario total, and a borderline-regression cut per scenario', async () => {
@@ -93,9 +112,23 @@ describe('cohort analytics', () => {
     expect(lines.some((l) => l.startsWith(`${truth.hawk},`) && l.endsWith(',hawk'))).toBe(true);
     expect((await callAs(studio, day.one('coordinator'), 'GET', '/analytics/cohort.csv?table=secrets')).status).toBe(400);
   });
+
+  it('gives the cohort report as a tagged PDF with the flags in words', async () => {
+    const res = await callAs<string>(studio, day.one('moderator'), 'GET', '/analytics/cohort.pdf');
+    expect(res.status).toBe(200);
+    expect(res.type).toBe('application/pdf');
+    expect(pdfTagged(res.raw)).toBe(true);
+    const text = pdfText(res.raw).replace(/\s+/g, ' ');
+    expect(text).toContain('Fairness and consistency: cohort report');
+    expect(text).toContain(`${COHORT_SESSIONS + 1} completed sessions`);
+    expect(text).toContain(`Flagged: ${truth.hawk} (hawk).`);
+    expect(text).toContain(`Flagged: ${truth.actor} (hawk).`);
+    expect(text).not.toMatch(/NaN/);
+    expect((await callAs(studio, day.one('observer'), 'GET', '/analytics/cohort.pdf')).status).toBe(403);
+  });
 });
 
-describe('who may read what', () => {
+describe('who may read what', { timeout: SLOW_MS }, () => {
   it('refuses the cohort, its CSV and the adopt action to candidates and actors, and the cohort to observers', async () => {
     for (const role of ['candidate', 'actor', 'observer', 'leadObserver'] as const) {
       const who = day.one(role);
@@ -123,7 +156,7 @@ describe('who may read what', () => {
   });
 });
 
-describe('adopting the borderline-regression cut', () => {
+describe('adopting the borderline-regression cut', { timeout: SLOW_MS }, () => {
   it('saves a new template version with the cut as the observation pass mark, audited, and leaves booked sessions as they were', async () => {
     const coordinator = day.one('coordinator');
     const planBefore = studio.assessment.plans.plan(day.sessionId)!;
@@ -143,9 +176,47 @@ describe('adopting the borderline-regression cut', () => {
     expect((await callAs(studio, coordinator, 'POST', '/analytics/adopt-cut', { templateId, cut: 1 })).status).toBe(400);
   });
 
+  it('takes each judge’s Angoff estimates for every scored domain, and adopts the judges’ cut', async () => {
+    const templateId = studio.assessment.plans.plan(day.sessionId)!.template.id;
+    const domains = ['kss-1', 'kss-2', 'kss-6', 'kss-7', 'kss-9'];
+    const estimates = (value: number) => Object.fromEntries(domains.map((d, i) => [d, value + i * 0.1]));
+    const put = (who: Participant, body: unknown) => callAs<{ error?: { message: string } }>(studio, who, 'PUT', '/analytics/angoff', body);
+    // Incomplete, out of range and unknown estimates are refused, naming what is wrong.
+    const missing = await put(day.one('moderator'), { templateId, estimates: { 'kss-1': 2.5 } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.error!.message).toMatch(/missing kss-2, kss-6, kss-7, kss-9/);
+    expect((await put(day.one('moderator'), { templateId, estimates: { ...estimates(2.5), 'kss-1': 5 } })).status).toBe(400);
+    expect((await put(day.one('moderator'), { templateId, estimates: { ...estimates(2.5), 'kss-3': 2 } })).status).toBe(400);
+    expect((await put(day.one('observer'), { templateId, estimates: estimates(2.5) })).status).toBe(403);
+    expect((await put(day.one('candidate'), { templateId, estimates: estimates(2.5) })).status).toBe(403);
+
+    expect((await put(day.one('moderator'), { templateId, estimates: estimates(2.4) })).status).toBe(200);
+    const one = await callAs<AngoffPanelView>(studio, day.one('moderator'), 'GET', `/analytics/angoff?templateId=${templateId}`);
+    expect(one.body.result.ok).toBe(false);
+    if (!one.body.result.ok) expect(one.body.result.reason).toMatch(/at least 2 judges/);
+    expect(one.body.mine).toEqual(estimates(2.4));
+    expect((await put(day.one('coordinator'), { templateId, estimates: estimates(2.8) })).status).toBe(200);
+    // Saving again replaces the judge's own estimates.
+    expect((await put(day.one('coordinator'), { templateId, estimates: estimates(2.6) })).status).toBe(200);
+    const two = (await callAs<AngoffPanelView>(studio, day.one('coordinator'), 'GET', `/analytics/angoff?templateId=${templateId}`)).body;
+    expect(two.items.map((i) => i.itemId)).toEqual(domains);
+    expect(two.mine).toEqual(estimates(2.6));
+    if (!two.result.ok) throw new Error(two.result.reason);
+    expect(two.result.result.judges).toBe(2);
+    // Judges' sums 12.0 + 1.0 and 13.0 + 1.0: the cut is 13.5, a mean rating of 2.7.
+    expect(two.result.result.cut).toBeCloseTo(13.5, 12);
+    expect(two.result.result.passMark).toBeCloseTo(2.7, 12);
+
+    expect((await callAs(studio, day.one('moderator'), 'POST', '/analytics/adopt-cut', { templateId, method: 'angoff' })).status).toBe(403);
+    const adopted = await callAs<AdoptedCut>(studio, day.one('coordinator'), 'POST', '/analytics/adopt-cut', { templateId, method: 'angoff' });
+    expect(adopted.status).toBe(200);
+    expect(adopted.body).toMatchObject({ method: 'angoff', observationPassMark: 2.7 });
+    expect(studio.templates.latest(templateId)!.results?.observationPassMark).toBe(2.7);
+  });
+
   it('audits every read, export and adoption with the acting person', () => {
     const rows = auditActions();
-    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['analytics.viewed', 'analytics.exported', 'template.cutAdopted']));
+    expect(rows.map((r) => r.action)).toEqual(expect.arrayContaining(['analytics.viewed', 'analytics.exported', 'analytics.reportDownloaded', 'angoff.estimated', 'template.cutAdopted']));
     for (const r of rows) {
       expect(r.actor_name).toBeTruthy();
       expect(['coordinator', 'moderator']).toContain(r.actor_role);

@@ -1,15 +1,14 @@
 // `angoff` against R (test/analytics/r/angoff.R: per item mean and sd over judges; the cut as the
 // mean of the judges' sums, with their sd), and its refusals of data it cannot analyse.
 // Tolerance: |ours − R| ≤ 1e-6 · max(1, |R|) — absolute below 1, relative above.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { AngoffResult } from '../../shared/analytics.ts';
 import { ANGOFF, angoff } from '../../server/analytics/angoff.ts';
 import { runCli } from '../../server/analytics/cli.ts';
 import { readCsv } from '../../server/analytics/input.ts';
 import { expectCloseToR, FIXTURES, readFixture } from '../analytics/close-to-r.ts';
+import { analyseAsProcess } from '../analytics/cli-process.ts';
 
 function expectMatchesR(result: AngoffResult, expected: AngoffResult): void {
   expect(Object.keys(result)).toEqual(['items', 'cut', 'sd', 'judges']);
@@ -99,10 +98,6 @@ describe('angoff refuses what it cannot analyse (one line, code 2)', () => {
 });
 
 it('prints exactly one JSON document and nothing on stderr as a child process', async () => {
-  const cli = path.join(import.meta.dirname, '..', '..', 'server', 'analytics', 'cli.ts');
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, 'angoff', path.join(FIXTURES, 'angoff-cohort.csv')]);
-  expect(stderr).toBe('');
-  expect(stdout.endsWith('}\n')).toBe(true);
-  expect(stdout.trimEnd().split('\n')).toHaveLength(1);
-  expectMatchesR(JSON.parse(stdout) as AngoffResult, JSON.parse(readFixture('angoff-cohort.expected.json')) as AngoffResult);
+  const result = analyseAsProcess<AngoffResult>(['angoff', path.join(FIXTURES, 'angoff-cohort.csv')]);
+  expectMatchesR(result, JSON.parse(readFixture('angoff-cohort.expected.json')) as AngoffResult);
 });

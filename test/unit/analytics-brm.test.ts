@@ -1,15 +1,14 @@
 // `brm` against R (test/analytics/r/brm.R: lm(score ~ global) per station, psych::alpha's raw
 // alpha, SEM = sd(totals)·√(1 − α)), and its refusals of data it cannot analyse.
 // Tolerance: |ours − R| ≤ 1e-6 · max(1, |R|) — absolute below 1, relative above.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { BrmResult } from '../../shared/analytics.ts';
 import { BRM, brm, DEFAULT_BORDERLINE_GLOBAL, type StationMark } from '../../server/analytics/brm.ts';
 import { runCli } from '../../server/analytics/cli.ts';
 import { readCsv } from '../../server/analytics/input.ts';
 import { expectCloseToR, FIXTURES, readFixture } from '../analytics/close-to-r.ts';
+import { analyseAsProcess } from '../analytics/cli-process.ts';
 
 function expectMatchesR(result: BrmResult, expected: BrmResult): void {
   expect(Object.keys(result)).toEqual(['stations', 'examCut', 'alpha', 'sem']);
@@ -130,10 +129,6 @@ describe('brm refuses what it cannot analyse (one line, code 2)', () => {
 });
 
 it('prints exactly one JSON document and nothing on stderr as a child process', async () => {
-  const cli = path.join(import.meta.dirname, '..', '..', 'server', 'analytics', 'cli.ts');
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, 'brm', path.join(FIXTURES, 'brm-cohort.csv'), '--borderline', '4', '--plus-sem', '1']);
-  expect(stderr).toBe('');
-  expect(stdout.endsWith('}\n')).toBe(true);
-  expect(stdout.trimEnd().split('\n')).toHaveLength(1);
-  expectMatchesR(JSON.parse(stdout) as BrmResult, JSON.parse(readFixture('brm-cohort.borderline-4.plus-sem-1.expected.json')) as BrmResult);
+  const result = analyseAsProcess<BrmResult>(['brm', path.join(FIXTURES, 'brm-cohort.csv'), '--borderline', '4', '--plus-sem', '1']);
+  expectMatchesR(result, JSON.parse(readFixture('brm-cohort.borderline-4.plus-sem-1.expected.json')) as BrmResult);
 });

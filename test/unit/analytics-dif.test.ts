@@ -1,7 +1,6 @@
 // `npm run analyse -- dif` against R's stats::mantelhaen.test on committed fixtures
 // (test/analytics/r/dif.R writes the expected JSON). Every number must agree with R to a
 // relative 1e-6 (|ours − R| ≤ 1e-6·|R|): stricter than absolute for the p-values and SEs here.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { dif, difAnalysis, difTables, etsClass } from '../../server/analytics/di
 import { readCsv } from '../../server/analytics/input.ts';
 import { mantelHaenszel } from '../../server/analytics/mantel-haenszel.ts';
 import type { DifResult } from '../../shared/analytics.ts';
+import { analyseAsProcess } from '../analytics/cli-process.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '../analytics/fixtures');
 const FIXTURE_NAMES = ['dif-small', 'dif-cohort'];
@@ -123,14 +123,6 @@ describe('dif refuses bad input with one line naming the row and column', () => 
 
 describe('dif as a real process', () => {
   it('prints exactly one JSON document on stdout and nothing on stderr', () => {
-    const child = spawnSync(process.execPath, ['server/analytics/cli.ts', 'dif', path.join(FIXTURES, 'dif-cohort.csv')], {
-      cwd: path.join(import.meta.dirname, '../..'),
-      encoding: 'utf8',
-    });
-    expect(child.stderr).toBe('');
-    expect(child.status).toBe(0);
-    expect(child.stdout.endsWith('}\n')).toBe(true);
-    expect(child.stdout.trimEnd().split('\n')).toHaveLength(1);
-    expect((JSON.parse(child.stdout) as DifResult).items).toHaveLength(10);
+    expect(analyseAsProcess<DifResult>(['dif', path.join(FIXTURES, 'dif-cohort.csv')]).items).toHaveLength(10);
   });
 });

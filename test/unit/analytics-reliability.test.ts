@@ -5,7 +5,6 @@
 // ICC, κ, proportion or interval bound of order 1 (the widest, an ICC1k lower bound, is −0.88),
 // so an absolute bound is at least as strict as a relative one for all |values| ≥ 1, and near 0
 // (a κ of −0.03) a relative bound would demand more digits than the quantity has meaning.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import { ICC_FORMS, type ReliabilityResult } from '../../shared/analytics.ts';
 import { fleissKappa } from '../../server/analytics/agreement.ts';
 import { runCli } from '../../server/analytics/cli.ts';
 import { reliability, type Rating } from '../../server/analytics/reliability.ts';
+import { analyseAsProcess } from '../analytics/cli-process.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const FIXTURES = path.join(ROOT, 'test/analytics/fixtures');
@@ -202,11 +202,6 @@ describe('reliability refuses bad input with one line and exit code 2', () => {
 
 describe('reliability as a real process', () => {
   it('node server/analytics/cli.ts reliability prints exactly one JSON document and nothing on stderr', () => {
-    const child = spawnSync(process.execPath, ['server/analytics/cli.ts', 'reliability', fixture('small'), '--pairs'], { cwd: ROOT, encoding: 'utf8' });
-    expect(child.stderr).toBe('');
-    expect(child.status).toBe(0);
-    expect(child.stdout.endsWith('}\n')).toBe(true);
-    expect(child.stdout.trimEnd().split('\n')).toHaveLength(1);
-    compare(JSON.parse(child.stdout), expected('small'));
+    compare(analyseAsProcess(['reliability', fixture('small'), '--pairs']), expected('small'));
   });
 });

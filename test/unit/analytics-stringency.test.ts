@@ -1,15 +1,14 @@
 // `stringency` against R (test/analytics/r/stringency.R wrote the expected JSON from lm() with
 // contr.sum raters and vcov()), and its refusals of data it cannot analyse.
 // Tolerance: |ours − R| ≤ 1e-6 · max(1, |R|) — absolute below 1, relative above.
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { StringencyResult } from '../../shared/analytics.ts';
 import { runCli } from '../../server/analytics/cli.ts';
 import { readCsv } from '../../server/analytics/input.ts';
 import { STRINGENCY, stringency, type Rating } from '../../server/analytics/stringency.ts';
 import { expectCloseToR, FIXTURES, readFixture } from '../analytics/close-to-r.ts';
+import { analyseAsProcess } from '../analytics/cli-process.ts';
 
 
 function expectMatchesR(result: StringencyResult, expected: StringencyResult): void {
@@ -165,12 +164,7 @@ describe('stringency refuses what it cannot analyse (one line, code 2)', () => {
 });
 
 it('prints exactly one JSON document and nothing on stderr as a child process', async () => {
-  const cli = path.join(import.meta.dirname, '..', '..', 'server', 'analytics', 'cli.ts');
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, 'stringency', path.join(FIXTURES, 'stringency-cohort.csv'), '--by', 'scenario']);
-  expect(stderr).toBe('');
-  expect(stdout.endsWith('}\n')).toBe(true);
-  expect(stdout.trimEnd().split('\n')).toHaveLength(1);
-  const result = JSON.parse(stdout) as StringencyResult;
+  const result = analyseAsProcess<StringencyResult>(['stringency', path.join(FIXTURES, 'stringency-cohort.csv'), '--by', 'scenario']);
   expectMatchesR(result, JSON.parse(readFixture('stringency-cohort.by-scenario.expected.json')) as StringencyResult);
 });
 

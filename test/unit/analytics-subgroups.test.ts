@@ -2,7 +2,6 @@
 // fisher.test on committed fixtures (test/analytics/r/subgroups.R writes the expected JSON).
 // Every number must agree with R to a relative 1e-6 (|ours − R| ≤ 1e-6·|R|), which for p-values
 // and interval ends below 1 is stricter than an absolute 1e-6.
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { fisherExactP } from '../../server/analytics/fisher-exact.ts';
 import { readCsv } from '../../server/analytics/input.ts';
 import { subgroups, subgroupsAnalysis } from '../../server/analytics/subgroups.ts';
 import type { SubgroupsResult } from '../../shared/analytics.ts';
+import { analyseAsProcess } from '../analytics/cli-process.ts';
 
 const FIXTURES = path.join(import.meta.dirname, '../analytics/fixtures');
 const FIXTURE_NAMES = ['subgroups-small', 'subgroups-cohort'];
@@ -151,14 +151,6 @@ describe('subgroups refuses bad input with one line naming the row and column', 
 
 describe('subgroups as a real process', () => {
   it('prints exactly one JSON document on stdout and nothing on stderr', () => {
-    const child = spawnSync(process.execPath, ['server/analytics/cli.ts', 'subgroups', path.join(FIXTURES, 'subgroups-cohort.csv')], {
-      cwd: path.join(import.meta.dirname, '../..'),
-      encoding: 'utf8',
-    });
-    expect(child.stderr).toBe('');
-    expect(child.status).toBe(0);
-    expect(child.stdout.endsWith('}\n')).toBe(true);
-    expect(child.stdout.trimEnd().split('\n')).toHaveLength(1);
-    expect((JSON.parse(child.stdout) as SubgroupsResult).characteristics).toHaveLength(5);
+    expect(analyseAsProcess<SubgroupsResult>(['subgroups', path.join(FIXTURES, 'subgroups-cohort.csv')]).characteristics).toHaveLength(5);
   });
 });
