@@ -23,6 +23,9 @@ import { tightenTree } from './data-dir.ts';
 import { assessmentRoutes } from './http/assessment-routes.ts';
 import { moderationRoutes } from './http/moderation-routes.ts';
 import { analyticsRoutes } from './http/analytics-routes.ts';
+import { calibrationRoutes } from './http/calibration-routes.ts';
+import { CalibrationRepo } from './calibration/calibration-repo.ts';
+import { CalibrationService } from './calibration/calibration-service.ts';
 import { cohortData } from './analytics/cohort-data.ts';
 import { AngoffRepo } from './analytics/angoff-repo.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
@@ -68,6 +71,7 @@ export interface Studio {
   written: WrittenExercise;
   recordings: RecordingService;
   moderation: ModerationService;
+  calibration: CalibrationService;
   docStore: DocStore;
   log: Logger;
   close(): Promise<void>;
@@ -164,6 +168,16 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     recordedParts: (sessionId) => [...new Set(recordings.list(sessionId).map((r) => r.scenarioKey))],
     log,
   });
+  const calibration = new CalibrationService({
+    repo: new CalibrationRepo(db),
+    sessions,
+    plans: assessment.plans,
+    bank,
+    moderation,
+    recordings: () => recordings,
+    audit,
+    required: config.requireCalibration,
+  });
   const api = express.Router();
   api.use(
     assessmentRoutes({
@@ -179,6 +193,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       written,
       recordings: () => recordings,
       evidenceNotes,
+      bookingCheck: (booking) => calibration.assertObserversCalibrated(booking),
       log,
     }),
   );
@@ -193,6 +208,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
+  api.use(calibrationRoutes({ auth, calibration, log }));
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
@@ -267,6 +283,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     written,
     recordings,
     moderation,
+    calibration,
     docStore,
     log,
     async close() {
