@@ -3,15 +3,12 @@
 // of other sessions watch that case's recordings and no others, score it once without seeing the
 // reference or their peers, then see their differences; attempts feed stringency rows and, when
 // required, the booking gate.
-import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CalibrationCaseSummary, CalibrationCaseView, CalibrationResult, CalibrationSource } from '../../shared/calibration.ts';
 import type { Participant } from '../../shared/domain.ts';
-import type { ModerationView } from '../../shared/moderation.ts';
 import { demoBooking } from '../../server/demo.ts';
 import { calibrationRatings } from '../../server/calibration/calibration-repo.ts';
+import { signOffDemoDay, storedRecording } from '../helpers/calibration.ts';
 import { callAs, finishedDemoDay, type FinishedDay } from '../helpers/moderation.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -25,20 +22,8 @@ const recordings: Record<string, { id: string; bytes: Buffer }> = {};
 
 const errorOf = (body: unknown): string => (body as { error: { message: string } }).error.message;
 
-/** A finished recording (file + row) of one participant in one scenario, as if recorded on the day. */
-function storedRecording(sessionId: string, participantId: string, scenario: number, n: number): { id: string; bytes: Buffer } {
-  const id = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
-  const bytes = Buffer.from(`webm of scenario ${scenario} by ${participantId}`);
-  const relative = path.join(sessionId, `${id}.webm`);
-  fs.mkdirSync(path.join(studio.recordings.dir, sessionId), { recursive: true });
-  fs.writeFileSync(path.join(studio.recordings.dir, relative), bytes);
-  studio.db
-    .prepare(
-      `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, ended_at, bytes, sha256, duration_ms)
-       VALUES (?, ?, ?, ?, ?, 1, 1000, ?, 'complete', 1250, 61000, ?, ?, 59750)`,
-    )
-    .run(id, sessionId, scenario * 2 - 1, String(scenario), participantId, relative, bytes.length, createHash('sha256').update(bytes).digest('hex'));
-  return { id, bytes };
+function stored(participantId: string, scenario: number, n: number): { id: string; bytes: Buffer } {
+  return storedRecording(studio, day.sessionId, participantId, scenario, n, Buffer.from(`webm of scenario ${scenario} by ${participantId}`));
 }
 
 function otherSession(lead: string, observer: string): Participant[] {
@@ -49,9 +34,9 @@ function otherSession(lead: string, observer: string): Participant[] {
 beforeAll(async () => {
   studio = await startTestStudio();
   day = finishedDemoDay(studio, { candidate: { displayName: 'Sam Carter', candidateRef: 'REG-7001' } });
-  recordings.candidate1 = storedRecording(day.sessionId, day.one('candidate').id, 1, 1);
-  recordings.actor1 = storedRecording(day.sessionId, day.one('actor').id, 1, 2);
-  recordings.candidate2 = storedRecording(day.sessionId, day.one('candidate').id, 2, 3);
+  recordings.candidate1 = stored(day.one('candidate').id, 1, 1);
+  recordings.actor1 = stored(day.one('actor').id, 1, 2);
+  recordings.candidate2 = stored(day.one('candidate').id, 2, 3);
   const first = otherSession('Ana Lead', 'Ben Observer');
   ana = first.find((p) => p.role === 'leadObserver')!;
   ben = first.find((p) => p.role === 'observer')!;
@@ -72,20 +57,10 @@ describe('calibration cases', () => {
   });
 
   it('signs the session off, one scenario 1 mark moderated', async () => {
-    const moderator = day.one('moderator');
-    const before = (await callAs<ModerationView>(studio, moderator, 'GET', `/moderation/sessions/${day.sessionId}`)).body;
-    const kss2 = before.rows.find((r) => r.part === 1 && r.itemId === 'kss-2')!;
-    const changedTo = kss2.final === 4 ? 3 : 4;
-    const changed = await callAs(studio, moderator, 'POST', `/moderation/sessions/${day.sessionId}/marks`, { part: 1, itemId: 'kss-2', rating: changedTo, rationale: 'The recording shows clear, warm communication.', expected: kss2.final });
-    expect(changed.status).toBe(200);
-    for (const itemId of ['written-notes', 'written-risk', 'written-decisions']) {
-      expect((await callAs(studio, moderator, 'POST', `/moderation/sessions/${day.sessionId}/marks`, { part: 'written', itemId, rating: 3, rationale: 'Clear, analytical and linked to risk.', expected: null })).status).toBe(200);
-    }
-    const view = (await callAs<ModerationView>(studio, moderator, 'GET', `/moderation/sessions/${day.sessionId}`)).body;
-    const outcome = Object.fromEntries(view.results.filter((r) => r.assessed).map((r) => [r.element, r.outcome]));
-    const signed = await callAs<ModerationView>(studio, moderator, 'POST', `/moderation/sessions/${day.sessionId}/sign-off`, { outcome });
-    expect(signed.status).toBe(200);
-    reference = Object.fromEntries(signed.body.rows.filter((r) => r.part === 1).map((r) => [r.itemId, r.final!]));
+    const signed = await signOffDemoDay(studio, day);
+    reference = signed.reference;
+    const changedTo = signed.changedTo;
+    expect(studio.moderation.repo.status(day.sessionId)).toBe('signedOff');
     expect(reference['kss-2']).toBe(changedTo);
     expect(Object.keys(reference)).toEqual(['kss-1', 'kss-2', 'kss-6', 'kss-7', 'kss-9']);
   });
