@@ -1,7 +1,8 @@
 // Observer calibration in headless Chromium: a coordinator confirms both consents and makes a
 // case of a recorded scenario of a signed-off session; an observer of another session opens
 // the calibration page, plays the case's recordings (real VP8 WebM files, decoded), rates every
-// domain and the global judgement, submits, and sees their differences from the reference.
+// domain and the global judgement, submits, and sees their differences from the reference;
+// axe finds nothing at WCAG 2.2 AA in making a case, the rating form or the result.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { Participant } from '../../shared/domain.ts';
 import { demoBooking } from '../../server/demo.ts';
+import { axeViolations } from '../helpers/axe.ts';
 import { signOffDemoDay, storedRecording } from '../helpers/calibration.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { finishedDemoDay, type FinishedDay } from '../helpers/moderation.ts';
@@ -55,6 +57,7 @@ it('a coordinator makes a case; an observer of another session watches it, rates
   expect(await make.isDisabled()).toBe(true);
   await source.getByLabel(/candidate consented/).check();
   await source.getByLabel(/actor consented/).check();
+  expect(await axeViolations(coordinator.page), 'axe: making a case').toEqual([]);
   await make.click();
   await coordinator.page.getByRole('status').filter({ hasText: 'is now a calibration case' }).waitFor();
   const [stored] = studio.calibration.list(day.one('coordinator'));
@@ -82,6 +85,7 @@ it('a coordinator makes a case; an observer of another session watches it, rates
   for (const [id, rating] of Object.entries(mine)) await page.getByTestId(`calibration-rate-${id}-${rating}`).check();
   await page.getByTestId('calibration-global-5').check();
   await submit.click();
+  expect(await axeViolations(page), 'axe: the rating form').toEqual([]);
   await page.getByTestId('calibration-confirm').click();
 
   await page.getByTestId('calibration-result').waitFor();
@@ -90,6 +94,7 @@ it('a coordinator makes a case; an observer of another session watches it, rates
     const diff = rating - reference[id]!;
     expect(await page.getByTestId(`calibration-diff-${id}`).innerText()).toBe(diff > 0 ? `+${diff}` : `−${-diff}`);
   }
+  expect(await axeViolations(page), 'axe: the result').toEqual([]);
   const attempt = studio.db.prepare('SELECT observer_name, global, passed FROM calibration_attempts').all();
   expect(attempt).toEqual([{ observer_name: 'Ana Lead', global: 5, passed: 1 }]);
   await observer.context.close();
