@@ -50,7 +50,8 @@ afterAll(async () => {
 
 it('a coordinator makes a case; an observer of another session watches it, rates, submits and sees the differences', async () => {
   const coordinator = await openInvite(browser, await studio.invites.link(studio.baseUrl, day.one('coordinator')));
-  await coordinator.page.goto(`${studio.baseUrl}/calibration/${day.one('coordinator').id}`);
+  await coordinator.page.goto(`${studio.baseUrl}/studio/${day.one('coordinator').id}#results`);
+  await coordinator.page.getByTestId('studio-calibration-link').click();
   const source = coordinator.page.getByTestId('calibration-source').first();
   const make = source.getByRole('button', { name: 'Make a calibration case' });
   await make.waitFor();
