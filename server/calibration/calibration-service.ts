@@ -40,8 +40,9 @@ export interface CalibrationDeps {
 }
 
 const OBSERVING_ROLES: ReadonlySet<Participant['role']> = new Set(['observer', 'leadObserver']);
-/** Recordings an observer may watch: finished ones (a fallback upload is a finished file too). */
-const PLAYABLE: ReadonlySet<RecordingRow['status']> = new Set(['complete', 'interrupted', 'fallback']);
+/** Recordings a case shows: the server's finished recordings of the people on stage. Never the
+ *  lead observer's backup (a capture of their page, which names the candidate). */
+const PLAYABLE: ReadonlySet<RecordingRow['status']> = new Set(['complete', 'interrupted']);
 const ROLE_LABEL: Partial<Record<Participant['role'], string>> = { candidate: 'Candidate', actor: 'Actor' };
 
 /** An attempt against the reference and against the mean of the other observers' attempts. */

@@ -8,8 +8,8 @@ import type { Studio } from '../../server/studio.ts';
 import { callAs, type FinishedDay } from './moderation.ts';
 
 /** Stores `bytes` as a finished recording of one participant in one scenario; its file's zero
- *  lies 250 ms into the phase. `n` makes the id. */
-export function storedRecording(studio: Studio, sessionId: string, participantId: string, scenario: number, n: number, bytes: Buffer): { id: string; bytes: Buffer } {
+ *  lies 250 ms into the phase. `n` makes the id; `status` as the recordings table has it. */
+export function storedRecording(studio: Studio, sessionId: string, participantId: string, scenario: number, n: number, bytes: Buffer, status = 'complete'): { id: string; bytes: Buffer } {
   const id = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
   const relative = path.join(sessionId, `${id}.webm`);
   fs.mkdirSync(path.join(studio.recordings.dir, sessionId), { recursive: true });
@@ -17,9 +17,9 @@ export function storedRecording(studio: Studio, sessionId: string, participantId
   studio.db
     .prepare(
       `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, ended_at, bytes, sha256, duration_ms)
-       VALUES (?, ?, ?, ?, ?, 1, 1000, ?, 'complete', 1250, 61000, ?, ?, 59750)`,
+       VALUES (?, ?, ?, ?, ?, 1, 1000, ?, ?, 1250, 61000, ?, ?, 59750)`,
     )
-    .run(id, sessionId, scenario * 2 - 1, String(scenario), participantId, relative, bytes.length, createHash('sha256').update(bytes).digest('hex'));
+    .run(id, sessionId, scenario * 2 - 1, String(scenario), participantId, relative, status, bytes.length, createHash('sha256').update(bytes).digest('hex'));
   return { id, bytes };
 }
 

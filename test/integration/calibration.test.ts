@@ -22,8 +22,8 @@ const recordings: Record<string, { id: string; bytes: Buffer }> = {};
 
 const errorOf = (body: unknown): string => (body as { error: { message: string } }).error.message;
 
-function stored(participantId: string, scenario: number, n: number): { id: string; bytes: Buffer } {
-  return storedRecording(studio, day.sessionId, participantId, scenario, n, Buffer.from(`webm of scenario ${scenario} by ${participantId}`));
+function stored(participantId: string, scenario: number, n: number, status?: string): { id: string; bytes: Buffer } {
+  return storedRecording(studio, day.sessionId, participantId, scenario, n, Buffer.from(`webm of scenario ${scenario} by ${participantId}`), status);
 }
 
 function otherSession(lead: string, observer: string): Participant[] {
@@ -37,6 +37,8 @@ beforeAll(async () => {
   recordings.candidate1 = stored(day.one('candidate').id, 1, 1);
   recordings.actor1 = stored(day.one('actor').id, 1, 2);
   recordings.candidate2 = stored(day.one('candidate').id, 2, 3);
+  // The lead observer's backup of scenario 1: a capture of their page, which names the candidate.
+  recordings.backup1 = stored(day.one('leadObserver').id, 1, 4, 'fallback');
   const first = otherSession('Ana Lead', 'Ben Observer');
   ana = first.find((p) => p.role === 'leadObserver')!;
   ben = first.find((p) => p.role === 'observer')!;
@@ -144,6 +146,7 @@ describe('scoring a case', () => {
     expect(own.raw.equals(recordings.actor1!.bytes)).toBe(true);
     // Scenario 2 of the same session is not the case; the general route keeps to one's own session.
     expect((await callAs(studio, ana, 'GET', `/calibration/cases/${caseId}/recordings/${recordings.candidate2!.id}/media`)).status).toBe(404);
+    expect((await callAs(studio, ana, 'GET', `/calibration/cases/${caseId}/recordings/${recordings.backup1!.id}/media`)).status).toBe(404);
     expect((await callAs(studio, ana, 'GET', `/recordings/${recordings.candidate1!.id}/media`)).status).toBe(403);
     expect((await callAs(studio, ana, 'GET', `/sessions/${day.sessionId}/recordings`)).status).toBe(403);
     for (const role of ['candidate', 'actor', 'moderator'] as const) {
