@@ -26,7 +26,7 @@ import { analyticsRoutes } from './http/analytics-routes.ts';
 import { calibrationRoutes } from './http/calibration-routes.ts';
 import { CalibrationRepo } from './calibration/calibration-repo.ts';
 import { CalibrationService } from './calibration/calibration-service.ts';
-import { cohortData } from './analytics/cohort-data.ts';
+import { CohortAnalyticsService } from './analytics/cohort-analytics-service.ts';
 import { AngoffRepo } from './analytics/angoff-repo.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
@@ -126,6 +126,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const docStore = new DocStore(db);
   const updateWriter = new UpdateWriter(databaseFile(config.dataDir));
   await updateWriter.start();
+  const cohortAnalyticsService = new CohortAnalyticsService(databaseFile(config.dataDir));
   // Set once the collaboration server exists (it is created after the HTTP server).
   let storing: (docName: string) => boolean = () => false;
   const written = new WrittenExercise({ db, store: docStore, assessment, audit, log, storing: (name) => storing(name) }, config.written);
@@ -204,7 +205,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       audit,
       templates,
       angoff: new AngoffRepo(db),
-      cohort: (range) => cohortData({ db, sessions, plans: assessment.plans, store: docStore, moderation: moderation.repo }, range),
+      analytics: cohortAnalyticsService,
       log,
     }),
   );
@@ -293,6 +294,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       assessment.close();
       await collab.close();
       await updateWriter.close();
+      await cohortAnalyticsService.close();
       rooms.closeAll();
       server.closeAllConnections();
       await signalling.io.close();

@@ -14,18 +14,17 @@ import type { TemplatesRepo } from '../assessment/templates-repo.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
-import type { CohortData } from '../analytics/cohort-data.ts';
+import type { CohortAnalyticsService } from '../analytics/cohort-analytics-service.ts';
 import { cohortCsv } from '../analytics/cohort-csv.ts';
 import { cohortReportPdf } from '../analytics/cohort-pdf.ts';
-import { cohortAnalytics, ownStringency } from '../analytics/cohort-report.ts';
 import { actingPerson } from '../moderation/acting-person.ts';
 import { participantRoute } from './participant-route.ts';
 
 export interface AnalyticsRouteDeps {
   auth: ParticipantAuth;
   audit: AuditRepo;
-  /** The stored ratings of completed sessions planned to start within [from, to) (epoch ms). */
-  cohort: (range: { from?: number; to?: number }) => CohortData;
+  /** The cohort's analyses, computed off the main thread (analytics/cohort-analytics-service.ts). */
+  analytics: Pick<CohortAnalyticsService, 'cohort' | 'own'>;
   templates: TemplatesRepo;
   angoff: AngoffRepo;
   log: Logger;
@@ -47,9 +46,9 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
 
   router.get(
     '/analytics/cohort',
-    as((req, res, viewer) => {
+    as(async (req, res, viewer) => {
       const q = AnalyticsFilterSchema.parse(req.query);
-      const analytics = cohortAnalytics(deps.cohort(rangeOf(q)), { from: q.from ?? null, to: q.to ?? null });
+      const analytics = await deps.analytics.cohort(rangeOf(q), { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.viewed', detail: { from: q.from ?? null, to: q.to ?? null } });
       res.json(analytics);
     }, cohortReaders),
@@ -57,9 +56,9 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
 
   router.get(
     '/analytics/cohort.csv',
-    as((req, res, viewer) => {
+    as(async (req, res, viewer) => {
       const q = AnalyticsTableQuerySchema.parse(req.query);
-      const analytics = cohortAnalytics(deps.cohort(rangeOf(q)), { from: q.from ?? null, to: q.to ?? null });
+      const analytics = await deps.analytics.cohort(rangeOf(q), { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.exported', detail: { table: q.table, from: q.from ?? null, to: q.to ?? null } });
       res.setHeader('Content-Disposition', `attachment; filename="${q.table}.csv"`);
       res.type('text/csv').send(cohortCsv(analytics, q.table));
@@ -70,7 +69,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/cohort.pdf',
     as(async (req, res, viewer) => {
       const q = AnalyticsFilterSchema.parse(req.query);
-      const analytics = cohortAnalytics(deps.cohort(rangeOf(q)), { from: q.from ?? null, to: q.to ?? null });
+      const analytics = await deps.analytics.cohort(rangeOf(q), { from: q.from ?? null, to: q.to ?? null });
       const pdf = await cohortReportPdf(analytics, `${viewer.displayName} (${viewer.role})`);
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.reportDownloaded', detail: { from: q.from ?? null, to: q.to ?? null } });
       res.setHeader('Content-Disposition', 'attachment; filename="cohort-report.pdf"');
@@ -80,9 +79,9 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
 
   router.get(
     '/analytics/my-stringency',
-    as((req, res, viewer) => {
+    as(async (req, res, viewer) => {
       AnalyticsFilterSchema.pick({ participantId: true }).parse(req.query);
-      res.json(ownStringency(deps.cohort({}), viewer.displayName));
+      res.json(await deps.analytics.own(viewer.displayName));
     }, observers),
   );
 
@@ -168,7 +167,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
   // Sessions keep the template version they were booked with, so no past result moves.
   router.post(
     '/analytics/adopt-cut',
-    as((req, res, viewer) => {
+    as(async (req, res, viewer) => {
       const body = AdoptCutSchema.parse(req.body);
       const template = scoredTemplate(body.templateId);
       let cut: number;
@@ -179,7 +178,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
         cut = panel.result.passMark;
         basis = { judges: panel.result.judges, angoffCut: panel.result.cut };
       } else {
-        const analytics = cohortAnalytics(deps.cohort(rangeOf(body)), { from: body.from ?? null, to: body.to ?? null });
+        const analytics = await deps.analytics.cohort(rangeOf(body), { from: body.from ?? null, to: body.to ?? null });
         if (!analytics.brm.ok) throw new ProtocolFailure('CONFLICT', `no cut to adopt: ${analytics.brm.reason}`);
         cut = analytics.brm.result.examCut;
         basis = { from: body.from ?? null, to: body.to ?? null, examCut: cut, stations: analytics.brm.result.stations.length };

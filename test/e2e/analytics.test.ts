@@ -30,11 +30,11 @@ afterAll(async () => {
   expect(pageErrors).toEqual([]);
 });
 
-it('a coordinator finds the planted hawk, downloads the plot and the table, and adopts the cut', async () => {
+it('a coordinator finds the planted hawk, downloads the plot and the table, and adopts the cut', { timeout: 240_000 }, async () => {
   const { page } = await openInvite(browser, await studio.invites.link(studio.baseUrl, day.one('coordinator')));
   await page.goto(`${studio.baseUrl}/studio/${day.one('coordinator').id}#results`);
   await page.getByTestId('studio-analytics-link').click();
-  await page.getByTestId('analytics-summary').waitFor({ timeout: 60_000 });
+  await page.getByTestId('analytics-summary').waitFor({ timeout: 90_000 });
   expect(await page.getByTestId('analytics-summary').innerText()).toMatch(/^301 completed sessions with \d+ independent observer ratings/);
 
   const flags = page.getByTestId('stringency-flags').locator('li');
@@ -60,7 +60,7 @@ it('a coordinator finds the planted hawk, downloads the plot and the table, and 
   const template = studio.assessment.plans.plan(day.sessionId)!.template.id;
   const before = studio.templates.latest(template)!.version;
   await page.getByTestId('adopt-cut').getByRole('button', { name: 'Adopt as the pass mark' }).click();
-  await page.getByTestId('adopted').waitFor({ timeout: 20_000 });
+  await page.getByTestId('adopted').waitFor({ timeout: 90_000 });
   expect(await page.getByTestId('adopted').innerText()).toMatch(new RegExp(`^Version ${before + 1} of the template now has an observation pass mark of \\d\\.\\d\\d \\(was 2\\.75\\)`));
   expect(studio.templates.latest(template)!.version).toBe(before + 1);
 
@@ -76,7 +76,7 @@ it('a coordinator finds the planted hawk, downloads the plot and the table, and 
   const moderatorSaved = await callAs(studio, day.one('moderator'), 'PUT', '/analytics/angoff', { templateId: template, estimates: Object.fromEntries(items.map((id) => [id, 2.9])) });
   expect(moderatorSaved.status).toBe(200);
   await page.reload();
-  await page.getByTestId('angoff-cut').waitFor({ timeout: 60_000 });
+  await page.getByTestId('angoff-cut').waitFor({ timeout: 90_000 });
   expect(await page.getByTestId('angoff-cut').innerText()).toMatch(/a mean rating of 2\.70\.$/);
   await page.getByTestId('analytics-angoff').getByRole('button', { name: 'Adopt 2.70 as the pass mark' }).click();
   await page.getByTestId('angoff-adopted').waitFor({ timeout: 10_000 });
@@ -88,7 +88,7 @@ it('a coordinator finds the planted hawk, downloads the plot and the table, and 
   }
 });
 
-it('an observer sees their own position and nobody else’s; a candidate is turned away', async () => {
+it('an observer sees their own position and nobody else’s; a candidate is turned away', { timeout: 120_000 }, async () => {
   const session = truth.sessions.find((s) => s.lead === truth.hawk)!;
   const hawk = studio.sessions.listParticipants(session.sessionId).find((p) => p.displayName === truth.hawk)!;
   const { page } = await openInvite(browser, await studio.invites.link(studio.baseUrl, hawk));

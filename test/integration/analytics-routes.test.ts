@@ -15,6 +15,8 @@ let day: FinishedDay;
 let truth: CohortTruth;
 
 const COHORT_SESSIONS = 300;
+/** Each cohort analysis takes about 3 s on an idle 2-core machine, several times that under load. */
+const SLOW_MS = 180_000;
 
 beforeAll(async () => {
   studio = await startTestStudio();
@@ -30,7 +32,7 @@ const participantsOf = (sessionId: string) => studio.sessions.listParticipants(s
 const auditActions = (): Array<{ action: string; actor_name: string | null; actor_role: string | null }> =>
   studio.db.prepare("SELECT action, actor_name, actor_role FROM audit_log WHERE action LIKE 'analytics.%' OR action LIKE 'angoff.%' OR action = 'template.cutAdopted' ORDER BY id").all() as never;
 
-describe('cohort analytics', () => {
+describe('cohort analytics', { timeout: SLOW_MS }, () => {
   it('flags the planted hawk among the observers and the planted actor among the actors, and nobody else', async () => {
     const res = await cohortAs(day.one('coordinator'));
     expect(res.status).toBe(200);
@@ -45,6 +47,22 @@ describe('cohort analytics', () => {
     // Every observer of the cohort is listed, with finite numbers.
     for (const o of truth.observers) expect(a.stringency.result.raters.map((r) => r.rater)).toContain(o.name);
     for (const r of a.stringency.result.raters) expect(Number.isFinite(r.effect) && Number.isFinite(r.se) && r.se > 0).toBe(true);
+  });
+
+  it('computes off the main thread: the studio answers other requests while a cohort is analysed', async () => {
+    const order: string[] = [];
+    const cohort = cohortAs(day.one('coordinator')).then((res) => {
+      order.push('cohort');
+      return res;
+    });
+    for (let i = 0; i < 5; i++) {
+      const health = await fetch(`${studio.baseUrl}/api/health`);
+      expect(health.status).toBe(200);
+      order.push('health');
+    }
+    expect((await cohort).status).toBe(200);
+    // On the main thread the seconds of fitting would hold every health check until the end.
+    expect(order).toEqual(['health', 'health', 'health', 'health', 'health', 'cohort']);
   });
 
   it('reports reliability per domain and for the scenario total, and a borderline-regression cut per scenario', async () => {
@@ -110,7 +128,7 @@ describe('cohort analytics', () => {
   });
 });
 
-describe('who may read what', () => {
+describe('who may read what', { timeout: SLOW_MS }, () => {
   it('refuses the cohort, its CSV and the adopt action to candidates and actors, and the cohort to observers', async () => {
     for (const role of ['candidate', 'actor', 'observer', 'leadObserver'] as const) {
       const who = day.one(role);
@@ -138,7 +156,7 @@ describe('who may read what', () => {
   });
 });
 
-describe('adopting the borderline-regression cut', () => {
+describe('adopting the borderline-regression cut', { timeout: SLOW_MS }, () => {
   it('saves a new template version with the cut as the observation pass mark, audited, and leaves booked sessions as they were', async () => {
     const coordinator = day.one('coordinator');
     const planBefore = studio.assessment.plans.plan(day.sessionId)!;

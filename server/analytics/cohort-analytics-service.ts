@@ -1,0 +1,70 @@
+// The studio's cohort analytics, computed off the main thread (analytics-thread.ts). Requests
+// queue on one thread; a thread that fails is replaced at the next request, and what was in
+// flight is refused with the reason.
+import { Worker } from 'node:worker_threads';
+import type { CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
+import type { AnalyticsReply, AnalyticsRequest } from './analytics-thread.ts';
+import type { CohortRange } from './cohort-data.ts';
+
+type Pending = { resolve: (result: CohortAnalytics | OwnStringency) => void; reject: (error: Error) => void };
+type Request = AnalyticsRequest extends infer R ? (R extends AnalyticsRequest ? Omit<R, 'id'> : never) : never;
+
+export class CohortAnalyticsService {
+  private readonly file: string;
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  /** `file`: the studio's database file. */
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  cohort(range: CohortRange, labels: { from: string | null; to: string | null }): Promise<CohortAnalytics> {
+    return this.ask({ kind: 'cohort', range, labels }) as Promise<CohortAnalytics>;
+  }
+
+  /** An observer's own stringency position (by display name) among every observer. */
+  own(rater: string): Promise<OwnStringency> {
+    return this.ask({ kind: 'own', range: {}, rater }) as Promise<OwnStringency>;
+  }
+
+  async close(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.terminate();
+  }
+
+  private ask(request: Request): Promise<CohortAnalytics | OwnStringency> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.thread().postMessage({ ...request, id } as AnalyticsRequest);
+    });
+  }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./analytics-thread.ts', import.meta.url), { workerData: { file: this.file } });
+    // The server's own handles keep the process alive; this thread never should on its own.
+    worker.unref();
+    worker.on('message', (reply: AnalyticsReply) => {
+      const pending = this.pending.get(reply.id);
+      if (!pending) return;
+      this.pending.delete(reply.id);
+      if (reply.ok) pending.resolve(reply.result);
+      else pending.reject(new Error(`cohort analytics failed: ${reply.message}`));
+    });
+    const lost = (reason: string): void => {
+      if (this.worker === worker) this.worker = null;
+      for (const [id, pending] of this.pending) {
+        this.pending.delete(id);
+        pending.reject(new Error(reason));
+      }
+    };
+    worker.on('error', (err) => lost(`the analytics thread failed: ${err.message}`));
+    worker.on('exit', (code) => lost(`the analytics thread stopped (${code})`));
+    this.worker = worker;
+    return worker;
+  }
+}
