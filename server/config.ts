@@ -35,6 +35,7 @@ const EnvSchema = z.object({
   SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
   SIMSTUDIO_ALLOWED_ORIGINS: z.string().optional(),
   SIMSTUDIO_HELP_CONTACT: z.string().trim().max(300).optional(),
+  SIMSTUDIO_REQUIRE_CALIBRATION: z.enum(['true', 'false']).default('false'),
 });
 
 export interface MediaConfig {
@@ -74,6 +75,8 @@ export interface Config {
   allowedOrigins: string[] | undefined;
   /** Who participants call or write to when the pre-join check finds a problem (shown as is). */
   helpContact: string | null;
+  /** Booking refuses an observer or lead observer who has not passed a calibration case. */
+  requireCalibration: boolean;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -113,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     iceServers: parseIceServers(e.SIMSTUDIO_ICE_SERVERS),
     allowedOrigins: allowedOriginsFromEnv(e.SIMSTUDIO_ALLOWED_ORIGINS),
     helpContact: e.SIMSTUDIO_HELP_CONTACT || null,
+    requireCalibration: e.SIMSTUDIO_REQUIRE_CALIBRATION === 'true',
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: {

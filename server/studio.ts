@@ -25,6 +25,9 @@ import { moderationRoutes } from './http/moderation-routes.ts';
 import { analyticsRoutes } from './http/analytics-routes.ts';
 import { equalitiesRoutes } from './http/equalities-routes.ts';
 import { EqualitiesRepo } from './equalities/equalities-repo.ts';
+import { calibrationRoutes } from './http/calibration-routes.ts';
+import { CalibrationRepo } from './calibration/calibration-repo.ts';
+import { CalibrationService } from './calibration/calibration-service.ts';
 import { CohortAnalyticsService } from './analytics/cohort-analytics-service.ts';
 import { AngoffRepo } from './analytics/angoff-repo.ts';
 import { ModerationService } from './moderation/moderation-service.ts';
@@ -70,6 +73,7 @@ export interface Studio {
   written: WrittenExercise;
   recordings: RecordingService;
   moderation: ModerationService;
+  calibration: CalibrationService;
   docStore: DocStore;
   log: Logger;
   close(): Promise<void>;
@@ -167,6 +171,16 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     recordedParts: (sessionId) => [...new Set(recordings.list(sessionId).map((r) => r.scenarioKey))],
     log,
   });
+  const calibration = new CalibrationService({
+    repo: new CalibrationRepo(db),
+    sessions,
+    plans: assessment.plans,
+    bank,
+    moderation,
+    recordings: () => recordings,
+    audit,
+    required: config.requireCalibration,
+  });
   const api = express.Router();
   api.use(
     assessmentRoutes({
@@ -182,6 +196,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       written,
       recordings: () => recordings,
       evidenceNotes,
+      bookingCheck: (booking) => calibration.assertObserversCalibrated(booking),
       log,
     }),
   );
@@ -206,6 +221,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
+  api.use(calibrationRoutes({ auth, calibration, log }));
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
@@ -280,6 +296,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     written,
     recordings,
     moderation,
+    calibration,
     docStore,
     log,
     async close() {

@@ -1,5 +1,5 @@
 // The participant a page is for: every page's address is /<page>/<participantId>.
-export type PageName = 'room' | 'studio' | 'playback' | 'moderation' | 'analytics';
+export type PageName = 'room' | 'studio' | 'playback' | 'moderation' | 'analytics' | 'calibration';
 
 /** The participant id in a /<page>/<id> path, or null for any other path. */
 export function participantFromPath(pathname: string, page: PageName): string | null {

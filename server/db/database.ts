@@ -305,6 +305,43 @@ const MIGRATIONS: string[] = [
    );
    CREATE TRIGGER equalities_answers_once BEFORE UPDATE ON equalities_answers
      BEGIN SELECT RAISE(ABORT, 'equalities answers are given once'); END;`,
+  // Observer calibration (issue 14): a consented recorded scenario of a signed-off session as a
+  // case, with the reference marks copied when it is made (later moderation does not move them)
+  // and who confirmed the consent, when. Each observer (known by name until people accounts
+  // exist, issue 13) submits one attempt per case; cases and attempts are never changed.
+  `CREATE TABLE calibration_cases (
+     id TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     scenario INTEGER NOT NULL CHECK (scenario BETWEEN 1 AND 3),
+     title TEXT NOT NULL,
+     level TEXT NOT NULL,
+     reference TEXT NOT NULL,
+     consent_candidate INTEGER NOT NULL CHECK (consent_candidate = 1),
+     consent_actor INTEGER NOT NULL CHECK (consent_actor = 1),
+     created_by_participant_id TEXT NOT NULL,
+     created_by_name TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     UNIQUE (session_id, scenario)
+   );
+   CREATE TABLE calibration_attempts (
+     case_id TEXT NOT NULL REFERENCES calibration_cases(id),
+     observer_key TEXT NOT NULL,
+     observer_name TEXT NOT NULL,
+     participant_id TEXT NOT NULL,
+     ratings TEXT NOT NULL,
+     global INTEGER NOT NULL CHECK (global BETWEEN 1 AND 7),
+     passed INTEGER NOT NULL CHECK (passed IN (0, 1)),
+     submitted_at TEXT NOT NULL,
+     PRIMARY KEY (case_id, observer_key)
+   );
+   CREATE TRIGGER calibration_cases_no_update BEFORE UPDATE ON calibration_cases
+     BEGIN SELECT RAISE(ABORT, 'a calibration case is never changed'); END;
+   CREATE TRIGGER calibration_cases_no_delete BEFORE DELETE ON calibration_cases
+     BEGIN SELECT RAISE(ABORT, 'a calibration case is never deleted'); END;
+   CREATE TRIGGER calibration_attempts_no_update BEFORE UPDATE ON calibration_attempts
+     BEGIN SELECT RAISE(ABORT, 'a calibration attempt is submitted once'); END;
+   CREATE TRIGGER calibration_attempts_no_delete BEFORE DELETE ON calibration_attempts
+     BEGIN SELECT RAISE(ABORT, 'a calibration attempt is never deleted'); END;`,
 ];
 
 /** The database file in a data directory. */

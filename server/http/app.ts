@@ -141,7 +141,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       const routerRtpCapabilities = me ? await deps.routerRtpCapabilities().catch(() => undefined) : undefined;
       sendPage(res, pages.roomPage(me ? { me, ...(routerRtpCapabilities ? { routerRtpCapabilities } : {}) } : null));
     });
-    app.get(['/', '/studio/:participantId', '/playback/:participantId', '/moderation/:participantId', '/analytics/:participantId'], (_req, res) => sendPage(res, pages.indexHtml));
+    app.get(['/', '/studio/:participantId', '/playback/:participantId', '/moderation/:participantId', '/analytics/:participantId', '/calibration/:participantId'], (_req, res) => sendPage(res, pages.indexHtml));
   } else {
     deps.log.warn({ clientDir: deps.clientDir }, 'client not built: run `npm run build` (npm start does it)');
     app.get('/', (_req, res) => res.type('text').send('SimStudio server is running, but the client is not built: run `npm run build`.'));

@@ -2,7 +2,7 @@
 // studio (scenario bank, templates, booking sessions, invite links, the live board).
 import express from 'express';
 import { z } from 'zod';
-import { BookSessionSchema, ContentKindSchema, TemplateSchema, type DayState } from '../../shared/assessment.ts';
+import { BookSessionSchema, ContentKindSchema, TemplateSchema, type BookSession, type DayState } from '../../shared/assessment.ts';
 import type { BoardRow, EvidenceNoteView, InviteRow, RecordingsResponse } from '../../shared/api.ts';
 import type { TestCallSummary } from '../../shared/prejoin.ts';
 import type { Participant } from '../../shared/domain.ts';
@@ -38,6 +38,8 @@ export interface AssessmentRouteDeps {
   recordings: () => RecordingService;
   /** The notes `viewer` may read (a scorer: their own and submitted sheets'). */
   evidenceNotes: (sessionId: string, viewer: Participant) => EvidenceNoteView[];
+  /** Throws (a ProtocolFailure) to refuse a booking, e.g. an observer not yet calibrated. */
+  bookingCheck?: (booking: BookSession) => void;
   log: Logger;
 }
 
@@ -164,6 +166,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     '/studio/sessions',
     as(async (req, res, viewer) => {
       const booking = BookSessionSchema.parse(req.body);
+      deps.bookingCheck?.(booking);
       const { sessionId, participants } = deps.assessment.book(booking);
       deps.log.info({ sessionId, by: viewer.id }, 'session booked');
       res.status(201).json({ sessionId, invites: await inviteRows(participants) });

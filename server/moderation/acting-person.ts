@@ -11,7 +11,8 @@ export function actingPerson(participant: Participant): ActingPerson {
   return { participantId: participant.id, name: participant.displayName, role: participant.role };
 }
 
-const normalised = (name: string): string => name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
+/** A name as compared across records (case, spacing and Unicode forms aside). */
+export const normalised = (name: string): string => name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
 
 /** The same person: the same participant record, or records under the same name (one human
  *  with two invites). Two different people who share a name are refused too: the safe side. */
