@@ -11,6 +11,7 @@ import { DocStore } from '../collab/doc-store.ts';
 import { SessionsRepo } from '../db/sessions-repo.ts';
 import { EqualitiesRepo } from '../equalities/equalities-repo.ts';
 import { ModerationRepo } from '../moderation/moderation-repo.ts';
+import { calibrationRatings } from '../calibration/calibration-repo.ts';
 import { cohortData, type CohortRange } from './cohort-data.ts';
 import { cohortAnalytics, ownStringency } from './cohort-report.ts';
 import { equalitiesReport } from './equalities-report.ts';
@@ -31,9 +32,9 @@ const equalities = new EqualitiesRepo(db);
 function answer(request: AnalyticsRequest): CohortAnalytics | OwnStringency | EqualitiesReport {
   switch (request.kind) {
     case 'cohort':
-      return cohortAnalytics(cohortData(deps, request.range), request.labels);
+      return cohortAnalytics(cohortData(deps, request.range), request.labels, calibrationRatings(db, request.range));
     case 'own':
-      return ownStringency(cohortData(deps, request.range), request.rater);
+      return ownStringency(cohortData(deps, request.range), request.rater, calibrationRatings(db, request.range));
     case 'equalities':
       // The answers are matched to outcomes here, in memory: no query joins the two.
       return equalitiesReport(cohortData(deps, request.range, { finalMarks: true }), equalities.answered(), request.labels);

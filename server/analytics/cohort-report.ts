@@ -92,13 +92,23 @@ function cohortReliability(ratings: readonly CohortRating[]): CohortReliability 
   };
 }
 
+/** A rating outside the cohort's days that still shows an observer's stringency: a calibration
+ *  case scored in playback (its candidate is the case). */
+export interface ExtraRating {
+  candidate: string;
+  rater: string;
+  score: number;
+}
+
 /**
  * Observers' effects: every independent rating, with the candidate as the candidate (observers
- * watch the whole day) — the same rows `npm run analyse -- stringency` takes.
+ * watch the whole day) — the same rows `npm run analyse -- stringency` takes — and the
+ * calibration cases the observers scored, each case a candidate of its own.
  */
-function observerStringency(ratings: readonly CohortRating[]): StringencyResult {
-  if (ratings.length === 0) throw new AnalysisInputError('no scenario has been rated yet');
-  return stringency(ratings.map((r) => ({ candidate: r.candidate, rater: r.rater, score: r.score })), { byScenario: false });
+function observerStringency(ratings: readonly CohortRating[], calibration: readonly ExtraRating[]): StringencyResult {
+  if (ratings.length === 0 && calibration.length === 0) throw new AnalysisInputError('no scenario has been rated yet');
+  const rows = [...ratings.map((r) => ({ candidate: r.candidate, rater: r.rater, score: r.score })), ...calibration];
+  return stringency(rows, { byScenario: false });
 }
 
 /** Actors' effects: every rating of a scenario, with the actor who played it as the "rater". */
@@ -124,22 +134,22 @@ function cohortBrm(ratings: readonly CohortRating[]): CohortBrm {
   return { ...result, borderline: DEFAULT_BORDERLINE, stationTitles, points };
 }
 
-export function cohortAnalytics(data: CohortData, range: { from: string | null; to: string | null }): CohortAnalytics {
+export function cohortAnalytics(data: CohortData, range: { from: string | null; to: string | null }, calibration: readonly ExtraRating[] = []): CohortAnalytics {
   return {
     from: range.from,
     to: range.to,
     sessions: new Set(data.ratings.map((r) => r.sessionId)).size,
     ratings: data.ratings.length,
     reliability: panel(() => cohortReliability(data.ratings)),
-    stringency: panel(() => observerStringency(data.ratings)),
+    stringency: panel(() => observerStringency(data.ratings, calibration)),
     actors: panel(() => actorEffects(data.ratings)),
     brm: panel(() => cohortBrm(data.ratings)),
   };
 }
 
 /** An observer's own position, by name (people accounts: issue 13), and nobody else's. */
-export function ownStringency(data: CohortData, rater: string): OwnStringency {
-  const result = panel(() => observerStringency(data.ratings));
+export function ownStringency(data: CohortData, rater: string, calibration: readonly ExtraRating[] = []): OwnStringency {
+  const result = panel(() => observerStringency(data.ratings, calibration));
   if (!result.ok) return { rater, effect: null, raters: 0, reason: result.reason };
   const effect: RaterEffect | undefined = result.result.raters.find((r) => r.rater === rater);
   return {

@@ -138,10 +138,16 @@ export class CalibrationRepo {
   }
 }
 
-/** Every stored calibration rating, shaped like the cohort's ratings (candidate, rater, item,
- *  score) so observer stringency over time can include calibration. */
-export function calibrationRatings(db: Database): CalibrationRatingRow[] {
-  return new CalibrationRepo(db).attempts().flatMap((a) =>
+/** Every stored calibration rating (of attempts submitted within the range), shaped like the
+ *  cohort's ratings (candidate, rater, item, score) so observer stringency can include calibration. */
+export function calibrationRatings(db: Database, range: { from?: number; to?: number } = {}): CalibrationRatingRow[] {
+  const from = range.from ?? -Infinity;
+  const to = range.to ?? Infinity;
+  const submittedIn = (a: { submittedAt: string }): boolean => {
+    const at = Date.parse(a.submittedAt);
+    return at >= from && at < to;
+  };
+  return new CalibrationRepo(db).attempts().filter(submittedIn).flatMap((a) =>
     Object.entries(a.ratings).map(([item, score]) => ({ candidate: `calibration:${a.caseId}`, rater: a.observerName, item, score })),
   );
 }
