@@ -103,6 +103,7 @@ export const EqualitiesQuerySchema = z.strictObject({
   from: IsoDate.optional(),
   to: IsoDate.optional(),
 });
+export const EqualitiesTableQuerySchema = EqualitiesQuerySchema.extend({ table: z.enum(['outcomes', 'dif']) });
 
 /** The characteristics analysed, in the order the panel shows them. */
 export const CHARACTERISTICS = ['ageBand', 'sex', 'ethnicGroup', 'ethnicity', 'disability', 'firstLanguageEnglish'] as const;

@@ -16,6 +16,7 @@ import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
 import type { CohortAnalyticsService } from '../analytics/cohort-analytics-service.ts';
 import { cohortCsv } from '../analytics/cohort-csv.ts';
+import { dayRange } from '../analytics/date-range.ts';
 import { cohortReportPdf } from '../analytics/cohort-pdf.ts';
 import { actingPerson } from '../moderation/acting-person.ts';
 import { participantRoute } from './participant-route.ts';
@@ -30,13 +31,6 @@ export interface AnalyticsRouteDeps {
   log: Logger;
 }
 
-const DAY_MS = 86_400_000;
-/** "YYYY-MM-DD" days (both included, UTC) as the cohort's [from, to) in epoch ms. */
-const rangeOf = (q: { from?: string; to?: string }): { from?: number; to?: number } => ({
-  ...(q.from ? { from: Date.parse(`${q.from}T00:00:00Z`) } : {}),
-  ...(q.to ? { to: Date.parse(`${q.to}T00:00:00Z`) + DAY_MS } : {}),
-});
-
 export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
   const router = express.Router();
   const as = participantRoute(deps);
@@ -48,7 +42,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/cohort',
     as(async (req, res, viewer) => {
       const q = AnalyticsFilterSchema.parse(req.query);
-      const analytics = await deps.analytics.cohort(rangeOf(q), { from: q.from ?? null, to: q.to ?? null });
+      const analytics = await deps.analytics.cohort(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.viewed', detail: { from: q.from ?? null, to: q.to ?? null } });
       res.json(analytics);
     }, cohortReaders),
@@ -58,7 +52,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/cohort.csv',
     as(async (req, res, viewer) => {
       const q = AnalyticsTableQuerySchema.parse(req.query);
-      const analytics = await deps.analytics.cohort(rangeOf(q), { from: q.from ?? null, to: q.to ?? null });
+      const analytics = await deps.analytics.cohort(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.exported', detail: { table: q.table, from: q.from ?? null, to: q.to ?? null } });
       res.setHeader('Content-Disposition', `attachment; filename="${q.table}.csv"`);
       res.type('text/csv').send(cohortCsv(analytics, q.table));
@@ -69,7 +63,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/cohort.pdf',
     as(async (req, res, viewer) => {
       const q = AnalyticsFilterSchema.parse(req.query);
-      const analytics = await deps.analytics.cohort(rangeOf(q), { from: q.from ?? null, to: q.to ?? null });
+      const analytics = await deps.analytics.cohort(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
       const pdf = await cohortReportPdf(analytics, `${viewer.displayName} (${viewer.role})`);
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.reportDownloaded', detail: { from: q.from ?? null, to: q.to ?? null } });
       res.setHeader('Content-Disposition', 'attachment; filename="cohort-report.pdf"');
@@ -178,7 +172,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
         cut = panel.result.passMark;
         basis = { judges: panel.result.judges, angoffCut: panel.result.cut };
       } else {
-        const analytics = await deps.analytics.cohort(rangeOf(body), { from: body.from ?? null, to: body.to ?? null });
+        const analytics = await deps.analytics.cohort(dayRange(body), { from: body.from ?? null, to: body.to ?? null });
         if (!analytics.brm.ok) throw new ProtocolFailure('CONFLICT', `no cut to adopt: ${analytics.brm.reason}`);
         cut = analytics.brm.result.examCut;
         basis = { from: body.from ?? null, to: body.to ?? null, examCut: cut, stations: analytics.brm.result.stations.length };

@@ -2,7 +2,9 @@
 // an analyst reads the aggregate, and nobody else reaches either: not observers, actors,
 // moderators or coordinators. Every aggregate read is audited with the acting person.
 import express from 'express';
-import { EqualitiesQuerySchema, EqualitiesSubmissionSchema, type EqualitiesReport } from '../../shared/equalities.ts';
+import { EqualitiesQuerySchema, EqualitiesSubmissionSchema, EqualitiesTableQuerySchema, type EqualitiesReport } from '../../shared/equalities.ts';
+import { dayRange } from '../analytics/date-range.ts';
+import { equalitiesCsv } from '../equalities/equalities-csv.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { CohortRange } from '../analytics/cohort-data.ts';
@@ -25,7 +27,6 @@ export interface EqualitiesRouteDeps {
   log: Logger;
 }
 
-const DAY_MS = 86_400_000;
 
 export function equalitiesRoutes(deps: EqualitiesRouteDeps): express.Router {
   const router = express.Router();
@@ -62,13 +63,20 @@ export function equalitiesRoutes(deps: EqualitiesRouteDeps): express.Router {
     '/analytics/equalities',
     as(async (req, res, analyst) => {
       const q = EqualitiesQuerySchema.parse(req.query);
-      const range = {
-        ...(q.from ? { from: Date.parse(`${q.from}T00:00:00Z`) } : {}),
-        ...(q.to ? { to: Date.parse(`${q.to}T00:00:00Z`) + DAY_MS } : {}),
-      };
-      const report = await deps.report(range, { from: q.from ?? null, to: q.to ?? null });
+      const report = await deps.report(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(analyst), action: 'equalities.viewed', detail: { from: q.from ?? null, to: q.to ?? null } });
       res.json(report);
+    }, ['analyst']),
+  );
+
+  router.get(
+    '/analytics/equalities.csv',
+    as(async (req, res, analyst) => {
+      const q = EqualitiesTableQuerySchema.parse(req.query);
+      const report = await deps.report(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
+      deps.audit.append({ actor: actingPerson(analyst), action: 'equalities.exported', detail: { table: q.table, from: q.from ?? null, to: q.to ?? null } });
+      res.setHeader('Content-Disposition', `attachment; filename="equalities-${q.table}.csv"`);
+      res.type('text/csv').send(equalitiesCsv(report, q.table));
     }, ['analyst']),
   );
 

@@ -48,6 +48,7 @@ describe('route matrix', () => {
       const mine = await callAs<MyEqualities>(studio, who, 'GET', '/equalities/mine');
       const put = await callAs(studio, who, 'PUT', '/equalities/mine', { decision: 'decline' });
       const aggregate = await callAs<EqualitiesReport>(studio, who, 'GET', '/analytics/equalities');
+      const csv = await callAs(studio, who, 'GET', '/analytics/equalities.csv?table=outcomes');
       if (role === 'candidate') {
         expect(mine.status, role).toBe(200);
         expect(mine.body).toEqual({ state: 'unasked' });
@@ -56,6 +57,7 @@ describe('route matrix', () => {
         expect(put.status, role).toBe(403);
       }
       expect(aggregate.status, role).toBe(role === 'analyst' ? 200 : 403);
+      expect(csv.status, role).toBe(role === 'analyst' ? 200 : 403);
     }
     // Only the candidate's decline was stored.
     expect(rowCount()).toBe(before + 1);
@@ -64,7 +66,7 @@ describe('route matrix', () => {
 
   it('refuses every route without a sign-in', async () => {
     const candidate = day.one('candidate');
-    for (const [method, path] of [['GET', '/equalities/mine'], ['PUT', '/equalities/mine'], ['GET', '/analytics/equalities']] as const) {
+    for (const [method, path] of [['GET', '/equalities/mine'], ['PUT', '/equalities/mine'], ['GET', '/analytics/equalities'], ['GET', '/analytics/equalities.csv']] as const) {
       const res = await fetch(`${studio.baseUrl}/api${path}?participantId=${candidate.id}`, {
         method,
         headers: { 'content-type': 'application/json' },
@@ -171,8 +173,26 @@ describe('the aggregate', () => {
     expect(report.itemTitles['kss-7']).toMatch(/^7\. /);
   });
 
+  it('gives the same tables as CSV: a suppressed group is a name and "yes", never a number', async () => {
+    const res = await callAs<string>(studio, day.one('analyst'), 'GET', '/analytics/equalities.csv?table=outcomes');
+    expect(res.status).toBe(200);
+    expect(res.type).toMatch(/text\/csv/);
+    const [header, ...rows] = res.body.trim().split('\r\n').map((line) => line.split(','));
+    expect(header).toEqual(['characteristic', 'group', 'suppressed', 'n', 'passed', 'rate', 'ci_lo', 'ci_hi', 'ratio', 'fisher_p']);
+    if (!report.outcomes.ok) throw new Error(report.outcomes.reason);
+    expect(rows).toHaveLength(report.outcomes.result.characteristics.reduce((n, c) => n + c.groups.length, 0));
+    const suppressed = rows.filter((r) => r[2] === 'yes');
+    expect(suppressed.length).toBeGreaterThan(0);
+    for (const r of suppressed) expect(r.slice(3, 9)).toEqual(['', '', '', '', '', '']);
+    for (const r of rows.filter((x) => x[2] === 'no')) expect(Number(r[3])).toBeGreaterThanOrEqual(10);
+    const dif = await callAs<string>(studio, day.one('analyst'), 'GET', '/analytics/equalities.csv?table=dif');
+    const kss7 = dif.body.split('\r\n').find((line) => line.startsWith('ethnicGroup,white,') && line.includes(',kss-7,'))!;
+    expect(kss7.split(',').at(-2)).toBe('C');
+    expect((await callAs(studio, day.one('analyst'), 'GET', '/analytics/equalities.csv?table=people')).status).toBe(400);
+  });
+
   it('audits every read with the acting person', () => {
-    const rows = studio.db.prepare("SELECT actor_name, actor_role FROM audit_log WHERE action = 'equalities.viewed'").all() as Array<{ actor_name: string; actor_role: string }>;
+    const rows = studio.db.prepare("SELECT actor_name, actor_role FROM audit_log WHERE action IN ('equalities.viewed', 'equalities.exported')").all() as Array<{ actor_name: string; actor_role: string }>;
     expect(rows.length).toBeGreaterThanOrEqual(2); // the matrix's read and this suite's
     for (const r of rows) expect(r).toEqual({ actor_name: 'Ana Lytic', actor_role: 'analyst' });
   });
