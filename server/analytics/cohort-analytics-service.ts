@@ -6,6 +6,10 @@ import type { CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
 import type { EqualitiesReport } from '../../shared/equalities.ts';
 import type { AnalyticsReply, AnalyticsRequest } from './analytics-thread.ts';
 import type { CohortRange } from './cohort-data.ts';
+import { ProtocolFailure } from '../../shared/errors.ts';
+
+/** Requests waiting for (or on) the thread at once. */
+export const MAX_QUEUED = 4;
 
 type Result = CohortAnalytics | OwnStringency | EqualitiesReport;
 type Pending = { resolve: (result: Result) => void; reject: (error: Error) => void };
@@ -43,6 +47,10 @@ export class CohortAnalyticsService {
   }
 
   private ask(request: Request): Promise<Result> {
+    // Each request costs seconds of the thread: a queue longer than this is refused, not grown.
+    if (this.pending.size >= MAX_QUEUED) {
+      return Promise.reject(new ProtocolFailure('RATE_LIMITED', 'the analytics are busy with other requests: try again in a few seconds'));
+    }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AdoptedCut, AngoffPanelView, CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
 import type { Participant } from '../../shared/domain.ts';
+import { MAX_QUEUED } from '../../server/analytics/cohort-analytics-service.ts';
 import { generateCohort, type CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
 import { callAs, finishedDemoDay, pdfTagged, pdfText, type FinishedDay } from '../helpers/moderation.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
@@ -63,6 +64,14 @@ describe('cohort analytics', { timeout: SLOW_MS }, () => {
     expect((await cohort).status).toBe(200);
     // On the main thread the seconds of fitting would hold every health check until the end.
     expect(order).toEqual(['health', 'health', 'health', 'health', 'health', 'cohort']);
+  });
+
+  it('refuses requests beyond a short queue with 429 instead of growing it', async () => {
+    const burst = await Promise.all(Array.from({ length: MAX_QUEUED + 2 }, () => cohortAs(day.one('coordinator'))));
+    const statuses = burst.map((r) => r.status).sort();
+    expect(statuses).toEqual([...Array<number>(MAX_QUEUED).fill(200), 429, 429]);
+    // Once the queue has drained, the next request is answered.
+    expect((await cohortAs(day.one('coordinator'))).status).toBe(200);
   });
 
   it('reports reliability per domain and for the scenario total, and a borderline-regression cut per scenario', async () => {
