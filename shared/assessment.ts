@@ -1,7 +1,7 @@
 // The assessment day: templates (versioned data), phases, the day's state as every client
 // sees it, and the lead observer's controls. The server runs the day; clients only display.
 import { z } from 'zod';
-import { LevelSchema } from './domain.ts';
+import { LevelSchema, PersonIdSchema } from './domain.ts';
 import { DEFAULT_RESULT_RULES, ElementSchema, ResultRulesSchema, type Element, type ResultRules } from './moderation.ts';
 import { frameworkFor } from './rubric.ts';
 
@@ -210,7 +210,9 @@ export interface SessionOverview {
   scenarios: ScenarioOverview[];
 }
 
-const Person = z.strictObject({ displayName: z.string().trim().min(1).max(120) });
+/** Someone booked into a session: a person of the organisation (`personId`), or a new person
+ *  by name. */
+const Person = z.strictObject({ displayName: z.string().trim().min(1).max(120), personId: PersonIdSchema.optional() });
 
 export const BookSessionSchema = z
   .strictObject({

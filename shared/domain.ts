@@ -18,17 +18,27 @@ export interface Participant {
   role: Role;
   displayName: string;
   createdAt: string;
+  /** The person (issue 13) whose place in the session this is. */
+  personId?: string;
 }
+
+export const PersonIdSchema = z.string().regex(/^[A-Za-z0-9-]{1,80}$/);
 
 export const NewParticipantSchema = z.strictObject({
   role: RoleSchema,
   displayName: z.string().trim().min(1).max(120),
+  /** An existing person of the session's organisation; without it a new person is added. */
+  personId: PersonIdSchema.optional(),
+  /** For a candidate: their reference, which finds them again as the same person. */
+  candidateRef: z.string().trim().min(1).max(120).optional(),
 });
 
 export const NewSessionSchema = z.strictObject({
   title: z.string().trim().min(1).max(200),
   level: LevelSchema,
   participants: z.array(NewParticipantSchema).min(1).max(50),
+  /** The organisation the session belongs to (default: the first one, made if none). */
+  organisationId: z.string().min(1).max(80).optional(),
 });
 export type NewSession = z.infer<typeof NewSessionSchema>;
 

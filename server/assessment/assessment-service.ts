@@ -17,7 +17,7 @@ import type { BoardAlert } from '../../shared/api.ts';
 import type { NewSession, Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { ELEMENT_LABELS, type Element } from '../../shared/moderation.ts';
-import { HIDDEN_ROLES, defaultStage, type Stage } from '../../shared/roles.ts';
+import { HIDDEN_ROLES, defaultStage, type Role, type Stage } from '../../shared/roles.ts';
 import { frameworkFor } from '../../shared/rubric.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import { transaction, type Database } from '../db/database.ts';
@@ -89,7 +89,8 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
 
   /** Books a session: participants, a random scenario draw (avoiding scenarios the candidate
    *  has sat), the plan with adjustments, and a waiting day. All or nothing. */
-  book(input: BookSession, random: () => number = Math.random): { sessionId: string; participants: Participant[] } {
+  /** `organisationId`: whose session it is (the booking coordinator's organisation). */
+  book(input: BookSession, random: () => number = Math.random, organisationId?: string): { sessionId: string; participants: Participant[] } {
     if (startsInThePast(input.scheduledStart, this.now())) {
       throw new ProtocolFailure('INVALID_PAYLOAD', 'scheduledStart: this time has already passed: choose a time from now on');
     }
@@ -121,16 +122,26 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
         if (error instanceof DrawError) throw new ProtocolFailure('CONFLICT', error.message);
         throw error;
       }
+      const place = <R extends Role>(role: R, p: { displayName: string; personId?: string | undefined }) => ({
+        role,
+        displayName: p.displayName,
+        ...(p.personId ? { personId: p.personId } : {}),
+      });
       const people: NewSession['participants'] = [
-        { role: 'candidate', displayName: input.candidate.displayName },
-        ...input.actors.map((a) => ({ role: 'actor' as const, displayName: a.displayName })),
-        { role: 'leadObserver', displayName: input.leadObserver.displayName },
-        ...input.observers.map((o) => ({ role: 'observer' as const, displayName: o.displayName })),
-        ...(input.moderator ? [{ role: 'moderator' as const, displayName: input.moderator.displayName }] : []),
-        { role: 'coordinator', displayName: input.coordinator.displayName },
-        ...(input.analyst ? [{ role: 'analyst' as const, displayName: input.analyst.displayName }] : []),
+        { ...place('candidate', input.candidate), candidateRef: input.candidate.candidateRef },
+        ...input.actors.map((a) => place('actor', a)),
+        place('leadObserver', input.leadObserver),
+        ...input.observers.map((o) => place('observer', o)),
+        ...(input.moderator ? [place('moderator', input.moderator)] : []),
+        place('coordinator', input.coordinator),
+        ...(input.analyst ? [place('analyst', input.analyst)] : []),
       ];
-      const { session, participants } = this.sessions.create({ title: input.title, level: template.level, participants: people });
+      const { session, participants } = this.sessions.create({
+        title: input.title,
+        level: template.level,
+        participants: people,
+        ...(organisationId ? { organisationId } : {}),
+      });
       const actors = participants.filter((p) => p.role === 'actor');
       this.plans.savePlan({
         sessionId: session.id,

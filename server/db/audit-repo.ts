@@ -11,6 +11,26 @@ export interface AuditActor {
   role: string;
 }
 
+/** A person acting outside any session (sign-in, people, organisation settings), or a
+ *  scheduled job (personId null, name the job's). */
+export interface AuditPerson {
+  personId: string | null;
+  name: string;
+  role: string;
+  organisationId: string | null;
+}
+
+export interface OrganisationAuditEntry {
+  id: number;
+  at: string;
+  sessionId: string | null;
+  personId: string | null;
+  name: string | null;
+  role: string | null;
+  action: string;
+  detail: Record<string, unknown>;
+}
+
 export interface AuditEntry {
   id: number;
   at: string;
@@ -41,25 +61,61 @@ export class AuditRepo {
   }
 
   /** `actor` names the acting person; with only `actorParticipantId` the name and role are
-   *  read from that participant record as it is now. */
-  append(entry: { sessionId?: string; actorParticipantId?: string; actor?: AuditActor; action: string; detail?: Record<string, unknown> }): void {
+   *  read from that participant record as it is now. The person and organisation come from
+   *  the participant and the session when not given (`person`: staff acting outside a session). */
+  append(entry: {
+    sessionId?: string;
+    actorParticipantId?: string;
+    actor?: AuditActor;
+    person?: AuditPerson;
+    action: string;
+    detail?: Record<string, unknown>;
+  }): void {
     const id = entry.actor?.participantId ?? entry.actorParticipantId ?? null;
+    const sessionId = entry.sessionId ?? null;
     this.db
       .prepare(
-        `INSERT INTO audit_log (at, session_id, actor_participant_id, actor_name, actor_role, action, detail)
-         VALUES (?, ?, ?, COALESCE(?, (SELECT display_name FROM participants WHERE id = ?)), COALESCE(?, (SELECT role FROM participants WHERE id = ?)), ?, ?)`,
+        `INSERT INTO audit_log (at, session_id, actor_participant_id, actor_name, actor_role, action, detail, actor_person_id, organisation_id)
+         VALUES (?, ?, ?, COALESCE(?, (SELECT display_name FROM participants WHERE id = ?)), COALESCE(?, (SELECT role FROM participants WHERE id = ?)), ?, ?,
+                 COALESCE(?, (SELECT person_id FROM participants WHERE id = ?)), COALESCE(?, (SELECT organisation_id FROM sessions WHERE id = ?)))`,
       )
       .run(
         new Date().toISOString(),
-        entry.sessionId ?? null,
+        sessionId,
         id,
-        entry.actor?.name ?? null,
+        entry.actor?.name ?? entry.person?.name ?? null,
         id,
-        entry.actor?.role ?? null,
+        entry.actor?.role ?? entry.person?.role ?? null,
         id,
         entry.action,
         JSON.stringify(entry.detail ?? {}),
+        entry.person?.personId ?? null,
+        id,
+        entry.person?.organisationId ?? null,
+        sessionId,
       );
+  }
+
+  /** The organisation's rows, newest first, optionally one action or one person only. */
+  listForOrganisation(organisationId: string, filter: { action?: string; personId?: string; limit?: number } = {}): OrganisationAuditEntry[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM audit_log WHERE organisation_id = ? AND (? IS NULL OR action = ?) AND (? IS NULL OR actor_person_id = ?)
+         ORDER BY id DESC LIMIT ?`,
+      )
+      .all(organisationId, filter.action ?? null, filter.action ?? null, filter.personId ?? null, filter.personId ?? null, filter.limit ?? 1000) as unknown as Array<
+      AuditRow & { actor_person_id: string | null }
+    >;
+    return rows.map((r) => ({
+      id: r.id,
+      at: r.at,
+      sessionId: r.session_id,
+      personId: r.actor_person_id,
+      name: r.actor_name,
+      role: r.actor_role,
+      action: r.action,
+      detail: JSON.parse(r.detail) as Record<string, unknown>,
+    }));
   }
 
   list(sessionId: string): AuditEntry[] {

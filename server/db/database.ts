@@ -342,6 +342,69 @@ const MIGRATIONS: string[] = [
      BEGIN SELECT RAISE(ABORT, 'a calibration attempt is submitted once'); END;
    CREATE TRIGGER calibration_attempts_no_delete BEFORE DELETE ON calibration_attempts
      BEGIN SELECT RAISE(ABORT, 'a calibration attempt is never deleted'); END;`,
+  // People and organisations (issue 13). Each person belongs to one organisation and holds
+  // roles there; a session belongs to an organisation and each participant is one person's
+  // place in it. Existing data moves into one organisation, each old participant becoming a
+  // person. Staff sign-in sessions and magic links are stored by the SHA-256 of their secret,
+  // never the secret. The audit log names the acting person and organisation from here on.
+  `CREATE TABLE organisations (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE people (
+     id TEXT PRIMARY KEY,
+     organisation_id TEXT NOT NULL REFERENCES organisations(id),
+     display_name TEXT NOT NULL,
+     email TEXT,
+     candidate_ref TEXT,
+     created_at TEXT NOT NULL,
+     removed_at TEXT
+   );
+   CREATE UNIQUE INDEX people_email ON people(organisation_id, email) WHERE email IS NOT NULL AND removed_at IS NULL;
+   CREATE INDEX people_by_email ON people(email);
+   CREATE TABLE person_roles (
+     person_id TEXT NOT NULL REFERENCES people(id),
+     role TEXT NOT NULL CHECK (role IN ('administrator', 'coordinator', 'moderator', 'reviewer', 'leadObserver', 'observer', 'actor', 'candidate', 'analyst')),
+     PRIMARY KEY (person_id, role)
+   );
+   CREATE TABLE staff_sessions (
+     id TEXT PRIMARY KEY,
+     secret_hash TEXT NOT NULL UNIQUE,
+     person_id TEXT NOT NULL REFERENCES people(id),
+     method TEXT NOT NULL,
+     user_agent TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     last_seen_at TEXT NOT NULL,
+     absolute_expires_at TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX staff_sessions_by_person ON staff_sessions(person_id);
+   CREATE TABLE magic_links (
+     token_hash TEXT PRIMARY KEY,
+     person_id TEXT NOT NULL REFERENCES people(id),
+     browser_hash TEXT,
+     purpose TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     used_at TEXT
+   );
+   ALTER TABLE sessions ADD COLUMN organisation_id TEXT REFERENCES organisations(id);
+   ALTER TABLE participants ADD COLUMN person_id TEXT REFERENCES people(id);
+   CREATE INDEX participants_by_person ON participants(person_id);
+   ALTER TABLE audit_log ADD COLUMN actor_person_id TEXT;
+   ALTER TABLE audit_log ADD COLUMN organisation_id TEXT;
+   INSERT INTO organisations (id, name, created_at)
+     SELECT 'org-existing', 'SimStudio', datetime('now') WHERE EXISTS (SELECT 1 FROM sessions);
+   UPDATE sessions SET organisation_id = 'org-existing';
+   INSERT INTO people (id, organisation_id, display_name, created_at)
+     SELECT 'person-' || id, 'org-existing', display_name, created_at FROM participants;
+   INSERT INTO person_roles (person_id, role)
+     SELECT 'person-' || id, role FROM participants;
+   UPDATE people SET candidate_ref = (
+     SELECT sp.candidate_ref FROM participants p JOIN session_plans sp ON sp.session_id = p.session_id
+     WHERE 'person-' || p.id = people.id AND p.role = 'candidate');
+   UPDATE participants SET person_id = 'person-' || id;`,
 ];
 
 /** The database file in a data directory. */

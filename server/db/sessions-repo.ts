@@ -2,6 +2,9 @@
 import { randomUUID } from 'node:crypto';
 import type { NewSession, Participant, Session, Level } from '../../shared/domain.ts';
 import type { Role } from '../../shared/roles.ts';
+import { ProtocolFailure } from '../../shared/errors.ts';
+import type { OrgRole } from '../../shared/people.ts';
+import { PeopleRepo } from '../people/people-repo.ts';
 import { transaction, type Database } from './database.ts';
 
 interface SessionRow {
@@ -16,6 +19,7 @@ interface ParticipantRow {
   role: Role;
   display_name: string;
   created_at: string;
+  person_id: string | null;
 }
 
 const toSession = (r: SessionRow): Session => ({ id: r.id, title: r.title, level: r.level, createdAt: r.created_at });
@@ -25,31 +29,76 @@ const toParticipant = (r: ParticipantRow): Participant => ({
   role: r.role,
   displayName: r.display_name,
   createdAt: r.created_at,
+  ...(r.person_id ? { personId: r.person_id } : {}),
 });
 
 export class SessionsRepo {
   private readonly db: Database;
+  private readonly people: PeopleRepo;
 
   constructor(db: Database) {
     this.db = db;
+    this.people = new PeopleRepo(db);
   }
 
+  /** Books the session in its organisation. Each participant is a person's place in it: the
+   *  named person (who must be of that organisation and hold the role), the organisation's
+   *  candidate with the same reference, or else a new person. */
   create(input: NewSession): { session: Session; participants: Participant[] } {
     const now = new Date().toISOString();
     const session: Session = { id: randomUUID(), title: input.title, level: input.level, createdAt: now };
-    const participants = input.participants.map(
-      (p): Participant => ({ id: randomUUID(), sessionId: session.id, role: p.role, displayName: p.displayName, createdAt: now }),
-    );
-    transaction(this.db, () => {
+    return transaction(this.db, () => {
+      const organisationId = input.organisationId ?? this.defaultOrganisation();
+      const participants = input.participants.map((p): Participant => {
+        const person = this.personFor(organisationId, p);
+        // A named person is shown as they are known; otherwise as booked (a candidate found by
+        // reference keeps the name this booking gives).
+        const displayName = p.personId ? person.displayName : p.displayName;
+        return { id: randomUUID(), sessionId: session.id, role: p.role, displayName, createdAt: now, personId: person.id };
+      });
       this.db
-        .prepare('INSERT INTO sessions (id, title, level, created_at) VALUES (?, ?, ?, ?)')
-        .run(session.id, session.title, session.level, now);
+        .prepare('INSERT INTO sessions (id, title, level, created_at, organisation_id) VALUES (?, ?, ?, ?, ?)')
+        .run(session.id, session.title, session.level, now, organisationId);
       const insert = this.db.prepare(
-        'INSERT INTO participants (id, session_id, role, display_name, created_at) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO participants (id, session_id, role, display_name, created_at, person_id) VALUES (?, ?, ?, ?, ?, ?)',
       );
-      for (const p of participants) insert.run(p.id, p.sessionId, p.role, p.displayName, now);
+      for (const p of participants) insert.run(p.id, p.sessionId, p.role, p.displayName, now, p.personId ?? null);
+      return { session, participants };
     });
-    return { session, participants };
+  }
+
+  private personFor(organisationId: string, p: NewSession['participants'][number]): { id: string; displayName: string } {
+    const role = p.role as OrgRole;
+    if (p.personId) {
+      const person = this.people.get(p.personId);
+      if (!person || person.organisationId !== organisationId || person.removedAt) throw new ProtocolFailure('NOT_FOUND', `no such person in this organisation (${p.displayName})`);
+      if (!person.roles.includes(role)) throw new ProtocolFailure('INVALID_PAYLOAD', `${person.displayName} does not hold the ${role} role in this organisation`);
+      return person;
+    }
+    if (role === 'candidate' && p.candidateRef) {
+      const known = this.people.candidateByRef(organisationId, p.candidateRef);
+      if (known) return known;
+    }
+    return this.people.create(organisationId, { displayName: p.displayName, roles: [role], ...(role === 'candidate' && p.candidateRef ? { candidateRef: p.candidateRef } : {}) });
+  }
+
+  /** The organisation sessions go to when none is named: the first, made on first need. */
+  defaultOrganisation(): string {
+    return this.people.organisations()[0]?.id ?? this.people.createOrganisation('SimStudio').id;
+  }
+
+  /** The organisation a session belongs to. */
+  organisationOf(sessionId: string): string | undefined {
+    const row = this.db.prepare('SELECT organisation_id FROM sessions WHERE id = ?').get(sessionId) as { organisation_id: string | null } | undefined;
+    return row?.organisation_id ?? undefined;
+  }
+
+  /** The participants that are this person's places in sessions, newest session first. */
+  participantsOfPerson(personId: string): Participant[] {
+    const rows = this.db
+      .prepare('SELECT p.* FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.person_id = ? ORDER BY s.created_at DESC, p.rowid')
+      .all(personId) as unknown as ParticipantRow[];
+    return rows.map(toParticipant);
   }
 
   count(): number {
@@ -73,8 +122,13 @@ export class SessionsRepo {
     return rows.map(toParticipant);
   }
 
-  listSessions(): Session[] {
-    const rows = this.db.prepare('SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC').all() as unknown as SessionRow[];
+  /** Every session, newest first; with `organisationId` only that organisation's. */
+  listSessions(organisationId?: string): Session[] {
+    const rows = (
+      organisationId === undefined
+        ? this.db.prepare('SELECT * FROM sessions ORDER BY created_at DESC, rowid DESC').all()
+        : this.db.prepare('SELECT * FROM sessions WHERE organisation_id = ? ORDER BY created_at DESC, rowid DESC').all(organisationId)
+    ) as unknown as SessionRow[];
     return rows.map(toSession);
   }
 
