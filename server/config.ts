@@ -36,6 +36,9 @@ const EnvSchema = z.object({
   SIMSTUDIO_ALLOWED_ORIGINS: z.string().optional(),
   SIMSTUDIO_HELP_CONTACT: z.string().trim().max(300).optional(),
   SIMSTUDIO_REQUIRE_CALIBRATION: z.enum(['true', 'false']).default('false'),
+  /** Staff sign-in sessions end after this long unused, and this long after sign-in at most. */
+  SIMSTUDIO_STAFF_IDLE_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
+  SIMSTUDIO_STAFF_ABSOLUTE_HOURS: z.coerce.number().positive().max(24 * 90).default(24 * 7),
 });
 
 export interface MediaConfig {
@@ -77,6 +80,8 @@ export interface Config {
   helpContact: string | null;
   /** Booking refuses an observer or lead observer who has not passed a calibration case. */
   requireCalibration: boolean;
+  /** Staff sign-in sessions: closed after idleSeconds unused, absoluteSeconds after sign-in. */
+  staffSessions: { idleSeconds: number; absoluteSeconds: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -117,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     allowedOrigins: allowedOriginsFromEnv(e.SIMSTUDIO_ALLOWED_ORIGINS),
     helpContact: e.SIMSTUDIO_HELP_CONTACT || null,
     requireCalibration: e.SIMSTUDIO_REQUIRE_CALIBRATION === 'true',
+    staffSessions: { idleSeconds: Math.round(e.SIMSTUDIO_STAFF_IDLE_HOURS * 3600), absoluteSeconds: Math.round(e.SIMSTUDIO_STAFF_ABSOLUTE_HOURS * 3600) },
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: {

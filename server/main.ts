@@ -4,6 +4,7 @@ import { loadConfig } from './config.ts';
 import { createDemoSession, demoLinks, DEMO_TITLE } from './demo.ts';
 import { createLogger } from './log.ts';
 import { installProcessPolicy } from './process-policy.ts';
+import { firstRunSignIn } from './people/first-run.ts';
 import { startStudio } from './studio.ts';
 
 const config = loadConfig();
@@ -12,6 +13,19 @@ const studio = await startStudio(config, log);
 // From here on nothing a client sends can end the process (startup errors above still do:
 // a studio that never came up must not pretend to serve).
 installProcessPolicy(log, () => studio.close());
+
+// Before the demo session, so that the demo belongs to the first organisation.
+const firstSignIn = firstRunSignIn(studio);
+if (firstSignIn) {
+  process.stdout.write(
+    [
+      '',
+      'No administrator has signed in yet. One-time administrator sign-in link (24 hours; `npm run admin -- sign-in-link` makes another):',
+      `  ${studio.baseUrl}${firstSignIn}`,
+      '',
+    ].join('\n') + '\n',
+  );
+}
 
 if (config.demo) {
   const existing = studio.sessions.firstSession();

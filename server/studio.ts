@@ -50,6 +50,10 @@ import { RecordingService } from './recording/recording-service.ts';
 import { ProbeService } from './prejoin/probe-service.ts';
 import { prejoinRoutes } from './prejoin/prejoin-routes.ts';
 import { TestCallRepo } from './prejoin/test-call-repo.ts';
+import { PeopleRepo } from './people/people-repo.ts';
+import { StaffSessions } from './identity/staff-sessions.ts';
+import { MagicLinks } from './identity/magic-links.ts';
+import { identityRoutes, type OutgoingMail } from './http/identity-routes.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -75,6 +79,9 @@ export interface Studio {
   moderation: ModerationService;
   calibration: CalibrationService;
   docStore: DocStore;
+  people: PeopleRepo;
+  staffSessions: StaffSessions;
+  magicLinks: MagicLinks;
   log: Logger;
   close(): Promise<void>;
 }
@@ -138,7 +145,14 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // Ready before the first room page is served (it carries them).
   void rooms.routerRtpCapabilities().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not read the router capabilities yet'));
   const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log }, config.recording);
-  const auth = new ParticipantAuth(tokens, sessions);
+  const people = new PeopleRepo(db);
+  const staffSessions = new StaffSessions({ db, people, timeouts: config.staffSessions });
+  const magicLinks = new MagicLinks(db);
+  const auth = new ParticipantAuth(tokens, sessions, staffSessions, people);
+  const sendMail = (mail: OutgoingMail): void => {
+    // Without a mail server the log is the delivery (the embedded default).
+    log.info({ mail: { to: mail.to, subject: mail.subject, kind: mail.kind }, text: mail.text }, 'email');
+  };
   const probes = new ProbeService({ pickWorker: () => pool.pick(), media: config.media, iceServers: config.iceServers, log });
   const testCalls = new TestCallRepo(db);
 
@@ -222,9 +236,12 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
   );
   api.use(calibrationRoutes({ auth, calibration, log }));
+  const identity = identityRoutes({ people, staffSessions, magicLinks, sessions, assessment, audit, sendMail, baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
+  api.use(identity.api);
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
+    extraPages: identity.pages,
     version: VERSION,
     clientDir: path.join(ROOT, 'dist', 'client'),
     auth,
@@ -298,6 +315,9 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     moderation,
     calibration,
     docStore,
+    people,
+    staffSessions,
+    magicLinks,
     log,
     async close() {
       await recordings.close();

@@ -85,7 +85,9 @@ export interface InviteRow {
   participantId: string;
   role: Role;
   displayName: string;
-  link: string;
+  /** Null for someone with a staff account: they sign in as themselves (at /signin), and no
+   *  link that signs in as them is ever handed to anyone else. */
+  link: string | null;
 }
 
 /** What POST /api/studio/sessions answers with (201). */

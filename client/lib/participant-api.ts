@@ -24,21 +24,10 @@ export function plainMessage(raw: string): string {
     .join(' ');
 }
 
-export class ParticipantApi {
-  readonly participantId: string;
-
-  constructor(participantId: string) {
-    this.participantId = participantId;
-  }
-
+/** Calls as whoever the browser's cookies say (staff pages: the signed-in person). */
+export class ApiClient {
   url(path: string): string {
-    const sep = path.includes('?') ? '&' : '?';
-    return `/api${path}${sep}participantId=${encodeURIComponent(this.participantId)}`;
-  }
-
-  /** Who this browser is signed in as, for this participant (401: not signed in). */
-  me(): Promise<ApiResult<MeResponse>> {
-    return this.get<MeResponse>('/me');
+    return `/api${path}`;
   }
 
   get<T>(path: string): Promise<ApiResult<T>> {
@@ -51,6 +40,10 @@ export class ParticipantApi {
 
   put<T>(path: string, body: unknown): Promise<ApiResult<T>> {
     return this.request<T>('PUT', path, body);
+  }
+
+  delete<T>(path: string): Promise<ApiResult<T>> {
+    return this.request<T>('DELETE', path);
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<ApiResult<T>> {
@@ -82,11 +75,32 @@ export class ParticipantApi {
         message: payload?.error?.message ? plainMessage(payload.error.message) : `The server answered ${response.status}.`,
       };
     }
+    if (response.status === 204) return { ok: true, status: 204, data: undefined as T };
     try {
       return { ok: true, status: response.status, data: (await response.json()) as T };
     } catch {
       return { ok: false, status: response.status, code: 'HTTP', message: 'The server sent an answer this page could not read.' };
     }
+  }
+}
+
+/** Calls as one participant (`?participantId=`, proven by that participant's cookie). */
+export class ParticipantApi extends ApiClient {
+  readonly participantId: string;
+
+  constructor(participantId: string) {
+    super();
+    this.participantId = participantId;
+  }
+
+  override url(path: string): string {
+    const sep = path.includes('?') ? '&' : '?';
+    return `/api${path}${sep}participantId=${encodeURIComponent(this.participantId)}`;
+  }
+
+  /** Who this browser is signed in as, for this participant (401: not signed in). */
+  me(): Promise<ApiResult<MeResponse>> {
+    return this.get<MeResponse>('/me');
   }
 }
 

@@ -79,6 +79,8 @@ export interface CohortDataDeps {
 export interface CohortRange {
   from?: number;
   to?: number;
+  /** One organisation's sessions only (every route passes the viewer's). */
+  organisationId?: string | undefined;
 }
 
 const isRating = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 4;
@@ -89,7 +91,7 @@ export function cohortData(deps: CohortDataDeps, range: CohortRange = {}, option
   const from = range.from ?? -Infinity;
   const to = range.to ?? Infinity;
   const chosen: Array<{ plan: SessionPlan; when: number }> = [];
-  for (const session of deps.sessions.listSessions()) {
+  for (const session of deps.sessions.listSessions(range.organisationId)) {
     const plan = deps.plans.plan(session.id);
     if (!plan || plan.template.practice) continue;
     const when = plan.scheduledStart ?? Date.parse(session.createdAt);

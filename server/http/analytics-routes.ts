@@ -42,7 +42,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/cohort',
     as(async (req, res, viewer) => {
       const q = AnalyticsFilterSchema.parse(req.query);
-      const analytics = await deps.analytics.cohort(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
+      const analytics = await deps.analytics.cohort({ ...dayRange(q), organisationId: deps.auth.organisationOf(viewer) }, { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.viewed', detail: { from: q.from ?? null, to: q.to ?? null } });
       res.json(analytics);
     }, cohortReaders),
@@ -52,7 +52,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/cohort.csv',
     as(async (req, res, viewer) => {
       const q = AnalyticsTableQuerySchema.parse(req.query);
-      const analytics = await deps.analytics.cohort(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
+      const analytics = await deps.analytics.cohort({ ...dayRange(q), organisationId: deps.auth.organisationOf(viewer) }, { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.exported', detail: { table: q.table, from: q.from ?? null, to: q.to ?? null } });
       res.setHeader('Content-Disposition', `attachment; filename="${q.table}.csv"`);
       res.type('text/csv').send(cohortCsv(analytics, q.table));
@@ -63,7 +63,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/cohort.pdf',
     as(async (req, res, viewer) => {
       const q = AnalyticsFilterSchema.parse(req.query);
-      const analytics = await deps.analytics.cohort(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
+      const analytics = await deps.analytics.cohort({ ...dayRange(q), organisationId: deps.auth.organisationOf(viewer) }, { from: q.from ?? null, to: q.to ?? null });
       const pdf = await cohortReportPdf(analytics, `${viewer.displayName} (${viewer.role})`);
       deps.audit.append({ actor: actingPerson(viewer), action: 'analytics.reportDownloaded', detail: { from: q.from ?? null, to: q.to ?? null } });
       res.setHeader('Content-Disposition', 'attachment; filename="cohort-report.pdf"');
@@ -172,7 +172,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
         cut = panel.result.passMark;
         basis = { judges: panel.result.judges, angoffCut: panel.result.cut };
       } else {
-        const analytics = await deps.analytics.cohort(dayRange(body), { from: body.from ?? null, to: body.to ?? null });
+        const analytics = await deps.analytics.cohort({ ...dayRange(body), organisationId: deps.auth.organisationOf(viewer) }, { from: body.from ?? null, to: body.to ?? null });
         if (!analytics.brm.ok) throw new ProtocolFailure('CONFLICT', `no cut to adopt: ${analytics.brm.reason}`);
         cut = analytics.brm.result.examCut;
         basis = { from: body.from ?? null, to: body.to ?? null, examCut: cut, stations: analytics.brm.result.stations.length };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { landingPath, sessionCookieName, type ApiError, type ApiErrorCode, type HealthResponse, type MeResponse } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { ROOM_ROLES } from '../../shared/roles.ts';
+import { SIGN_IN_PATH } from '../../shared/people.ts';
 import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
@@ -26,6 +27,8 @@ export interface HttpDeps {
   routerRtpCapabilities: () => Promise<unknown>;
   /** Further /api routes (the assessment day's). */
   extraApi?: express.Router;
+  /** Further page routes outside /api (sign-in links). */
+  extraPages?: express.Router;
   log: Logger;
 }
 
@@ -76,6 +79,14 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       return;
     }
     const { participant } = result;
+    if (deps.auth.signsInAsStaff(participant)) {
+      deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'invite.refused', detail: { reason: 'staff sign in as themselves' } });
+      res
+        .status(403)
+        .type('html')
+        .send(invitePage(`${participant.displayName} signs in to SimStudio with their own work email: open ${SIGN_IN_PATH} and ask for a sign-in link. This link cannot be used.`));
+      return;
+    }
     const token = await deps.tokens.sign(
       'session',
       { participantId: participant.id, sessionId: participant.sessionId, role: participant.role },
@@ -119,6 +130,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   };
 
   if (deps.extraApi) app.use('/api', deps.extraApi);
+  if (deps.extraPages) app.use(deps.extraPages);
   app.use('/api', (_req, res) => sendApiError(res, 404, 'NOT_FOUND', 'no such API route'));
 
   const pages = ClientPages.load(deps.clientDir);
@@ -141,7 +153,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       const routerRtpCapabilities = me ? await deps.routerRtpCapabilities().catch(() => undefined) : undefined;
       sendPage(res, pages.roomPage(me ? { me, ...(routerRtpCapabilities ? { routerRtpCapabilities } : {}) } : null));
     });
-    app.get(['/', '/studio/:participantId', '/playback/:participantId', '/moderation/:participantId', '/analytics/:participantId', '/calibration/:participantId'], (_req, res) => sendPage(res, pages.indexHtml));
+    app.get(['/', '/studio/:participantId', '/playback/:participantId', '/moderation/:participantId', '/analytics/:participantId', '/calibration/:participantId', '/signin', '/staff'], (_req, res) => sendPage(res, pages.indexHtml));
   } else {
     deps.log.warn({ clientDir: deps.clientDir }, 'client not built: run `npm run build` (npm start does it)');
     app.get('/', (_req, res) => res.type('text').send('SimStudio server is running, but the client is not built: run `npm run build`.'));

@@ -133,6 +133,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       if (!RECORDING_ID.test(id)) throw new ProtocolFailure('NOT_FOUND', 'no such recording');
       const recording = deps.recordings().get(id);
       if (!recording || recording.status === 'deleted') throw new ProtocolFailure('NOT_FOUND', 'no such recording');
+      if (!deps.auth.sameOrganisation(viewer, recording.sessionId)) throw new ProtocolFailure('NOT_FOUND', 'no such recording');
       if (recording.sessionId !== viewer.sessionId && !ORGANISATION_ROLES.has(viewer.role)) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
       res.sendFile(recording.file, { acceptRanges: true, headers: { 'Content-Type': 'video/webm', 'Cache-Control': 'private, no-store' } }, (err) => {
         if (!err || res.headersSent) return;
@@ -167,7 +168,8 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     as(async (req, res, viewer) => {
       const booking = BookSessionSchema.parse(req.body);
       deps.bookingCheck?.(booking);
-      const { sessionId, participants } = deps.assessment.book(booking);
+      // The new session belongs to the booking coordinator's organisation.
+      const { sessionId, participants } = deps.assessment.book(booking, Math.random, deps.auth.organisationOf(viewer));
       deps.log.info({ sessionId, by: viewer.id }, 'session booked');
       res.status(201).json({ sessionId, invites: await inviteRows(participants) });
     }, coordinator),
@@ -184,13 +186,14 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
 
   router.get(
     '/studio/board',
-    as((_req, res) => {
-      // Today's sessions (by planned start, or creation for open rooms), and any day still live.
+    as((_req, res, viewer) => {
+      // Today's sessions of the coordinator's organisation (by planned start, or creation for
+      // open rooms), and any day still live.
       const today = new Date();
       today.setHours(0, 0, 0, 0);
       const from = today.getTime();
       const to = from + 24 * 3600 * 1000;
-      const rows: BoardRow[] = deps.sessions.listSessions().flatMap((session) => {
+      const rows: BoardRow[] = deps.sessions.listSessions(deps.auth.organisationOf(viewer)).flatMap((session) => {
         const day = deps.assessment.dayState(session.id);
         const when = day?.scheduledStart ?? Date.parse(session.createdAt);
         const live = day?.status === 'running' || day?.status === 'paused';
@@ -219,7 +222,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
         participantId: p.id,
         role: p.role,
         displayName: p.displayName,
-        link: await deps.invites.link(deps.baseUrl(), p),
+        link: deps.auth.signsInAsStaff(p) ? null : await deps.invites.link(deps.baseUrl(), p),
       })),
     );
   }

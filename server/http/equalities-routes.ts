@@ -63,7 +63,7 @@ export function equalitiesRoutes(deps: EqualitiesRouteDeps): express.Router {
     '/analytics/equalities',
     as(async (req, res, analyst) => {
       const q = EqualitiesQuerySchema.parse(req.query);
-      const report = await deps.report(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
+      const report = await deps.report({ ...dayRange(q), organisationId: deps.auth.organisationOf(analyst) }, { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(analyst), action: 'equalities.viewed', detail: { from: q.from ?? null, to: q.to ?? null } });
       res.json(report);
     }, ['analyst']),
@@ -73,7 +73,7 @@ export function equalitiesRoutes(deps: EqualitiesRouteDeps): express.Router {
     '/analytics/equalities.csv',
     as(async (req, res, analyst) => {
       const q = EqualitiesTableQuerySchema.parse(req.query);
-      const report = await deps.report(dayRange(q), { from: q.from ?? null, to: q.to ?? null });
+      const report = await deps.report({ ...dayRange(q), organisationId: deps.auth.organisationOf(analyst) }, { from: q.from ?? null, to: q.to ?? null });
       deps.audit.append({ actor: actingPerson(analyst), action: 'equalities.exported', detail: { table: q.table, from: q.from ?? null, to: q.to ?? null } });
       res.setHeader('Content-Disposition', `attachment; filename="equalities-${q.table}.csv"`);
       res.type('text/csv').send(equalitiesCsv(report, q.table));

@@ -47,6 +47,7 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
   // Who may open a review (coordinators handle appeals; a moderator may ask for one); only the
   // named reviewer, a moderator, decides it (checked in the service).
   const reviewOpeners = ['moderator', 'coordinator'] as const;
+  const organisationOf = (viewer: Participant): string | undefined => deps.auth.organisationOf(viewer);
   const sessionOf = (params: unknown): string => {
     const p = SessionParam.safeParse(params);
     if (!p.success) throw new ProtocolFailure('NOT_FOUND', 'no such assessment session');
@@ -55,9 +56,9 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
 
   router.get(
     '/moderation/queue',
-    as((req, res) => {
+    as((req, res, viewer) => {
       const q = QueueFilterSchema.parse(req.query);
-      res.json(deps.moderation.queue({ from: q.from, to: q.to, status: q.status, sampledOnly: q.sampledOnly === 'true' }));
+      res.json(deps.moderation.queue({ from: q.from, to: q.to, status: q.status, sampledOnly: q.sampledOnly === 'true', organisationId: organisationOf(viewer) }));
     }, readers),
   );
 
@@ -123,7 +124,7 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
     '/results.csv',
     as((req, res, viewer) => {
       const q = CsvQuery.parse(req.query);
-      const csv = resultsCsv(deps.moderation.queue({ from: q.from, to: q.to }));
+      const csv = resultsCsv(deps.moderation.queue({ from: q.from, to: q.to, organisationId: organisationOf(viewer) }));
       deps.audit.append({ actor: actingPerson(viewer), action: 'report.results_exported', detail: { from: q.from ?? null, to: q.to ?? null } });
       res
         .type('text/csv; charset=utf-8')

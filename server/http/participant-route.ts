@@ -43,6 +43,11 @@ export function participantRoute(deps: { auth: ParticipantAuth; log: Logger }) {
           deps.log.warn({ role: auth.participant.role, path: req.path }, 'route refused for this role');
           return sendApiError(res, 403, 'FORBIDDEN', `a ${auth.participant.role} may not do this`);
         }
+        // Another organisation's session is as absent as one that does not exist (issue 13).
+        const sessionParam = req.params.sessionId;
+        if (typeof sessionParam === 'string' && !deps.auth.sameOrganisation(auth.participant, sessionParam)) {
+          return sendApiError(res, 404, 'NOT_FOUND', 'no such session');
+        }
         await handler(req, res, auth.participant);
       } catch (error) {
         if (error instanceof ProtocolFailure) {

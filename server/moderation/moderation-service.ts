@@ -139,12 +139,13 @@ export class ModerationService {
     return outcome;
   }
 
-  queue(filter: { from?: string; to?: string; status?: ModerationStatus; sampledOnly?: boolean }): QueueRow[] {
+  /** `organisationId`: that organisation's sessions only (every route passes the viewer's). */
+  queue(filter: { from?: string; to?: string; status?: ModerationStatus; sampledOnly?: boolean; organisationId?: string }): QueueRow[] {
     const rule = this.samplingRule();
     const from = filter.from ? Date.parse(`${filter.from}T00:00:00Z`) : -Infinity;
     const to = filter.to ? Date.parse(`${filter.to}T00:00:00Z`) + 86_400_000 : Infinity;
     const rows: QueueRow[] = [];
-    for (const session of this.deps.sessions.listSessions()) {
+    for (const session of this.deps.sessions.listSessions(filter.organisationId)) {
       const plan = this.deps.assessment.plans.plan(session.id);
       if (!plan || plan.template.practice) continue;
       if (this.deps.assessment.dayState(session.id)?.status !== 'complete') continue;
