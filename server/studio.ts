@@ -53,6 +53,7 @@ import { TestCallRepo } from './prejoin/test-call-repo.ts';
 import { PeopleRepo } from './people/people-repo.ts';
 import { StaffSessions } from './identity/staff-sessions.ts';
 import { MagicLinks } from './identity/magic-links.ts';
+import { SsoRepo } from './identity/sso-repo.ts';
 import { identityRoutes, type OutgoingMail } from './http/identity-routes.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -236,7 +237,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
   );
   api.use(calibrationRoutes({ auth, calibration, log }));
-  const identity = identityRoutes({ people, staffSessions, magicLinks, sessions, assessment, audit, sendMail, baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
+  const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail, baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({

@@ -405,6 +405,29 @@ const MIGRATIONS: string[] = [
      SELECT sp.candidate_ref FROM participants p JOIN session_plans sp ON sp.session_id = p.session_id
      WHERE 'person-' || p.id = people.id AND p.role = 'candidate');
    UPDATE participants SET person_id = 'person-' || id;`,
+  // Single sign-on per organisation (issue 13): its OpenID provider, the sign-ins in progress
+  // (kept server-side, keyed by the hash of a cookie of the browser that started them: they hold
+  // the PKCE verifier), and each person's provider identity once they have signed in with it.
+  `CREATE TABLE organisation_sso (
+     organisation_id TEXT PRIMARY KEY REFERENCES organisations(id),
+     issuer TEXT NOT NULL,
+     client_id TEXT NOT NULL,
+     client_secret TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE oidc_attempts (
+     browser_hash TEXT PRIMARY KEY,
+     organisation_id TEXT NOT NULL,
+     pending TEXT NOT NULL,
+     expires_at TEXT NOT NULL
+   );
+   CREATE TABLE person_identities (
+     issuer TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     person_id TEXT NOT NULL REFERENCES people(id),
+     linked_at TEXT NOT NULL,
+     PRIMARY KEY (issuer, subject)
+   );`,
 ];
 
 /** The database file in a data directory. */

@@ -16,7 +16,6 @@ import {
   type MyAssignment,
   type OrgRole,
   type Person,
-  type SignInMethod,
   type StaffMeResponse,
 } from '../../shared/people.ts';
 import { landingPath } from '../../shared/api.ts';
@@ -27,8 +26,11 @@ import type { SessionsRepo } from '../db/sessions-repo.ts';
 import { MAGIC_LINK_SECONDS, type MagicLinks } from '../identity/magic-links.ts';
 import { newSecret, SECRET_PATTERN } from '../identity/secrets.ts';
 import type { StaffSessions } from '../identity/staff-sessions.ts';
+import { auditPerson, cookieOptions, signIn } from '../identity/sign-in-cookie.ts';
 import type { Logger } from '../log.ts';
 import type { PeopleRepo } from '../people/people-repo.ts';
+import { beginSignIn, completeSignIn, OIDC_PENDING_SECONDS, oidcRedirectUri, OidcSettingsSchema } from '../identity/oidc.ts';
+import type { SsoRepo } from '../identity/sso-repo.ts';
 import { sendApiError } from './app.ts';
 import { organisationAuditCsv } from './organisation-audit-csv.ts';
 
@@ -45,6 +47,7 @@ export interface IdentityRouteDeps {
   people: PeopleRepo;
   staffSessions: StaffSessions;
   magicLinks: MagicLinks;
+  sso: SsoRepo;
   sessions: SessionsRepo;
   assessment: AssessmentService;
   audit: AuditRepo;
@@ -62,22 +65,15 @@ export interface StaffViewer {
 
 type StaffHandler = (req: Request, res: Response, viewer: StaffViewer) => Promise<void> | void;
 
+/** HttpOnly cookie naming the browser's single sign-on attempt (10 minutes). */
+const OIDC_BROWSER_COOKIE = 'simstudio_oidc';
+
 const PersonParam = z.object({ id: z.string().regex(/^[A-Za-z0-9-]{1,80}$/) });
 
 export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; pages: express.Router } {
   const api = express.Router();
   const pages = express.Router();
   api.use(['/auth', '/staff', '/org'], express.json({ limit: '16kb' }));
-
-  const cookieOptions = (req: Request, maxAgeSeconds: number) => ({
-    httpOnly: true,
-    sameSite: 'lax' as const,
-    secure: deps.cookieSecure === 'auto' ? req.secure : deps.cookieSecure,
-    path: '/',
-    maxAge: maxAgeSeconds * 1000,
-  });
-
-  const auditPerson = (person: Person, role?: string) => ({ personId: person.id, name: person.displayName, role: role ?? primaryRole(person), organisationId: person.organisationId });
 
   /** Every staff route: the signed-in person, and (when given) one of these roles. */
   const staff =
@@ -108,13 +104,6 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
       }
     };
 
-  /** Signs the person in on this browser: a new server-side session in an HttpOnly cookie. */
-  const signIn = (req: Request, res: Response, person: Person, method: SignInMethod): void => {
-    const session = deps.staffSessions.create(person.id, method, String(req.headers['user-agent'] ?? ''));
-    res.cookie(STAFF_COOKIE, session.secret, cookieOptions(req, session.maxAgeSeconds));
-    deps.audit.append({ person: auditPerson(person), action: 'signin.succeeded', detail: { method } });
-  };
-
   // ---- magic links ----
 
   // The answer is the same whether or not the address is known (no list of staff to be had).
@@ -124,7 +113,7 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
     let browser = req.headers.cookie ? parseCookie(req.headers.cookie)[MAGIC_BROWSER_COOKIE] : undefined;
     if (!browser || !SECRET_PATTERN.test(browser)) {
       browser = newSecret();
-      res.cookie(MAGIC_BROWSER_COOKIE, browser, cookieOptions(req, MAGIC_LINK_SECONDS));
+      res.cookie(MAGIC_BROWSER_COOKIE, browser, cookieOptions(req, deps.cookieSecure, MAGIC_LINK_SECONDS));
     }
     for (const person of deps.people.everyWithEmail(body.data.email)) {
       if (!person.roles.some((r) => STAFF_ROLES.has(r))) continue;
@@ -161,9 +150,85 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
       deps.log.warn({ reason }, 'magic link refused');
       return res.redirect(303, `${SIGN_IN_PATH}?error=${encodeURIComponent(reason)}`);
     }
-    signIn(req, res, person, use.purpose === 'email' ? 'magic-link' : use.purpose);
+    signIn(deps, req, res, person, use.purpose === 'email' ? 'magic-link' : use.purpose);
     res.redirect(303, STAFF_HOME_PATH);
   });
+
+  // ---- single sign-on (OpenID Connect), per organisation ----
+
+  api.get('/auth/sso', (_req, res) => void res.json(deps.sso.organisationsWithSso()));
+
+  pages.get('/auth/oidc/start', async (req, res, next) => {
+    try {
+      const organisationId = z.object({ organisation: z.string().min(1).max(80) }).safeParse(req.query);
+      const settings = organisationId.success ? deps.sso.settings(organisationId.data.organisation) : undefined;
+      if (!organisationId.success || !settings) return res.redirect(303, `${SIGN_IN_PATH}?error=oidc`);
+      const begun = await beginSignIn(settings, oidcRedirectUri(deps.baseUrl()));
+      if (!begun.ok) {
+        deps.log.warn({ reason: begun.reason, detail: begun.detail }, 'single sign-on could not start');
+        return res.redirect(303, `${SIGN_IN_PATH}?error=oidc`);
+      }
+      const browser = newSecret();
+      deps.sso.begin(browser, organisationId.data.organisation, begun.pending);
+      res.cookie(OIDC_BROWSER_COOKIE, browser, cookieOptions(req, deps.cookieSecure, OIDC_PENDING_SECONDS));
+      res.redirect(303, begun.url);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  pages.get('/auth/oidc/callback', async (req, res, next) => {
+    try {
+      const browser = req.headers.cookie ? parseCookie(req.headers.cookie)[OIDC_BROWSER_COOKIE] : undefined;
+      res.clearCookie(OIDC_BROWSER_COOKIE, { path: '/' });
+      const attempt = browser && SECRET_PATTERN.test(browser) ? deps.sso.take(browser) : undefined;
+      const settings = attempt ? deps.sso.settings(attempt.organisationId) : undefined;
+      const refuse = (reason: string, organisationId: string | null, personId: string | null = null, name = 'unknown'): void => {
+        deps.audit.append({ person: { personId, name, role: 'unknown', organisationId }, action: 'signin.failed', detail: { method: 'oidc', reason } });
+        deps.log.warn({ reason }, 'single sign-on refused');
+        res.redirect(303, `${SIGN_IN_PATH}?error=oidc`);
+      };
+      if (!attempt || !settings) return refuse('no sign-in in progress in this browser', attempt?.organisationId ?? null);
+      const callbackUrl = new URL(req.originalUrl, deps.baseUrl());
+      const result = await completeSignIn(settings, oidcRedirectUri(deps.baseUrl()), attempt.pending, callbackUrl);
+      if (!result.ok) return refuse(`${result.reason}: ${result.detail}`, attempt.organisationId);
+      // The provider identity decides once linked; before that, the organisation's provider
+      // vouches for the email address of one of the organisation's staff.
+      const linked = deps.sso.personFor(result.issuer, result.subject);
+      let person = linked ? deps.people.get(linked) : deps.people.byEmail(attempt.organisationId, result.email);
+      if (!person || person.organisationId !== attempt.organisationId || person.removedAt || !person.roles.some((r) => STAFF_ROLES.has(r))) {
+        return refuse('no member of staff of this organisation has this identity', attempt.organisationId);
+      }
+      if (!linked) {
+        if (deps.sso.identityOf(person.id, result.issuer)) return refuse('another identity at this provider is linked to this person', person.organisationId, person.id, person.displayName);
+        deps.sso.link(person.id, result.issuer, result.subject);
+        person = deps.people.get(person.id)!;
+      }
+      signIn(deps, req, res, person, 'oidc');
+      res.redirect(303, STAFF_HOME_PATH);
+    } catch (error) {
+      next(error);
+    }
+  });
+
+  api.get(
+    '/org/sso',
+    staff((_req, res, { person }) => {
+      const settings = deps.sso.settings(person.organisationId);
+      // Never the client secret: it stays on the server once given.
+      res.json(settings ? { configured: true, issuer: settings.issuer, clientId: settings.clientId, redirectUri: oidcRedirectUri(deps.baseUrl()) } : { configured: false, redirectUri: oidcRedirectUri(deps.baseUrl()) });
+    }, ['administrator']),
+  );
+
+  api.put(
+    '/org/sso',
+    staff((req, res, { person }) => {
+      const settings = OidcSettingsSchema.parse(req.body);
+      deps.sso.save(person.organisationId, settings);
+      deps.audit.append({ person: auditPerson(person), action: 'organisation.sso_saved', detail: { issuer: settings.issuer, clientId: settings.clientId } });
+      res.json({ configured: true, issuer: settings.issuer, clientId: settings.clientId, redirectUri: oidcRedirectUri(deps.baseUrl()) });
+    }, ['administrator']),
+  );
 
   // ---- the signed-in person ----
 
@@ -309,10 +374,6 @@ function pageFor(participantId: string, role: string): string {
   if (role === 'coordinator') return `/studio/${id}`;
   if (role === 'moderator') return `/moderation/${id}`;
   return landingPath({ id: participantId, role: role as Parameters<typeof landingPath>[0]['role'] });
-}
-
-function primaryRole(person: Person): string {
-  return person.roles.includes('administrator') ? 'administrator' : (person.roles[0] ?? 'person');
 }
 
 function signInMailText(name: string, organisation: string, link: string, lasts: string, where: string): string {

@@ -1,0 +1,76 @@
+// Where single sign-on keeps its state (issue 13): each organisation's provider settings, the
+// sign-ins in progress (one per browser, used once), and which provider identity is whose.
+import type { Database } from '../db/database.ts';
+import { OidcPendingSchema, type OidcPending, type OidcSettings } from './oidc.ts';
+import { hashSecret } from './secrets.ts';
+
+export class SsoRepo {
+  private readonly db: Database;
+  private readonly now: () => number;
+
+  constructor(db: Database, now: () => number = Date.now) {
+    this.db = db;
+    this.now = now;
+  }
+
+  settings(organisationId: string): OidcSettings | undefined {
+    const row = this.db.prepare('SELECT issuer, client_id, client_secret FROM organisation_sso WHERE organisation_id = ?').get(organisationId) as
+      | { issuer: string; client_id: string; client_secret: string }
+      | undefined;
+    return row && { issuer: row.issuer, clientId: row.client_id, clientSecret: row.client_secret };
+  }
+
+  save(organisationId: string, settings: OidcSettings): void {
+    this.db
+      .prepare(
+        `INSERT INTO organisation_sso (organisation_id, issuer, client_id, client_secret, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (organisation_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, client_secret = excluded.client_secret, updated_at = excluded.updated_at`,
+      )
+      .run(organisationId, settings.issuer, settings.clientId, settings.clientSecret, new Date(this.now()).toISOString());
+  }
+
+  remove(organisationId: string): void {
+    this.db.prepare('DELETE FROM organisation_sso WHERE organisation_id = ?').run(organisationId);
+  }
+
+  /** Organisations whose staff may sign in with their provider (for the sign-in page). */
+  organisationsWithSso(): Array<{ id: string; name: string }> {
+    return this.db.prepare('SELECT o.id, o.name FROM organisations o JOIN organisation_sso s ON s.organisation_id = o.id ORDER BY o.name').all() as Array<{
+      id: string;
+      name: string;
+    }>;
+  }
+
+  /** Keeps the browser's attempt (replacing an older one of the same browser). */
+  begin(browserSecret: string, organisationId: string, pending: OidcPending): void {
+    this.db.prepare('DELETE FROM oidc_attempts WHERE expires_at < ?').run(new Date(this.now()).toISOString());
+    this.db
+      .prepare('INSERT OR REPLACE INTO oidc_attempts (browser_hash, organisation_id, pending, expires_at) VALUES (?, ?, ?, ?)')
+      .run(hashSecret(browserSecret), organisationId, JSON.stringify(pending), new Date(pending.expiresAt).toISOString());
+  }
+
+  /** The browser's attempt, removed as it is read: each attempt is completed at most once. */
+  take(browserSecret: string): { organisationId: string; pending: OidcPending } | undefined {
+    const hash = hashSecret(browserSecret);
+    const row = this.db.prepare('SELECT organisation_id, pending FROM oidc_attempts WHERE browser_hash = ?').get(hash) as { organisation_id: string; pending: string } | undefined;
+    if (!row) return undefined;
+    this.db.prepare('DELETE FROM oidc_attempts WHERE browser_hash = ?').run(hash);
+    const pending = OidcPendingSchema.safeParse(JSON.parse(row.pending));
+    return pending.success ? { organisationId: row.organisation_id, pending: pending.data } : undefined;
+  }
+
+  personFor(issuer: string, subject: string): string | undefined {
+    const row = this.db.prepare('SELECT person_id FROM person_identities WHERE issuer = ? AND subject = ?').get(issuer, subject) as { person_id: string } | undefined;
+    return row?.person_id;
+  }
+
+  /** The provider identity of a person, and whether the person already has another one there. */
+  identityOf(personId: string, issuer: string): string | undefined {
+    const row = this.db.prepare('SELECT subject FROM person_identities WHERE person_id = ? AND issuer = ?').get(personId, issuer) as { subject: string } | undefined;
+    return row?.subject;
+  }
+
+  link(personId: string, issuer: string, subject: string): void {
+    this.db.prepare('INSERT INTO person_identities (issuer, subject, person_id, linked_at) VALUES (?, ?, ?, ?)').run(issuer, subject, personId, new Date(this.now()).toISOString());
+  }
+}
