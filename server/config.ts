@@ -5,6 +5,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { IceServersSchema, type IceServer } from '../shared/protocol.ts';
 import { parseAllowedOrigins } from './http/origin.ts';
+import { parseSender } from './mail/mail-message.ts';
+import type { SmtpSettings } from './mail/mailer.ts';
 
 const EnvSchema = z.object({
   SIMSTUDIO_HOST: z.string().default('127.0.0.1'),
@@ -36,6 +38,8 @@ const EnvSchema = z.object({
   SIMSTUDIO_ALLOWED_ORIGINS: z.string().optional(),
   SIMSTUDIO_HELP_CONTACT: z.string().trim().max(300).optional(),
   SIMSTUDIO_REQUIRE_CALIBRATION: z.enum(['true', 'false']).default('false'),
+  SIMSTUDIO_SMTP_URL: z.string().trim().optional(),
+  SIMSTUDIO_MAIL_FROM: z.string().trim().optional(),
 });
 
 export interface MediaConfig {
@@ -77,6 +81,8 @@ export interface Config {
   helpContact: string | null;
   /** Booking refuses an observer or lead observer who has not passed a calibration case. */
   requireCalibration: boolean;
+  /** smtp: where mail goes; null (the embedded default): printed to the log, kept in the outbox. */
+  mail: { smtp: SmtpSettings | null };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -117,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     allowedOrigins: allowedOriginsFromEnv(e.SIMSTUDIO_ALLOWED_ORIGINS),
     helpContact: e.SIMSTUDIO_HELP_CONTACT || null,
     requireCalibration: e.SIMSTUDIO_REQUIRE_CALIBRATION === 'true',
+    mail: { smtp: smtpFromEnv(e.SIMSTUDIO_SMTP_URL, e.SIMSTUDIO_MAIL_FROM) },
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: {
@@ -135,6 +142,19 @@ function allowedOriginsFromEnv(raw: string | undefined): string[] | undefined {
     return parseAllowedOrigins(raw);
   } catch (error) {
     throw new Error(`invalid configuration: SIMSTUDIO_ALLOWED_ORIGINS: ${(error as Error).message}`);
+  }
+}
+
+function smtpFromEnv(url: string | undefined, from: string | undefined): SmtpSettings | null {
+  if (!url) return null;
+  if (!z.url({ protocol: /^smtps?$/ }).safeParse(url).success) {
+    throw new Error('invalid configuration: SIMSTUDIO_SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://…');
+  }
+  if (!from) throw new Error('invalid configuration: SIMSTUDIO_MAIL_FROM is required with SIMSTUDIO_SMTP_URL (e.g. "SimStudio <no-reply@example.org>")');
+  try {
+    return { url, from: parseSender(from) };
+  } catch (error) {
+    throw new Error(`invalid configuration: SIMSTUDIO_MAIL_FROM: ${(error as Error).message}`);
   }
 }
 
