@@ -26,6 +26,8 @@ export interface MailerOptions {
   /** Waits before the 2nd, 3rd, … attempt; after the last, a message has failed. */
   retryDelaysMs?: readonly number[];
   timeouts?: SmtpTimeouts;
+  /** The loop looks at the table at least this often (default 60 s). */
+  pollMs?: number;
 }
 
 /** 1 min, 5 min, 30 min: four attempts over about 36 minutes, then 'failed'. */
@@ -33,8 +35,9 @@ export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [60_000, 5 * 60_000, 3
 
 // Rows read per query; a pass keeps reading until nothing more is due.
 const BATCH = 20;
-// The loop looks at the table at least this often, whatever it expects (a clock that jumped).
-const MAX_WAIT_MS = 60_000;
+// The loop looks at the table at least this often, whatever it expects (a clock that jumped,
+// rows queued by another process).
+const POLL_MS = 60_000;
 // After a pass that failed (e.g. the database refused a write), before the next.
 const AFTER_ERROR_MS = 5_000;
 const LIST_MAX = 500;
@@ -46,6 +49,7 @@ export class Mailer {
   private readonly sender: SmtpSender | null;
   private readonly now: () => number;
   private readonly retryDelaysMs: readonly number[];
+  private readonly pollMs: number;
   private started = false;
   private closed = false;
   private timer: NodeJS.Timeout | null = null;
@@ -59,6 +63,7 @@ export class Mailer {
     this.sender = options.smtp ? createSmtpSender(options.smtp.url, options.smtp.from, options.timeouts) : null;
     this.now = options.now ?? Date.now;
     this.retryDelaysMs = options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    this.pollMs = options.pollMs ?? POLL_MS;
   }
 
   /**
@@ -186,8 +191,10 @@ export class Mailer {
       next = new Date(this.now());
       afterError = true;
     }
-    if (next === null) return; // enqueue() starts the next pass
-    const wait = Math.min(MAX_WAIT_MS, Math.max(afterError ? AFTER_ERROR_MS : 0, next.getTime() - this.now()));
+    // Nothing queued: enqueue() starts the next pass, and the regular look finds rows another
+    // process (a command-line tool on the same data directory) has queued.
+    const expected = next === null ? this.pollMs : next.getTime() - this.now();
+    const wait = Math.min(this.pollMs, Math.max(afterError ? AFTER_ERROR_MS : 0, expected));
     this.timer = setTimeout(() => void this.deliverDue(), wait);
     // Mail never keeps the process alive on its own.
     this.timer.unref();

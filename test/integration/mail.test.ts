@@ -297,6 +297,19 @@ describe('delivery through SMTP', () => {
     expect(after.get(untried)).toMatchObject({ attempts: 1, lastError: null });
     expect(server.received.map((r) => r.rcptTo[0]).sort()).toEqual(['alex.morgan@example.org', SIGN_IN.to]);
   });
+
+  it('delivers what another process queued on the same data directory', async () => {
+    const dataDir = freshDataDir();
+    const server = await smtp();
+    const running = mailer({ db: open(dataDir), smtp: { url: server.url, from: FROM }, pollMs: 200 });
+    running.start();
+    await running.deliverDue(); // its first pass has found nothing: it now waits
+    // A command-line tool, say, with a connection of its own and no loop.
+    const tool = mailer({ db: open(dataDir), smtp: { url: server.url, from: FROM } });
+    const id = tool.enqueue(SIGN_IN);
+    await expect.poll(() => running.get(id)?.status).toBe('sent');
+    expect(server.received.map((r) => r.rcptTo[0])).toEqual([SIGN_IN.to]);
+  });
 });
 
 describe('without SMTP (the embedded default)', () => {
