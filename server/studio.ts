@@ -50,6 +50,7 @@ import { RecordingService } from './recording/recording-service.ts';
 import { ProbeService } from './prejoin/probe-service.ts';
 import { prejoinRoutes } from './prejoin/prejoin-routes.ts';
 import { TestCallRepo } from './prejoin/test-call-repo.ts';
+import { Mailer } from './mail/mailer.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -74,6 +75,8 @@ export interface Studio {
   recordings: RecordingService;
   moderation: ModerationService;
   calibration: CalibrationService;
+  /** Outgoing mail: the outbox and its delivery (SMTP, or the log without it). */
+  mailer: Mailer;
   docStore: DocStore;
   log: Logger;
   close(): Promise<void>;
@@ -141,6 +144,9 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const auth = new ParticipantAuth(tokens, sessions);
   const probes = new ProbeService({ pickWorker: () => pool.pick(), media: config.media, iceServers: config.iceServers, log });
   const testCalls = new TestCallRepo(db);
+  // Delivers what was left queued before a restart, then whatever is queued from now on.
+  const mailer = new Mailer({ db, log, smtp: config.mail.smtp });
+  mailer.start();
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -297,10 +303,12 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     recordings,
     moderation,
     calibration,
+    mailer,
     docStore,
     log,
     async close() {
       await recordings.close();
+      await mailer.close();
       written.close();
       probes.close();
       assessment.close();

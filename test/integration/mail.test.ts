@@ -16,6 +16,7 @@ import type { Logger } from '../../server/log.ts';
 import { MailInputError, type OutgoingMail } from '../../server/mail/mail-message.ts';
 import { Mailer, type MailerOptions } from '../../server/mail/mailer.ts';
 import { freePort } from '../helpers/server-process.ts';
+import { startTestStudio } from '../helpers/studio.ts';
 
 const FROM = { name: 'SimStudio', address: 'no-reply@studio.example.org' };
 // Long enough to be folded by quoted-printable, with the characters QP and HTML treat specially.
@@ -309,6 +310,27 @@ describe('delivery through SMTP', () => {
     const id = tool.enqueue(SIGN_IN);
     await expect.poll(() => running.get(id)?.status).toBe('sent');
     expect(server.received.map((r) => r.rcptTo[0])).toEqual([SIGN_IN.to]);
+  });
+});
+
+describe('in the studio', () => {
+  it('delivers at start what was left queued in its data directory, then what is queued while it runs', async () => {
+    const dataDir = freshDataDir();
+    const server = await smtp();
+    // Queued by an earlier run that stopped before delivering it.
+    const db = openDatabase(dataDir);
+    const left = new Mailer({ db, log: pino({ level: 'silent' }), smtp: null }).enqueue(SIGN_IN);
+    db.close();
+
+    const studio = await startTestStudio({ mail: { smtp: { url: server.url, from: FROM } } }, dataDir);
+    toClose.push(() => studio.close());
+    await expect.poll(() => studio.mailer.get(left)?.status).toBe('sent');
+    const later = studio.mailer.enqueue({ ...SIGN_IN, to: 'alex.morgan@example.org' });
+    await expect.poll(() => studio.mailer.get(later)?.status).toBe('sent');
+    expect(server.received.map((r) => r.rcptTo[0])).toEqual([SIGN_IN.to, 'alex.morgan@example.org']);
+    expect(studio.logLines.some((l) => l.msg === 'mail: delivering through SMTP' && l.smtpHost === '127.0.0.1')).toBe(true);
+    // The password in the URL is never logged.
+    expect(studio.logLines.some((l) => JSON.stringify(l).includes('s3cret'))).toBe(false);
   });
 });
 
