@@ -99,6 +99,7 @@ export class Mailer {
    * failure is stored on its message, or logged when the database itself failed.
    */
   deliverDue(): Promise<void> {
+    if (this.closed) return Promise.resolve(); // its database may be closed by now
     if (this.running) {
       this.again = true;
       return this.running;
