@@ -5,6 +5,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { IceServersSchema, type IceServer } from '../shared/protocol.ts';
 import { parseAllowedOrigins } from './http/origin.ts';
+import { parseSender } from './mail/mail-message.ts';
+import type { SmtpSettings } from './mail/mailer.ts';
 
 const EnvSchema = z.object({
   SIMSTUDIO_HOST: z.string().default('127.0.0.1'),
@@ -39,6 +41,8 @@ const EnvSchema = z.object({
   /** Staff sign-in sessions end after this long unused, and this long after sign-in at most. */
   SIMSTUDIO_STAFF_IDLE_HOURS: z.coerce.number().positive().max(24 * 30).default(12),
   SIMSTUDIO_STAFF_ABSOLUTE_HOURS: z.coerce.number().positive().max(24 * 90).default(24 * 7),
+  SIMSTUDIO_SMTP_URL: z.string().trim().optional(),
+  SIMSTUDIO_MAIL_FROM: z.string().trim().optional(),
 });
 
 export interface MediaConfig {
@@ -82,6 +86,8 @@ export interface Config {
   requireCalibration: boolean;
   /** Staff sign-in sessions: closed after idleSeconds unused, absoluteSeconds after sign-in. */
   staffSessions: { idleSeconds: number; absoluteSeconds: number };
+  /** smtp: where mail goes; null (the embedded default): printed to the log, kept in the outbox. */
+  mail: { smtp: SmtpSettings | null };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -123,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     helpContact: e.SIMSTUDIO_HELP_CONTACT || null,
     requireCalibration: e.SIMSTUDIO_REQUIRE_CALIBRATION === 'true',
     staffSessions: { idleSeconds: Math.round(e.SIMSTUDIO_STAFF_IDLE_HOURS * 3600), absoluteSeconds: Math.round(e.SIMSTUDIO_STAFF_ABSOLUTE_HOURS * 3600) },
+    mail: { smtp: smtpFromEnv(e.SIMSTUDIO_SMTP_URL, e.SIMSTUDIO_MAIL_FROM) },
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: {
@@ -141,6 +148,19 @@ function allowedOriginsFromEnv(raw: string | undefined): string[] | undefined {
     return parseAllowedOrigins(raw);
   } catch (error) {
     throw new Error(`invalid configuration: SIMSTUDIO_ALLOWED_ORIGINS: ${(error as Error).message}`);
+  }
+}
+
+function smtpFromEnv(url: string | undefined, from: string | undefined): SmtpSettings | null {
+  if (!url) return null;
+  if (!z.url({ protocol: /^smtps?$/ }).safeParse(url).success) {
+    throw new Error('invalid configuration: SIMSTUDIO_SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://…');
+  }
+  if (!from) throw new Error('invalid configuration: SIMSTUDIO_MAIL_FROM is required with SIMSTUDIO_SMTP_URL (e.g. "SimStudio <no-reply@example.org>")');
+  try {
+    return { url, from: parseSender(from) };
+  } catch (error) {
+    throw new Error(`invalid configuration: SIMSTUDIO_MAIL_FROM: ${(error as Error).message}`);
   }
 }
 

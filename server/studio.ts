@@ -54,7 +54,8 @@ import { PeopleRepo } from './people/people-repo.ts';
 import { StaffSessions } from './identity/staff-sessions.ts';
 import { MagicLinks } from './identity/magic-links.ts';
 import { SsoRepo } from './identity/sso-repo.ts';
-import { identityRoutes, type OutgoingMail } from './http/identity-routes.ts';
+import { identityRoutes } from './http/identity-routes.ts';
+import { Mailer } from './mail/mailer.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -79,6 +80,8 @@ export interface Studio {
   recordings: RecordingService;
   moderation: ModerationService;
   calibration: CalibrationService;
+  /** Outgoing mail: the outbox and its delivery (SMTP, or the log without it). */
+  mailer: Mailer;
   docStore: DocStore;
   people: PeopleRepo;
   staffSessions: StaffSessions;
@@ -150,12 +153,11 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const staffSessions = new StaffSessions({ db, people, timeouts: config.staffSessions });
   const magicLinks = new MagicLinks(db);
   const auth = new ParticipantAuth(tokens, sessions, staffSessions, people);
-  const sendMail = (mail: OutgoingMail): void => {
-    // Without a mail server the log is the delivery (the embedded default).
-    log.info({ mail: { to: mail.to, subject: mail.subject, kind: mail.kind }, text: mail.text }, 'email');
-  };
   const probes = new ProbeService({ pickWorker: () => pool.pick(), media: config.media, iceServers: config.iceServers, log });
   const testCalls = new TestCallRepo(db);
+  // Delivers what was left queued before a restart, then whatever is queued from now on.
+  const mailer = new Mailer({ db, log, smtp: config.mail.smtp });
+  mailer.start();
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -237,7 +239,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
   );
   api.use(calibrationRoutes({ auth, calibration, log }));
-  const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail, baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
+  const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
@@ -315,6 +317,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     recordings,
     moderation,
     calibration,
+    mailer,
     docStore,
     people,
     staffSessions,
@@ -322,6 +325,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
     async close() {
       await recordings.close();
+      await mailer.close();
       written.close();
       probes.close();
       assessment.close();

@@ -428,6 +428,28 @@ const MIGRATIONS: string[] = [
      linked_at TEXT NOT NULL,
      PRIMARY KEY (issuer, subject)
    );`,
+  // Mail outbox (issue 13): every message the studio sends and its delivery state; the queued
+  // rows are the send queue (server/mail/). organisation_id is null for the studio's own mail.
+  `CREATE TABLE mail_outbox (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     organisation_id TEXT,
+     to_address TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     text_body TEXT NOT NULL,
+     html_body TEXT,
+     kind TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('queued', 'sent', 'failed', 'logged')),
+     attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+     last_error TEXT,
+     created_at TEXT NOT NULL,
+     sent_at TEXT,
+     next_attempt_at TEXT,
+     message_id TEXT,
+     CHECK ((status = 'queued') = (next_attempt_at IS NOT NULL)),
+     CHECK ((status IN ('sent', 'logged')) = (sent_at IS NOT NULL))
+   );
+   CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_at) WHERE status = 'queued';
+   CREATE INDEX mail_outbox_by_organisation ON mail_outbox(organisation_id, id);`,
 ];
 
 /** The database file in a data directory. */

@@ -29,19 +29,12 @@ import type { StaffSessions } from '../identity/staff-sessions.ts';
 import { auditPerson, cookieOptions, signIn } from '../identity/sign-in-cookie.ts';
 import type { Logger } from '../log.ts';
 import type { PeopleRepo } from '../people/people-repo.ts';
+import type { OutgoingMail } from '../mail/mail-message.ts';
 import { beginSignIn, completeSignIn, OIDC_PENDING_SECONDS, oidcRedirectUri, OidcSettingsSchema } from '../identity/oidc.ts';
 import type { SsoRepo } from '../identity/sso-repo.ts';
 import { sendApiError } from './app.ts';
 import { organisationAuditCsv } from './organisation-audit-csv.ts';
 
-/** What the identity routes send by email (server/mail's outbox in the studio). */
-export interface OutgoingMail {
-  organisationId: string | null;
-  to: string;
-  subject: string;
-  text: string;
-  kind: string;
-}
 
 export interface IdentityRouteDeps {
   people: PeopleRepo;
