@@ -94,7 +94,8 @@ export interface Studio {
 export function openData(config: Config): { db: Database; sessions: SessionsRepo; audit: AuditRepo; tokens: TokenService; invites: Invites } {
   const db = openDatabase(config.dataDir);
   const tokens = new TokenService(loadOrCreateSecret(config.dataDir, config.secret));
-  return { db, sessions: new SessionsRepo(db), audit: new AuditRepo(db), tokens, invites: new Invites(tokens, config.inviteTtlSeconds) };
+  const invites = new Invites(tokens, db, { ttlSeconds: config.inviteTtlSeconds, resultPeriodDays: config.resultPeriodDays });
+  return { db, sessions: new SessionsRepo(db), audit: new AuditRepo(db), tokens, invites };
 }
 
 /** The assessment layer over the data directory, with the bank and templates seeded.
@@ -152,7 +153,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const people = new PeopleRepo(db);
   const staffSessions = new StaffSessions({ db, people, timeouts: config.staffSessions });
   const magicLinks = new MagicLinks(db);
-  const auth = new ParticipantAuth(tokens, sessions, staffSessions, people);
+  const auth = new ParticipantAuth({ tokens, sessions, links: invites.links, staff: staffSessions, people });
   const probes = new ProbeService({ pickWorker: () => pool.pick(), media: config.media, iceServers: config.iceServers, log });
   const testCalls = new TestCallRepo(db);
   // Delivers what was left queued before a restart, then whatever is queued from now on.
@@ -207,6 +208,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       templates,
       sessions,
       invites,
+      audit,
       baseUrl: () => baseUrl,
       connectedParticipantIds: (sessionId) => connections.ids(sessionId),
       testCalls: (sessionId) => testCalls.latestInSession(sessionId),
@@ -334,7 +336,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       await cohortAnalyticsService.close();
       rooms.closeAll();
       server.closeAllConnections();
-      await signalling.io.close();
+      await signalling.close();
       pool.close();
       db.close();
     },

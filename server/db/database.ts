@@ -450,6 +450,17 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_at) WHERE status = 'queued';
    CREATE INDEX mail_outbox_by_organisation ON mail_outbox(organisation_id, id);`,
+  // Invite links that can be revoked and reissued (issue 13): each link a candidate or actor
+  // holds names one of these rows (the token's jti), valid from booking until the session's
+  // end plus the result period; revoking it ends the link and every browser signed in with it.
+  `CREATE TABLE invite_links (
+     id TEXT PRIMARY KEY,
+     participant_id TEXT NOT NULL REFERENCES participants(id),
+     issued_at TEXT NOT NULL,
+     valid_until TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX invite_links_by_participant ON invite_links(participant_id);`,
 ];
 
 /** The database file in a data directory. */

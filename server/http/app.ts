@@ -66,6 +66,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     const result = await deps.auth.fromToken('invite', String(req.params.token));
     if (!result.ok) {
       deps.log.warn({ reason: result.reason, ip: req.ip }, 'invite link refused');
+      const known = result.participantId ? deps.sessions.getParticipant(result.participantId) : undefined;
+      if (known) deps.audit.append({ sessionId: known.sessionId, actorParticipantId: known.id, action: 'invite.refused', detail: { reason: result.reason } });
       res
         .status(401)
         .type('html')
@@ -73,6 +75,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
           invitePage(
             result.reason === 'expired'
               ? 'This invite link has expired. Please ask your session coordinator for a new link.'
+              : result.reason === 'revoked'
+                ? 'This invite link has been withdrawn or replaced by a newer one. Use the newest link your coordinator sent you, or ask them for one.'
               : 'This invite link is not valid. Check that you opened the whole link from your invitation, or ask your session coordinator for a new one.',
           ),
         );
@@ -89,7 +93,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     }
     const token = await deps.tokens.sign(
       'session',
-      { participantId: participant.id, sessionId: participant.sessionId, role: participant.role },
+      { participantId: participant.id, sessionId: participant.sessionId, role: participant.role, ...(result.proof.kind === 'link' ? { linkId: result.proof.linkId } : {}) },
       deps.sessionTtlSeconds,
     );
     res.cookie(sessionCookieName(participant.id), token, {

@@ -13,6 +13,7 @@ import type { ScenarioBank } from '../assessment/scenario-bank.ts';
 import type { TemplatesRepo } from '../assessment/templates-repo.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
+import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Invites } from '../invites.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
@@ -29,6 +30,7 @@ export interface AssessmentRouteDeps {
   templates: TemplatesRepo;
   sessions: SessionsRepo;
   invites: Invites;
+  audit: AuditRepo;
   baseUrl: () => string;
   connectedParticipantIds: (sessionId: string) => Set<string>;
   /** Each participant's newest pre-join test call, for the board (server/prejoin/). */
@@ -54,6 +56,8 @@ const ContentParams = z.object({
   number: z.coerce.number().int().min(1).max(3),
   kind: ContentKindSchema,
 });
+
+const InviteParams = z.object({ sessionId: z.uuid(), participantId: z.uuid() });
 
 export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   const router = express.Router();
@@ -177,10 +181,42 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
 
   router.get(
     '/studio/sessions/:sessionId/invites',
-    as(async (req, res) => {
+    as(async (req, res, viewer) => {
       const participants = deps.sessions.listParticipants(String(req.params.sessionId));
       if (participants.length === 0) throw new ProtocolFailure('NOT_FOUND', 'no such session');
+      deps.audit.append({ sessionId: String(req.params.sessionId), actorParticipantId: viewer.id, action: 'invite.viewed' });
       res.json(await inviteRows(participants));
+    }, coordinator),
+  );
+
+  /** A participant of the session in the path who holds an invite link (not staff with an account). */
+  const linkHolder = (params: unknown): Participant => {
+    const p = InviteParams.safeParse(params);
+    const participant = p.success ? deps.sessions.getParticipant(p.data.participantId) : undefined;
+    if (!p.success || !participant || participant.sessionId !== p.data.sessionId) throw new ProtocolFailure('NOT_FOUND', 'no such participant in this session');
+    if (deps.auth.signsInAsStaff(participant)) throw new ProtocolFailure('CONFLICT', `${participant.displayName} signs in with their own account: there is no link to reissue`);
+    return participant;
+  };
+
+  // Reissuing revokes the old link (and every browser signed in with it) and makes a new one.
+  router.post(
+    '/studio/sessions/:sessionId/participants/:participantId/invite',
+    as(async (req, res, viewer) => {
+      const participant = linkHolder(req.params);
+      const link = await deps.invites.reissue(deps.baseUrl(), participant);
+      deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: viewer.id, action: 'invite.reissued', detail: { participantId: participant.id } });
+      const row: InviteRow = { participantId: participant.id, role: participant.role, displayName: participant.displayName, link };
+      res.json(row);
+    }, coordinator),
+  );
+
+  router.delete(
+    '/studio/sessions/:sessionId/participants/:participantId/invite',
+    as((req, res, viewer) => {
+      const participant = linkHolder(req.params);
+      const revoked = deps.invites.revoke(participant);
+      deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: viewer.id, action: 'invite.revoked', detail: { participantId: participant.id, revoked } });
+      res.json({ revoked });
     }, coordinator),
   );
 
