@@ -247,6 +247,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const app = createHttpApp({
     extraApi: api,
     extraPages: identity.pages,
+    organisationName: (id) => people.organisation(id)?.name ?? 'Your organisation',
     version: VERSION,
     clientDir: path.join(ROOT, 'dist', 'client'),
     auth,

@@ -5,7 +5,7 @@ import { parseCookie } from 'cookie';
 import { sessionCookieName } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
-import { STAFF_COOKIE, STAFF_ROLES } from '../../shared/people.ts';
+import { DESK_SESSION_PREFIX, deskRoleOf, STAFF_COOKIE, STAFF_ROLES } from '../../shared/people.ts';
 import type { PeopleRepo } from '../people/people-repo.ts';
 import type { StaffSessions } from '../identity/staff-sessions.ts';
 import type { InviteLinksRepo } from './invite-links.ts';
@@ -59,16 +59,22 @@ export class ParticipantAuth {
     return Boolean(staff?.ok && staff.person.id === participant.personId);
   }
 
+  /** Whether the participant is a desk (no session): it never joins a room or a document. */
+  static isDesk(participant: Participant): boolean {
+    return participant.sessionId.startsWith(DESK_SESSION_PREFIX);
+  }
+
   /** Whether a session belongs to the same organisation as the participant's own session:
    *  nothing of one organisation is reachable from another. */
   sameOrganisation(viewer: Participant, sessionId: string): boolean {
     if (sessionId === viewer.sessionId) return true;
     const theirs = this.sessions.organisationOf(sessionId);
-    return theirs !== undefined && theirs === this.sessions.organisationOf(viewer.sessionId);
+    return theirs !== undefined && theirs === this.organisationOf(viewer);
   }
 
   /** The organisation the participant acts in (that of their session). */
   organisationOf(viewer: Participant): string | undefined {
+    if (viewer.sessionId.startsWith(DESK_SESSION_PREFIX)) return viewer.sessionId.slice(DESK_SESSION_PREFIX.length);
     return this.sessions.organisationOf(viewer.sessionId);
   }
 
@@ -77,6 +83,20 @@ export class ParticipantAuth {
     if (!this.staff || !secret) return { ok: false, reason: 'missing' };
     const staff = this.staff.verify(secret);
     if (!staff.ok) return { ok: false, reason: staff.reason };
+    const desk = deskRoleOf(participantId);
+    if (desk) {
+      // Their organisation-wide place: a participant of no session, in their organisation.
+      if (!staff.person.roles.includes(desk)) return { ok: false, reason: 'invalid' };
+      const participant: Participant = {
+        id: staff.person.id,
+        sessionId: `${DESK_SESSION_PREFIX}${staff.person.organisationId}`,
+        role: desk,
+        displayName: staff.person.displayName,
+        createdAt: staff.person.createdAt,
+        personId: staff.person.id,
+      };
+      return { ok: true, participant, proof: { kind: 'staff', secret } };
+    }
     const participant = this.sessions.getParticipant(participantId);
     if (!participant || participant.personId !== staff.person.id) return { ok: false, reason: 'invalid' };
     return { ok: true, participant, proof: { kind: 'staff', secret } };

@@ -5,7 +5,7 @@ import { landingPath, sessionCookieName, type ApiError, type ApiErrorCode, type 
 import type { Participant } from '../../shared/domain.ts';
 import { ROOM_ROLES } from '../../shared/roles.ts';
 import { SIGN_IN_PATH } from '../../shared/people.ts';
-import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
+import { describeAuthFailure, ParticipantAuth } from '../auth/participant-auth.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
@@ -27,6 +27,8 @@ export interface HttpDeps {
   routerRtpCapabilities: () => Promise<unknown>;
   /** Further /api routes (the assessment day's). */
   extraApi?: express.Router;
+  /** The name shown for a staff desk's organisation. */
+  organisationName: (organisationId: string) => string;
   /** Further page routes outside /api (sign-in links). */
   extraPages?: express.Router;
   log: Logger;
@@ -121,6 +123,11 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   });
 
   const meFor = (participant: Participant): MeResponse | null => {
+    const organisation = ParticipantAuth.isDesk(participant) ? deps.auth.organisationOf(participant) : undefined;
+    if (organisation !== undefined) {
+      // A staff desk: no session; its "session" is the organisation.
+      return { participantId: participant.id, sessionId: participant.sessionId, sessionTitle: deps.organisationName(organisation), sessionLevel: 'practitioner', displayName: participant.displayName, role: participant.role };
+    }
     const session = deps.sessions.getSession(participant.sessionId);
     if (!session) return null;
     return {

@@ -170,7 +170,11 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   router.post(
     '/studio/sessions',
     as(async (req, res, viewer) => {
-      const booking = BookSessionSchema.parse(req.body);
+      let booking = BookSessionSchema.parse(req.body);
+      // A coordinator booking from their own desk is the session's coordinator.
+      if (viewer.personId && !booking.coordinator.personId && booking.coordinator.displayName === viewer.displayName) {
+        booking = { ...booking, coordinator: { displayName: viewer.displayName, personId: viewer.personId } };
+      }
       deps.bookingCheck?.(booking);
       // The new session belongs to the booking coordinator's organisation.
       const { sessionId, participants } = deps.assessment.book(booking, Math.random, deps.auth.organisationOf(viewer));

@@ -24,7 +24,7 @@ import {
 } from '../../shared/protocol.ts';
 import type { PeerChannel, Room } from '../../media/room.ts';
 import type { RoomRegistry } from '../../media/rooms.ts';
-import { describeAuthFailure, type AuthProof, type ParticipantAuth } from '../auth/participant-auth.ts';
+import { describeAuthFailure, ParticipantAuth, type AuthProof } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
 import { LogBudget } from '../log-budget.ts';
@@ -127,6 +127,8 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       log.warn({ reason: result.reason, participantId: auth.data.participantId }, 'socket refused');
       return next(handshakeError('UNAUTHENTICATED', describeAuthFailure(result.reason)));
     }
+    // A staff desk belongs to no session, so to no room.
+    if (ParticipantAuth.isDesk(result.participant)) return next(handshakeError('FORBIDDEN', 'open a session you take part in to join its room'));
     // An analyst has no place in the room: no media, no presence, not even a connection.
     if (!ROOM_ROLES.has(result.participant.role)) {
       log.warn({ role: result.participant.role, participantId: result.participant.id }, 'socket refused: role takes no part in the room');
