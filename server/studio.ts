@@ -209,6 +209,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       sessions,
       invites,
       audit,
+      people: (organisationId) => people.list(organisationId),
       baseUrl: () => baseUrl,
       connectedParticipantIds: (sessionId) => connections.ids(sessionId),
       testCalls: (sessionId) => testCalls.latestInSession(sessionId),

@@ -3,9 +3,10 @@
 import express from 'express';
 import { z } from 'zod';
 import { BookSessionSchema, ContentKindSchema, TemplateSchema, type BookSession, type DayState } from '../../shared/assessment.ts';
-import type { BoardRow, EvidenceNoteView, InviteRow, RecordingsResponse } from '../../shared/api.ts';
+import type { BoardRow, BookablePerson, EvidenceNoteView, InviteRow, RecordingsResponse } from '../../shared/api.ts';
 import type { TestCallSummary } from '../../shared/prejoin.ts';
 import type { Participant } from '../../shared/domain.ts';
+import type { Person } from '../../shared/people.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { ScenarioSchema } from '../../shared/scenario.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
@@ -31,6 +32,8 @@ export interface AssessmentRouteDeps {
   sessions: SessionsRepo;
   invites: Invites;
   audit: AuditRepo;
+  /** The organisation's current people (to book them by name). */
+  people: (organisationId: string) => Person[];
   baseUrl: () => string;
   connectedParticipantIds: (sessionId: string) => Set<string>;
   /** Each participant's newest pre-join test call, for the board (server/prejoin/). */
@@ -155,6 +158,16 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     as((req, res) => {
       const body = TemplateSchema.parse({ ...req.body, version: 1 });
       res.status(201).json(deps.templates.saveNewVersion(body));
+    }, coordinator),
+  );
+
+  // The people a coordinator can book: their organisation's (names and roles, no emails).
+  router.get(
+    '/studio/people',
+    as((_req, res, viewer) => {
+      const organisationId = deps.auth.organisationOf(viewer);
+      const people: BookablePerson[] = organisationId ? deps.people(organisationId).map((p) => ({ id: p.id, displayName: p.displayName, roles: p.roles })) : [];
+      res.json(people);
     }, coordinator),
   );
 
