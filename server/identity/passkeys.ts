@@ -4,6 +4,7 @@
 // Every challenge is made and kept by the server and used at most once: it is taken from the
 // store before the response is checked, so a failed answer burns it too.
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -36,6 +37,12 @@ export function relyingPartyFor(baseUrl: string): RelyingParty {
   return { id: url.hostname, origin: url.origin, name: 'SimStudio' };
 }
 
+/** Browsers refuse an IP address as the relying party: passkeys need the studio's host name. */
+function unavailable(rp: RelyingParty): PasskeyFailure | undefined {
+  if (isIP(rp.id.replace(/^\[|\]$/g, '')) === 0) return undefined;
+  return { ok: false, status: 409, reason: `passkeys need the studio to be opened by its host name, not the address ${rp.id}: use http://localhost or set SIMSTUDIO_PUBLIC_URL` };
+}
+
 /** The WebAuthn user handle of a person: stable, and says nothing about them. */
 export function userHandleOf(personId: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(createHash('sha256').update(`simstudio-person:${personId}`).digest());
@@ -63,6 +70,8 @@ export class Passkeys {
   async registrationOptions(person: Person, owner: ChallengeOwner): Promise<PublicKeyCredentialCreationOptionsJSON | PasskeyFailure> {
     if (this.repo.countOf(person.id) >= MAX_PASSKEYS_PER_PERSON) return { ok: false, status: 409, reason: `you have ${MAX_PASSKEYS_PER_PERSON} passkeys: remove one first` };
     const rp = this.relyingParty();
+    const refusal = unavailable(rp);
+    if (refusal) return refusal;
     const options = await generateRegistrationOptions({
       rpName: rp.name,
       rpID: rp.id,
@@ -97,8 +106,11 @@ export class Passkeys {
   }
 
   async authenticationOptions(): Promise<PublicKeyCredentialRequestOptionsJSON | PasskeyFailure> {
+    const rp = this.relyingParty();
+    const refusal = unavailable(rp);
+    if (refusal) return refusal;
     // No allowCredentials: the browser offers the passkeys it holds for this studio.
-    const options = await generateAuthenticationOptions({ rpID: this.relyingParty().id, userVerification: 'required', timeout: PASSKEY_CEREMONY_MS });
+    const options = await generateAuthenticationOptions({ rpID: rp.id, userVerification: 'required', timeout: PASSKEY_CEREMONY_MS });
     if (!this.repo.issueChallenge(options.challenge, 'authenticate', PASSKEY_CEREMONY_MS)) return { ok: false, status: 429, reason: 'too many sign-ins are under way: try again in a few minutes' };
     return options;
   }

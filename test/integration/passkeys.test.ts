@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PasskeyView } from '../../shared/passkeys.ts';
 import { STAFF_COOKIE, type Person } from '../../shared/people.ts';
+import { Passkeys, relyingPartyFor } from '../../server/identity/passkeys.ts';
+import { PasskeyRepo } from '../../server/identity/passkeys-repo.ts';
 import { assert, attest, newCredential, type SoftCredential } from '../helpers/soft-authenticator.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -14,7 +16,8 @@ let rpId: string;
 let origin: string;
 
 beforeAll(async () => {
-  studio = await startTestStudio();
+  // Passkeys need a host name (browsers refuse an IP address as the relying party).
+  studio = await startTestStudio({ host: 'localhost' });
   organisationId = studio.people.createOrganisation('Northshire Council').id;
   rpId = new URL(studio.baseUrl).hostname;
   origin = new URL(studio.baseUrl).origin;
@@ -170,5 +173,14 @@ describe('passkeys', () => {
     expect((await call('DELETE', `/staff/passkeys/${credential.id}`, { cookie })).status).toBe(204);
     expect(await (await call('GET', '/staff/passkeys', { cookie })).json()).toEqual([]);
     expect((await call('POST', '/auth/passkey/verify', { body: assert(credential, rpId, await signInChallenge(), origin) })).status).toBe(401);
+  });
+
+  it('says passkeys need a host name when the studio is reached by IP address', async () => {
+    const byAddress = new Passkeys(new PasskeyRepo(studio.db), () => relyingPartyFor('http://127.0.0.1:3000'));
+    expect(await byAddress.authenticationOptions()).toMatchObject({ ok: false, status: 409, reason: expect.stringMatching(/host name/) });
+    const { person } = staffMember('Ada Byrne');
+    expect(await byAddress.registrationOptions(person, { personId: person.id, staffSessionId: 'any' })).toMatchObject({ ok: false, status: 409 });
+    const byName = new Passkeys(new PasskeyRepo(studio.db), () => relyingPartyFor('https://studio.example.org'));
+    expect(await byName.authenticationOptions()).toMatchObject({ rpId: 'studio.example.org' });
   });
 });
