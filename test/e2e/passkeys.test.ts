@@ -7,6 +7,7 @@
 import type { Browser, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Person } from '../../shared/people.ts';
+import { axeViolations } from '../helpers/axe.ts';
 import { launchBrowser, pollUntil } from '../helpers/browser.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -65,9 +66,12 @@ describe('passkeys in Chromium', () => {
     await page.getByTestId('staff-name').getByText('Priya Shah').waitFor();
     await page.getByTestId('no-passkeys').waitFor();
 
+    expect(await axeViolations(page)).toEqual([]);
+
     await page.getByTestId('passkey-add').click();
     await page.getByTestId('passkey-message').getByText('Passkey added').waitFor();
     await expect.poll(() => page.getByTestId('passkeys').locator('li').count()).toBe(1);
+    expect(await axeViolations(page)).toEqual([]);
     const held = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })).credentials;
     expect(held).toHaveLength(1);
     expect(held[0]!.isResidentCredential).toBe(true);
@@ -80,6 +84,7 @@ describe('passkeys in Chromium', () => {
     await context.clearCookies();
     expect((await page.request.get(`${studio.baseUrl}/api/staff/me`)).status()).toBe(401);
 
+    expect(await axeViolations(page)).toEqual([]);
     await page.getByTestId('passkey-sign-in').click();
     await page.waitForURL(`${studio.baseUrl}/staff`);
     await page.getByTestId('staff-name').getByText('Priya Shah').waitFor();
