@@ -55,6 +55,9 @@ import { StaffSessions } from './identity/staff-sessions.ts';
 import { MagicLinks } from './identity/magic-links.ts';
 import { SsoRepo } from './identity/sso-repo.ts';
 import { identityRoutes } from './http/identity-routes.ts';
+import { passkeyRoutes } from './http/passkey-routes.ts';
+import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
+import { PasskeyRepo } from './identity/passkeys-repo.ts';
 import { Mailer } from './mail/mailer.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -244,6 +247,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   api.use(calibrationRoutes({ auth, calibration, log }));
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
+  api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,

@@ -76,7 +76,7 @@ export interface SignInSessionView {
   current: boolean;
 }
 
-export const SIGN_IN_METHODS = ['magic-link', 'oidc', 'first-run', 'admin-link'] as const;
+export const SIGN_IN_METHODS = ['magic-link', 'oidc', 'first-run', 'admin-link', 'passkey'] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
 
 /** A session this person takes part in, with the page to open for it. */
