@@ -54,9 +54,15 @@ export class ParticipantAuth {
   /** Whether a sign-in still holds (live sockets ask every few seconds): its link not revoked
    *  or expired, its staff session open and its person not removed. */
   stillValid(participant: Participant, proof: AuthProof): boolean {
-    if (proof.kind === 'link') return this.links.check(proof.linkId, participant.id) === 'ok';
+    if (proof.kind === 'link') return this.links.check(proof.linkId, participant.id) === 'ok' && !this.personRemoved(participant);
     const staff = this.staff?.verify(proof.secret);
     return Boolean(staff?.ok && staff.person.id === participant.personId);
+  }
+
+  /** A removed person's links sign nobody in (their access ends with their removal). */
+  private personRemoved(participant: Participant): boolean {
+    const person = participant.personId ? this.people?.get(participant.personId) : undefined;
+    return Boolean(person?.removedAt);
   }
 
   /** Whether the participant is a desk (no session): it never joins a room or a document. */
@@ -112,7 +118,7 @@ export class ParticipantAuth {
     const link = this.links.check(claims.linkId, claims.participantId);
     if (link !== 'ok') return link === 'unknown' ? { ok: false, reason: 'invalid' } : { ok: false, reason: link, participantId: claims.participantId };
     const participant = this.sessions.getParticipant(claims.participantId);
-    if (!participant || participant.sessionId !== claims.sessionId || participant.role !== claims.role) {
+    if (!participant || participant.sessionId !== claims.sessionId || participant.role !== claims.role || this.personRemoved(participant)) {
       return { ok: false, reason: 'invalid' };
     }
     return { ok: true, participant, proof: { kind: 'link', linkId: claims.linkId } };

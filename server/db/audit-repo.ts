@@ -79,7 +79,8 @@ export class AuditRepo {
          VALUES (?, ?, ?, COALESCE(?, (SELECT display_name FROM participants WHERE id = ?), (SELECT display_name FROM people WHERE id = ?)),
                  COALESCE(?, (SELECT role FROM participants WHERE id = ?)), ?, ?,
                  COALESCE(?, (SELECT person_id FROM participants WHERE id = ?), (SELECT id FROM people WHERE id = ?)),
-                 COALESCE(?, (SELECT organisation_id FROM sessions WHERE id = ?), (SELECT organisation_id FROM people WHERE id = ?)))`,
+                 COALESCE(?, (SELECT organisation_id FROM sessions WHERE id = ?), (SELECT organisation_id FROM people WHERE id = ?),
+                          (SELECT s.organisation_id FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = ?)))`,
       )
       .run(
         new Date().toISOString(),
@@ -97,6 +98,7 @@ export class AuditRepo {
         id,
         entry.person?.organisationId ?? null,
         sessionId,
+        id,
         id,
       );
   }

@@ -155,9 +155,11 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   router.get('/studio/templates', as((_req, res) => void res.json(deps.templates.list()), coordinator));
   router.post(
     '/studio/templates',
-    as((req, res) => {
+    as((req, res, viewer) => {
       const body = TemplateSchema.parse({ ...req.body, version: 1 });
-      res.status(201).json(deps.templates.saveNewVersion(body));
+      const saved = deps.templates.saveNewVersion(body);
+      deps.audit.append({ actorParticipantId: viewer.id, action: 'template.saved', detail: { templateId: saved.id, version: saved.version } });
+      res.status(201).json(saved);
     }, coordinator),
   );
 
@@ -174,9 +176,11 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   router.get('/studio/scenarios', as((_req, res) => void res.json(deps.bank.list()), coordinator));
   router.put(
     '/studio/scenarios/:id',
-    as((req, res) => {
+    as((req, res, viewer) => {
       const scenario = ScenarioSchema.parse({ ...req.body, id: req.params.id });
-      res.json(deps.bank.save(scenario));
+      const saved = deps.bank.save(scenario);
+      deps.audit.append({ actorParticipantId: viewer.id, action: 'scenario.saved', detail: { scenarioId: scenario.id } });
+      res.json(saved);
     }, coordinator),
   );
 
@@ -192,6 +196,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       // The new session belongs to the booking coordinator's organisation.
       const { sessionId, participants } = deps.assessment.book(booking, Math.random, deps.auth.organisationOf(viewer));
       deps.log.info({ sessionId, by: viewer.id }, 'session booked');
+      deps.audit.append({ sessionId, actorParticipantId: viewer.id, action: 'session.booked', detail: { title: booking.title, templateId: booking.templateId, scheduledStart: booking.scheduledStart } });
       res.status(201).json({ sessionId, invites: await inviteRows(participants) });
     }, coordinator),
   );
