@@ -55,6 +55,7 @@ import { StaffSessions } from './identity/staff-sessions.ts';
 import { MagicLinks } from './identity/magic-links.ts';
 import { SsoRepo } from './identity/sso-repo.ts';
 import { identityRoutes } from './http/identity-routes.ts';
+import { supportRoutes } from './http/support-routes.ts';
 import { passkeyRoutes } from './http/passkey-routes.ts';
 import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
 import { PasskeyRepo } from './identity/passkeys-repo.ts';
@@ -245,6 +246,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
   );
   api.use(calibrationRoutes({ auth, calibration, log }));
+  api.use(supportRoutes({ auth, assessment, moderation, sessions, audit, log }));
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
