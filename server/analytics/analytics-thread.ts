@@ -37,7 +37,7 @@ function answer(request: AnalyticsRequest): CohortAnalytics | OwnStringency | Eq
       return ownStringency(cohortData(deps, request.range), request.rater, calibrationRatings(db, request.range));
     case 'equalities':
       // The answers are matched to outcomes here, in memory: no query joins the two.
-      return equalitiesReport(cohortData(deps, request.range, { finalMarks: true }), equalities.answered(), request.labels);
+      return equalitiesReport(cohortData(deps, request.range, { finalMarks: true }), equalities.answered(request.range.organisationId ?? ''), request.labels);
   }
 }
 

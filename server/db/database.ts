@@ -484,6 +484,29 @@ const MIGRATIONS: string[] = [
      CHECK ((purpose = 'register') = (person_id IS NOT NULL))
    );
    CREATE INDEX passkey_challenges_expiry ON passkey_challenges(expires_at);`,
+  // Equalities answers belong to an organisation (issue 13): one organisation's candidate
+  // reference says nothing about another's. Existing answers go to the first organisation.
+  `CREATE TABLE equalities_answers_new (
+     organisation_id TEXT NOT NULL,
+     candidate_ref TEXT NOT NULL,
+     declined INTEGER NOT NULL CHECK (declined IN (0, 1)),
+     age_band TEXT,
+     sex TEXT,
+     ethnicity TEXT,
+     disability TEXT,
+     first_language_english TEXT,
+     answered_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, candidate_ref),
+     CHECK ((declined = 1) = (age_band IS NULL AND sex IS NULL AND ethnicity IS NULL AND disability IS NULL AND first_language_english IS NULL)),
+     CHECK (declined = 1 OR (age_band IS NOT NULL AND sex IS NOT NULL AND ethnicity IS NOT NULL AND disability IS NOT NULL AND first_language_english IS NOT NULL))
+   );
+   INSERT INTO equalities_answers_new
+     SELECT COALESCE((SELECT id FROM organisations ORDER BY created_at, rowid LIMIT 1), ''), candidate_ref, declined, age_band, sex, ethnicity, disability, first_language_english, answered_at
+     FROM equalities_answers;
+   DROP TABLE equalities_answers;
+   ALTER TABLE equalities_answers_new RENAME TO equalities_answers;
+   CREATE TRIGGER equalities_answers_once BEFORE UPDATE ON equalities_answers
+     BEGIN SELECT RAISE(ABORT, 'equalities answers are given once'); END;`,
 ];
 
 /** The database file in a data directory. */

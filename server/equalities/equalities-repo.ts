@@ -1,5 +1,5 @@
-// The equalities answers table, on its own: keyed by candidate reference, read and written only
-// here, joined to nothing in SQL (the aggregate matches references in memory).
+// The equalities answers table, on its own: keyed by organisation and candidate reference, read
+// and written only here, joined to nothing in SQL (the aggregate matches references in memory).
 import { EqualitiesAnswersSchema, type EqualitiesAnswers, type EqualitiesSubmission, type MyEqualities } from '../../shared/equalities.ts';
 import type { Database } from '../db/database.ts';
 
@@ -34,28 +34,28 @@ export class EqualitiesRepo {
     this.#db = db;
   }
 
-  mine(candidateRef: string): MyEqualities {
-    const row = this.#db.prepare('SELECT * FROM equalities_answers WHERE candidate_ref = ?').get(candidateRef) as Row | undefined;
+  mine(organisationId: string, candidateRef: string): MyEqualities {
+    const row = this.#db.prepare('SELECT * FROM equalities_answers WHERE organisation_id = ? AND candidate_ref = ?').get(organisationId, candidateRef) as Row | undefined;
     if (!row) return { state: 'unasked' };
     const answers = answersOf(row);
     return answers ? { state: 'answered', at: row.answered_at, answers } : { state: 'declined', at: row.answered_at };
   }
 
   /** Stores the candidate's one answer (or refusal); false when they already gave one. */
-  submit(candidateRef: string, submission: EqualitiesSubmission, at: Date): boolean {
+  submit(organisationId: string, candidateRef: string, submission: EqualitiesSubmission, at: Date): boolean {
     const a = submission.decision === 'answer' ? submission.answers : null;
     const result = this.#db
       .prepare(
-        `INSERT INTO equalities_answers (candidate_ref, declined, age_band, sex, ethnicity, disability, first_language_english, answered_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (candidate_ref) DO NOTHING`,
+        `INSERT INTO equalities_answers (organisation_id, candidate_ref, declined, age_band, sex, ethnicity, disability, first_language_english, answered_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (organisation_id, candidate_ref) DO NOTHING`,
       )
-      .run(candidateRef, a ? 0 : 1, a?.ageBand ?? null, a?.sex ?? null, a?.ethnicity ?? null, a?.disability ?? null, a?.firstLanguageEnglish ?? null, at.toISOString());
+      .run(organisationId, candidateRef, a ? 0 : 1, a?.ageBand ?? null, a?.sex ?? null, a?.ethnicity ?? null, a?.disability ?? null, a?.firstLanguageEnglish ?? null, at.toISOString());
     return Number(result.changes) === 1;
   }
 
-  /** Every candidate's answers (declines left out), for the aggregate only. */
-  answered(): Map<string, EqualitiesAnswers> {
-    const rows = this.#db.prepare('SELECT * FROM equalities_answers WHERE declined = 0').all() as unknown as Row[];
+  /** One organisation's candidates' answers (declines left out), for the aggregate only. */
+  answered(organisationId: string): Map<string, EqualitiesAnswers> {
+    const rows = this.#db.prepare('SELECT * FROM equalities_answers WHERE declined = 0 AND organisation_id = ?').all(organisationId) as unknown as Row[];
     const answers = new Map<string, EqualitiesAnswers>();
     for (const row of rows) {
       const a = answersOf(row);

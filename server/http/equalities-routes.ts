@@ -39,10 +39,12 @@ export function equalitiesRoutes(deps: EqualitiesRouteDeps): express.Router {
     if (!ref) throw new ProtocolFailure('NOT_FOUND', 'this session was booked without a candidate reference, so there is nothing to ask');
     return ref;
   };
+  /** Answers belong to the candidate's organisation: a reference means nothing in another. */
+  const orgOf = (candidate: Participant): string => deps.auth.organisationOf(candidate) ?? '';
 
   router.get(
     '/equalities/mine',
-    as((_req, res, candidate) => void res.json(deps.equalities.mine(refOf(candidate))), ['candidate']),
+    as((_req, res, candidate) => void res.json(deps.equalities.mine(orgOf(candidate), refOf(candidate))), ['candidate']),
   );
 
   router.put(
@@ -50,12 +52,12 @@ export function equalitiesRoutes(deps: EqualitiesRouteDeps): express.Router {
     as((req, res, candidate) => {
       const submission = EqualitiesSubmissionSchema.parse(req.body);
       const ref = refOf(candidate);
-      if (!deps.equalities.submit(ref, submission, now())) {
+      if (!deps.equalities.submit(orgOf(candidate), ref, submission, now())) {
         throw new ProtocolFailure('CONFLICT', 'you have already answered (or declined) the equalities questions; ask your coordinator if something needs correcting');
       }
       // Who answered, never what: the answers stay in their own table.
       deps.audit.append({ sessionId: candidate.sessionId, actorParticipantId: candidate.id, action: submission.decision === 'answer' ? 'equalities.answered' : 'equalities.declined' });
-      res.json(deps.equalities.mine(ref));
+      res.json(deps.equalities.mine(orgOf(candidate), ref));
     }, ['candidate']),
   );
 

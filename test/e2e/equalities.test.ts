@@ -55,7 +55,7 @@ describe('equalities monitoring in the browser', () => {
     await page.getByTestId('equalities-done').waitFor();
     expect(await page.getByTestId('equalities-done').textContent()).toContain('your answers are recorded');
 
-    expect(new EqualitiesRepo(studio.db).mine(CANDIDATE_REF)).toMatchObject({
+    expect(new EqualitiesRepo(studio.db).mine(studio.sessions.defaultOrganisation(), CANDIDATE_REF)).toMatchObject({
       state: 'answered',
       answers: { ageBand: '25-34', sex: 'female', ethnicity: 'indian', disability: 'preferNotToSay', firstLanguageEnglish: 'no' },
     });

@@ -6,13 +6,14 @@ import type { CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
 import { seededRandom } from '../../server/assessment/draw.ts';
 import type { Database } from '../../server/db/database.ts';
 import { EqualitiesRepo } from '../../server/equalities/equalities-repo.ts';
+import { SessionsRepo } from '../../server/db/sessions-repo.ts';
 
 /**
  * The reference group answers White British, the focal group one of the other high-level
  * groups' categories; every other answer is drawn at random (no effect planted), some
  * "Prefer not to say". Returns what was stored, by candidate reference.
  */
-export function seedCohortAnswers(db: Database, cohort: CohortTruth, seed = 7): Map<string, EqualitiesAnswers> {
+export function seedCohortAnswers(db: Database, cohort: CohortTruth, seed = 7, organisationId = new SessionsRepo(db).defaultOrganisation()): Map<string, EqualitiesAnswers> {
   const repo = new EqualitiesRepo(db);
   const random = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
@@ -26,7 +27,7 @@ export function seedCohortAnswers(db: Database, cohort: CohortTruth, seed = 7): 
       disability: pick(['yes', 'no', 'no', 'preferNotToSay'] as const),
       firstLanguageEnglish: pick(['yes', 'no'] as const),
     };
-    if (!repo.submit(s.candidateRef, { decision: 'answer', answers }, new Date())) throw new Error(`${s.candidateRef} had already answered`);
+    if (!repo.submit(organisationId, s.candidateRef, { decision: 'answer', answers }, new Date())) throw new Error(`${s.candidateRef} had already answered`);
     stored.set(s.candidateRef, answers);
   }
   return stored;

@@ -13,6 +13,7 @@ import { ROLES } from '../../shared/roles.ts';
 import { generateCohort, type CohortTruth } from '../../server/analytics/synthetic-cohort.ts';
 import { seedCohortAnswers } from '../helpers/equalities.ts';
 import { callAs, finishedDemoDay, type FinishedDay } from '../helpers/moderation.ts';
+import { demoBooking } from '../../server/demo.ts';
 import { connect, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -35,6 +36,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await studio.close();
 });
+
+const demoBookingFor = (candidateRef: string) => ({ ...demoBooking(), candidate: { displayName: 'Sam Elsewhere', candidateRef } });
 
 const rowCount = (): number => (studio.db.prepare('SELECT COUNT(*) AS n FROM equalities_answers').get() as { n: number }).n;
 const cohortCandidate = (index: number): Participant =>
@@ -122,6 +125,7 @@ describe('a candidate answers once', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ state: 'answered', answers: seeded.get(truth.sessions[1]!.candidateRef) });
   });
+
 });
 
 describe('the aggregate', () => {
@@ -228,5 +232,24 @@ describe('the analyst and the room', () => {
     observer.close();
     expect(presence.expected.map((p) => p.role)).toContain('candidate');
     expect(presence.expected.map((p) => p.participantId)).not.toContain(analyst.id);
+  });
+});
+
+describe('organisations', () => {
+  it('keeps organisations apart: the same candidate reference in another organisation has answered nothing there', async () => {
+    const ref = truth.sessions[3]!.candidateRef;
+    const elsewhere = studio.people.createOrganisation('Elsewhere Council');
+    const { participants } = studio.assessment.book({ ...demoBookingFor(ref), analyst: { displayName: 'Eli Analyst' } }, Math.random, elsewhere.id);
+    const candidate = participants.find((p) => p.role === 'candidate')!;
+    const analyst = participants.find((p) => p.role === 'analyst')!;
+    expect((await callAs<MyEqualities>(studio, candidate, 'GET', '/equalities/mine')).body).toEqual({ state: 'unasked' });
+    expect((await callAs(studio, candidate, 'PUT', '/equalities/mine', { decision: 'decline' })).status).toBe(200);
+    // The first organisation's answer under that reference is untouched and still its own.
+    expect((await callAs<MyEqualities>(studio, cohortCandidate(3), 'GET', '/equalities/mine')).body).toMatchObject({ state: 'answered', answers: seeded.get(ref) });
+    // Elsewhere's analyst sees none of the first organisation's answers.
+    const report = await callAs<EqualitiesReport>(studio, analyst, 'GET', '/analytics/equalities');
+    expect(report.status).toBe(200);
+    // Its one session has not run, so it has no outcomes to break down by anyone's answers.
+    expect(report.body.outcomes.ok).toBe(false);
   });
 });
