@@ -90,7 +90,8 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
   /** Books a session: participants, a random scenario draw (avoiding scenarios the candidate
    *  has sat), the plan with adjustments, and a waiting day. All or nothing. */
   /** `organisationId`: whose session it is (the booking coordinator's organisation). */
-  book(input: BookSession, random: () => number = Math.random, organisationId?: string): { sessionId: string; participants: Participant[] } {
+  /** `bookedBy`: the participant (or staff desk) who books it, named in the audit row. */
+  book(input: BookSession, random: () => number = Math.random, organisationId?: string, bookedBy?: string): { sessionId: string; participants: Participant[] } {
     if (startsInThePast(input.scheduledStart, this.now())) {
       throw new ProtocolFailure('INVALID_PAYLOAD', 'scheduledStart: this time has already passed: choose a time from now on');
     }
@@ -161,6 +162,7 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
       this.runner.create(session.id, plannedPhases(template, input.adjustments, retake?.element ?? null));
       this.audit.append({
         sessionId: session.id,
+        ...(bookedBy ? { actorParticipantId: bookedBy } : { job: 'booking tool' }),
         action: 'session.booked',
         detail: {
           template: `${template.id}@${template.version}`,

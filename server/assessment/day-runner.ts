@@ -217,7 +217,7 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
 }
 
 function timerAudit(from: DayRecord, to: DayRecord): AuditInput {
-  return { sessionId: from.sessionId, action: 'day.timer', detail: { fromPhaseIndex: from.phaseIndex, toPhaseIndex: to.phaseIndex } };
+  return { sessionId: from.sessionId, job: 'day timer', action: 'day.timer', detail: { fromPhaseIndex: from.phaseIndex, toPhaseIndex: to.phaseIndex } };
 }
 
 /** node:sqlite errors carry SQLite's own words in `errstr` ("database is locked", …). */

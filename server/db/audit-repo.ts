@@ -36,8 +36,9 @@ export interface AuditEntry {
   at: string;
   sessionId: string | null;
   actorParticipantId: string | null;
-  /** Null for the server's own actions (timers, retention). */
+  /** Null for the server's own actions (timers, retention): then `job` names the job. */
   actor: AuditActor | null;
+  job: string | null;
   action: string;
   detail: Record<string, unknown>;
 }
@@ -68,10 +69,13 @@ export class AuditRepo {
     actorParticipantId?: string;
     actor?: AuditActor;
     person?: AuditPerson;
+    /** A scheduled job acting by itself (the day timer, the recorder, retention): named, never "system". */
+    job?: string;
     action: string;
     detail?: Record<string, unknown>;
   }): void {
     const id = entry.actor?.participantId ?? entry.actorParticipantId ?? null;
+    const job = id === null && !entry.person ? (entry.job ?? `scheduled job (${entry.action})`) : null;
     const sessionId = entry.sessionId ?? null;
     this.db
       .prepare(
@@ -86,10 +90,10 @@ export class AuditRepo {
         new Date().toISOString(),
         sessionId,
         id,
-        entry.actor?.name ?? entry.person?.name ?? null,
+        entry.actor?.name ?? entry.person?.name ?? job,
         id,
         id,
-        entry.actor?.role ?? entry.person?.role ?? null,
+        entry.actor?.role ?? entry.person?.role ?? (job ? 'job' : null),
         id,
         entry.action,
         JSON.stringify(entry.detail ?? {}),
@@ -136,6 +140,7 @@ export class AuditRepo {
         r.actor_participant_id !== null && r.actor_name !== null && r.actor_role !== null
           ? { participantId: r.actor_participant_id, name: r.actor_name, role: r.actor_role }
           : null,
+      job: r.actor_participant_id === null && r.actor_role === 'job' ? r.actor_name : null,
       action: r.action,
       detail: JSON.parse(r.detail) as Record<string, unknown>,
     }));

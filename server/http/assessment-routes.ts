@@ -194,9 +194,8 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       }
       deps.bookingCheck?.(booking);
       // The new session belongs to the booking coordinator's organisation.
-      const { sessionId, participants } = deps.assessment.book(booking, Math.random, deps.auth.organisationOf(viewer));
+      const { sessionId, participants } = deps.assessment.book(booking, Math.random, deps.auth.organisationOf(viewer), viewer.id);
       deps.log.info({ sessionId, by: viewer.id }, 'session booked');
-      deps.audit.append({ sessionId, actorParticipantId: viewer.id, action: 'session.booked', detail: { title: booking.title, templateId: booking.templateId, scheduledStart: booking.scheduledStart } });
       res.status(201).json({ sessionId, invites: await inviteRows(participants) });
     }, coordinator),
   );

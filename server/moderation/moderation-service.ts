@@ -543,7 +543,7 @@ export class ModerationService {
         const role = RoleSchema.safeParse(e.actor?.role);
         const stored = e.actor && role.success ? { participantId: e.actor.participantId, name: e.actor.name, role: role.data } : null;
         const actor = stored ?? this.person(e.actorParticipantId);
-        return { id: e.id, at: e.at, who: actor ? personLabel(actor) : 'system', actor, action: e.action, detail: e.detail };
+        return { id: e.id, at: e.at, who: actor ? personLabel(actor) : (e.job ?? 'SimStudio'), actor, action: e.action, detail: e.detail };
       });
   }
 }

@@ -200,7 +200,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     entry.recorder = recorder;
     recorder.on('state', (s, detail) => this.setStatus(sessionId, { state: s, detail, phaseIndex: state.phaseIndex }));
     this.setStatus(sessionId, { state: 'recording', detail: 'recording', phaseIndex: state.phaseIndex });
-    this.audit.append({ sessionId, action: 'recording.started', detail: { phaseIndex: state.phaseIndex, scenario: scenarioKey } });
+    this.audit.append({ sessionId, job: 'recorder', action: 'recording.started', detail: { phaseIndex: state.phaseIndex, scenario: scenarioKey } });
   }
 
   /** The room's taps (new ones if the room was closed and made again since). */
@@ -279,7 +279,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     for (const r of old) {
       fs.rmSync(path.join(this.dir, r.file), { force: true });
       this.db.prepare("UPDATE recordings SET status = 'deleted', deleted_at = ? WHERE id = ?").run(Date.now(), r.id);
-      this.audit.append({ sessionId: r.session_id, action: 'recording.deleted', detail: { id: r.id, reason: `older than ${this.options.retentionDays} days` } });
+      this.audit.append({ sessionId: r.session_id, job: 'recording retention', action: 'recording.deleted', detail: { id: r.id, reason: `older than ${this.options.retentionDays} days` } });
       this.log.info({ id: r.id, sessionId: r.session_id, file: r.file }, 'recording deleted by retention');
     }
   }

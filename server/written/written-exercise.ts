@@ -196,7 +196,7 @@ export class WrittenExercise {
       this.db
         .prepare('INSERT INTO written_snapshots (session_id, frozen_at, text, state, sha256) VALUES (?, ?, ?, ?, ?)')
         .run(sessionId, this.now(), text, state, sha256);
-      this.audit.append({ sessionId, action: 'written.frozen', detail: { sha256, characters: text.length } });
+      this.audit.append({ sessionId, job: 'written exercise', action: 'written.frozen', detail: { sha256, characters: text.length } });
       this.log.info({ sessionId, sha256 }, 'written exercise frozen');
     } finally {
       ydoc.destroy();
@@ -290,7 +290,7 @@ export class WrittenExercise {
       .prepare('INSERT OR IGNORE INTO written_state (session_id, closed_at, candidate_online) VALUES (?, ?, ?)')
       .run(sessionId, window.closedAt, window.candidateOnline ? 1 : 0);
     if (stored.changes > 0) {
-      this.audit.append({ sessionId, action: 'written.closed', detail: { closedAt: window.closedAt, candidateOnline: window.candidateOnline } });
+      this.audit.append({ sessionId, job: 'written exercise deadline', action: 'written.closed', detail: { closedAt: window.closedAt, candidateOnline: window.candidateOnline } });
       this.log.info({ sessionId, closedAt: window.closedAt, candidateOnline: window.candidateOnline }, 'written exercise closed');
     }
     this.scheduleFreeze(sessionId);
