@@ -217,7 +217,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
-  api.use(moderationRoutes({ auth, moderation, audit, log }));
+  api.use(moderationRoutes({ auth, moderation, audit, sessionOfParticipant: (id) => sessions.getParticipant(id)?.sessionId, log }));
   api.use(
     analyticsRoutes({
       auth,
