@@ -86,6 +86,8 @@ export interface Studio {
   people: PeopleRepo;
   staffSessions: StaffSessions;
   magicLinks: MagicLinks;
+  /** The HTTP app (its router lists every route: the cross-organisation matrix checks it covers them). */
+  httpApp: express.Express;
   log: Logger;
   close(): Promise<void>;
 }
@@ -322,6 +324,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     people,
     staffSessions,
     magicLinks,
+    httpApp: app,
     log,
     async close() {
       await recordings.close();
