@@ -215,7 +215,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       written,
       recordings: () => recordings,
       evidenceNotes,
-      bookingCheck: (booking) => calibration.assertObserversCalibrated(booking),
+      bookingCheck: (booking, organisationId) => calibration.assertObserversCalibrated(booking, organisationId),
       log,
     }),
   );

@@ -143,9 +143,20 @@ export class CalibrationRepo {
     return rows.map(attemptOf);
   }
 
-  /** Whether this observer (by name) has passed any calibration case. */
-  hasPassed(observerName: string): boolean {
-    return this.db.prepare('SELECT 1 FROM calibration_attempts WHERE observer_key = ? AND passed = 1 LIMIT 1').get(normalised(observerName)) !== undefined;
+  /** Whether this observer (by name) has passed any calibration case (of the organisation's
+   *  sessions, when one is named: a name in one organisation is not a person in another). */
+  hasPassed(observerName: string, organisationId?: string): boolean {
+    if (organisationId === undefined) {
+      return this.db.prepare('SELECT 1 FROM calibration_attempts WHERE observer_key = ? AND passed = 1 LIMIT 1').get(normalised(observerName)) !== undefined;
+    }
+    return (
+      this.db
+        .prepare(
+          `SELECT 1 FROM calibration_attempts a JOIN calibration_cases c ON c.id = a.case_id JOIN sessions s ON s.id = c.session_id
+           WHERE a.observer_key = ? AND a.passed = 1 AND s.organisation_id = ? LIMIT 1`,
+        )
+        .get(normalised(observerName), organisationId) !== undefined
+    );
   }
 }
 

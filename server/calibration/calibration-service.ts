@@ -227,14 +227,14 @@ export class CalibrationService {
   // ---- the booking gate ----
 
   /** With calibration required, refuses a booking naming an observer or lead observer who has
-   *  not passed a calibration case (by name, like every person until accounts exist). */
-  assertObserversCalibrated(booking: Pick<BookSession, 'leadObserver' | 'observers'>): void {
+   *  not passed a calibration case of the organisation (by name, like every person until accounts exist). */
+  assertObserversCalibrated(booking: Pick<BookSession, 'leadObserver' | 'observers'>, organisationId?: string): void {
     if (!this.deps.required) return;
     const people = [
       { name: booking.leadObserver.displayName, role: 'lead observer' },
       ...booking.observers.map((o) => ({ name: o.displayName, role: 'observer' })),
     ];
-    const uncalibrated = people.filter((p) => !this.deps.repo.hasPassed(p.name));
+    const uncalibrated = people.filter((p) => !this.deps.repo.hasPassed(p.name, organisationId));
     if (uncalibrated.length) {
       throw new ProtocolFailure(
         'CONFLICT',

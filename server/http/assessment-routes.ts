@@ -39,7 +39,7 @@ export interface AssessmentRouteDeps {
   /** The notes `viewer` may read (a scorer: their own and submitted sheets'). */
   evidenceNotes: (sessionId: string, viewer: Participant) => EvidenceNoteView[];
   /** Throws (a ProtocolFailure) to refuse a booking, e.g. an observer not yet calibrated. */
-  bookingCheck?: (booking: BookSession) => void;
+  bookingCheck?: (booking: BookSession, organisationId: string | undefined) => void;
   log: Logger;
 }
 
@@ -167,9 +167,10 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     '/studio/sessions',
     as(async (req, res, viewer) => {
       const booking = BookSessionSchema.parse(req.body);
-      deps.bookingCheck?.(booking);
       // The new session belongs to the booking coordinator's organisation.
-      const { sessionId, participants } = deps.assessment.book(booking, Math.random, deps.auth.organisationOf(viewer));
+      const organisationId = deps.auth.organisationOf(viewer);
+      deps.bookingCheck?.(booking, organisationId);
+      const { sessionId, participants } = deps.assessment.book(booking, Math.random, organisationId);
       deps.log.info({ sessionId, by: viewer.id }, 'session booked');
       res.status(201).json({ sessionId, invites: await inviteRows(participants) });
     }, coordinator),

@@ -20,8 +20,7 @@ import { finishDemoDay } from '../../server/demo-finished.ts';
 import { booking, shortTemplate } from '../helpers/assessment.ts';
 import { storedRecording, signOffDemoDay } from '../helpers/calibration.ts';
 import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
-import type { FinishedDay } from '../helpers/moderation.ts';
-import { pdfText } from '../helpers/moderation.ts';
+import { callAs, pdfText, type FinishedDay } from '../helpers/moderation.ts';
 import { connect, connected, joinAndProduceVideo, OPEN_ROOM, request, signIn, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
 
 type Who = 'coordinator' | 'moderator' | 'observer' | 'leadObserver' | 'candidate' | 'analyst';
@@ -641,5 +640,45 @@ describe('cross-organisation isolation (issue 13)', () => {
       expect((await impostor.closed).code).toBe(CLOSE_CODES.Unauthorized);
       expect(Y.encodeStateAsUpdate(impostor.serverView).length).toBe(2);
     }
+  });
+});
+
+// The booking gate (SIMSTUDIO_REQUIRE_CALIBRATION) asks whether the booked observers passed a
+// calibration case: a pass in organisation A does not calibrate a namesake booked by B.
+describe('the calibration booking gate, per organisation (issue 13)', () => {
+  let gate: TestStudio;
+  afterAll(async () => {
+    await gate?.close();
+  });
+
+  it('counts only calibration passed on the booking organisation’s cases', async () => {
+    gate = await startTestStudio({ requireCalibration: true });
+    const template = gate.templates.saveNewVersion(shortTemplate(3));
+    const orgA = gate.people.createOrganisation('Alder Trust');
+    const orgB = gate.people.createOrganisation('Birch Council');
+    const { sessionId, participants } = gate.assessment.book(demoBooking(), Math.random, orgA.id);
+    finishDemoDay({ assessment: gate.assessment, store: gate.docStore, written: gate.written }, sessionId, participants);
+    const day: FinishedDay = { sessionId, participants, one: (role) => one(participants, role) };
+    const { reference } = await signOffDemoDay(gate, day);
+    storedRecording(gate, sessionId, day.one('candidate').id, 1, 1, Buffer.from('alder recording bytes'));
+    const made = await callAs<{ id: string }>(gate, day.one('coordinator'), 'POST', '/calibration/cases', { sessionId, scenario: 1, consent: { candidate: true, actor: true } });
+    expect(made.status).toBe(201);
+    // A's lead observer and observer (of another day) pass the case: their ratings are the reference.
+    const names = { leadObserver: { displayName: 'Cal Alder-Lead' }, observers: [{ displayName: 'Cal Alder-Observer' }] };
+    const calibrating = gate.assessment.book(booking(template.id, names), Math.random, orgA.id);
+    for (const role of ['leadObserver', 'observer'] as const) {
+      const attempt = await callAs<{ passed: boolean }>(gate, one(calibrating.participants, role), 'POST', `/calibration/cases/${made.body.id}/attempt`, { ratings: reference, global: 4 });
+      expect(attempt.body.passed, role).toBe(true);
+    }
+
+    const bDay = gate.assessment.book(booking(template.id), Math.random, orgB.id);
+    const sessionsBefore = gate.sessions.listSessions(orgB.id).length;
+    const refused = await callAs<{ error: { code: string; message: string } }>(gate, one(bDay.participants, 'coordinator'), 'POST', '/studio/sessions', booking(template.id, names));
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('Cal Alder-Observer (observer)');
+    expect(gate.sessions.listSessions(orgB.id).length).toBe(sessionsBefore);
+    // In A the same names are calibrated: A's coordinator books them.
+    const booked = await callAs(gate, one(calibrating.participants, 'coordinator'), 'POST', '/studio/sessions', booking(template.id, names));
+    expect(booked.status).toBe(201);
   });
 });
