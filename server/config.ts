@@ -15,6 +15,8 @@ const EnvSchema = z.object({
   SIMSTUDIO_DATA_DIR: z.string().default(path.resolve('data')),
   SIMSTUDIO_SECRET: z.string().min(32, 'SIMSTUDIO_SECRET must be at least 32 characters').optional(),
   SIMSTUDIO_INVITE_TTL_HOURS: z.coerce.number().positive().default(24 * 14),
+  /** Invite links last until the day's end plus this many days (candidates read their result). */
+  SIMSTUDIO_RESULT_PERIOD_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   SIMSTUDIO_COOKIE_SECURE: z.enum(['true', 'false', 'auto']).default('auto'),
   SIMSTUDIO_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SIMSTUDIO_DEMO: z.enum(['true', 'false']).default('true'),
@@ -66,6 +68,7 @@ export interface Config {
   dataDir: string;
   secret: string | undefined;
   inviteTtlSeconds: number;
+  resultPeriodDays: number;
   cookieSecure: 'auto' | boolean;
   logLevel: string;
   demo: boolean;
@@ -110,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: path.resolve(e.SIMSTUDIO_DATA_DIR),
     secret: e.SIMSTUDIO_SECRET,
     inviteTtlSeconds: Math.round(e.SIMSTUDIO_INVITE_TTL_HOURS * 3600),
+    resultPeriodDays: e.SIMSTUDIO_RESULT_PERIOD_DAYS,
     cookieSecure: e.SIMSTUDIO_COOKIE_SECURE === 'auto' ? 'auto' : e.SIMSTUDIO_COOKIE_SECURE === 'true',
     logLevel: e.SIMSTUDIO_LOG_LEVEL,
     demo: e.SIMSTUDIO_DEMO === 'true',

@@ -1,22 +1,60 @@
-// Invite links: one signed, expiring link per participant.
+// Invite links: each participant's link in force (a row in invite_links), as a signed token
+// whose jti names that row. Asking again for a participant's link gives the same link in
+// force (a fresh signature of it); `reissue` revokes it and makes a new one.
 import type { Participant } from '../shared/domain.ts';
+import type { Database } from './db/database.ts';
 import type { TokenService } from './auth/tokens.ts';
+import { InviteLinksRepo, type InviteLink } from './auth/invite-links.ts';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface InviteLifetime {
+  /** Without a planned day: how long a link lasts from when it is issued. */
+  ttlSeconds: number;
+  /** With one: the link lasts until the day's end plus this (candidates read their result). */
+  resultPeriodDays: number;
+}
 
 export class Invites {
   private readonly tokens: TokenService;
-  private readonly ttlSeconds: number;
+  private readonly db: Database;
+  private readonly lifetime: InviteLifetime;
+  readonly links: InviteLinksRepo;
 
-  constructor(tokens: TokenService, ttlSeconds: number) {
+  constructor(tokens: TokenService, db: Database, lifetime: InviteLifetime) {
     this.tokens = tokens;
-    this.ttlSeconds = ttlSeconds;
+    this.db = db;
+    this.lifetime = lifetime;
+    this.links = new InviteLinksRepo(db);
   }
 
   async link(baseUrl: string, participant: Participant): Promise<string> {
-    const token = await this.tokens.sign(
-      'invite',
-      { participantId: participant.id, sessionId: participant.sessionId, role: participant.role },
-      this.ttlSeconds,
-    );
+    const link = this.links.current(participant.id) ?? this.links.create(participant.id, this.validUntil(participant));
+    return this.url(baseUrl, participant, link);
+  }
+
+  /** Revokes the participant's links and returns a new one. */
+  async reissue(baseUrl: string, participant: Participant): Promise<string> {
+    this.links.revokeAll(participant.id);
+    return this.url(baseUrl, participant, this.links.create(participant.id, this.validUntil(participant)));
+  }
+
+  /** Ends the participant's links (and every browser signed in with them). */
+  revoke(participant: Participant): number {
+    return this.links.revokeAll(participant.id);
+  }
+
+  private async url(baseUrl: string, participant: Participant, link: InviteLink): Promise<string> {
+    const ttlSeconds = Math.max(1, Math.floor((link.validUntil - Date.now()) / 1000));
+    const token = await this.tokens.sign('invite', { participantId: participant.id, sessionId: participant.sessionId, role: participant.role, linkId: link.id }, ttlSeconds);
     return `${baseUrl}/join/${token}`;
+  }
+
+  /** From booking until the planned day's end plus the result period. */
+  private validUntil(participant: Participant): number {
+    const plan = this.db.prepare('SELECT scheduled_start FROM session_plans WHERE session_id = ?').get(participant.sessionId) as { scheduled_start: number | null } | undefined;
+    const fromNow = Date.now() + this.lifetime.ttlSeconds * 1000;
+    if (!plan?.scheduled_start) return fromNow;
+    return Math.max(fromNow, plan.scheduled_start + DAY_MS + this.lifetime.resultPeriodDays * DAY_MS);
   }
 }

@@ -55,6 +55,9 @@ import { StaffSessions } from './identity/staff-sessions.ts';
 import { MagicLinks } from './identity/magic-links.ts';
 import { SsoRepo } from './identity/sso-repo.ts';
 import { identityRoutes } from './http/identity-routes.ts';
+import { passkeyRoutes } from './http/passkey-routes.ts';
+import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
+import { PasskeyRepo } from './identity/passkeys-repo.ts';
 import { Mailer } from './mail/mailer.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -96,7 +99,8 @@ export interface Studio {
 export function openData(config: Config): { db: Database; sessions: SessionsRepo; audit: AuditRepo; tokens: TokenService; invites: Invites } {
   const db = openDatabase(config.dataDir);
   const tokens = new TokenService(loadOrCreateSecret(config.dataDir, config.secret));
-  return { db, sessions: new SessionsRepo(db), audit: new AuditRepo(db), tokens, invites: new Invites(tokens, config.inviteTtlSeconds) };
+  const invites = new Invites(tokens, db, { ttlSeconds: config.inviteTtlSeconds, resultPeriodDays: config.resultPeriodDays });
+  return { db, sessions: new SessionsRepo(db), audit: new AuditRepo(db), tokens, invites };
 }
 
 /** The assessment layer over the data directory, with the bank and templates seeded.
@@ -154,7 +158,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const people = new PeopleRepo(db);
   const staffSessions = new StaffSessions({ db, people, timeouts: config.staffSessions });
   const magicLinks = new MagicLinks(db);
-  const auth = new ParticipantAuth(tokens, sessions, staffSessions, people);
+  const auth = new ParticipantAuth({ tokens, sessions, links: invites.links, staff: staffSessions, people });
   const probes = new ProbeService({ pickWorker: () => pool.pick(), media: config.media, iceServers: config.iceServers, log });
   const testCalls = new TestCallRepo(db);
   // Delivers what was left queued before a restart, then whatever is queued from now on.
@@ -198,6 +202,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     moderation,
     recordings: () => recordings,
     audit,
+    organisationOf: (viewer) => auth.organisationOf(viewer),
     required: config.requireCalibration,
   });
   const api = express.Router();
@@ -209,6 +214,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       templates,
       sessions,
       invites,
+      audit,
+      people: (organisationId) => people.list(organisationId),
       baseUrl: () => baseUrl,
       connectedParticipantIds: (sessionId) => connections.ids(sessionId),
       testCalls: (sessionId) => testCalls.latestInSession(sessionId),
@@ -243,10 +250,12 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   api.use(calibrationRoutes({ auth, calibration, log }));
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
+  api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
     extraPages: identity.pages,
+    organisationName: (id) => people.organisation(id)?.name ?? 'Your organisation',
     version: VERSION,
     clientDir: path.join(ROOT, 'dist', 'client'),
     auth,
@@ -337,7 +346,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       await cohortAnalyticsService.close();
       rooms.closeAll();
       server.closeAllConnections();
-      await signalling.io.close();
+      await signalling.close();
       pool.close();
       db.close();
     },

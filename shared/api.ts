@@ -4,6 +4,7 @@ import type { Level } from './domain.ts';
 import type { ApiErrorCode } from './errors.ts';
 import type { RecordingStatus } from './protocol.ts';
 import type { Role } from './roles.ts';
+import type { OrgRole } from './people.ts';
 import type { TestCallSummary } from './prejoin.ts';
 
 export interface HealthResponse {
@@ -88,6 +89,13 @@ export interface InviteRow {
   /** Null for someone with a staff account: they sign in as themselves (at /signin), and no
    *  link that signs in as them is ever handed to anyone else. */
   link: string | null;
+}
+
+/** GET /api/studio/people: someone of the coordinator's organisation who can be booked. */
+export interface BookablePerson {
+  id: string;
+  displayName: string;
+  roles: OrgRole[];
 }
 
 /** What POST /api/studio/sessions answers with (201). */

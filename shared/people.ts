@@ -76,7 +76,7 @@ export interface SignInSessionView {
   current: boolean;
 }
 
-export const SIGN_IN_METHODS = ['magic-link', 'oidc', 'first-run', 'admin-link'] as const;
+export const SIGN_IN_METHODS = ['magic-link', 'oidc', 'first-run', 'admin-link', 'passkey'] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
 
 /** A session this person takes part in, with the page to open for it. */
@@ -113,3 +113,19 @@ export const SIGN_IN_FAILURES: Record<string, string> = {
   removed: 'Your access to SimStudio has ended. Ask your organisation’s administrator if this is a mistake.',
   oidc: 'Single sign-on did not complete. Try again, or ask for an email link below.',
 };
+
+/**
+ * A member of staff's organisation-wide place (their "desk"): the studio of a coordinator, the
+ * moderation queue of a moderator, the analytics of an analyst, opened by a signed-in person
+ * without any session. Pages address it like a participant (`/studio/desk-coordinator`); the
+ * server makes it a participant of no session, in the person's organisation, with that role.
+ */
+export const DESK_ROLES = ['coordinator', 'moderator', 'analyst'] as const;
+export type DeskRole = (typeof DESK_ROLES)[number];
+export const deskParticipantId = (role: DeskRole): string => `desk-${role}`;
+export function deskRoleOf(participantId: string): DeskRole | null {
+  const role = participantId.startsWith('desk-') ? participantId.slice(5) : '';
+  return (DESK_ROLES as readonly string[]).includes(role) ? (role as DeskRole) : null;
+}
+/** A desk's session id names its organisation; no real session has this form. */
+export const DESK_SESSION_PREFIX = 'org:';

@@ -236,6 +236,8 @@ export interface ServerToClientEvents {
   leadSignal: (signal: LeadSignal) => void;
   /** This participant opened the session in another tab or window; this connection is closed. */
   sessionReplaced: () => void;
+  /** This sign-in has ended (link withdrawn or reissued, signed out, person removed); the server closes the connection next. */
+  signedOut: () => void;
   /** A message the server could not answer with an acknowledgement (no ack, unknown event). */
   protocolError: (error: ProtocolError & { event: string }) => void;
 }

@@ -315,6 +315,12 @@ export class MediaSession {
       this.#fail('This room is open in another tab or window, so this tab was disconnected.');
       socket.disconnect();
     });
+    on('signedOut', () => {
+      // The server closes this connection next; reconnecting would only be refused.
+      this.#replaced = true;
+      this.#fail('Your access to this session has ended: your link was withdrawn or replaced, or you were signed out. Open the newest link you were sent, or sign in again.');
+      socket.disconnect();
+    });
     on('protocolError', (error) => {
       console.warn(`[simstudio] protocol error for "${error.event}": ${error.code} ${error.message}`);
     });

@@ -5,28 +5,36 @@ import { parseCookie } from 'cookie';
 import { sessionCookieName } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
-import { STAFF_COOKIE, STAFF_ROLES } from '../../shared/people.ts';
+import { DESK_SESSION_PREFIX, deskRoleOf, STAFF_COOKIE, STAFF_ROLES } from '../../shared/people.ts';
 import type { PeopleRepo } from '../people/people-repo.ts';
 import type { StaffSessions } from '../identity/staff-sessions.ts';
+import type { InviteLinksRepo } from './invite-links.ts';
 import type { TokenService } from './tokens.ts';
 
-export type AuthFailure = 'missing' | 'expired' | 'invalid';
+export type AuthFailure = 'missing' | 'expired' | 'invalid' | 'revoked';
 
-export type AuthResult = { ok: true; participant: Participant } | { ok: false; reason: AuthFailure };
+/** What a sign-in rests on, to check again later: the invite link it came from, or the staff
+ *  sign-in session (by its cookie secret). Revoking either ends the sign-in. */
+export type AuthProof = { kind: 'link'; linkId: string } | { kind: 'staff'; secret: string };
+
+/** A refusal names the participant when the token was ours but its link no longer is. */
+export type AuthResult = { ok: true; participant: Participant; proof: AuthProof } | { ok: false; reason: AuthFailure; participantId?: string };
 
 export class ParticipantAuth {
   private readonly tokens: TokenService;
   private readonly sessions: SessionsRepo;
 
+  private readonly links: InviteLinksRepo;
   private readonly staff: StaffSessions | undefined;
   private readonly people: PeopleRepo | undefined;
 
   /** `staff`: signed-in staff act as their own places in sessions without an invite link. */
-  constructor(tokens: TokenService, sessions: SessionsRepo, staff?: StaffSessions, people?: PeopleRepo) {
-    this.tokens = tokens;
-    this.sessions = sessions;
-    this.staff = staff;
-    this.people = people;
+  constructor(deps: { tokens: TokenService; sessions: SessionsRepo; links: InviteLinksRepo; staff?: StaffSessions; people?: PeopleRepo }) {
+    this.tokens = deps.tokens;
+    this.sessions = deps.sessions;
+    this.links = deps.links;
+    this.staff = deps.staff;
+    this.people = deps.people;
   }
 
   /** Whether the participant is a person with a staff account: they sign in as themselves,
@@ -43,16 +51,36 @@ export class ParticipantAuth {
     return this.fromStaffSession(cookies[STAFF_COOKIE], participantId);
   }
 
+  /** Whether a sign-in still holds (live sockets ask every few seconds): its link not revoked
+   *  or expired, its staff session open and its person not removed. */
+  stillValid(participant: Participant, proof: AuthProof): boolean {
+    if (proof.kind === 'link') return this.links.check(proof.linkId, participant.id) === 'ok' && !this.personRemoved(participant);
+    const staff = this.staff?.verify(proof.secret);
+    return Boolean(staff?.ok && staff.person.id === participant.personId);
+  }
+
+  /** A removed person's links sign nobody in (their access ends with their removal). */
+  private personRemoved(participant: Participant): boolean {
+    const person = participant.personId ? this.people?.get(participant.personId) : undefined;
+    return Boolean(person?.removedAt);
+  }
+
+  /** Whether the participant is a desk (no session): it never joins a room or a document. */
+  static isDesk(participant: Participant): boolean {
+    return participant.sessionId.startsWith(DESK_SESSION_PREFIX);
+  }
+
   /** Whether a session belongs to the same organisation as the participant's own session:
    *  nothing of one organisation is reachable from another. */
   sameOrganisation(viewer: Participant, sessionId: string): boolean {
     if (sessionId === viewer.sessionId) return true;
     const theirs = this.sessions.organisationOf(sessionId);
-    return theirs !== undefined && theirs === this.sessions.organisationOf(viewer.sessionId);
+    return theirs !== undefined && theirs === this.organisationOf(viewer);
   }
 
   /** The organisation the participant acts in (that of their session). */
   organisationOf(viewer: Participant): string | undefined {
+    if (viewer.sessionId.startsWith(DESK_SESSION_PREFIX)) return viewer.sessionId.slice(DESK_SESSION_PREFIX.length);
     return this.sessions.organisationOf(viewer.sessionId);
   }
 
@@ -61,9 +89,23 @@ export class ParticipantAuth {
     if (!this.staff || !secret) return { ok: false, reason: 'missing' };
     const staff = this.staff.verify(secret);
     if (!staff.ok) return { ok: false, reason: staff.reason };
+    const desk = deskRoleOf(participantId);
+    if (desk) {
+      // Their organisation-wide place: a participant of no session, in their organisation.
+      if (!staff.person.roles.includes(desk)) return { ok: false, reason: 'invalid' };
+      const participant: Participant = {
+        id: staff.person.id,
+        sessionId: `${DESK_SESSION_PREFIX}${staff.person.organisationId}`,
+        role: desk,
+        displayName: staff.person.displayName,
+        createdAt: staff.person.createdAt,
+        personId: staff.person.id,
+      };
+      return { ok: true, participant, proof: { kind: 'staff', secret } };
+    }
     const participant = this.sessions.getParticipant(participantId);
     if (!participant || participant.personId !== staff.person.id) return { ok: false, reason: 'invalid' };
-    return { ok: true, participant };
+    return { ok: true, participant, proof: { kind: 'staff', secret } };
   }
 
   async fromToken(kind: 'invite' | 'session', token: string, participantId?: string): Promise<AuthResult> {
@@ -71,11 +113,15 @@ export class ParticipantAuth {
     if (!verified.ok) return { ok: false, reason: verified.reason };
     const { claims } = verified;
     if (participantId !== undefined && claims.participantId !== participantId) return { ok: false, reason: 'invalid' };
+    // Every link is a row that can be revoked; a token naming none is not one we issued now.
+    if (!claims.linkId) return { ok: false, reason: 'invalid' };
+    const link = this.links.check(claims.linkId, claims.participantId);
+    if (link !== 'ok') return link === 'unknown' ? { ok: false, reason: 'invalid' } : { ok: false, reason: link, participantId: claims.participantId };
     const participant = this.sessions.getParticipant(claims.participantId);
-    if (!participant || participant.sessionId !== claims.sessionId || participant.role !== claims.role) {
+    if (!participant || participant.sessionId !== claims.sessionId || participant.role !== claims.role || this.personRemoved(participant)) {
       return { ok: false, reason: 'invalid' };
     }
-    return { ok: true, participant };
+    return { ok: true, participant, proof: { kind: 'link', linkId: claims.linkId } };
   }
 }
 
@@ -87,5 +133,7 @@ export function describeAuthFailure(reason: AuthFailure): string {
       return 'Your sign-in has expired. Open your personal invite link again, or ask the coordinator for a new one.';
     case 'invalid':
       return 'This sign-in is not valid. Open your personal invite link again.';
+    case 'revoked':
+      return 'This link has been withdrawn or replaced by a new one. Use the newest link your coordinator sent you, or ask them for one.';
   }
 }

@@ -13,6 +13,8 @@ export interface TokenClaims {
   participantId: string;
   sessionId: string;
   role: Role;
+  /** The invite link (invite_links row) the token comes from: revoking it ends the token. */
+  linkId?: string;
 }
 
 export type VerifyFailure = 'expired' | 'invalid';
@@ -25,13 +27,14 @@ export class TokenService {
   }
 
   async sign(kind: TokenKind, claims: TokenClaims, ttlSeconds: number): Promise<string> {
-    return new SignJWT({ sid: claims.sessionId, role: claims.role, typ: kind })
+    const jwt = new SignJWT({ sid: claims.sessionId, role: claims.role, typ: kind })
       .setProtectedHeader({ alg: ALG })
       .setSubject(claims.participantId)
       .setIssuer(ISSUER)
       .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-      .sign(this.secret);
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
+    if (claims.linkId) jwt.setJti(claims.linkId);
+    return jwt.sign(this.secret);
   }
 
   async verify(kind: TokenKind, token: string): Promise<{ ok: true; claims: TokenClaims } | { ok: false; reason: VerifyFailure }> {
@@ -42,7 +45,10 @@ export class TokenService {
       if (payload.typ !== kind || !payload.sub || typeof payload.sid !== 'string' || !role.success) {
         return { ok: false, reason: 'invalid' };
       }
-      return { ok: true, claims: { participantId: payload.sub, sessionId: payload.sid, role: role.data } };
+      return {
+        ok: true,
+        claims: { participantId: payload.sub, sessionId: payload.sid, role: role.data, ...(typeof payload.jti === 'string' ? { linkId: payload.jti } : {}) },
+      };
     } catch (error) {
       return { ok: false, reason: error instanceof errors.JWTExpired ? 'expired' : 'invalid' };
     }

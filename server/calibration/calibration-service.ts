@@ -34,6 +34,8 @@ export interface CalibrationDeps {
   moderation: Pick<ModerationService, 'facts' | 'repo'>;
   recordings: () => { list(sessionId: string): RecordingRow[]; get(id: string): (RecordingRow & { file: string }) | undefined };
   audit: AuditRepo;
+  /** The organisation a participant acts in (a desk's too: see ParticipantAuth.organisationOf). */
+  organisationOf: (viewer: Participant) => string | undefined;
   /** SIMSTUDIO_REQUIRE_CALIBRATION: booking refuses observers without a passed attempt. */
   required: boolean;
   now?: () => Date;
@@ -84,7 +86,10 @@ export class CalibrationService {
   /** Recorded scenarios of the coordinator's organisation's signed-off sessions, newest first. */
   sources(coordinator: Participant): CalibrationSource[] {
     const out: CalibrationSource[] = [];
-    for (const session of this.deps.sessions.listSessions(this.organisationOf(coordinator))) {
+    const organisationId = this.organisationOf(coordinator);
+    // Without an organisation, nothing (listSessions would give every organisation's).
+    if (organisationId === undefined) return out;
+    for (const session of this.deps.sessions.listSessions(organisationId)) {
       if (this.deps.moderation.repo.status(session.id) !== 'signedOff') continue;
       const recordings = this.playable(session.id);
       const plan = this.deps.plans.plan(session.id);
@@ -262,7 +267,7 @@ export class CalibrationService {
   }
 
   private organisationOf(viewer: Participant): string | undefined {
-    return this.deps.sessions.organisationOf(viewer.sessionId);
+    return this.deps.organisationOf(viewer);
   }
 
   private inOrganisationOf(viewer: Participant, sessionId: string): boolean {

@@ -42,7 +42,7 @@ import {
   type CollabTarget,
 } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
-import type { ParticipantAuth } from '../auth/participant-auth.ts';
+import type { AuthProof, ParticipantAuth } from '../auth/participant-auth.ts';
 import type { Logger } from '../log.ts';
 import type { DocStore } from './doc-store.ts';
 import type { StoredUpdate } from './update-writer.ts';
@@ -107,6 +107,9 @@ const EMPTY_UPDATE = Y.encodeStateAsUpdate(new Y.Doc());
 
 let nextConnectionId = 1;
 
+/** How often live connections' sign-ins are checked again. */
+const REVALIDATE_MS = 2_000;
+
 class Connection implements CollabConnection {
   readonly id = nextConnectionId++;
   readonly ws: WebSocket;
@@ -115,13 +118,16 @@ class Connection implements CollabConnection {
   lastSeenAt = this.connectedAt;
   access: DocAccess;
   awarenessClientId: number | null = null;
+  /** What the sign-in rests on, checked again every few seconds. */
+  readonly proof: AuthProof;
   private windowStart = Date.now();
   private count = 0;
 
-  constructor(ws: WebSocket, participant: Participant, access: DocAccess) {
+  constructor(ws: WebSocket, participant: Participant, access: DocAccess, proof: AuthProof) {
     this.ws = ws;
     this.participant = participant;
     this.access = access;
+    this.proof = proof;
   }
 
   /** Whether this connection may be sent the document's content. */
@@ -239,6 +245,23 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     }
   }, deps.heartbeatMs ?? COLLAB_LIMITS.heartbeatMs);
   heartbeat.unref();
+
+  // A revoked link, an ended staff sign-in or a removed person loses their documents within
+  // a few seconds (issue 13): nothing more is sent to them or accepted from them.
+  const revalidation = setInterval(() => {
+    for (const doc of docs.values()) {
+      for (const c of doc.connections) {
+        let valid = true;
+        try {
+          valid = deps.auth.stillValid(c.participant, c.proof);
+        } catch (err) {
+          warn({ err: (err as Error).message }, 'could not check a sign-in again; kept for now');
+        }
+        if (!valid) c.ws.close(CLOSE_CODES.Unauthorized, 'your sign-in has ended');
+      }
+    }
+  }, REVALIDATE_MS);
+  revalidation.unref();
 
   const getDoc = (name: string, target: CollabTarget): SharedDoc => {
     let doc = docs.get(name);
@@ -421,7 +444,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     if (participant.sessionId !== target.sessionId) return refuse(ws, CLOSE_CODES.Forbidden, 'not your session', context);
 
     const doc = getDoc(docName, target);
-    const conn = new Connection(ws, participant, 'none');
+    const conn = new Connection(ws, participant, 'none', auth.proof);
     conn.access = deps.policy.access(participant, target, doc.ydoc, conn);
     if (conn.access === 'none') {
       release(doc);
@@ -484,6 +507,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     async close() {
       closing = true;
       clearInterval(heartbeat);
+      clearInterval(revalidation);
       for (const doc of docs.values()) for (const c of doc.connections) c.ws.terminate();
       // Store what was accepted before compacting.
       commit();

@@ -61,7 +61,7 @@ export class AuditRepo {
   }
 
   /** `actor` names the acting person; with only `actorParticipantId` the name and role are
-   *  read from that participant record as it is now. The person and organisation come from
+   *  read from that participant record as it is now (a staff desk's id is the person's own). The person and organisation come from
    *  the participant and the session when not given (`person`: staff acting outside a session). */
   append(entry: {
     sessionId?: string;
@@ -76,8 +76,11 @@ export class AuditRepo {
     this.db
       .prepare(
         `INSERT INTO audit_log (at, session_id, actor_participant_id, actor_name, actor_role, action, detail, actor_person_id, organisation_id)
-         VALUES (?, ?, ?, COALESCE(?, (SELECT display_name FROM participants WHERE id = ?)), COALESCE(?, (SELECT role FROM participants WHERE id = ?)), ?, ?,
-                 COALESCE(?, (SELECT person_id FROM participants WHERE id = ?)), COALESCE(?, (SELECT organisation_id FROM sessions WHERE id = ?)))`,
+         VALUES (?, ?, ?, COALESCE(?, (SELECT display_name FROM participants WHERE id = ?), (SELECT display_name FROM people WHERE id = ?)),
+                 COALESCE(?, (SELECT role FROM participants WHERE id = ?)), ?, ?,
+                 COALESCE(?, (SELECT person_id FROM participants WHERE id = ?), (SELECT id FROM people WHERE id = ?)),
+                 COALESCE(?, (SELECT organisation_id FROM sessions WHERE id = ?), (SELECT organisation_id FROM people WHERE id = ?),
+                          (SELECT s.organisation_id FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = ?)))`,
       )
       .run(
         new Date().toISOString(),
@@ -85,14 +88,18 @@ export class AuditRepo {
         id,
         entry.actor?.name ?? entry.person?.name ?? null,
         id,
+        id,
         entry.actor?.role ?? entry.person?.role ?? null,
         id,
         entry.action,
         JSON.stringify(entry.detail ?? {}),
         entry.person?.personId ?? null,
         id,
+        id,
         entry.person?.organisationId ?? null,
         sessionId,
+        id,
+        id,
       );
   }
 

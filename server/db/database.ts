@@ -450,6 +450,40 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX mail_outbox_due ON mail_outbox(next_attempt_at) WHERE status = 'queued';
    CREATE INDEX mail_outbox_by_organisation ON mail_outbox(organisation_id, id);`,
+  // Invite links that can be revoked and reissued (issue 13): each link a candidate or actor
+  // holds names one of these rows (the token's jti), valid from booking until the session's
+  // end plus the result period; revoking it ends the link and every browser signed in with it.
+  `CREATE TABLE invite_links (
+     id TEXT PRIMARY KEY,
+     participant_id TEXT NOT NULL REFERENCES participants(id),
+     issued_at TEXT NOT NULL,
+     valid_until TEXT NOT NULL,
+     revoked_at TEXT
+   );
+   CREATE INDEX invite_links_by_participant ON invite_links(participant_id);`,
+  // Passkeys (issue 13): each staff member's WebAuthn credentials (public key, signature counter,
+  // transports), and the ceremonies in progress: each challenge is issued by the server, kept
+  // here until it expires, and taken (deleted) by the one response that answers it. A
+  // registration challenge belongs to the person and sign-in that asked for it.
+  `CREATE TABLE passkey_credentials (
+     id TEXT PRIMARY KEY,
+     person_id TEXT NOT NULL REFERENCES people(id),
+     public_key BLOB NOT NULL,
+     counter INTEGER NOT NULL CHECK (counter >= 0),
+     transports TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     last_used_at TEXT
+   );
+   CREATE INDEX passkey_credentials_by_person ON passkey_credentials(person_id);
+   CREATE TABLE passkey_challenges (
+     challenge TEXT PRIMARY KEY,
+     purpose TEXT NOT NULL CHECK (purpose IN ('register', 'authenticate')),
+     person_id TEXT REFERENCES people(id),
+     staff_session_id TEXT,
+     expires_at TEXT NOT NULL,
+     CHECK ((purpose = 'register') = (person_id IS NOT NULL))
+   );
+   CREATE INDEX passkey_challenges_expiry ON passkey_challenges(expires_at);`,
 ];
 
 /** The database file in a data directory. */

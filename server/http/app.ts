@@ -5,7 +5,7 @@ import { landingPath, sessionCookieName, type ApiError, type ApiErrorCode, type 
 import type { Participant } from '../../shared/domain.ts';
 import { ROOM_ROLES } from '../../shared/roles.ts';
 import { SIGN_IN_PATH } from '../../shared/people.ts';
-import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
+import { describeAuthFailure, ParticipantAuth } from '../auth/participant-auth.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
@@ -27,6 +27,8 @@ export interface HttpDeps {
   routerRtpCapabilities: () => Promise<unknown>;
   /** Further /api routes (the assessment day's). */
   extraApi?: express.Router;
+  /** The name shown for a staff desk's organisation. */
+  organisationName: (organisationId: string) => string;
   /** Further page routes outside /api (sign-in links). */
   extraPages?: express.Router;
   log: Logger;
@@ -66,6 +68,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     const result = await deps.auth.fromToken('invite', String(req.params.token));
     if (!result.ok) {
       deps.log.warn({ reason: result.reason, ip: req.ip }, 'invite link refused');
+      const known = result.participantId ? deps.sessions.getParticipant(result.participantId) : undefined;
+      if (known) deps.audit.append({ sessionId: known.sessionId, actorParticipantId: known.id, action: 'invite.refused', detail: { reason: result.reason } });
       res
         .status(401)
         .type('html')
@@ -73,6 +77,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
           invitePage(
             result.reason === 'expired'
               ? 'This invite link has expired. Please ask your session coordinator for a new link.'
+              : result.reason === 'revoked'
+                ? 'This invite link has been withdrawn or replaced by a newer one. Use the newest link your coordinator sent you, or ask them for one.'
               : 'This invite link is not valid. Check that you opened the whole link from your invitation, or ask your session coordinator for a new one.',
           ),
         );
@@ -89,7 +95,7 @@ export function createHttpApp(deps: HttpDeps): express.Express {
     }
     const token = await deps.tokens.sign(
       'session',
-      { participantId: participant.id, sessionId: participant.sessionId, role: participant.role },
+      { participantId: participant.id, sessionId: participant.sessionId, role: participant.role, ...(result.proof.kind === 'link' ? { linkId: result.proof.linkId } : {}) },
       deps.sessionTtlSeconds,
     );
     res.cookie(sessionCookieName(participant.id), token, {
@@ -117,6 +123,11 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   });
 
   const meFor = (participant: Participant): MeResponse | null => {
+    const organisation = ParticipantAuth.isDesk(participant) ? deps.auth.organisationOf(participant) : undefined;
+    if (organisation !== undefined) {
+      // A staff desk: no session; its "session" is the organisation.
+      return { participantId: participant.id, sessionId: participant.sessionId, sessionTitle: deps.organisationName(organisation), sessionLevel: 'practitioner', displayName: participant.displayName, role: participant.role };
+    }
     const session = deps.sessions.getSession(participant.sessionId);
     if (!session) return null;
     return {

@@ -3,9 +3,10 @@
 import express from 'express';
 import { z } from 'zod';
 import { BookSessionSchema, ContentKindSchema, TemplateSchema, type BookSession, type DayState } from '../../shared/assessment.ts';
-import type { BoardRow, EvidenceNoteView, InviteRow, RecordingsResponse } from '../../shared/api.ts';
+import type { BoardRow, BookablePerson, EvidenceNoteView, InviteRow, RecordingsResponse } from '../../shared/api.ts';
 import type { TestCallSummary } from '../../shared/prejoin.ts';
 import type { Participant } from '../../shared/domain.ts';
+import type { Person } from '../../shared/people.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import { ScenarioSchema } from '../../shared/scenario.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
@@ -13,6 +14,7 @@ import type { ScenarioBank } from '../assessment/scenario-bank.ts';
 import type { TemplatesRepo } from '../assessment/templates-repo.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
+import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Invites } from '../invites.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
@@ -29,6 +31,9 @@ export interface AssessmentRouteDeps {
   templates: TemplatesRepo;
   sessions: SessionsRepo;
   invites: Invites;
+  audit: AuditRepo;
+  /** The organisation's current people (to book them by name). */
+  people: (organisationId: string) => Person[];
   baseUrl: () => string;
   connectedParticipantIds: (sessionId: string) => Set<string>;
   /** Each participant's newest pre-join test call, for the board (server/prejoin/). */
@@ -54,6 +59,8 @@ const ContentParams = z.object({
   number: z.coerce.number().int().min(1).max(3),
   kind: ContentKindSchema,
 });
+
+const InviteParams = z.object({ sessionId: z.uuid(), participantId: z.uuid() });
 
 export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   const router = express.Router();
@@ -148,40 +155,91 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
   router.get('/studio/templates', as((_req, res) => void res.json(deps.templates.list()), coordinator));
   router.post(
     '/studio/templates',
-    as((req, res) => {
+    as((req, res, viewer) => {
       const body = TemplateSchema.parse({ ...req.body, version: 1 });
-      res.status(201).json(deps.templates.saveNewVersion(body));
+      const saved = deps.templates.saveNewVersion(body);
+      deps.audit.append({ actorParticipantId: viewer.id, action: 'template.saved', detail: { templateId: saved.id, version: saved.version } });
+      res.status(201).json(saved);
+    }, coordinator),
+  );
+
+  // The people a coordinator can book: their organisation's (names and roles, no emails).
+  router.get(
+    '/studio/people',
+    as((_req, res, viewer) => {
+      const organisationId = deps.auth.organisationOf(viewer);
+      const people: BookablePerson[] = organisationId ? deps.people(organisationId).map((p) => ({ id: p.id, displayName: p.displayName, roles: p.roles })) : [];
+      res.json(people);
     }, coordinator),
   );
 
   router.get('/studio/scenarios', as((_req, res) => void res.json(deps.bank.list()), coordinator));
   router.put(
     '/studio/scenarios/:id',
-    as((req, res) => {
+    as((req, res, viewer) => {
       const scenario = ScenarioSchema.parse({ ...req.body, id: req.params.id });
-      res.json(deps.bank.save(scenario));
+      const saved = deps.bank.save(scenario);
+      deps.audit.append({ actorParticipantId: viewer.id, action: 'scenario.saved', detail: { scenarioId: scenario.id } });
+      res.json(saved);
     }, coordinator),
   );
 
   router.post(
     '/studio/sessions',
     as(async (req, res, viewer) => {
-      const booking = BookSessionSchema.parse(req.body);
+      let booking = BookSessionSchema.parse(req.body);
+      // A coordinator booking from their own desk is the session's coordinator.
+      if (viewer.personId && !booking.coordinator.personId && booking.coordinator.displayName === viewer.displayName) {
+        booking = { ...booking, coordinator: { displayName: viewer.displayName, personId: viewer.personId } };
+      }
       // The new session belongs to the booking coordinator's organisation.
       const organisationId = deps.auth.organisationOf(viewer);
       deps.bookingCheck?.(booking, organisationId);
       const { sessionId, participants } = deps.assessment.book(booking, Math.random, organisationId);
       deps.log.info({ sessionId, by: viewer.id }, 'session booked');
+      deps.audit.append({ sessionId, actorParticipantId: viewer.id, action: 'session.booked', detail: { title: booking.title, templateId: booking.templateId, scheduledStart: booking.scheduledStart } });
       res.status(201).json({ sessionId, invites: await inviteRows(participants) });
     }, coordinator),
   );
 
   router.get(
     '/studio/sessions/:sessionId/invites',
-    as(async (req, res) => {
+    as(async (req, res, viewer) => {
       const participants = deps.sessions.listParticipants(String(req.params.sessionId));
       if (participants.length === 0) throw new ProtocolFailure('NOT_FOUND', 'no such session');
+      deps.audit.append({ sessionId: String(req.params.sessionId), actorParticipantId: viewer.id, action: 'invite.viewed' });
       res.json(await inviteRows(participants));
+    }, coordinator),
+  );
+
+  /** A participant of the session in the path who holds an invite link (not staff with an account). */
+  const linkHolder = (params: unknown): Participant => {
+    const p = InviteParams.safeParse(params);
+    const participant = p.success ? deps.sessions.getParticipant(p.data.participantId) : undefined;
+    if (!p.success || !participant || participant.sessionId !== p.data.sessionId) throw new ProtocolFailure('NOT_FOUND', 'no such participant in this session');
+    if (deps.auth.signsInAsStaff(participant)) throw new ProtocolFailure('CONFLICT', `${participant.displayName} signs in with their own account: there is no link to reissue`);
+    return participant;
+  };
+
+  // Reissuing revokes the old link (and every browser signed in with it) and makes a new one.
+  router.post(
+    '/studio/sessions/:sessionId/participants/:participantId/invite',
+    as(async (req, res, viewer) => {
+      const participant = linkHolder(req.params);
+      const link = await deps.invites.reissue(deps.baseUrl(), participant);
+      deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: viewer.id, action: 'invite.reissued', detail: { participantId: participant.id } });
+      const row: InviteRow = { participantId: participant.id, role: participant.role, displayName: participant.displayName, link };
+      res.json(row);
+    }, coordinator),
+  );
+
+  router.delete(
+    '/studio/sessions/:sessionId/participants/:participantId/invite',
+    as((req, res, viewer) => {
+      const participant = linkHolder(req.params);
+      const revoked = deps.invites.revoke(participant);
+      deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: viewer.id, action: 'invite.revoked', detail: { participantId: participant.id, revoked } });
+      res.json({ revoked });
     }, coordinator),
   );
 

@@ -72,6 +72,7 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
   const staff =
     (handler: StaffHandler, roles?: readonly OrgRole[]) =>
     async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+      let viewer: Person | undefined;
       try {
         const secret = req.headers.cookie ? parseCookie(req.headers.cookie)[STAFF_COOKIE] : undefined;
         const auth = deps.staffSessions.verify(secret);
@@ -83,9 +84,13 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
           deps.audit.append({ person: auditPerson(auth.person), action: 'access.refused', detail: { path: req.path } });
           return sendApiError(res, 403, 'FORBIDDEN', `this needs the ${roles.join(' or ')} role`);
         }
+        viewer = auth.person;
         await handler(req, res, { person: auth.person, signInId: auth.sessionId });
       } catch (error) {
         if (error instanceof ProtocolFailure) {
+          // A refusal decided by the handler (say, a coordinator making an administrator) is
+          // audited like one decided by role.
+          if (error.code === 'FORBIDDEN' && viewer) deps.audit.append({ person: auditPerson(viewer), action: 'access.refused', detail: { path: req.path, reason: error.message } });
           const status = error.code === 'NOT_FOUND' ? 404 : error.code === 'FORBIDDEN' ? 403 : error.code === 'CONFLICT' ? 409 : error.code === 'RATE_LIMITED' ? 429 : 400;
           return sendApiError(res, status, status === 404 ? 'NOT_FOUND' : status === 403 ? 'FORBIDDEN' : status === 409 ? 'CONFLICT' : status === 429 ? 'RATE_LIMITED' : 'INVALID_REQUEST', error.message);
         }

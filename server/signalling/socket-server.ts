@@ -24,7 +24,7 @@ import {
 } from '../../shared/protocol.ts';
 import type { PeerChannel, Room } from '../../media/room.ts';
 import type { RoomRegistry } from '../../media/rooms.ts';
-import { describeAuthFailure, type ParticipantAuth } from '../auth/participant-auth.ts';
+import { describeAuthFailure, ParticipantAuth, type AuthProof } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
 import { LogBudget } from '../log-budget.ts';
@@ -49,12 +49,17 @@ const REFUSAL_LOG_LINES_PER_MINUTE = 10;
 
 interface SocketData {
   participant: Participant;
+  /** What the sign-in rests on, checked again every few seconds (see REVALIDATE_MS). */
+  proof: AuthProof;
   room?: Room;
   channel?: PeerChannel;
   joinAudited?: boolean;
   /** When this connection last signalled the lead observer (actors). */
   lastSignalAt?: number;
 }
+
+/** How often live connections' sign-ins are checked again. */
+const REVALIDATE_MS = 2_000;
 
 type StudioSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type StudioServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -80,6 +85,8 @@ export interface Signalling {
   broadcastDayState(sessionId: string): void;
   /** Tells everyone in the session whether the phase is being recorded. */
   broadcastRecording(sessionId: string, status: RecordingStatus): void;
+  /** Stops checking sign-ins again and closes every connection. */
+  close(): Promise<void>;
 }
 
 const sessionChannel = (sessionId: string): string => `session:${sessionId}`;
@@ -120,12 +127,15 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       log.warn({ reason: result.reason, participantId: auth.data.participantId }, 'socket refused');
       return next(handshakeError('UNAUTHENTICATED', describeAuthFailure(result.reason)));
     }
+    // A staff desk belongs to no session, so to no room.
+    if (ParticipantAuth.isDesk(result.participant)) return next(handshakeError('FORBIDDEN', 'open a session you take part in to join its room'));
     // An analyst has no place in the room: no media, no presence, not even a connection.
     if (!ROOM_ROLES.has(result.participant.role)) {
       log.warn({ role: result.participant.role, participantId: result.participant.id }, 'socket refused: role takes no part in the room');
       return next(handshakeError('FORBIDDEN', `a ${result.participant.role} takes no part in the room`));
     }
     socket.data.participant = result.participant;
+    socket.data.proof = result.proof;
     next();
   });
 
@@ -200,6 +210,24 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       return { delivered };
     },
   };
+
+  // A revoked link, an ended staff sign-in or a removed person loses their live connection
+  // within REVALIDATE_MS (issue 13), not whenever the page happens to reload.
+  const revalidation = setInterval(() => {
+    for (const socket of connections.values()) {
+      let valid = true;
+      try {
+        valid = deps.auth.stillValid(socket.data.participant, socket.data.proof);
+      } catch (error) {
+        log.warn({ err: (error as Error).message }, 'could not check a sign-in again; kept for now');
+      }
+      if (valid) continue;
+      log.info({ participantId: socket.data.participant.id }, 'sign-in ended: connection closed');
+      socket.emit('signedOut');
+      socket.disconnect(true);
+    }
+  }, REVALIDATE_MS);
+  revalidation.unref();
 
   const connectedParticipantIds = (sessionId: string): Set<string> =>
     new Set([...connections.values()].filter((s) => s.data.participant.sessionId === sessionId).map((s) => s.data.participant.id));
@@ -342,7 +370,16 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     io.to(sessionChannel(sessionId)).emit('recording', status);
   };
 
-  return { io, connectedParticipantIds, broadcastDayState, broadcastRecording };
+  return {
+    io,
+    connectedParticipantIds,
+    broadcastDayState,
+    broadcastRecording,
+    async close() {
+      clearInterval(revalidation);
+      await io.close();
+    },
+  };
 }
 
 function joinedRoom(socket: StudioSocket): Room {

@@ -13,7 +13,7 @@ import type { ModerationView, QueueRow } from '../../shared/moderation.ts';
 import type { CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
 import type { CalibrationCaseSummary, CalibrationSource } from '../../shared/calibration.ts';
 import { PROTOCOL_VERSION, type RtpCapabilitiesSchema } from '../../shared/protocol.ts';
-import { STAFF_COOKIE, type Person, type StaffMeResponse } from '../../shared/people.ts';
+import { DESK_ROLES, STAFF_COOKIE, type DeskRole, type Person, type StaffMeResponse } from '../../shared/people.ts';
 import type { BoardRow } from '../../shared/api.ts';
 import { demoBooking } from '../../server/demo.ts';
 import { finishDemoDay } from '../../server/demo-finished.ts';
@@ -70,6 +70,13 @@ async function json<T>(who: Participant, path: string): Promise<T> {
   return JSON.parse(reply.text) as T;
 }
 
+/** `path` under /api, as a signed-in member of staff at their desk (their organisation-wide
+ *  place, no session: participantId desk-<role>). */
+async function atDesk(secret: string, desk: DeskRole, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+  const sep = path.includes('?') ? '&' : '?';
+  return send(`/api${path}${sep}participantId=desk-${desk}`, method, { cookie: `${STAFF_COOKIE}=${secret}`, ...headers }, body);
+}
+
 /** `path` under /api, as a signed-in member of staff. */
 function asStaff(secret: string, method: string, path: string, body?: unknown): Promise<Reply> {
   return send(`/api${path}`, method, { cookie: `${STAFF_COOKIE}=${secret}` }, body);
@@ -91,6 +98,8 @@ interface OrgA {
   probeId: string;
   admin: Person;
   adminSignInId: string;
+  /** A passkey of A's administrator (a stored credential row). */
+  passkeyId: string;
   people: Person[];
   candidateRef: string;
   candidateName: string;
@@ -159,6 +168,10 @@ beforeAll(async () => {
   if (probe.status !== 201) throw new Error(`probe: ${probe.status} ${probe.text}`);
   const admin = studio.people.create(orgA.id, { displayName: 'Alma Alder-Admin', email: 'alma@alder.example', roles: ['administrator', 'coordinator'] });
   const adminSignIn = studio.staffSessions.create(admin.id, 'magic-link', 'vitest');
+  const passkeyId = 'alder-admin-passkey';
+  studio.db
+    .prepare('INSERT INTO passkey_credentials (id, person_id, public_key, counter, transports, created_at) VALUES (?, ?, ?, 0, ?, ?)')
+    .run(passkeyId, admin.id, new Uint8Array([1, 2, 3]), '[]', new Date().toISOString());
   A = {
     id: orgA.id,
     day,
@@ -171,6 +184,7 @@ beforeAll(async () => {
     probeId: (JSON.parse(probe.text) as { probeId: string }).probeId,
     admin,
     adminSignInId: adminSignIn.id,
+    passkeyId,
     people: studio.people.list(orgA.id),
     candidateRef,
     candidateName,
@@ -191,7 +205,7 @@ beforeAll(async () => {
   });
   await signOffDemoDayAs(finished);
   storedRecording(studio, finished.sessionId, finished.one('candidate').id, 1, 2, Buffer.from('birch recording bytes'));
-  const bAdmin = studio.people.create(orgB.id, { displayName: 'Bianca Birch-Admin', email: 'bianca@birch.example', roles: ['administrator', 'coordinator'] });
+  const bAdmin = studio.people.create(orgB.id, { displayName: 'Bianca Birch-Admin', email: 'bianca@birch.example', roles: ['administrator', 'coordinator', 'moderator', 'analyst'] });
   B = {
     id: orgB.id,
     who: Object.fromEntries(B_ROLES.map((role) => [role, one(booked.participants, role)])) as Record<Who, Participant>,
@@ -226,8 +240,15 @@ type Exempt =
  *  admits (`admits`) get exactly 404 (A's data is as absent as data that does not exist). */
 interface Foreign {
   kind: 'foreign';
-  call: () => { path: string; body?: unknown; headers?: Record<string, string> };
+  /** One call, or several (e.g. A's id alone, and A's id under B's own session). */
+  call: () => ForeignCall | ForeignCall[];
   admits: readonly Who[];
+}
+
+interface ForeignCall {
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
 }
 
 /** A staff call carrying organisation A's ids, as B's administrator: 404. */
@@ -302,6 +323,18 @@ const MATRIX: Record<string, Entry> = {
   },
   'GET /api/studio/sessions/:sessionId/invites': { kind: 'foreign', admits: ['coordinator'], call: () => ({ path: `/studio/sessions/${A.day.sessionId}/invites` }) },
   'GET /api/studio/board': { kind: 'list', why: 'the coordinator’s board (lists test)' },
+  'GET /api/studio/people': { kind: 'list', why: 'the people a coordinator may book (lists test)' },
+  // A's participant's invite link: under A's session, and under B's own session.
+  'POST /api/studio/sessions/:sessionId/participants/:participantId/invite': {
+    kind: 'foreign',
+    admits: ['coordinator'],
+    call: () => [A.day.sessionId, B.sessionId].map((sessionId) => ({ path: `/studio/sessions/${sessionId}/participants/${A.day.one('candidate').id}/invite` })),
+  },
+  'DELETE /api/studio/sessions/:sessionId/participants/:participantId/invite': {
+    kind: 'foreign',
+    admits: ['coordinator'],
+    call: () => [A.day.sessionId, B.sessionId].map((sessionId) => ({ path: `/studio/sessions/${sessionId}/participants/${A.day.one('candidate').id}/invite` })),
+  },
 
   // ---- moderation-routes.ts ----
   'GET /api/moderation/queue': { kind: 'list', why: 'the moderation queue (lists test)' },
@@ -373,6 +406,12 @@ const MATRIX: Record<string, Entry> = {
   'GET /api/staff/sign-ins': { kind: 'own', why: 'the signed-in person’s own sign-ins' },
   'DELETE /api/staff/sign-ins/:id': { kind: 'staffForeign', call: () => ({ path: `/staff/sign-ins/${A.adminSignInId}` }) },
   'POST /api/staff/sign-out': { kind: 'own', why: 'ends the caller’s own sign-in' },
+  'GET /api/staff/passkeys': { kind: 'own', why: 'the signed-in person’s own passkeys' },
+  'GET /api/staff/passkeys/options': { kind: 'own', why: 'registers a passkey for the signed-in person' },
+  'POST /api/staff/passkeys/verify': { kind: 'own', why: 'registers a passkey for the signed-in person' },
+  'DELETE /api/staff/passkeys/:id': { kind: 'staffForeign', call: () => ({ path: `/staff/passkeys/${A.passkeyId}` }) },
+  'POST /api/auth/passkey/options': { kind: 'public', why: 'a usernameless passkey challenge: names nobody' },
+  'POST /api/auth/passkey/verify': { kind: 'public', why: 'signs in the passkey’s own person only' },
   'POST /api/staff/sign-out-everywhere': { kind: 'own', why: 'ends the caller’s own sign-ins' },
   'GET /api/org/people': { kind: 'list', why: 'the organisation’s people (lists test)' },
   'POST /api/org/people': { kind: 'own', why: 'creates a person in the caller’s own organisation' },
@@ -443,10 +482,19 @@ describe('cross-organisation isolation (issue 13)', () => {
       if (entry.kind === 'foreign') {
         const method = route.split(' ')[0]!;
         for (const role of B_ROLES) {
-          const { path, body, headers } = entry.call();
-          const reply = await as(B.who[role], method, path, body, headers);
-          const expected = entry.admits.includes(role) ? [404] : [403, 404];
-          outcomes.push(`${route} as ${role}: ${expected.includes(reply.status) && routeMatched(reply) ? 'refused' : `${reply.status} ${reply.text.slice(0, 160)}`}`);
+          for (const { path, body, headers } of [entry.call()].flat()) {
+            const reply = await as(B.who[role], method, path, body, headers);
+            const expected = entry.admits.includes(role) ? [404] : [403, 404];
+            outcomes.push(`${route} (${path}) as ${role}: ${expected.includes(reply.status) && routeMatched(reply) ? 'refused' : `${reply.status} ${reply.text.slice(0, 160)}`}`);
+          }
+        }
+        // B's staff at their desks (no session) act in B's organisation just the same.
+        for (const desk of DESK_ROLES) {
+          for (const { path, body, headers } of [entry.call()].flat()) {
+            const reply = await atDesk(B.adminSecret, desk, method, path, body, headers);
+            const expected = entry.admits.includes(desk) ? [404] : [403, 404];
+            outcomes.push(`${route} (${path}) at B's ${desk} desk: ${expected.includes(reply.status) && routeMatched(reply) ? 'refused' : `${reply.status} ${reply.text.slice(0, 160)}`}`);
+          }
         }
       } else if (entry.kind === 'staffForeign') {
         const { path, body } = entry.call();
@@ -471,6 +519,9 @@ describe('cross-organisation isolation (issue 13)', () => {
     expect(moderationAfter.status).toBe('underReview');
     expect(studio.people.get(one(A.day.participants, 'observer').personId!)?.removedAt).toBeNull();
     expect(studio.staffSessions.list(A.admin.id).map((s) => s.id)).toContain(A.adminSignInId);
+    expect(studio.db.prepare('SELECT COUNT(*) AS n FROM passkey_credentials WHERE id = ?').get(A.passkeyId)).toEqual({ n: 1 });
+    // A's candidate still signs in (their invite was neither reissued nor withdrawn).
+    expect((await send(`/api/me?participantId=${A.day.one('candidate').id}`, 'GET', { cookie: await cookieOf(A.day.one('candidate')) })).status).toBe(200);
   });
 
   it('answers A’s own people on the same requests (the refusals are about the organisation)', async () => {
@@ -490,6 +541,10 @@ describe('cross-organisation isolation (issue 13)', () => {
       for (const secret of aNames) expect(text, `${what} mentions ${secret}`).not.toContain(secret);
     };
     const bc = B.who.coordinator;
+    const bookable = await json<Array<{ id: string; displayName: string }>>(bc, '/studio/people');
+    expect(bookable.map((p) => p.displayName)).toContain('Bianca Birch-Admin');
+    for (const person of A.people) expect(bookable.map((p) => p.id)).not.toContain(person.id);
+    noneOfA('bookable people', JSON.stringify(bookable));
     const board = await json<BoardRow[]>(bc, '/studio/board');
     expect(board.map((r) => r.sessionId)).toContain(B.sessionId);
     noneOfA('board', JSON.stringify(board));
@@ -538,6 +593,36 @@ describe('cross-organisation isolation (issue 13)', () => {
     const bView = await json<ModerationView>(bc, `/moderation/sessions/${B.finished.sessionId}`);
     noneOfA('eligible reviewers', JSON.stringify(bView.eligibleReviewers));
     expect(bView.eligibleReviewers.map((r) => r.participantId)).toContain(B.who.moderator.id);
+
+    // B's staff at their desks see B's lists (a desk has no session of its own to scope by).
+    const desk = (role: DeskRole, path: string): Promise<Reply> => atDesk(B.adminSecret, role, 'GET', path);
+    const deskBoard = await desk('coordinator', '/studio/board');
+    expect(deskBoard.status).toBe(200);
+    expect(deskBoard.text).toContain(B.sessionId);
+    noneOfA('desk board', deskBoard.text);
+    for (const role of ['coordinator', 'moderator'] as const) {
+      const queue = await desk(role, '/moderation/queue');
+      expect(queue.text).toContain(B.finished.sessionId);
+      noneOfA(`${role} desk queue`, queue.text);
+      const cohort = JSON.parse((await desk(role, '/analytics/cohort')).text) as CohortAnalytics;
+      expect(cohort.sessions).toBe(1);
+      noneOfA(`${role} desk cohort`, JSON.stringify(cohort));
+    }
+    const deskCsv = await desk('coordinator', '/results.csv');
+    expect(deskCsv.text).toContain(B.candidateRef);
+    noneOfA('desk results.csv', deskCsv.text);
+    const deskSources = await desk('coordinator', '/calibration/sources');
+    expect(deskSources.text).toContain(B.finished.sessionId);
+    noneOfA('desk calibration sources', deskSources.text);
+    const deskCases = await desk('coordinator', '/calibration/cases');
+    expect(deskCases.status).toBe(200);
+    expect(deskCases.text).not.toContain(A.caseId);
+    const deskPeople = await desk('coordinator', '/studio/people');
+    expect(deskPeople.text).toContain('Bianca Birch-Admin');
+    noneOfA('desk bookable people', deskPeople.text);
+    const deskEqualities = await desk('analyst', '/analytics/equalities');
+    expect(deskEqualities.status).toBe(200);
+    noneOfA('desk equalities', deskEqualities.text);
 
     // B's administrator: B's people and audit only.
     const people = await asStaff(B.adminSecret, 'GET', '/org/people');

@@ -3,10 +3,8 @@
 // names — a forged or swapped state, a replayed code, a token for another nonce, a refusal at
 // the provider — each refused with its own reason.
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
-import Provider, { type InteractionResults } from 'oidc-provider';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   beginSignIn,
@@ -18,6 +16,7 @@ import {
   type OidcPending,
   type OidcSettings,
 } from '../../server/identity/oidc.ts';
+import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts';
 
 const ACCOUNT = { sub: 'staff-7f3a', email: 'Lee.Observer@Example.org', name: 'Lee Observer' };
 const CLIENT_ID = 'simstudio';
@@ -25,111 +24,23 @@ const CLIENT_SECRET = 'a-client-secret-only-this-test-knows';
 // The studio is never contacted: the browser's journey stops at its callback URL.
 const REDIRECT_URI = oidcRedirectUri('https://studio.example.org/');
 
-let provider: Provider;
-let server: Server;
+let op: TestOidcProvider;
 let settings: OidcSettings;
-let discoveryRequests = 0;
-/** The test account's answer at the provider's consent screen. */
-let declineConsent = false;
 
 beforeAll(async () => {
-  // Listen first: the provider needs its own URL (the issuer) when it is made.
-  server = createServer((req, res) => void route(req, res));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  provider = new Provider(issuer, {
-    clients: [
-      {
-        client_id: CLIENT_ID,
-        client_secret: CLIENT_SECRET,
-        redirect_uris: [REDIRECT_URI],
-        grant_types: ['authorization_code'],
-        response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ],
-    jwks: { keys: [{ ...(await exportJWK(privateKey)), alg: 'RS256', use: 'sig', kid: 'test-key' }] },
-    cookies: { keys: ['cookie-signing-key-for-this-test-only'] },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
-    pkce: { required: () => true },
-    ttl: { IdToken: 600, AccessToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
-    features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    findAccount: (_ctx, id) =>
-      id === ACCOUNT.sub
-        ? { accountId: id, claims: () => ({ sub: id, email: ACCOUNT.email, email_verified: true, name: ACCOUNT.name }) }
-        : undefined,
-  });
-  settings = { issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET };
+  op = await startOidcProvider({ redirectUris: [REDIRECT_URI], accounts: [ACCOUNT], clientId: CLIENT_ID, clientSecret: CLIENT_SECRET });
+  settings = op.settings;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await op.close();
 });
 
 beforeEach(() => {
-  declineConsent = false;
+  op.declineConsent = false;
 });
 
-async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  if (req.url === '/.well-known/openid-configuration') discoveryRequests++;
-  if (req.url?.startsWith('/interaction/')) {
-    try {
-      await interact(req, res);
-    } catch (error) {
-      res.writeHead(500).end(String(error));
-    }
-    return;
-  }
-  provider.callback()(req, res);
-}
-
-/** The provider's login and consent pages, reduced to what the test account would do on them. */
-async function interact(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const details = await provider.interactionDetails(req, res);
-  let result: InteractionResults;
-  if (details.prompt.name === 'login') {
-    result = { login: { accountId: ACCOUNT.sub } };
-  } else if (declineConsent) {
-    result = { error: 'access_denied', error_description: 'End-User declined the request' };
-  } else {
-    const grant = new provider.Grant({ accountId: details.session!.accountId, clientId: details.params.client_id as string });
-    const missingScope = details.prompt.details.missingOIDCScope as string[] | undefined;
-    const missingClaims = details.prompt.details.missingOIDCClaims as string[] | undefined;
-    if (missingScope) grant.addOIDCScope(missingScope.join(' '));
-    if (missingClaims) grant.addOIDCClaims(missingClaims);
-    result = { consent: { grantId: await grant.save() } };
-  }
-  await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
-}
-
-/** A browser at the provider: follows its redirects, keeping its cookies, until the provider
- *  sends it to the studio's callback. Returns that callback URL. */
-async function browseToCallback(authorizationUrl: string): Promise<URL> {
-  const cookies = new Map<string, string>();
-  let url = new URL(authorizationUrl);
-  for (let hop = 0; hop < 12; hop++) {
-    if (`${url.origin}${url.pathname}` === REDIRECT_URI) return url;
-    const response = await fetch(url, {
-      redirect: 'manual',
-      headers: { cookie: [...cookies].map(([name, value]) => `${name}=${value}`).join('; ') },
-    });
-    for (const header of response.headers.getSetCookie()) {
-      const [pair = ''] = header.split(';');
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq).trim();
-      const value = pair.slice(eq + 1).trim();
-      if (value === '' || /max-age=0|expires=Thu, 01 Jan 1970/i.test(header)) cookies.delete(name);
-      else cookies.set(name, value);
-    }
-    const body = await response.text();
-    const location = response.headers.get('location');
-    if (response.status < 300 || response.status >= 400 || !location) throw new Error(`the provider stopped at ${url.pathname} with ${response.status}: ${body.slice(0, 300)}`);
-    url = new URL(location, url);
-  }
-  throw new Error('too many redirects at the provider');
-}
+const browseToCallback = (authorizationUrl: string): Promise<URL> => op.browseToCallback(authorizationUrl, REDIRECT_URI);
 
 async function startAndSignIn(): Promise<{ pending: OidcPending; callback: URL; url: string }> {
   const begun = await beginSignIn(settings, REDIRECT_URI);
@@ -215,7 +126,7 @@ describe('OpenID Connect sign-in against a real provider', () => {
   });
 
   it('passes on a refusal at the provider (access_denied) with a message', async () => {
-    declineConsent = true;
+    op.declineConsent = true;
     const { pending, callback } = await startAndSignIn();
     expect(callback.searchParams.get('error')).toBe('access_denied');
     expect(callback.searchParams.has('code')).toBe(false);
@@ -251,12 +162,12 @@ describe('OpenID Connect sign-in against a real provider', () => {
 
   it('discovers a provider once and reuses it', async () => {
     forgetDiscoveredProviders();
-    discoveryRequests = 0;
+    op.discoveryRequests = 0;
     const first = await startAndSignIn();
     const second = await startAndSignIn();
     expect(await completeSignIn(settings, REDIRECT_URI, first.pending, first.callback)).toMatchObject({ ok: true });
     expect(await completeSignIn(settings, REDIRECT_URI, second.pending, second.callback)).toMatchObject({ ok: true });
-    expect(discoveryRequests).toBe(1);
+    expect(op.discoveryRequests).toBe(1);
   });
 });
 
@@ -268,7 +179,7 @@ describe('provider settings', () => {
   });
 
   it('reports an unreachable provider instead of throwing', async () => {
-    const closed = createServer();
+    const closed = createHttpServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
@@ -279,7 +190,7 @@ describe('provider settings', () => {
 
   it('gives up on a provider that accepts the connection but never answers', async () => {
     const sockets = new Set<Socket>();
-    const silent = createTcpServer((socket) => void sockets.add(socket));
+    const silent = createServer((socket) => void sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const { port } = silent.address() as AddressInfo;
     try {

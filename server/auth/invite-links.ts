@@ -1,0 +1,61 @@
+// The invite links of candidates and actors (issue 13) as rows: a link's token names its row
+// (jti), so a link can be revoked and reissued without touching anyone else's, and a browser
+// signed in with it stops working the moment it is revoked.
+import { randomUUID } from 'node:crypto';
+import type { Database } from '../db/database.ts';
+
+export type LinkCheck = 'ok' | 'revoked' | 'expired' | 'unknown';
+
+interface InviteLinkRow {
+  id: string;
+  participant_id: string;
+  issued_at: string;
+  valid_until: string;
+  revoked_at: string | null;
+}
+
+export interface InviteLink {
+  id: string;
+  participantId: string;
+  validUntil: number;
+}
+
+export class InviteLinksRepo {
+  private readonly db: Database;
+  private readonly now: () => number;
+
+  constructor(db: Database, now: () => number = Date.now) {
+    this.db = db;
+    this.now = now;
+  }
+
+  /** The participant's link in force, if any (the newest). */
+  current(participantId: string): InviteLink | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM invite_links WHERE participant_id = ? AND revoked_at IS NULL AND valid_until > ? ORDER BY issued_at DESC, rowid DESC LIMIT 1')
+      .get(participantId, iso(this.now())) as InviteLinkRow | undefined;
+    return row && { id: row.id, participantId: row.participant_id, validUntil: Date.parse(row.valid_until) };
+  }
+
+  create(participantId: string, validUntil: number): InviteLink {
+    const link = { id: randomUUID(), participantId, validUntil };
+    this.db.prepare('INSERT INTO invite_links (id, participant_id, issued_at, valid_until) VALUES (?, ?, ?, ?)').run(link.id, participantId, iso(this.now()), iso(validUntil));
+    return link;
+  }
+
+  /** Ends every link of the participant; returns how many were in force. */
+  revokeAll(participantId: string): number {
+    const result = this.db.prepare('UPDATE invite_links SET revoked_at = ? WHERE participant_id = ? AND revoked_at IS NULL').run(iso(this.now()), participantId);
+    return Number(result.changes);
+  }
+
+  check(linkId: string, participantId: string): LinkCheck {
+    const row = this.db.prepare('SELECT * FROM invite_links WHERE id = ?').get(linkId) as InviteLinkRow | undefined;
+    if (!row || row.participant_id !== participantId) return 'unknown';
+    if (row.revoked_at) return 'revoked';
+    if (this.now() >= Date.parse(row.valid_until)) return 'expired';
+    return 'ok';
+  }
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();

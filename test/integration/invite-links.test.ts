@@ -1,0 +1,124 @@
+// Revocable, reissuable invite links (issue 13): each link is a row; reissuing revokes the old
+// one and every browser signed in with it; live connections of a withdrawn link close within a
+// few seconds; a person with a staff account has no link at all; every step is audited.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLOSE_CODES, collabDocName } from '../../shared/collab.ts';
+import type { InviteRow, MeResponse } from '../../shared/api.ts';
+import type { Participant } from '../../shared/domain.ts';
+import { bookShortDay, type BookedDay } from '../helpers/assessment.ts';
+import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
+import { connect, connected, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+
+let studio: TestStudio;
+let day: BookedDay;
+let coordinatorCookie: string;
+
+beforeAll(async () => {
+  studio = await startTestStudio();
+  day = bookShortDay(studio, 60);
+  coordinatorCookie = await signIn(studio, day.coordinator);
+});
+
+afterAll(async () => {
+  await studio.close();
+});
+
+const inviteUrl = (participant: Participant) =>
+  `${studio.baseUrl}/api/studio/sessions/${day.sessionId}/participants/${participant.id}/invite?participantId=${day.coordinator.id}`;
+
+async function me(participant: Participant, cookie: string): Promise<number> {
+  return (await fetch(`${studio.baseUrl}/api/me?participantId=${participant.id}`, { headers: { cookie } })).status;
+}
+
+const auditActions = (): string[] => studio.audit.list(day.sessionId).map((e) => e.action);
+
+describe('invite links', () => {
+  it('last from booking until the day ends plus the result period, not a fixed fortnight', async () => {
+    await studio.invites.link(studio.baseUrl, day.candidate);
+    const link = studio.invites.links.current(day.candidate.id)!;
+    const planned = studio.assessment.plans.plan(day.sessionId)!.scheduledStart!;
+    expect(link.validUntil).toBe(planned + 24 * 3600_000 + studio.config.resultPeriodDays * 24 * 3600_000);
+    // Asking again gives the same link in force, not a new one.
+    await studio.invites.link(studio.baseUrl, day.candidate);
+    expect(studio.invites.links.current(day.candidate.id)!.id).toBe(link.id);
+  });
+
+  it('reissue: the old link and the browser signed in with it stop working; the new one works', async () => {
+    const oldLink = await studio.invites.link(studio.baseUrl, day.candidate);
+    const oldCookie = await signIn(studio, day.candidate);
+    expect(await me(day.candidate, oldCookie)).toBe(200);
+
+    const res = await fetch(inviteUrl(day.candidate), { method: 'POST', headers: { cookie: coordinatorCookie } });
+    expect(res.status).toBe(200);
+    const row = (await res.json()) as InviteRow;
+    expect(row.link).toMatch(/\/join\//);
+    expect(row.link).not.toBe(oldLink);
+
+    const refused = await fetch(oldLink, { redirect: 'manual' });
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain('withdrawn or replaced');
+    expect(await me(day.candidate, oldCookie)).toBe(401);
+
+    const fresh = await fetch(row.link!, { redirect: 'manual' });
+    expect(fresh.status).toBe(303);
+    const cookie = /simstudio_p_[^=]+=[^;]+/.exec(fresh.headers.get('set-cookie') ?? '')![0];
+    expect(await me(day.candidate, cookie)).toBe(200);
+    expect(auditActions()).toEqual(expect.arrayContaining(['invite.reissued', 'invite.refused']));
+    const reissued = studio.audit.list(day.sessionId).find((e) => e.action === 'invite.reissued')!;
+    expect(reissued.actor?.participantId).toBe(day.coordinator.id);
+  });
+
+  it('withdraw: the link is refused until a new one is issued; only the coordinator may do it', async () => {
+    const link = await studio.invites.link(studio.baseUrl, day.actor1);
+    const actorCookie = await signIn(studio, day.actor1);
+    // The actor cannot withdraw links (not a coordinator), not even their own.
+    const byActor = await fetch(`${studio.baseUrl}/api/studio/sessions/${day.sessionId}/participants/${day.actor1.id}/invite?participantId=${day.actor1.id}`, {
+      method: 'DELETE',
+      headers: { cookie: actorCookie },
+    });
+    expect(byActor.status).toBe(403);
+    expect(await me(day.actor1, actorCookie)).toBe(200);
+
+    const res = await fetch(inviteUrl(day.actor1), { method: 'DELETE', headers: { cookie: coordinatorCookie } });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { revoked: number }).revoked).toBe(1);
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
+    expect(await me(day.actor1, actorCookie)).toBe(401);
+    expect(auditActions()).toContain('invite.revoked');
+  });
+
+  it('a participant of another session cannot be reissued through this one', async () => {
+    const other = bookShortDay(studio, 60);
+    const res = await fetch(`${studio.baseUrl}/api/studio/sessions/${day.sessionId}/participants/${other.candidate.id}/invite?participantId=${day.coordinator.id}`, {
+      method: 'POST',
+      headers: { cookie: coordinatorCookie },
+    });
+    expect(res.status).toBe(404);
+    expect(studio.invites.links.current(other.candidate.id)).toBeUndefined();
+  });
+
+  it('live connections of a withdrawn link close within 5 s: signalling and collaboration', async () => {
+    const cookie = await signIn(studio, day.lead);
+    const socket = connect(studio, day.lead.id, cookie);
+    await connected(socket);
+    const signedOut = new Promise<void>((resolve) => socket.once('signedOut', () => resolve()));
+    const disconnected = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
+    const collab = new RawCollabClient(collabUrl(studio.baseUrl, collabDocName(day.sessionId, 'rubric'), day.lead.id), { cookie });
+    await collab.synced;
+
+    const revokedAt = Date.now();
+    const res = await fetch(inviteUrl(day.lead), { method: 'DELETE', headers: { cookie: coordinatorCookie } });
+    expect(res.status).toBe(200);
+    await Promise.all([signedOut, disconnected]);
+    const closed = await collab.closed;
+    expect(closed.code).toBe(CLOSE_CODES.Unauthorized);
+    expect(Date.now() - revokedAt).toBeLessThan(5_000);
+    socket.close();
+  });
+
+  it('/api/me names the participant for a current link', async () => {
+    const cookie = await signIn(studio, day.observer);
+    const res = await fetch(`${studio.baseUrl}/api/me?participantId=${day.observer.id}`, { headers: { cookie } });
+    expect(((await res.json()) as MeResponse).participantId).toBe(day.observer.id);
+  });
+});
