@@ -16,6 +16,8 @@ export interface ActingPerson {
   participantId: string;
   name: string;
   role: Role;
+  /** The person (issue 13) behind the participant record, when known. */
+  personId?: string;
 }
 
 // ---- elements, parts and items ----

@@ -1,23 +1,25 @@
-// Who is acting in moderation. Until people accounts exist (a later issue) a person is known
-// by the participant record they signed in with — one invite per session — so the same human
-// may hold several records (say a moderator invite here and an observer invite there). The
-// independence checks therefore compare records *and* names; the people-accounts issue
-// replaces `actingPerson` and `samePerson` with account identity and leaves their callers be.
+// Who is acting in moderation. Each participant record is one person's place in a session
+// (issue 13), so the same human holds several records (a moderator place here, an observer
+// place there) under one person id. The independence checks compare person ids; records from
+// before people existed, or one human booked twice as two people, are still caught by name.
 import type { Participant } from '../../shared/domain.ts';
 import type { ActingPerson } from '../../shared/moderation.ts';
 import { ROLE_LABELS, RoleSchema } from '../../shared/roles.ts';
 
 export function actingPerson(participant: Participant): ActingPerson {
-  return { participantId: participant.id, name: participant.displayName, role: participant.role };
+  return { participantId: participant.id, name: participant.displayName, role: participant.role, ...(participant.personId ? { personId: participant.personId } : {}) };
 }
 
 /** A name as compared across records (case, spacing and Unicode forms aside). */
 export const normalised = (name: string): string => name.normalize('NFKC').trim().replace(/\s+/g, ' ').toLowerCase();
 
-/** The same person: the same participant record, or records under the same name (one human
- *  with two invites). Two different people who share a name are refused too: the safe side. */
-export function samePerson(a: Pick<ActingPerson, 'participantId' | 'name'>, b: Pick<ActingPerson, 'participantId' | 'name'>): boolean {
-  return a.participantId === b.participantId || normalised(a.name) === normalised(b.name);
+/** The same person: the same participant record, the same person id, or records under the same
+ *  name (one human booked twice as two people). Two different people who share a name are
+ *  refused too: the safe side. */
+export function samePerson(a: Pick<ActingPerson, 'participantId' | 'name' | 'personId'>, b: Pick<ActingPerson, 'participantId' | 'name' | 'personId'>): boolean {
+  if (a.participantId === b.participantId) return true;
+  if (a.personId !== undefined && a.personId === b.personId) return true;
+  return normalised(a.name) === normalised(b.name);
 }
 
 /** "Helen Price (moderator)". */

@@ -37,6 +37,7 @@ import type { AuditRepo } from '../db/audit-repo.ts';
 import { transaction, type Database } from '../db/database.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { Logger } from '../log.ts';
+import { PeopleRepo } from '../people/people-repo.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
 import { actingPerson, personLabel, samePerson } from './acting-person.ts';
 import { globalJudgements, markItems, markRows, overallFeedback, resultsFromRows } from './marks.ts';
@@ -83,10 +84,12 @@ export class ModerationService {
   readonly repo: ModerationRepo;
   private readonly deps: ModerationDeps;
   private readonly now: () => Date;
+  private readonly people: PeopleRepo;
 
   constructor(deps: ModerationDeps) {
     this.deps = deps;
     this.repo = new ModerationRepo(deps.db);
+    this.people = new PeopleRepo(deps.db);
     this.now = deps.now ?? (() => new Date());
     deps.assessment.retakeEligibility = (retake, candidateRef) => this.assertRetakeAllowed(retake, candidateRef);
   }
@@ -429,7 +432,10 @@ export class ModerationService {
   /** A participant record as the acting person it was (any session: moderators and coordinators work across sessions). */
   person(participantId: string | null | undefined): ActingPerson | null {
     const found = participantId ? this.deps.sessions.getParticipant(participantId) : undefined;
-    return found ? actingPerson(found) : null;
+    if (found) return actingPerson(found);
+    // A staff desk acts under its person's id (no participant record).
+    const person = participantId ? this.people.get(participantId) : undefined;
+    return person ? { participantId: person.id, name: person.displayName, role: 'moderator', personId: person.id } : null;
   }
 
   /** Who may change marks and sign off now: a moderator who did not observe this session;
@@ -449,7 +455,8 @@ export class ModerationService {
     if (review.reviewerParticipantId === null) {
       throw new ProtocolFailure('CONFLICT', 'this review was recorded before reviewers had to be named moderators; it cannot be decided here');
     }
-    if (review.reviewerParticipantId !== actor.participantId) {
+    const named = this.person(review.reviewerParticipantId);
+    if (review.reviewerParticipantId !== actor.participantId && !(named?.personId && named.personId === actor.personId)) {
       throw new ProtocolFailure('FORBIDDEN', `only the named independent reviewer, ${review.reviewerName}, signed in as themselves, records this decision`);
     }
   }

@@ -3,8 +3,6 @@
 // emailed link, adds people, books a day for them from their studio, reissues the candidate's
 // link (the old one is refused); then signs in again by single sign-on.
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,32 +11,19 @@ import { loadConfig } from '../../server/config.ts';
 import { axeViolations } from '../helpers/axe.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts';
+import { startSmtp, type TestSmtp } from '../helpers/smtp-server.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
 let browser: Browser;
-let smtp: SMTPServer;
+let smtp: TestSmtp;
 let oidc: TestOidcProvider;
-const received: ParsedMail[] = [];
 const COORDINATOR_EMAIL = 'jo.bennett@northshire.example';
 
 beforeAll(async () => {
-  smtp = new SMTPServer({
-    disabledCommands: ['STARTTLS', 'AUTH'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream).then(
-        (mail) => {
-          received.push(mail);
-          callback();
-        },
-        (error: Error) => callback(error),
-      );
-    },
-  });
-  const port = await new Promise<number>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve((smtp.server.address() as { port: number }).port)));
+  smtp = await startSmtp();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-org-e2e-'));
-  const { mail } = loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_SMTP_URL: `smtp://127.0.0.1:${port}`, SIMSTUDIO_MAIL_FROM: 'SimStudio <no-reply@northshire.example>' });
+  const { mail } = loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_SMTP_URL: smtp.url, SIMSTUDIO_MAIL_FROM: 'SimStudio <no-reply@northshire.example>' });
   studio = await startTestStudio({ mail }, dataDir);
   oidc = await startOidcProvider({
     redirectUris: [`${studio.baseUrl}/auth/oidc/callback`],
@@ -52,13 +37,14 @@ afterAll(async () => {
   await browser?.close();
   await studio?.close();
   await oidc?.close();
-  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await smtp?.close();
 });
 
 /** The link in the newest email to `to`, as its reader would click it. */
 async function emailedLink(to: string, count: number): Promise<string> {
-  await expect.poll(() => received.filter((m) => m.to && JSON.stringify(m.to).includes(to)).length, { timeout: 15_000 }).toBe(count);
-  const mail = received.filter((m) => JSON.stringify(m.to).includes(to)).at(-1)!;
+  const to_ = () => smtp.received.filter((r) => r.rcptTo.includes(to)).map((r) => r.mail);
+  await expect.poll(() => to_().length, { timeout: 15_000 }).toBe(count);
+  const mail = to_().at(-1)!;
   return /https?:\/\/\S+\/auth\/magic\/[A-Za-z0-9_-]{43}/.exec(mail.text ?? '')![0];
 }
 

@@ -116,6 +116,21 @@ describe('invite links', () => {
     socket.close();
   });
 
+  it('removing a person ends their sign-in: their live connection closes within 5 s and their link is refused', async () => {
+    const cookie = await signIn(studio, day.actor2);
+    const link = await studio.invites.link(studio.baseUrl, day.actor2);
+    const socket = connect(studio, day.actor2.id, cookie);
+    await connected(socket);
+    const disconnected = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
+    const removedAt = Date.now();
+    expect(studio.people.remove(day.actor2.personId!)).toBe(true);
+    await disconnected;
+    expect(Date.now() - removedAt).toBeLessThan(5_000);
+    expect(await me(day.actor2, cookie)).toBe(401);
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
+    socket.close();
+  });
+
   it('/api/me names the participant for a current link', async () => {
     const cookie = await signIn(studio, day.observer);
     const res = await fetch(`${studio.baseUrl}/api/me?participantId=${day.observer.id}`, { headers: { cookie } });

@@ -6,9 +6,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import type { AddressObject } from 'mailparser';
 import { pino } from 'pino';
-import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
+import { startSmtp, type TestSmtp } from '../helpers/smtp-server.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { openDatabase, type Database } from '../../server/db/database.ts';
@@ -29,68 +29,6 @@ const SIGN_IN: OutgoingMail = {
   html: `<p>Hello Sam,</p><p><a href="${LINK.replaceAll('&', '&amp;')}">Sign in to SimStudio</a></p>`,
   kind: 'sign-in-link',
 };
-
-interface Received {
-  mail: ParsedMail;
-  mailFrom: string;
-  rcptTo: string[];
-}
-
-interface TestSmtp {
-  url: string;
-  received: Received[];
-  /** Every RCPT TO the server was asked for, accepted or not. */
-  rcptAttempts: string[];
-  close(): Promise<void>;
-}
-
-/** A real SMTP server that wants a login, and answers RCPT TO with `refuseRcpt` if given. */
-async function startSmtp(refuseRcpt?: { code: number; message: string }): Promise<TestSmtp> {
-  const received: Received[] = [];
-  const rcptAttempts: string[] = [];
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
-    logger: false,
-    onAuth(auth, _session, callback) {
-      if (auth.username === 'studio' && auth.password === 's3cret') callback(null, { user: 'studio' });
-      else callback(Object.assign(new Error('bad credentials'), { responseCode: 535 }));
-    },
-    onRcptTo(address, _session, callback) {
-      rcptAttempts.push(address.address);
-      if (refuseRcpt) callback(Object.assign(new Error(refuseRcpt.message), { responseCode: refuseRcpt.code }));
-      else callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        const envelope = session.envelope;
-        simpleParser(Buffer.concat(chunks)).then(
-          (mail) => {
-            received.push({
-              mail,
-              mailFrom: envelope.mailFrom ? envelope.mailFrom.address : '',
-              rcptTo: envelope.rcptTo.map((a: SMTPServerAddress) => a.address),
-            });
-            callback();
-          },
-          (error: Error) => callback(error),
-        );
-      });
-    },
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve((server.server.address() as net.AddressInfo).port));
-  });
-  return {
-    url: `smtp://studio:s3cret@127.0.0.1:${port}`,
-    received,
-    rcptAttempts,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 const addresses = (field: AddressObject | AddressObject[] | undefined): string[] =>
   (Array.isArray(field) ? field : field ? [field] : []).flatMap((o) => o.value.map((v) => v.address ?? ''));

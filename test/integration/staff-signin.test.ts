@@ -7,8 +7,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
-import { SMTPServer } from 'smtp-server';
+import type { AddressObject } from 'mailparser';
+import { startSmtp } from '../helpers/smtp-server.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InviteRow, MeResponse } from '../../shared/api.ts';
 import { MAGIC_BROWSER_COOKIE, STAFF_COOKIE, type NewPerson, type OrgRole, type Person, type SignInSessionView, type StaffMeResponse } from '../../shared/people.ts';
@@ -469,28 +469,9 @@ describe('single sign-on through the studio', () => {
 
 describe('mail through a real SMTP server', () => {
   it('the sign-in email arrives addressed to the person with a link that signs them in', async () => {
-    const received: ParsedMail[] = [];
-    const smtp = new SMTPServer({
-      disabledCommands: ['STARTTLS'],
-      allowInsecureAuth: true,
-      logger: false,
-      onAuth(auth, _session, callback) {
-        if (auth.username === 'studio' && auth.password === 's3cret') callback(null, { user: 'studio' });
-        else callback(Object.assign(new Error('bad credentials'), { responseCode: 535 }));
-      },
-      onData(stream, _session, callback) {
-        simpleParser(stream).then(
-          (mail) => {
-            received.push(mail);
-            callback();
-          },
-          (error: Error) => callback(error),
-        );
-      },
-    });
-    const port = await new Promise<number>((resolve) => smtp.listen(0, '127.0.0.1', () => resolve((smtp.server.address() as { port: number }).port)));
+    const smtp = await startSmtp();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-signin-smtp-'));
-    const { mail } = loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_SMTP_URL: `smtp://studio:s3cret@127.0.0.1:${port}`, SIMSTUDIO_MAIL_FROM: 'SimStudio <no-reply@studio.example.org>' });
+    const { mail } = loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_SMTP_URL: smtp.url, SIMSTUDIO_MAIL_FROM: 'SimStudio <no-reply@studio.example.org>' });
     const mailing = await startTestStudio({ mail }, dataDir);
     try {
       const organisation = mailing.people.createOrganisation('Westshire');
@@ -498,8 +479,8 @@ describe('mail through a real SMTP server', () => {
       const browser = new Browser(mailing.baseUrl);
       expect((await browser.fetch('/api/auth/magic-link', { method: 'POST', json: { email: jo.email } })).status).toBe(202);
 
-      await expect.poll(() => received.length).toBe(1);
-      const message = received[0]!;
+      await expect.poll(() => smtp.received.length).toBe(1);
+      const message = smtp.received[0]!.mail;
       expect((message.to as AddressObject).value.map((a) => a.address)).toEqual([jo.email]);
       expect(message.from?.value).toEqual([{ name: 'SimStudio', address: 'no-reply@studio.example.org' }]);
       expect(message.subject).toBe('Your SimStudio sign-in link');
@@ -512,7 +493,7 @@ describe('mail through a real SMTP server', () => {
       expect((await browser.json<StaffMeResponse>('/api/staff/me')).body.person.id).toBe(jo.id);
     } finally {
       await mailing.close();
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp.close();
     }
   });
 });
