@@ -90,6 +90,8 @@ export interface Studio {
   people: PeopleRepo;
   staffSessions: StaffSessions;
   magicLinks: MagicLinks;
+  /** The HTTP app (its router lists every route: the cross-organisation matrix checks it covers them). */
+  httpApp: express.Express;
   log: Logger;
   close(): Promise<void>;
 }
@@ -201,6 +203,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     moderation,
     recordings: () => recordings,
     audit,
+    organisationOf: (viewer) => auth.organisationOf(viewer),
     required: config.requireCalibration,
   });
   const api = express.Router();
@@ -220,11 +223,11 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       written,
       recordings: () => recordings,
       evidenceNotes,
-      bookingCheck: (booking) => calibration.assertObserversCalibrated(booking),
+      bookingCheck: (booking, organisationId) => calibration.assertObserversCalibrated(booking, organisationId),
       log,
     }),
   );
-  api.use(moderationRoutes({ auth, moderation, audit, log }));
+  api.use(moderationRoutes({ auth, moderation, audit, sessionOfParticipant: (id) => sessions.getParticipant(id)?.sessionId, log }));
   api.use(
     analyticsRoutes({
       auth,
@@ -332,6 +335,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     people,
     staffSessions,
     magicLinks,
+    httpApp: app,
     log,
     async close() {
       await recordings.close();

@@ -30,9 +30,10 @@ export class CohortAnalyticsService {
     return this.ask({ kind: 'cohort', range, labels }) as Promise<CohortAnalytics>;
   }
 
-  /** An observer's own stringency position (by display name) among every observer. */
-  own(rater: string): Promise<OwnStringency> {
-    return this.ask({ kind: 'own', range: {}, rater }) as Promise<OwnStringency>;
+  /** An observer's own stringency position (by display name) among the observers of their
+   *  organisation (every observer, without one). */
+  own(rater: string, organisationId?: string): Promise<OwnStringency> {
+    return this.ask({ kind: 'own', range: { organisationId }, rater }) as Promise<OwnStringency>;
   }
 
   /** Equalities monitoring in aggregate (the analyst's panel). */

@@ -132,22 +132,47 @@ export class CalibrationRepo {
     return rows.map(attemptOf);
   }
 
-  /** Whether this observer (by name) has passed any calibration case. */
-  hasPassed(observerName: string): boolean {
-    return this.db.prepare('SELECT 1 FROM calibration_attempts WHERE observer_key = ? AND passed = 1 LIMIT 1').get(normalised(observerName)) !== undefined;
+  /** The attempts on cases made of one organisation's sessions. */
+  attemptsInOrganisation(organisationId: string): StoredAttempt[] {
+    const rows = this.db
+      .prepare(
+        `SELECT a.* FROM calibration_attempts a JOIN calibration_cases c ON c.id = a.case_id JOIN sessions s ON s.id = c.session_id
+         WHERE s.organisation_id = ? ORDER BY a.submitted_at`,
+      )
+      .all(organisationId) as unknown as AttemptRow[];
+    return rows.map(attemptOf);
+  }
+
+  /** Whether this observer (by name) has passed any calibration case (of the organisation's
+   *  sessions, when one is named: a name in one organisation is not a person in another). */
+  hasPassed(observerName: string, organisationId?: string): boolean {
+    if (organisationId === undefined) {
+      return this.db.prepare('SELECT 1 FROM calibration_attempts WHERE observer_key = ? AND passed = 1 LIMIT 1').get(normalised(observerName)) !== undefined;
+    }
+    return (
+      this.db
+        .prepare(
+          `SELECT 1 FROM calibration_attempts a JOIN calibration_cases c ON c.id = a.case_id JOIN sessions s ON s.id = c.session_id
+           WHERE a.observer_key = ? AND a.passed = 1 AND s.organisation_id = ? LIMIT 1`,
+        )
+        .get(normalised(observerName), organisationId) !== undefined
+    );
   }
 }
 
-/** Every stored calibration rating (of attempts submitted within the range), shaped like the
- *  cohort's ratings (candidate, rater, item, score) so observer stringency can include calibration. */
-export function calibrationRatings(db: Database, range: { from?: number; to?: number } = {}): CalibrationRatingRow[] {
+/** Every stored calibration rating (of attempts submitted within the range, on the organisation's
+ *  cases when one is named), shaped like the cohort's ratings (candidate, rater, item, score) so
+ *  observer stringency can include calibration. */
+export function calibrationRatings(db: Database, range: { from?: number; to?: number; organisationId?: string | undefined } = {}): CalibrationRatingRow[] {
   const from = range.from ?? -Infinity;
   const to = range.to ?? Infinity;
   const submittedIn = (a: { submittedAt: string }): boolean => {
     const at = Date.parse(a.submittedAt);
     return at >= from && at < to;
   };
-  return new CalibrationRepo(db).attempts().filter(submittedIn).flatMap((a) =>
+  const repo = new CalibrationRepo(db);
+  const attempts = range.organisationId === undefined ? repo.attempts() : repo.attemptsInOrganisation(range.organisationId);
+  return attempts.filter(submittedIn).flatMap((a) =>
     Object.entries(a.ratings).map(([item, score]) => ({ candidate: `calibration:${a.caseId}`, rater: a.observerName, item, score })),
   );
 }

@@ -1,6 +1,6 @@
 // Observer calibration: coordinators make cases of consented, recorded scenarios of signed-off
 // sessions (the scenario's final marks become the reference, copied then); observers of any
-// session score a case once, independently, and then see how far they were from the reference
+// session of the same organisation score a case once, independently, and then see how far they were from the reference
 // and from their peers. Attempts feed observer stringency and the booking gate.
 import {
   CALIBRATION_PASS_TOLERANCE,
@@ -28,12 +28,14 @@ import type { CalibrationRepo, StoredAttempt, StoredCase } from './calibration-r
 
 export interface CalibrationDeps {
   repo: CalibrationRepo;
-  sessions: Pick<SessionsRepo, 'listSessions' | 'listParticipants' | 'getSession'>;
+  sessions: Pick<SessionsRepo, 'listSessions' | 'listParticipants' | 'getSession' | 'organisationOf'>;
   plans: Pick<PlansRepo, 'plan' | 'slots'>;
   bank: Pick<ScenarioBank, 'get'>;
   moderation: Pick<ModerationService, 'facts' | 'repo'>;
   recordings: () => { list(sessionId: string): RecordingRow[]; get(id: string): (RecordingRow & { file: string }) | undefined };
   audit: AuditRepo;
+  /** The organisation a participant acts in (a desk's too: see ParticipantAuth.organisationOf). */
+  organisationOf: (viewer: Participant) => string | undefined;
   /** SIMSTUDIO_REQUIRE_CALIBRATION: booking refuses observers without a passed attempt. */
   required: boolean;
   now?: () => Date;
@@ -81,10 +83,13 @@ export class CalibrationService {
 
   // ---- coordinators ----
 
-  /** Recorded scenarios of signed-off sessions, newest session first. */
-  sources(): CalibrationSource[] {
+  /** Recorded scenarios of the coordinator's organisation's signed-off sessions, newest first. */
+  sources(coordinator: Participant): CalibrationSource[] {
     const out: CalibrationSource[] = [];
-    for (const session of this.deps.sessions.listSessions()) {
+    const organisationId = this.organisationOf(coordinator);
+    // Without an organisation, nothing (listSessions would give every organisation's).
+    if (organisationId === undefined) return out;
+    for (const session of this.deps.sessions.listSessions(organisationId)) {
       if (this.deps.moderation.repo.status(session.id) !== 'signedOff') continue;
       const recordings = this.playable(session.id);
       const plan = this.deps.plans.plan(session.id);
@@ -108,7 +113,8 @@ export class CalibrationService {
   createCase(coordinator: Participant, input: CreateCalibrationCase): StoredCase {
     const { sessionId, scenario } = input;
     const session = this.deps.sessions.getSession(sessionId);
-    if (!session) throw new ProtocolFailure('NOT_FOUND', 'no such session');
+    // Another organisation's session is as absent as one that does not exist.
+    if (!session || !this.inOrganisationOf(coordinator, sessionId)) throw new ProtocolFailure('NOT_FOUND', 'no such session');
     const facts = this.deps.moderation.facts(sessionId);
     if (this.deps.moderation.repo.status(sessionId) !== 'signedOff') throw new ProtocolFailure('CONFLICT', 'only a signed-off result can be a calibration case: its marks are final');
     if (!this.playable(sessionId).some((r) => r.scenarioKey === String(scenario))) {
@@ -143,7 +149,7 @@ export class CalibrationService {
 
   list(viewer: Participant): CalibrationCaseSummary[] {
     const coordinator = viewer.role === 'coordinator';
-    return this.deps.repo.cases().map((c) => ({
+    return this.deps.repo.cases().filter((c) => this.inOrganisationOf(viewer, c.sessionId)).map((c) => ({
       id: c.id,
       title: c.title,
       createdAt: c.createdAt,
@@ -155,7 +161,7 @@ export class CalibrationService {
 
   /** An observer's view of a case: the reference and peers only in `result`, once submitted. */
   view(viewer: Participant, caseId: string): CalibrationCaseView {
-    const c = this.caseOrThrow(caseId);
+    const c = this.caseOrThrow(caseId, viewer);
     this.assertMayView(c, viewer);
     const status = this.statusFor(c, viewer);
     const participants = this.deps.sessions.listParticipants(c.sessionId);
@@ -183,7 +189,7 @@ export class CalibrationService {
 
   /** The recording file of a case, for anyone who may view the case. */
   recordingFile(viewer: Participant, caseId: string, recordingId: string): string {
-    const c = this.caseOrThrow(caseId);
+    const c = this.caseOrThrow(caseId, viewer);
     this.assertMayView(c, viewer);
     const recording = this.deps.recordings().get(recordingId);
     if (!recording || recording.sessionId !== c.sessionId || recording.scenarioKey !== String(c.scenario) || !PLAYABLE.has(recording.status)) {
@@ -194,7 +200,7 @@ export class CalibrationService {
 
   submit(observer: Participant, caseId: string, input: CalibrationAttemptInput): CalibrationResult {
     if (!OBSERVING_ROLES.has(observer.role)) throw new ProtocolFailure('FORBIDDEN', 'only observers score calibration cases');
-    const c = this.caseOrThrow(caseId);
+    const c = this.caseOrThrow(caseId, observer);
     if (this.observedLive(c, observer)) throw new ProtocolFailure('FORBIDDEN', 'you observed this session live, so it cannot calibrate you');
     const wanted = Object.keys(c.reference);
     const given = Object.keys(input.ratings);
@@ -226,14 +232,14 @@ export class CalibrationService {
   // ---- the booking gate ----
 
   /** With calibration required, refuses a booking naming an observer or lead observer who has
-   *  not passed a calibration case (by name, like every person until accounts exist). */
-  assertObserversCalibrated(booking: Pick<BookSession, 'leadObserver' | 'observers'>): void {
+   *  not passed a calibration case of the organisation (by name, like every person until accounts exist). */
+  assertObserversCalibrated(booking: Pick<BookSession, 'leadObserver' | 'observers'>, organisationId?: string): void {
     if (!this.deps.required) return;
     const people = [
       { name: booking.leadObserver.displayName, role: 'lead observer' },
       ...booking.observers.map((o) => ({ name: o.displayName, role: 'observer' })),
     ];
-    const uncalibrated = people.filter((p) => !this.deps.repo.hasPassed(p.name));
+    const uncalibrated = people.filter((p) => !this.deps.repo.hasPassed(p.name, organisationId));
     if (uncalibrated.length) {
       throw new ProtocolFailure(
         'CONFLICT',
@@ -253,10 +259,20 @@ export class CalibrationService {
     return (slot && this.deps.bank.get(slot.scenarioId)?.title) || `Scenario ${scenario}`;
   }
 
-  private caseOrThrow(caseId: string): StoredCase {
+  /** A case of the viewer's organisation (cases are made of sessions, which belong to one). */
+  private caseOrThrow(caseId: string, viewer: Participant): StoredCase {
     const c = this.deps.repo.getCase(caseId);
-    if (!c) throw new ProtocolFailure('NOT_FOUND', 'no such calibration case');
+    if (!c || !this.inOrganisationOf(viewer, c.sessionId)) throw new ProtocolFailure('NOT_FOUND', 'no such calibration case');
     return c;
+  }
+
+  private organisationOf(viewer: Participant): string | undefined {
+    return this.deps.organisationOf(viewer);
+  }
+
+  private inOrganisationOf(viewer: Participant, sessionId: string): boolean {
+    const theirs = this.deps.sessions.organisationOf(sessionId);
+    return theirs !== undefined && theirs === this.organisationOf(viewer);
   }
 
   private domainsOf(c: StoredCase): Array<{ id: string; title: string }> {

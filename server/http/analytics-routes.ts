@@ -75,7 +75,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/my-stringency',
     as(async (req, res, viewer) => {
       AnalyticsFilterSchema.pick({ participantId: true }).parse(req.query);
-      res.json(await deps.analytics.own(viewer.displayName));
+      res.json(await deps.analytics.own(viewer.displayName, deps.auth.organisationOf(viewer)));
     }, observers),
   );
 

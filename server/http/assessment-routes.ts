@@ -44,7 +44,7 @@ export interface AssessmentRouteDeps {
   /** The notes `viewer` may read (a scorer: their own and submitted sheets'). */
   evidenceNotes: (sessionId: string, viewer: Participant) => EvidenceNoteView[];
   /** Throws (a ProtocolFailure) to refuse a booking, e.g. an observer not yet calibrated. */
-  bookingCheck?: (booking: BookSession) => void;
+  bookingCheck?: (booking: BookSession, organisationId: string | undefined) => void;
   log: Logger;
 }
 
@@ -192,9 +192,10 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       if (viewer.personId && !booking.coordinator.personId && booking.coordinator.displayName === viewer.displayName) {
         booking = { ...booking, coordinator: { displayName: viewer.displayName, personId: viewer.personId } };
       }
-      deps.bookingCheck?.(booking);
       // The new session belongs to the booking coordinator's organisation.
-      const { sessionId, participants } = deps.assessment.book(booking, Math.random, deps.auth.organisationOf(viewer), viewer.id);
+      const organisationId = deps.auth.organisationOf(viewer);
+      deps.bookingCheck?.(booking, organisationId);
+      const { sessionId, participants } = deps.assessment.book(booking, Math.random, organisationId, viewer.id);
       deps.log.info({ sessionId, by: viewer.id }, 'session booked');
       res.status(201).json({ sessionId, invites: await inviteRows(participants) });
     }, coordinator),

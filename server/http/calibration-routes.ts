@@ -1,5 +1,5 @@
 // HTTP routes of observer calibration: coordinators list recorded scenarios of signed-off
-// sessions and make cases of them; observers and lead observers (of any session) list cases,
+// sessions and make cases of them; observers and lead observers (of any session of the organisation) list cases,
 // watch a case's recordings (and no other), and submit one attempt each. Candidates, actors and
 // moderators reach none of it. The service audits creating, viewing and submitting.
 import express from 'express';
@@ -31,7 +31,7 @@ export function calibrationRoutes(deps: CalibrationRouteDeps): express.Router {
   const as = participantRoute(deps);
   router.use('/calibration', express.json({ limit: '8kb' }));
 
-  router.get('/calibration/sources', as((_req, res) => void res.json(deps.calibration.sources()), COORDINATOR));
+  router.get('/calibration/sources', as((_req, res, viewer) => void res.json(deps.calibration.sources(viewer)), COORDINATOR));
 
   router.post(
     '/calibration/cases',

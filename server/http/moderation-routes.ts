@@ -15,6 +15,7 @@ import {
   SamplingRuleSchema,
   SignOffSchema,
   type Element,
+  type ModerationView,
 } from '../../shared/moderation.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
@@ -30,6 +31,8 @@ export interface ModerationRouteDeps {
   auth: ParticipantAuth;
   moderation: ModerationService;
   audit: AuditRepo;
+  /** The session a participant record belongs to (for the organisation of a named reviewer). */
+  sessionOfParticipant: (participantId: string) => string | undefined;
   log: Logger;
 }
 
@@ -48,6 +51,16 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
   // named reviewer, a moderator, decides it (checked in the service).
   const reviewOpeners = ['moderator', 'coordinator'] as const;
   const organisationOf = (viewer: Participant): string | undefined => deps.auth.organisationOf(viewer);
+  // A reviewer is a moderator of the viewer's organisation: the service's list of moderators
+  // spans every session, so another organisation's are neither offered nor accepted.
+  const ownOrganisation = (viewer: Participant, participantId: string): boolean => {
+    const sessionId = deps.sessionOfParticipant(participantId);
+    return sessionId !== undefined && deps.auth.sameOrganisation(viewer, sessionId);
+  };
+  const forViewer = (view: ModerationView, viewer: Participant): ModerationView => ({
+    ...view,
+    eligibleReviewers: view.eligibleReviewers.filter((r) => ownOrganisation(viewer, r.participantId)),
+  });
   const sessionOf = (params: unknown): string => {
     const p = SessionParam.safeParse(params);
     if (!p.success) throw new ProtocolFailure('NOT_FOUND', 'no such assessment session');
@@ -68,21 +81,27 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
     as((req, res, viewer) => void res.json(deps.moderation.saveSamplingRule(actingPerson(viewer), SamplingRuleSchema.parse(req.body))), readers),
   );
 
-  router.get('/moderation/sessions/:sessionId', as((req, res, viewer) => void res.json(deps.moderation.view(sessionOf(req.params), actingPerson(viewer))), readers));
+  router.get('/moderation/sessions/:sessionId', as((req, res, viewer) => void res.json(forViewer(deps.moderation.view(sessionOf(req.params), actingPerson(viewer)), viewer)), readers));
 
   router.post(
     '/moderation/sessions/:sessionId/marks',
-    as((req, res, viewer) => void res.json(deps.moderation.changeMark(actingPerson(viewer), sessionOf(req.params), ChangeMarkSchema.parse(req.body))), moderatorOnly),
+    as((req, res, viewer) => void res.json(forViewer(deps.moderation.changeMark(actingPerson(viewer), sessionOf(req.params), ChangeMarkSchema.parse(req.body)), viewer)), moderatorOnly),
   );
 
   router.post(
     '/moderation/sessions/:sessionId/sign-off',
-    as((req, res, viewer) => void res.json(deps.moderation.signOff(actingPerson(viewer), sessionOf(req.params), SignOffSchema.parse(req.body))), moderatorOnly),
+    as((req, res, viewer) => void res.json(forViewer(deps.moderation.signOff(actingPerson(viewer), sessionOf(req.params), SignOffSchema.parse(req.body)), viewer)), moderatorOnly),
   );
 
   router.post(
     '/moderation/sessions/:sessionId/reviews',
-    as((req, res, viewer) => void res.json(deps.moderation.openReview(actingPerson(viewer), sessionOf(req.params), OpenReviewSchema.parse(req.body))), reviewOpeners),
+    as((req, res, viewer) => {
+      const sessionId = sessionOf(req.params);
+      const body = OpenReviewSchema.parse(req.body);
+      // The same answer as for a person who does not exist.
+      if (!ownOrganisation(viewer, body.reviewerParticipantId)) throw new ProtocolFailure('INVALID_PAYLOAD', 'no such person: choose the independent reviewer from the list');
+      res.json(forViewer(deps.moderation.openReview(actingPerson(viewer), sessionId, body), viewer));
+    }, reviewOpeners),
   );
 
   router.post(
@@ -90,7 +109,7 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
     as((req, res, viewer) => {
       const p = ReviewParams.safeParse(req.params);
       if (!p.success) throw new ProtocolFailure('NOT_FOUND', 'no such review');
-      res.json(deps.moderation.decideReview(actingPerson(viewer), p.data.sessionId, p.data.reviewId, DecideReviewSchema.parse(req.body)));
+      res.json(forViewer(deps.moderation.decideReview(actingPerson(viewer), p.data.sessionId, p.data.reviewId, DecideReviewSchema.parse(req.body)), viewer));
     }, moderatorOnly),
   );
 
