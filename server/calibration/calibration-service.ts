@@ -28,7 +28,7 @@ import type { CalibrationRepo, StoredAttempt, StoredCase } from './calibration-r
 
 export interface CalibrationDeps {
   repo: CalibrationRepo;
-  sessions: Pick<SessionsRepo, 'listSessions' | 'listParticipants' | 'getSession'>;
+  sessions: Pick<SessionsRepo, 'listSessions' | 'listParticipants' | 'getSession' | 'organisationOf'>;
   plans: Pick<PlansRepo, 'plan' | 'slots'>;
   bank: Pick<ScenarioBank, 'get'>;
   moderation: Pick<ModerationService, 'facts' | 'repo'>;
@@ -250,7 +250,7 @@ export class CalibrationService {
 
   private scenarioTitle(sessionId: string, scenario: number): string {
     const slot = this.deps.plans.slots(sessionId).find((s) => s.number === scenario);
-    return (slot && this.deps.bank.get(slot.scenarioId)?.title) || `Scenario ${scenario}`;
+    return (slot && this.deps.bank.get(slot.scenarioId, this.deps.sessions.organisationOf(sessionId))?.title) || `Scenario ${scenario}`;
   }
 
   private caseOrThrow(caseId: string): StoredCase {

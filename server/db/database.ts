@@ -7,6 +7,52 @@ import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from '../data-d
 
 export type Database = DatabaseSync;
 
+// Each organisation's own scenario bank and templates (issue 13). Rows with organisation_id ''
+// are the shipped ones, shared by every organisation; an organisation's saved row of the same
+// id hides the shared one for it alone. session_scenarios loses its foreign key to
+// scenarios(id), which is no longer unique by itself. Tables are rebuilt (create, copy, drop,
+// rename) with foreign keys on: nothing refers to the rebuilt tables once session_scenarios is
+// rebuilt first. Existing rows become shared.
+const ORGANISATION_CONTENT_MIGRATION = `CREATE TABLE session_scenarios_rebuilt (
+     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+     number INTEGER NOT NULL,
+     scenario_id TEXT NOT NULL,
+     actor_participant_id TEXT REFERENCES participants(id),
+     PRIMARY KEY (session_id, number)
+   );
+   INSERT INTO session_scenarios_rebuilt (session_id, number, scenario_id, actor_participant_id)
+     SELECT session_id, number, scenario_id, actor_participant_id FROM session_scenarios;
+   DROP TABLE session_scenarios;
+   ALTER TABLE session_scenarios_rebuilt RENAME TO session_scenarios;
+   CREATE TABLE scenarios_rebuilt (
+     organisation_id TEXT NOT NULL DEFAULT '',
+     id TEXT NOT NULL,
+     level TEXT NOT NULL,
+     case_family TEXT,
+     ord INTEGER,
+     supervision INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     archived INTEGER NOT NULL DEFAULT 0,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, id)
+   );
+   INSERT INTO scenarios_rebuilt (organisation_id, id, level, case_family, ord, supervision, body, archived, updated_at)
+     SELECT '', id, level, case_family, ord, supervision, body, archived, updated_at FROM scenarios;
+   DROP TABLE scenarios;
+   ALTER TABLE scenarios_rebuilt RENAME TO scenarios;
+   CREATE TABLE templates_rebuilt (
+     organisation_id TEXT NOT NULL DEFAULT '',
+     id TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, id, version)
+   );
+   INSERT INTO templates_rebuilt (organisation_id, id, version, body, created_at)
+     SELECT '', id, version, body, created_at FROM templates;
+   DROP TABLE templates;
+   ALTER TABLE templates_rebuilt RENAME TO templates;`;
+
 const MIGRATIONS: string[] = [
   `CREATE TABLE sessions (
      id TEXT PRIMARY KEY,
@@ -484,7 +530,12 @@ const MIGRATIONS: string[] = [
      CHECK ((purpose = 'register') = (person_id IS NOT NULL))
    );
    CREATE INDEX passkey_challenges_expiry ON passkey_challenges(expires_at);`,
+  ORGANISATION_CONTENT_MIGRATION,
 ];
+
+/** The schema version that makes scenarios and templates per organisation (tests migrate a
+ *  database to just before it). */
+export const ORGANISATION_CONTENT_VERSION = MIGRATIONS.indexOf(ORGANISATION_CONTENT_MIGRATION) + 1;
 
 /** The database file in a data directory. */
 export function databaseFile(dataDir: string): string {
@@ -525,9 +576,10 @@ function reuseStatements(db: Database): void {
   };
 }
 
-function migrate(db: Database): void {
+/** Applies the migrations not yet applied, up to schema version `target` (all by default). */
+export function migrate(db: Database, target = MIGRATIONS.length): void {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
-  for (let version = row.user_version; version < MIGRATIONS.length; version++) {
+  for (let version = row.user_version; version < target; version++) {
     transaction(db, () => {
       db.exec(MIGRATIONS[version]!);
       db.exec(`PRAGMA user_version = ${version + 1}`);
