@@ -12,7 +12,8 @@ export type Database = DatabaseSync;
 // id hides the shared one for it alone. session_scenarios loses its foreign key to
 // scenarios(id), which is no longer unique by itself. Tables are rebuilt (create, copy, drop,
 // rename) with foreign keys on: nothing refers to the rebuilt tables once session_scenarios is
-// rebuilt first. Existing rows become shared.
+// rebuilt first. Existing rows become shared. Angoff estimates, made for a template, become
+// the judging organisation's (that of the participant or person who saved them).
 const ORGANISATION_CONTENT_MIGRATION = `CREATE TABLE session_scenarios_rebuilt (
      session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
      number INTEGER NOT NULL,
@@ -51,7 +52,26 @@ const ORGANISATION_CONTENT_MIGRATION = `CREATE TABLE session_scenarios_rebuilt (
    INSERT INTO templates_rebuilt (organisation_id, id, version, body, created_at)
      SELECT '', id, version, body, created_at FROM templates;
    DROP TABLE templates;
-   ALTER TABLE templates_rebuilt RENAME TO templates;`;
+   ALTER TABLE templates_rebuilt RENAME TO templates;
+   CREATE TABLE angoff_estimates_rebuilt (
+     organisation_id TEXT NOT NULL DEFAULT '',
+     template_id TEXT NOT NULL,
+     judge_name TEXT NOT NULL,
+     item_id TEXT NOT NULL,
+     estimate REAL NOT NULL,
+     by_participant_id TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, template_id, judge_name, item_id)
+   );
+   INSERT INTO angoff_estimates_rebuilt (organisation_id, template_id, judge_name, item_id, estimate, by_participant_id, updated_at)
+     SELECT COALESCE(
+              (SELECT s.organisation_id FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = a.by_participant_id),
+              (SELECT organisation_id FROM people WHERE id = a.by_participant_id),
+              ''),
+            template_id, judge_name, item_id, estimate, by_participant_id, updated_at
+     FROM angoff_estimates a ORDER BY a.rowid;
+   DROP TABLE angoff_estimates;
+   ALTER TABLE angoff_estimates_rebuilt RENAME TO angoff_estimates;`;
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE sessions (

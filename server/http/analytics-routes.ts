@@ -94,10 +94,10 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     return template;
   };
   /** The judges' Angoff panel; its pass mark is a mean rating (the cut is a sum over the items). */
-  const angoffPanel = (template: Template): AngoffPanelView['result'] => {
+  const angoffPanel = (template: Template, viewer: Participant): AngoffPanelView['result'] => {
     const items = angoffItems(template).length;
     try {
-      const result = angoff(deps.angoff.list(template.id));
+      const result = angoff(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)));
       return { ok: true, result: { ...result, passMark: result.cut / items } };
     } catch (error) {
       if (error instanceof AnalysisInputError) return { ok: false, reason: error.message };
@@ -123,14 +123,14 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     as((req, res, viewer) => {
       const q = AngoffQuerySchema.parse(req.query);
       const template = scoredTemplate(q.templateId, viewer);
-      const mine = Object.fromEntries(deps.angoff.list(template.id).filter((e) => e.judge === viewer.displayName).map((e) => [e.item, e.estimate]));
+      const mine = Object.fromEntries(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)).filter((e) => e.judge === viewer.displayName).map((e) => [e.item, e.estimate]));
       const view: AngoffPanelView = {
         templateId: template.id,
         templateName: template.name,
         templateVersion: template.version,
         items: angoffItems(template),
         mine,
-        result: angoffPanel(template),
+        result: angoffPanel(template, viewer),
       };
       res.json(view);
     }, cohortReaders),
@@ -152,7 +152,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
           `estimates: give one estimate for each scored domain of the template${missing.length ? ` (missing ${missing.join(', ')})` : ''}${unknown.length ? ` (not scored: ${unknown.join(', ')})` : ''}`,
         );
       }
-      deps.angoff.save(template.id, viewer.displayName, viewer.id, new Map(wanted.map((id) => [id, body.estimates[id]!])));
+      deps.angoff.save(template.id, viewer.displayName, viewer.id, new Map(wanted.map((id) => [id, body.estimates[id]!])), deps.auth.organisationOf(viewer));
       deps.audit.append({ actor: actingPerson(viewer), action: 'angoff.estimated', detail: { templateId: template.id, estimates: body.estimates } });
       res.json({ saved: wanted.length });
     }, cohortReaders),
@@ -168,7 +168,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
       let cut: number;
       let basis: Record<string, unknown>;
       if (body.method === 'angoff') {
-        const panel = angoffPanel(template);
+        const panel = angoffPanel(template, viewer);
         if (!panel.ok) throw new ProtocolFailure('CONFLICT', `no cut to adopt: ${panel.reason}`);
         cut = panel.result.passMark;
         basis = { judges: panel.result.judges, angoffCut: panel.result.cut };

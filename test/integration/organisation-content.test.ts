@@ -1,6 +1,7 @@
 // Each organisation's own scenario bank, templates and sampling rule (issue 13), over real
 // HTTP as each organisation's coordinator and moderator: what one organisation saves is its
-// own, the shipped ones stay shared, and nothing one saves is seen or used by another. Also the
+// own, the shipped ones stay shared, and nothing one saves is seen or used by another (nor do
+// its judges' Angoff estimates count in another's panel). Also the
 // migration that made them per organisation keeps existing rows (as shared) and the foreign keys.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,6 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Template } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
+import type { AngoffPanelView } from '../../shared/analytics.ts';
 import type { SamplingRule } from '../../shared/moderation.ts';
 import type { Scenario } from '../../shared/scenario.ts';
 import { ORGANISATION_CONTENT_VERSION, migrate } from '../../server/db/database.ts';
@@ -90,6 +92,33 @@ describe('templates', () => {
     expect(choices.body.find((t) => t.id === TEMPLATE_ID)?.name).toBe('Organisation A’s day');
     const bChoices = await callAs<Array<{ id: string; name: string }>>(studio, staff.b.coordinator, 'GET', '/analytics/templates');
     expect(bChoices.body.find((t) => t.id === TEMPLATE_ID)?.name).toBe('Organisation B’s day');
+  });
+});
+
+describe('Angoff panels', () => {
+  it('each organisation’s judges estimate for its own panel: one organisation’s estimates are not in another’s', async () => {
+    const panel = (who: Participant) => callAs<AngoffPanelView>(studio, who, 'GET', `/analytics/angoff?templateId=${TEMPLATE_ID}`);
+    const items = (await panel(staff.a.coordinator)).body.items.map((i) => i.itemId);
+    expect(items.length).toBeGreaterThan(0);
+    const estimates = (value: number) => Object.fromEntries(items.map((id) => [id, value]));
+    for (const [who, value] of [[staff.a.coordinator, 2.5], [staff.a.moderator, 2.9]] as const) {
+      expect((await callAs(studio, who, 'PUT', '/analytics/angoff', { templateId: TEMPLATE_ID, estimates: estimates(value) })).status).toBe(200);
+    }
+    const a = (await panel(staff.a.moderator)).body;
+    expect(a.mine).toEqual(estimates(2.9));
+    if (!a.result.ok) throw new Error(a.result.reason);
+    expect(a.result.result.judges).toBe(2);
+    expect(a.result.result.passMark).toBeCloseTo(2.7, 12);
+
+    // B's judge of the same name as A's sees none of A's estimates, and B's panel has no judges yet.
+    const b = (await panel(staff.b.coordinator)).body;
+    expect(b.mine).toEqual({});
+    expect(b.result.ok).toBe(false);
+    if (!b.result.ok) expect(b.result.reason).toMatch(/at least 2 judges/);
+    expect((await callAs(studio, staff.b.coordinator, 'POST', '/analytics/adopt-cut', { templateId: TEMPLATE_ID, method: 'angoff' })).status).toBe(409);
+    // B's estimate under the same judge name leaves A's as they were.
+    expect((await callAs(studio, staff.b.coordinator, 'PUT', '/analytics/angoff', { templateId: TEMPLATE_ID, estimates: estimates(1.5) })).status).toBe(200);
+    expect((await panel(staff.a.coordinator)).body.mine).toEqual(estimates(2.5));
   });
 });
 
@@ -191,14 +220,25 @@ describe('the migration', () => {
       migrate(db, ORGANISATION_CONTENT_VERSION - 1);
       db.exec(`INSERT INTO scenarios (id, level, case_family, ord, supervision, body, archived, updated_at) VALUES ('old-1', 'practitioner', 'f', 1, 0, '{"id":"old-1"}', 0, 'now');
                INSERT INTO templates (id, version, body, created_at) VALUES ('old-t', 3, '{"id":"old-t","version":3}', 'now');
-               INSERT INTO sessions (id, title, level, created_at) VALUES ('s1', 'Old', 'practitioner', 'now');
+               INSERT INTO organisations (id, name, created_at) VALUES ('org-old', 'Old', 'now');
+               INSERT INTO sessions (id, title, level, created_at, organisation_id) VALUES ('s1', 'Old', 'practitioner', 'now', 'org-old');
                INSERT INTO participants (id, session_id, role, display_name, created_at) VALUES ('p1', 's1', 'actor', 'Ada', 'now');
+               INSERT INTO participants (id, session_id, role, display_name, created_at) VALUES ('c1', 's1', 'coordinator', 'Cora', 'now');
+               INSERT INTO people (id, organisation_id, display_name, created_at) VALUES ('person-1', 'org-old', 'Mo', 'now');
+               INSERT INTO angoff_estimates (template_id, judge_name, item_id, estimate, by_participant_id, updated_at) VALUES
+                 ('old-t', 'Cora', 'kss-1', 2.5, 'c1', 'now'), ('old-t', 'Mo', 'kss-1', 2.75, 'person-1', 'now'), ('old-t', 'Gone', 'kss-1', 3, 'nobody', 'now');
                INSERT INTO session_scenarios (session_id, number, scenario_id, actor_participant_id) VALUES ('s1', 1, 'old-1', 'p1');`);
       migrate(db);
       expect(db.prepare('SELECT organisation_id, id FROM scenarios').all()).toEqual([{ organisation_id: '', id: 'old-1' }]);
       expect(db.prepare('SELECT organisation_id, id, version FROM templates').all()).toEqual([{ organisation_id: '', id: 'old-t', version: 3 }]);
       expect(db.prepare('SELECT session_id, number, scenario_id, actor_participant_id FROM session_scenarios').all()).toEqual([
         { session_id: 's1', number: 1, scenario_id: 'old-1', actor_participant_id: 'p1' },
+      ]);
+      // Angoff estimates belong to the organisation of whoever saved them (none if unknown), in order.
+      expect(db.prepare('SELECT organisation_id, judge_name FROM angoff_estimates ORDER BY rowid').all()).toEqual([
+        { organisation_id: 'org-old', judge_name: 'Cora' },
+        { organisation_id: 'org-old', judge_name: 'Mo' },
+        { organisation_id: '', judge_name: 'Gone' },
       ]);
       expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
       // The drawn scenarios still belong to their session and participant.
