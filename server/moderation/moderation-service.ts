@@ -44,7 +44,6 @@ import { globalJudgements, markItems, markRows, overallFeedback, resultsFromRows
 import { ModerationRepo, type ResultRow, type StoredReview } from './moderation-repo.ts';
 import { sampled, samplingSettingKeys } from './sampling.ts';
 
-
 /** What the observers' rubric may still change: everything before moderation; only the lead
  *  observer's narrative while a moderator works; nothing once signed off or under review. */
 export type RubricLock = 'none' | 'ratings' | 'all';
