@@ -1,5 +1,6 @@
 // The studio's Angoff estimates: one row per template, judge and item (saving replaces the
-// judge's set for the template in one transaction).
+// judge's set for the template in one transaction). Each organisation's judges estimate for
+// its own panel: no organisation given = the estimates of none (made before organisations).
 import { transaction, type Database } from '../db/database.ts';
 
 export interface StoredEstimate {
@@ -15,23 +16,24 @@ export class AngoffRepo {
     this.db = db;
   }
 
-  save(templateId: string, judge: string, byParticipantId: string, estimates: ReadonlyMap<string, number>): void {
+  save(templateId: string, judge: string, byParticipantId: string, estimates: ReadonlyMap<string, number>, organisationId?: string): void {
+    const organisation = organisationId ?? '';
     transaction(this.db, () => {
-      this.db.prepare('DELETE FROM angoff_estimates WHERE template_id = ? AND judge_name = ?').run(templateId, judge);
+      this.db.prepare('DELETE FROM angoff_estimates WHERE organisation_id = ? AND template_id = ? AND judge_name = ?').run(organisation, templateId, judge);
       const insert = this.db.prepare(
-        'INSERT INTO angoff_estimates (template_id, judge_name, item_id, estimate, by_participant_id, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+        'INSERT INTO angoff_estimates (organisation_id, template_id, judge_name, item_id, estimate, by_participant_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       );
       const at = new Date().toISOString();
-      for (const [item, estimate] of estimates) insert.run(templateId, judge, item, estimate, byParticipantId, at);
+      for (const [item, estimate] of estimates) insert.run(organisation, templateId, judge, item, estimate, byParticipantId, at);
     });
   }
 
   /** Every judge's estimates for a template, judges in the order they first saved. */
-  list(templateId: string): StoredEstimate[] {
+  list(templateId: string, organisationId?: string): StoredEstimate[] {
     return (
       this.db
-        .prepare('SELECT judge_name AS judge, item_id AS item, estimate FROM angoff_estimates WHERE template_id = ? ORDER BY rowid')
-        .all(templateId) as unknown as StoredEstimate[]
+        .prepare('SELECT judge_name AS judge, item_id AS item, estimate FROM angoff_estimates WHERE organisation_id = ? AND template_id = ? ORDER BY rowid')
+        .all(organisationId ?? '', templateId) as unknown as StoredEstimate[]
     ).map((r) => ({ judge: r.judge, item: r.item, estimate: Number(r.estimate) }));
   }
 }

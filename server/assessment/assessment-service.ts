@@ -88,14 +88,16 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
   }
 
   /** Books a session: participants, a random scenario draw (avoiding scenarios the candidate
-   *  has sat), the plan with adjustments, and a waiting day. All or nothing. */
-  /** `organisationId`: whose session it is (the booking coordinator's organisation). */
-  /** `bookedBy`: the participant (or staff desk) who books it, named in the audit row. */
+   *  has sat), the plan with adjustments, and a waiting day. All or nothing.
+   *  `organisationId`: whose session it is (the booking coordinator's organisation; the
+   *  default one if not given); its templates and scenario bank are the ones used.
+   *  `bookedBy`: the participant (or staff desk) who books it, named in the audit row. */
   book(input: BookSession, random: () => number = Math.random, organisationId?: string, bookedBy?: string): { sessionId: string; participants: Participant[] } {
     if (startsInThePast(input.scheduledStart, this.now())) {
       throw new ProtocolFailure('INVALID_PAYLOAD', 'scheduledStart: this time has already passed: choose a time from now on');
     }
-    const template = this.templates.latest(input.templateId);
+    const organisation = organisationId ?? this.sessions.defaultOrganisation();
+    const template = this.templates.latest(input.templateId, organisation);
     if (!template) throw new ProtocolFailure('NOT_FOUND', `no template "${input.templateId}"`);
     const retake = input.retake ?? null;
     if (retake && !assessedElements(template).includes(retake.element)) {
@@ -118,7 +120,7 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
       const sat = this.plans.scenariosSatBy(input.candidate.candidateRef);
       let drawn;
       try {
-        drawn = drawScenarios(this.bank.list(), template.level, template.scenarioCount, sat, random);
+        drawn = drawScenarios(this.bank.list(undefined, organisation), template.level, template.scenarioCount, sat, random);
       } catch (error) {
         if (error instanceof DrawError) throw new ProtocolFailure('CONFLICT', error.message);
         throw error;
@@ -141,7 +143,7 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
         title: input.title,
         level: template.level,
         participants: people,
-        ...(organisationId ? { organisationId } : {}),
+        organisationId: organisation,
       });
       const actors = participants.filter((p) => p.role === 'actor');
       this.plans.savePlan({
@@ -216,8 +218,9 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
     if (!session) throw new ProtocolFailure('NOT_FOUND', 'session not found');
     const plan = this.plans.plan(viewer.sessionId);
     const hidden = HIDDEN_ROLES.has(viewer.role);
+    const organisation = this.sessions.organisationOf(viewer.sessionId);
     const scenarios = this.plans.slots(viewer.sessionId).map((slot) => {
-      const scenario = this.bank.get(slot.scenarioId);
+      const scenario = this.bank.get(slot.scenarioId, organisation);
       const available = (['candidateBriefing', 'actorBrief', 'observerGuidance', 'writtenExercisePrompt'] as const).filter(
         (kind) => this.mayRead(viewer, slot.number, kind) && (kind !== 'writtenExercisePrompt' || this.writtenExerciseFollows(viewer.sessionId, slot.number)),
       );
@@ -251,7 +254,7 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
     if (!this.mayRead(viewer, number, kind)) {
       throw new ProtocolFailure('FORBIDDEN', `a ${viewer.role} may not read this ${kind} ${kind === 'candidateBriefing' ? 'yet' : ''}`.trim());
     }
-    const scenario = this.bank.get(slot.scenarioId);
+    const scenario = this.bank.get(slot.scenarioId, this.sessions.organisationOf(sessionId));
     const text = scenario?.[kind] ?? (kind === 'writtenExercisePrompt' ? DEFAULT_WRITTEN_EXERCISE_PROMPT : null);
     if (!text) throw new ProtocolFailure('NOT_FOUND', `scenario ${number} has no ${kind}`);
     return text;

@@ -256,7 +256,7 @@ export class CalibrationService {
 
   private scenarioTitle(sessionId: string, scenario: number): string {
     const slot = this.deps.plans.slots(sessionId).find((s) => s.number === scenario);
-    return (slot && this.deps.bank.get(slot.scenarioId)?.title) || `Scenario ${scenario}`;
+    return (slot && this.deps.bank.get(slot.scenarioId, this.deps.sessions.organisationOf(sessionId))?.title) || `Scenario ${scenario}`;
   }
 
   /** A case of the viewer's organisation (cases are made of sessions, which belong to one). */

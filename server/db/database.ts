@@ -7,6 +7,72 @@ import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from '../data-d
 
 export type Database = DatabaseSync;
 
+// Each organisation's own scenario bank and templates (issue 13). Rows with organisation_id ''
+// are the shipped ones, shared by every organisation; an organisation's saved row of the same
+// id hides the shared one for it alone. session_scenarios loses its foreign key to
+// scenarios(id), which is no longer unique by itself. Tables are rebuilt (create, copy, drop,
+// rename) with foreign keys on: nothing refers to the rebuilt tables once session_scenarios is
+// rebuilt first. Existing rows become shared. Angoff estimates, made for a template, become
+// the judging organisation's (that of the participant or person who saved them).
+const ORGANISATION_CONTENT_MIGRATION = `CREATE TABLE session_scenarios_rebuilt (
+     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+     number INTEGER NOT NULL,
+     scenario_id TEXT NOT NULL,
+     actor_participant_id TEXT REFERENCES participants(id),
+     PRIMARY KEY (session_id, number)
+   );
+   INSERT INTO session_scenarios_rebuilt (session_id, number, scenario_id, actor_participant_id)
+     SELECT session_id, number, scenario_id, actor_participant_id FROM session_scenarios;
+   DROP TABLE session_scenarios;
+   ALTER TABLE session_scenarios_rebuilt RENAME TO session_scenarios;
+   CREATE TABLE scenarios_rebuilt (
+     organisation_id TEXT NOT NULL DEFAULT '',
+     id TEXT NOT NULL,
+     level TEXT NOT NULL,
+     case_family TEXT,
+     ord INTEGER,
+     supervision INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     archived INTEGER NOT NULL DEFAULT 0,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, id)
+   );
+   INSERT INTO scenarios_rebuilt (organisation_id, id, level, case_family, ord, supervision, body, archived, updated_at)
+     SELECT '', id, level, case_family, ord, supervision, body, archived, updated_at FROM scenarios;
+   DROP TABLE scenarios;
+   ALTER TABLE scenarios_rebuilt RENAME TO scenarios;
+   CREATE TABLE templates_rebuilt (
+     organisation_id TEXT NOT NULL DEFAULT '',
+     id TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     body TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, id, version)
+   );
+   INSERT INTO templates_rebuilt (organisation_id, id, version, body, created_at)
+     SELECT '', id, version, body, created_at FROM templates;
+   DROP TABLE templates;
+   ALTER TABLE templates_rebuilt RENAME TO templates;
+   CREATE TABLE angoff_estimates_rebuilt (
+     organisation_id TEXT NOT NULL DEFAULT '',
+     template_id TEXT NOT NULL,
+     judge_name TEXT NOT NULL,
+     item_id TEXT NOT NULL,
+     estimate REAL NOT NULL,
+     by_participant_id TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, template_id, judge_name, item_id)
+   );
+   INSERT INTO angoff_estimates_rebuilt (organisation_id, template_id, judge_name, item_id, estimate, by_participant_id, updated_at)
+     SELECT COALESCE(
+              (SELECT s.organisation_id FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = a.by_participant_id),
+              (SELECT organisation_id FROM people WHERE id = a.by_participant_id),
+              ''),
+            template_id, judge_name, item_id, estimate, by_participant_id, updated_at
+     FROM angoff_estimates a ORDER BY a.rowid;
+   DROP TABLE angoff_estimates;
+   ALTER TABLE angoff_estimates_rebuilt RENAME TO angoff_estimates;`;
+
 const MIGRATIONS: string[] = [
   `CREATE TABLE sessions (
      id TEXT PRIMARY KEY,
@@ -507,7 +573,12 @@ const MIGRATIONS: string[] = [
    ALTER TABLE equalities_answers_new RENAME TO equalities_answers;
    CREATE TRIGGER equalities_answers_once BEFORE UPDATE ON equalities_answers
      BEGIN SELECT RAISE(ABORT, 'equalities answers are given once'); END;`,
+  ORGANISATION_CONTENT_MIGRATION,
 ];
+
+/** The schema version that makes scenarios and templates per organisation (tests migrate a
+ *  database to just before it). */
+export const ORGANISATION_CONTENT_VERSION = MIGRATIONS.indexOf(ORGANISATION_CONTENT_MIGRATION) + 1;
 
 /** The database file in a data directory. */
 export function databaseFile(dataDir: string): string {
@@ -548,9 +619,10 @@ function reuseStatements(db: Database): void {
   };
 }
 
-function migrate(db: Database): void {
+/** Applies the migrations not yet applied, up to schema version `target` (all by default). */
+export function migrate(db: Database, target = MIGRATIONS.length): void {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
-  for (let version = row.user_version; version < MIGRATIONS.length; version++) {
+  for (let version = row.user_version; version < target; version++) {
     transaction(db, () => {
       db.exec(MIGRATIONS[version]!);
       db.exec(`PRAGMA user_version = ${version + 1}`);

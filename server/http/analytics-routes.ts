@@ -5,6 +5,7 @@
 import express from 'express';
 import { AdoptCutSchema, AngoffEstimatesSchema, AngoffQuerySchema, AnalyticsFilterSchema, AnalyticsTableQuerySchema, type AdoptedCut, type AngoffPanelView, type TemplateChoice } from '../../shared/analytics.ts';
 import { resultRules, type Template } from '../../shared/assessment.ts';
+import type { Participant } from '../../shared/domain.ts';
 import { frameworkFor } from '../../shared/rubric.ts';
 import { angoff } from '../analytics/angoff.ts';
 import type { AngoffRepo } from '../analytics/angoff-repo.ts';
@@ -86,17 +87,17 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
       return { itemId: id, title: d ? `${d.number}. ${d.title}` : id };
     });
   };
-  const scoredTemplate = (templateId: string): Template => {
-    const template = deps.templates.latest(templateId);
+  const scoredTemplate = (templateId: string, viewer: Participant): Template => {
+    const template = deps.templates.latest(templateId, deps.auth.organisationOf(viewer));
     if (!template) throw new ProtocolFailure('NOT_FOUND', 'no such template');
     if (template.practice) throw new ProtocolFailure('CONFLICT', 'a practice template is not scored');
     return template;
   };
   /** The judges' Angoff panel; its pass mark is a mean rating (the cut is a sum over the items). */
-  const angoffPanel = (template: Template): AngoffPanelView['result'] => {
+  const angoffPanel = (template: Template, viewer: Participant): AngoffPanelView['result'] => {
     const items = angoffItems(template).length;
     try {
-      const result = angoff(deps.angoff.list(template.id));
+      const result = angoff(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)));
       return { ok: true, result: { ...result, passMark: result.cut / items } };
     } catch (error) {
       if (error instanceof AnalysisInputError) return { ok: false, reason: error.message };
@@ -107,10 +108,10 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
   // The scored templates a cut can be set for (moderators set standards too, but do not manage templates).
   router.get(
     '/analytics/templates',
-    as((req, res) => {
+    as((req, res, viewer) => {
       AnalyticsFilterSchema.pick({ participantId: true }).parse(req.query);
       const list: TemplateChoice[] = deps.templates
-        .list()
+        .list(deps.auth.organisationOf(viewer))
         .filter((t) => !t.practice)
         .map((t) => ({ id: t.id, name: t.name, version: t.version, observationPassMark: resultRules(t).observationPassMark }));
       res.json(list);
@@ -121,15 +122,15 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/angoff',
     as((req, res, viewer) => {
       const q = AngoffQuerySchema.parse(req.query);
-      const template = scoredTemplate(q.templateId);
-      const mine = Object.fromEntries(deps.angoff.list(template.id).filter((e) => e.judge === viewer.displayName).map((e) => [e.item, e.estimate]));
+      const template = scoredTemplate(q.templateId, viewer);
+      const mine = Object.fromEntries(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)).filter((e) => e.judge === viewer.displayName).map((e) => [e.item, e.estimate]));
       const view: AngoffPanelView = {
         templateId: template.id,
         templateName: template.name,
         templateVersion: template.version,
         items: angoffItems(template),
         mine,
-        result: angoffPanel(template),
+        result: angoffPanel(template, viewer),
       };
       res.json(view);
     }, cohortReaders),
@@ -140,7 +141,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/angoff',
     as((req, res, viewer) => {
       const body = AngoffEstimatesSchema.parse(req.body);
-      const template = scoredTemplate(body.templateId);
+      const template = scoredTemplate(body.templateId, viewer);
       const wanted = angoffItems(template).map((i) => i.itemId);
       const given = Object.keys(body.estimates);
       const missing = wanted.filter((id) => !given.includes(id));
@@ -151,7 +152,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
           `estimates: give one estimate for each scored domain of the template${missing.length ? ` (missing ${missing.join(', ')})` : ''}${unknown.length ? ` (not scored: ${unknown.join(', ')})` : ''}`,
         );
       }
-      deps.angoff.save(template.id, viewer.displayName, viewer.id, new Map(wanted.map((id) => [id, body.estimates[id]!])));
+      deps.angoff.save(template.id, viewer.displayName, viewer.id, new Map(wanted.map((id) => [id, body.estimates[id]!])), deps.auth.organisationOf(viewer));
       deps.audit.append({ actor: actingPerson(viewer), action: 'angoff.estimated', detail: { templateId: template.id, estimates: body.estimates } });
       res.json({ saved: wanted.length });
     }, cohortReaders),
@@ -163,11 +164,11 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     '/analytics/adopt-cut',
     as(async (req, res, viewer) => {
       const body = AdoptCutSchema.parse(req.body);
-      const template = scoredTemplate(body.templateId);
+      const template = scoredTemplate(body.templateId, viewer);
       let cut: number;
       let basis: Record<string, unknown>;
       if (body.method === 'angoff') {
-        const panel = angoffPanel(template);
+        const panel = angoffPanel(template, viewer);
         if (!panel.ok) throw new ProtocolFailure('CONFLICT', `no cut to adopt: ${panel.reason}`);
         cut = panel.result.passMark;
         basis = { judges: panel.result.judges, angoffCut: panel.result.cut };
@@ -181,7 +182,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
       // The pass mark is a mean rating on the 1–4 scale, kept to two decimals.
       const passMark = Math.min(4, Math.max(1, Math.round(cut * 100) / 100));
       const { version: _previous, ...rest } = template;
-      const saved = deps.templates.saveNewVersion({ ...rest, results: { ...rules, observationPassMark: passMark } });
+      const saved = deps.templates.saveNewVersion({ ...rest, results: { ...rules, observationPassMark: passMark } }, deps.auth.organisationOf(viewer));
       const adopted: AdoptedCut = { templateId: saved.id, method: body.method, version: saved.version, previousPassMark: rules.observationPassMark, observationPassMark: passMark };
       deps.audit.append({ actor: actingPerson(viewer), action: 'template.cutAdopted', detail: { ...adopted, ...basis } });
       res.json(adopted);

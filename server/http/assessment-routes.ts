@@ -152,12 +152,12 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
 
   // ---- the coordinator's studio ----
 
-  router.get('/studio/templates', as((_req, res) => void res.json(deps.templates.list()), coordinator));
+  router.get('/studio/templates', as((_req, res, viewer) => void res.json(deps.templates.list(deps.auth.organisationOf(viewer))), coordinator));
   router.post(
     '/studio/templates',
     as((req, res, viewer) => {
       const body = TemplateSchema.parse({ ...req.body, version: 1 });
-      const saved = deps.templates.saveNewVersion(body);
+      const saved = deps.templates.saveNewVersion(body, deps.auth.organisationOf(viewer));
       deps.audit.append({ actorParticipantId: viewer.id, action: 'template.saved', detail: { templateId: saved.id, version: saved.version } });
       res.status(201).json(saved);
     }, coordinator),
@@ -173,12 +173,12 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     }, coordinator),
   );
 
-  router.get('/studio/scenarios', as((_req, res) => void res.json(deps.bank.list()), coordinator));
+  router.get('/studio/scenarios', as((_req, res, viewer) => void res.json(deps.bank.list(undefined, deps.auth.organisationOf(viewer))), coordinator));
   router.put(
     '/studio/scenarios/:id',
     as((req, res, viewer) => {
       const scenario = ScenarioSchema.parse({ ...req.body, id: req.params.id });
-      const saved = deps.bank.save(scenario);
+      const saved = deps.bank.save(scenario, deps.auth.organisationOf(viewer));
       deps.audit.append({ actorParticipantId: viewer.id, action: 'scenario.saved', detail: { scenarioId: scenario.id } });
       res.json(saved);
     }, coordinator),

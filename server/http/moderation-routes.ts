@@ -75,10 +75,10 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
     }, readers),
   );
 
-  router.get('/moderation/sampling', as((_req, res) => void res.json(deps.moderation.samplingRule()), readers));
+  router.get('/moderation/sampling', as((_req, res, viewer) => void res.json(deps.moderation.samplingRule(organisationOf(viewer))), readers));
   router.put(
     '/moderation/sampling',
-    as((req, res, viewer) => void res.json(deps.moderation.saveSamplingRule(actingPerson(viewer), SamplingRuleSchema.parse(req.body))), readers),
+    as((req, res, viewer) => void res.json(deps.moderation.saveSamplingRule(actingPerson(viewer), SamplingRuleSchema.parse(req.body), organisationOf(viewer))), readers),
   );
 
   router.get('/moderation/sessions/:sessionId', as((req, res, viewer) => void res.json(forViewer(deps.moderation.view(sessionOf(req.params), actingPerson(viewer)), viewer)), readers));

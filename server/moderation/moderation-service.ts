@@ -42,9 +42,7 @@ import type { WrittenExercise } from '../written/written-exercise.ts';
 import { actingPerson, personLabel, samePerson } from './acting-person.ts';
 import { globalJudgements, markItems, markRows, overallFeedback, resultsFromRows } from './marks.ts';
 import { ModerationRepo, type ResultRow, type StoredReview } from './moderation-repo.ts';
-import { sampled } from './sampling.ts';
-
-const SAMPLING_KEY = 'moderation.sampling';
+import { sampled, samplingSettingKeys } from './sampling.ts';
 
 /** What the observers' rubric may still change: everything before moderation; only the lead
  *  observer's narrative while a moderator works; nothing once signed off or under review. */
@@ -144,7 +142,7 @@ export class ModerationService {
 
   /** `organisationId`: that organisation's sessions only (every route passes the viewer's). */
   queue(filter: { from?: string; to?: string; status?: ModerationStatus; sampledOnly?: boolean; organisationId?: string }): QueueRow[] {
-    const rule = this.samplingRule();
+    const rule = this.samplingRule(filter.organisationId);
     const from = filter.from ? Date.parse(`${filter.from}T00:00:00Z`) : -Infinity;
     const to = filter.to ? Date.parse(`${filter.to}T00:00:00Z`) + 86_400_000 : Infinity;
     const rows: QueueRow[] = [];
@@ -225,7 +223,7 @@ export class ModerationService {
       }),
       eligibleReviewers: this.eligibleReviewers(facts, viewer),
       audit: this.auditView(sessionId),
-      sampled: sampled(sessionId, facts.results, this.samplingRule()),
+      sampled: sampled(sessionId, facts.results, this.samplingRule(this.deps.sessions.organisationOf(sessionId))),
       employer: plan.employer,
       retake: plan.retake,
     };
@@ -251,17 +249,22 @@ export class ModerationService {
     };
   }
 
-  samplingRule(): SamplingRule {
-    const parsed = SamplingRuleSchema.safeParse(this.repo.setting(SAMPLING_KEY));
-    return parsed.success ? parsed.data : DEFAULT_SAMPLING_RULE;
+  /** The organisation's sampling rule (see samplingSettingKeys). */
+  samplingRule(organisationId?: string): SamplingRule {
+    for (const key of samplingSettingKeys(organisationId)) {
+      const parsed = SamplingRuleSchema.safeParse(this.repo.setting(key));
+      if (parsed.success) return parsed.data;
+    }
+    return DEFAULT_SAMPLING_RULE;
   }
 
   // ---- changing ----
 
-  saveSamplingRule(actor: ActingPerson, rule: SamplingRule): SamplingRule {
+  /** Sets the organisation's own rule (the studio-wide default without one). */
+  saveSamplingRule(actor: ActingPerson, rule: SamplingRule, organisationId?: string): SamplingRule {
     transaction(this.deps.db, () => {
-      const old = this.samplingRule();
-      this.repo.saveSetting(SAMPLING_KEY, rule);
+      const old = this.samplingRule(organisationId);
+      this.repo.saveSetting(samplingSettingKeys(organisationId)[0]!, rule);
       this.deps.audit.append({ actor, action: 'moderation.sampling_changed', detail: { old, new: rule } });
     });
     return rule;

@@ -4,6 +4,13 @@
 import { createHash } from 'node:crypto';
 import type { ElementResult, SamplingRule } from '../../shared/moderation.ts';
 
+/** Where a sampling rule is stored, in the order it is looked for: the organisation's own, then
+ *  the studio-wide rule (the one saved before organisations had their own, the default for
+ *  every organisation that has not set one). */
+export function samplingSettingKeys(organisationId?: string): string[] {
+  return organisationId ? [`moderation.sampling:${organisationId}`, 'moderation.sampling'] : ['moderation.sampling'];
+}
+
 export function sampleBucket(sessionId: string): number {
   return createHash('sha256').update(sessionId).digest().readUInt32BE(0) % 100;
 }

@@ -58,11 +58,13 @@ it('a coordinator finds the planted hawk, downloads the plot and the table, and 
   expect(csvText).toContain(`${truth.hawk},`);
 
   const template = studio.assessment.plans.plan(day.sessionId)!.template.id;
-  const before = studio.templates.latest(template)!.version;
+  // The adopted cut is the coordinator's organisation's own version of the template.
+  const organisation = studio.sessions.organisationOf(day.sessionId);
+  const before = studio.templates.latest(template, organisation)!.version;
   await page.getByTestId('adopt-cut').getByRole('button', { name: 'Adopt as the pass mark' }).click();
   await page.getByTestId('adopted').waitFor({ timeout: 90_000 });
   expect(await page.getByTestId('adopted').innerText()).toMatch(new RegExp(`^Version ${before + 1} of the template now has an observation pass mark of \\d\\.\\d\\d \\(was 2\\.75\\)`));
-  expect(studio.templates.latest(template)!.version).toBe(before + 1);
+  expect(studio.templates.latest(template, organisation)!.version).toBe(before + 1);
 
   // Modified Angoff: the coordinator is one judge, a moderator (through the API) the other.
   const angoff = page.getByTestId('analytics-angoff');
@@ -80,7 +82,7 @@ it('a coordinator finds the planted hawk, downloads the plot and the table, and 
   expect(await page.getByTestId('angoff-cut').innerText()).toMatch(/a mean rating of 2\.70\.$/);
   await page.getByTestId('analytics-angoff').getByRole('button', { name: 'Adopt 2.70 as the pass mark' }).click();
   await page.getByTestId('angoff-adopted').waitFor({ timeout: 10_000 });
-  expect(studio.templates.latest(template)!.results?.observationPassMark).toBe(2.7);
+  expect(studio.templates.latest(template, organisation)!.results?.observationPassMark).toBe(2.7);
 
   for (const size of [{ width: 1280, height: 800 }, { width: 390, height: 844 }]) {
     await page.setViewportSize(size);

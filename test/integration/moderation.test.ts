@@ -58,7 +58,7 @@ describe('moderation of a finished day', () => {
     expect((await callAs(studio, moderator, 'GET', '/moderation/sampling')).body).toEqual({ includeFails: true, includeBorderline: true, passPercent: 10 });
     const saved = await callAs(studio, moderator, 'PUT', '/moderation/sampling', { includeFails: true, includeBorderline: true, passPercent: 25 });
     expect(saved.status).toBe(200);
-    expect(studio.moderation.samplingRule().passPercent).toBe(25);
+    expect(studio.moderation.samplingRule(studio.sessions.organisationOf(day.sessionId)).passPercent).toBe(25);
     const entry = studio.db.prepare("SELECT detail FROM audit_log WHERE action = 'moderation.sampling_changed' ORDER BY id DESC LIMIT 1").get() as { detail: string };
     expect(JSON.parse(entry.detail)).toMatchObject({ old: { passPercent: 10 }, new: { passPercent: 25 } });
     expect((await callAs(studio, day.one('observer'), 'PUT', '/moderation/sampling', { includeFails: false, includeBorderline: false, passPercent: 0 })).status).toBe(403);
