@@ -117,7 +117,7 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
     }
     return transaction(this.db, () => {
       if (retake) this.retakeEligibility(retake, input.candidate.candidateRef);
-      const sat = this.plans.scenariosSatBy(input.candidate.candidateRef);
+      const sat = this.plans.scenariosSatBy(input.candidate.candidateRef, organisation);
       let drawn;
       try {
         drawn = drawScenarios(this.bank.list(undefined, organisation), template.level, template.scenarioCount, sat, random);

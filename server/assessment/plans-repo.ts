@@ -99,13 +99,15 @@ export class PlansRepo {
   }
 
   /** Every scenario this candidate (by their reference) has been drawn before: retakes avoid them. */
-  scenariosSatBy(candidateRef: string): Set<string> {
+  /** In one organisation (a reference means nothing in another): without one, anywhere. */
+  scenariosSatBy(candidateRef: string, organisationId?: string): Set<string> {
     const rows = this.db
       .prepare(
         `SELECT s.scenario_id FROM session_scenarios s JOIN session_plans p ON p.session_id = s.session_id
-         WHERE p.candidate_ref = ?`,
+         JOIN sessions x ON x.id = s.session_id
+         WHERE p.candidate_ref = ? AND (? IS NULL OR x.organisation_id = ?)`,
       )
-      .all(candidateRef) as Array<{ scenario_id: string }>;
+      .all(candidateRef, organisationId ?? null, organisationId ?? null) as Array<{ scenario_id: string }>;
     return new Set(rows.map((r) => r.scenario_id));
   }
 

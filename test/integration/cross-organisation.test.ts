@@ -234,7 +234,7 @@ type Exempt =
   | { kind: 'page'; why: string }
   | { kind: 'own'; why: string }
   | { kind: 'list'; why: string }
-  | { kind: 'shared'; why: string };
+  | { kind: 'perOrganisation'; why: string };
 
 /** A call carrying organisation A's ids: every B role gets 403 or 404; the roles the route
  *  admits (`admits`) get exactly 404 (A's data is as absent as data that does not exist). */
@@ -278,7 +278,7 @@ const VP8 = {
 };
 
 const PAGE = 'the built client’s HTML page: no organisation data in it';
-const SHARED = 'shared by every organisation until templates, the scenario bank and the sampling rule are per organisation (out of issue 13’s first cut)';
+const PER_ORGANISATION = 'each organisation reads and writes its own (and the shipped defaults): test/integration/organisation-content.test.ts';
 
 const MATRIX: Record<string, Entry> = {
   // ---- app.ts ----
@@ -311,10 +311,10 @@ const MATRIX: Record<string, Entry> = {
   'GET /api/sessions/:sessionId/recordings': { kind: 'foreign', admits: RECORDING_VIEWERS, call: () => ({ path: `/sessions/${A.day.sessionId}/recordings` }) },
   'GET /api/sessions/:sessionId/evidence-notes': { kind: 'foreign', admits: RECORDING_VIEWERS, call: () => ({ path: `/sessions/${A.day.sessionId}/evidence-notes` }) },
   'GET /api/recordings/:id/media': { kind: 'foreign', admits: RECORDING_VIEWERS, call: () => ({ path: `/recordings/${A.recordingId}/media` }) },
-  'GET /api/studio/templates': { kind: 'shared', why: SHARED },
-  'POST /api/studio/templates': { kind: 'shared', why: SHARED },
-  'GET /api/studio/scenarios': { kind: 'shared', why: SHARED },
-  'PUT /api/studio/scenarios/:id': { kind: 'shared', why: SHARED },
+  'GET /api/studio/templates': { kind: 'perOrganisation', why: PER_ORGANISATION },
+  'POST /api/studio/templates': { kind: 'perOrganisation', why: PER_ORGANISATION },
+  'GET /api/studio/scenarios': { kind: 'perOrganisation', why: PER_ORGANISATION },
+  'PUT /api/studio/scenarios/:id': { kind: 'perOrganisation', why: PER_ORGANISATION },
   // Booking names people by id: A's people are not B's to book.
   'POST /api/studio/sessions': {
     kind: 'foreign',
@@ -338,8 +338,8 @@ const MATRIX: Record<string, Entry> = {
 
   // ---- moderation-routes.ts ----
   'GET /api/moderation/queue': { kind: 'list', why: 'the moderation queue (lists test)' },
-  'GET /api/moderation/sampling': { kind: 'shared', why: SHARED },
-  'PUT /api/moderation/sampling': { kind: 'shared', why: SHARED },
+  'GET /api/moderation/sampling': { kind: 'perOrganisation', why: PER_ORGANISATION },
+  'PUT /api/moderation/sampling': { kind: 'perOrganisation', why: PER_ORGANISATION },
   'GET /api/moderation/sessions/:sessionId': { kind: 'foreign', admits: ['moderator', 'coordinator'], call: () => ({ path: `/moderation/sessions/${A.day.sessionId}` }) },
   'POST /api/moderation/sessions/:sessionId/marks': { kind: 'foreign', admits: ['moderator'], call: () => ({ path: `/moderation/sessions/${A.day.sessionId}/marks`, body: MARKS }) },
   'POST /api/moderation/sessions/:sessionId/sign-off': { kind: 'foreign', admits: ['moderator'], call: () => ({ path: `/moderation/sessions/${A.day.sessionId}/sign-off`, body: { outcome: {} } }) },
@@ -363,13 +363,15 @@ const MATRIX: Record<string, Entry> = {
   'GET /api/analytics/cohort.csv': { kind: 'list', why: 'cohort analytics (lists test)' },
   'GET /api/analytics/cohort.pdf': { kind: 'list', why: 'cohort analytics (lists test)' },
   'GET /api/analytics/my-stringency': { kind: 'list', why: 'an observer’s position among their organisation’s observers (lists test)' },
-  'GET /api/analytics/templates': { kind: 'shared', why: SHARED },
-  'GET /api/analytics/angoff': { kind: 'shared', why: SHARED },
-  'PUT /api/analytics/angoff': { kind: 'shared', why: SHARED },
-  'POST /api/analytics/adopt-cut': { kind: 'shared', why: SHARED },
+  'GET /api/analytics/templates': { kind: 'perOrganisation', why: PER_ORGANISATION },
+  'GET /api/analytics/angoff': { kind: 'perOrganisation', why: PER_ORGANISATION },
+  'PUT /api/analytics/angoff': { kind: 'perOrganisation', why: PER_ORGANISATION },
+  'POST /api/analytics/adopt-cut': { kind: 'perOrganisation', why: PER_ORGANISATION },
 
   // ---- equalities-routes.ts ----
   'GET /api/equalities/mine': { kind: 'own', why: 'the candidate’s own answers' },
+  'GET /api/support/sessions/:sessionId/candidate-view': { kind: 'foreign', admits: ['coordinator'], call: () => ({ path: `/support/sessions/${A.day.sessionId}/candidate-view` }) },
+  'GET /api/support/views/mine': { kind: 'own', why: 'the candidate’s own session’s support looks' },
   'PUT /api/equalities/mine': { kind: 'own', why: 'the candidate’s own answers' },
   'GET /api/analytics/equalities': { kind: 'list', why: 'the equalities aggregate (lists test)' },
   'GET /api/analytics/equalities.csv': { kind: 'list', why: 'the equalities aggregate (lists test)' },
