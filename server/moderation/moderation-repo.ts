@@ -171,13 +171,14 @@ export class ModerationRepo {
   }
 
   /** Every moderator participant record, across sessions, with the title of the session it belongs to. */
-  moderators(): Array<{ participantId: string; name: string; sessionTitle: string }> {
+  /** Moderator places in sessions, of one organisation when given. */
+  moderators(organisationId?: string): Array<{ participantId: string; name: string; sessionTitle: string }> {
     const rows = this.db
       .prepare(
         `SELECT p.id, p.display_name, s.title FROM participants p JOIN sessions s ON s.id = p.session_id
-         WHERE p.role = 'moderator' ORDER BY p.display_name COLLATE NOCASE, s.created_at DESC, p.rowid`,
+         WHERE p.role = 'moderator' AND (? IS NULL OR s.organisation_id = ?) ORDER BY p.display_name COLLATE NOCASE, s.created_at DESC, p.rowid`,
       )
-      .all() as Array<{ id: string; display_name: string; title: string }>;
+      .all(organisationId ?? null, organisationId ?? null) as Array<{ id: string; display_name: string; title: string }>;
     return rows.map((r) => ({ participantId: r.id, name: r.display_name, sessionTitle: r.title }));
   }
 

@@ -493,7 +493,8 @@ export class ModerationService {
     if (facts.status !== 'moderated') return [];
     const involved = this.involved(facts);
     return this.repo
-      .moderators()
+      // The session's organisation's moderators only, before the list is cut short.
+      .moderators(this.deps.sessions.organisationOf(facts.session.id))
       .filter((m) => {
         const person: ActingPerson = { participantId: m.participantId, name: m.name, role: 'moderator' };
         return this.reviewerRefusal(facts, person, involved) === null && !(viewer && samePerson(person, viewer));
