@@ -248,9 +248,9 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
-  api.use(calibrationRoutes({ auth, calibration, log }));
+  api.use(calibrationRoutes({ auth, calibration, audit, log }));
   api.use(supportRoutes({ auth, assessment, moderation, sessions, audit, log }));
-  const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
+  const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));

@@ -129,3 +129,19 @@ export function deskRoleOf(participantId: string): DeskRole | null {
 }
 /** A desk's session id names its organisation; no real session has this form. */
 export const DESK_SESSION_PREFIX = 'org:';
+
+/** GET /api/org/outbox (administrators): the organisation's email and its delivery. Sign-in
+ *  links in a text are withheld: whoever reads the outbox must not be able to sign in as the
+ *  person a link was sent to. */
+export interface OutboxMessageView {
+  id: number;
+  to: string;
+  subject: string;
+  text: string;
+  kind: string;
+  status: 'queued' | 'sent' | 'failed' | 'logged';
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}

@@ -142,6 +142,9 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       if (!recording || recording.status === 'deleted') throw new ProtocolFailure('NOT_FOUND', 'no such recording');
       if (!deps.auth.sameOrganisation(viewer, recording.sessionId)) throw new ProtocolFailure('NOT_FOUND', 'no such recording');
       if (recording.sessionId !== viewer.sessionId && !ORGANISATION_ROLES.has(viewer.role)) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
+      // One row per playback: its first request (a player asks for the start; seeks ask for other ranges).
+      const range = req.headers.range;
+      if (!range || /^bytes=0-/.test(range)) deps.audit.append({ sessionId: recording.sessionId, actorParticipantId: viewer.id, action: 'recording.played', detail: { recordingId: id } });
       res.sendFile(recording.file, { acceptRanges: true, headers: { 'Content-Type': 'video/webm', 'Cache-Control': 'private, no-store' } }, (err) => {
         if (!err || res.headersSent) return;
         const status = (err as { status?: number }).status ?? 500;

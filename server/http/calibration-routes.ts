@@ -8,12 +8,15 @@ import { ProtocolFailure } from '../../shared/errors.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { CalibrationService } from '../calibration/calibration-service.ts';
 import type { Logger } from '../log.ts';
+import type { AuditRepo } from '../db/audit-repo.ts';
+import { actingPerson } from '../moderation/acting-person.ts';
 import { sendApiError } from './app.ts';
 import { participantRoute } from './participant-route.ts';
 
 export interface CalibrationRouteDeps {
   auth: ParticipantAuth;
   calibration: CalibrationService;
+  audit: AuditRepo;
   log: Logger;
 }
 
@@ -65,6 +68,9 @@ export function calibrationRoutes(deps: CalibrationRouteDeps): express.Router {
     as((req, res, viewer) => {
       const { caseId, recordingId } = paramsOr404(CalibrationMediaParamsSchema.safeParse(req.params));
       const file = deps.calibration.recordingFile(viewer, caseId, recordingId);
+      // One row per playback: its first request (seeks ask for other ranges).
+      const range = req.headers.range;
+      if (!range || /^bytes=0-/.test(range)) deps.audit.append({ actor: actingPerson(viewer), action: 'recording.played', detail: { recordingId, calibrationCaseId: caseId } });
       res.sendFile(file, { acceptRanges: true, headers: { 'Content-Type': 'video/webm', 'Cache-Control': 'private, no-store' } }, (err) => {
         if (!err || res.headersSent) return;
         const status = (err as { status?: number }).status ?? 500;

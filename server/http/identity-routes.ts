@@ -14,6 +14,7 @@ import {
   STAFF_HOME_PATH,
   STAFF_ROLES,
   type MyAssignment,
+  type OutboxMessageView,
   type OrgRole,
   type Person,
   type StaffMeResponse,
@@ -45,6 +46,8 @@ export interface IdentityRouteDeps {
   assessment: AssessmentService;
   audit: AuditRepo;
   sendMail: (mail: OutgoingMail) => void;
+  /** The organisation's outbox, newest first. */
+  outbox: (organisationId: string) => Array<Omit<OutboxMessageView, 'text'> & { text: string }>;
   baseUrl: () => string;
   cookieSecure: 'auto' | boolean;
   log: Logger;
@@ -325,6 +328,25 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
   );
 
   api.get(
+    '/org/outbox',
+    staff((_req, res, { person }) => {
+      const messages: OutboxMessageView[] = deps.outbox(person.organisationId).map((m) => ({
+        id: m.id,
+        to: m.to,
+        subject: m.subject,
+        text: withholdSignInLinks(m.text),
+        kind: m.kind,
+        status: m.status,
+        attempts: m.attempts,
+        lastError: m.lastError,
+        createdAt: m.createdAt,
+        sentAt: m.sentAt,
+      }));
+      res.json(messages);
+    }, ['administrator']),
+  );
+
+  api.get(
     '/org/audit',
     staff((req, res, { person }) => {
       const query = z.object({ action: z.string().max(80).optional(), person: z.string().max(80).optional(), format: z.enum(['json', 'csv']).optional() }).parse(req.query);
@@ -372,6 +394,11 @@ function pageFor(participantId: string, role: string): string {
   if (role === 'coordinator') return `/studio/${id}`;
   if (role === 'moderator') return `/moderation/${id}`;
   return landingPath({ id: participantId, role: role as Parameters<typeof landingPath>[0]['role'] });
+}
+
+/** Sign-in links are secrets of the person they were sent to, not of whoever reads the outbox. */
+export function withholdSignInLinks(text: string): string {
+  return text.replace(/\S+\/auth\/magic\/[A-Za-z0-9_-]+/g, '[sign-in link withheld: it signs in as the person it was sent to]');
 }
 
 function signInMailText(name: string, organisation: string, link: string, lasts: string, where: string): string {

@@ -81,7 +81,15 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
     as((req, res, viewer) => void res.json(deps.moderation.saveSamplingRule(actingPerson(viewer), SamplingRuleSchema.parse(req.body), organisationOf(viewer))), readers),
   );
 
-  router.get('/moderation/sessions/:sessionId', as((req, res, viewer) => void res.json(forViewer(deps.moderation.view(sessionOf(req.params), actingPerson(viewer)), viewer)), readers));
+  router.get(
+    '/moderation/sessions/:sessionId',
+    as((req, res, viewer) => {
+      const sessionId = sessionOf(req.params);
+      const view = forViewer(deps.moderation.view(sessionId, actingPerson(viewer)), viewer);
+      deps.audit.append({ sessionId, actor: actingPerson(viewer), action: 'moderation.viewed' });
+      res.json(view);
+    }, readers),
+  );
 
   router.post(
     '/moderation/sessions/:sessionId/marks',

@@ -144,6 +144,15 @@ describe('scoring a case', () => {
     expect(own.status).toBe(200);
     expect(own.type).toBe('video/webm');
     expect(own.raw.equals(recordings.actor1!.bytes)).toBe(true);
+    // Each playback is audited with who played it (issue 13).
+    const played = studio.db.prepare("SELECT actor_name, detail FROM audit_log WHERE action = 'recording.played'").all() as Array<{ actor_name: string; detail: string }>;
+    expect(played.map((p) => [p.actor_name, JSON.parse(p.detail).recordingId])).toContainEqual(['Ana Lead', recordings.actor1!.id]);
+    const moderator = day.one('moderator');
+    expect((await callAs(studio, moderator, 'GET', `/recordings/${recordings.candidate1!.id}/media`)).status).toBe(200);
+    expect(studio.audit.list(day.sessionId).filter((e) => e.action === 'recording.played').map((e) => [e.actor?.participantId, e.detail.recordingId])).toContainEqual([
+      moderator.id,
+      recordings.candidate1!.id,
+    ]);
     // Scenario 2 of the same session is not the case; the general route keeps to one's own session.
     expect((await callAs(studio, ana, 'GET', `/calibration/cases/${caseId}/recordings/${recordings.candidate2!.id}/media`)).status).toBe(404);
     expect((await callAs(studio, ana, 'GET', `/calibration/cases/${caseId}/recordings/${recordings.backup1!.id}/media`)).status).toBe(404);

@@ -420,6 +420,7 @@ const MATRIX: Record<string, Entry> = {
   'DELETE /api/org/people/:id': { kind: 'staffForeign', call: () => ({ path: `/org/people/${one(A.day.participants, 'observer').personId!}` }) },
   'POST /api/org/people/:id/sign-in-link': { kind: 'staffForeign', call: () => ({ path: `/org/people/${A.admin.id}/sign-in-link` }) },
   'GET /api/org/audit': { kind: 'list', why: 'the organisation’s audit log (lists test)' },
+  'GET /api/org/outbox': { kind: 'list', why: 'the organisation’s email (lists test)' },
 
   // ---- prejoin-routes.ts ----
   'GET /api/prejoin/info': { kind: 'own', why: 'the caller’s own last test call' },
@@ -635,6 +636,9 @@ describe('cross-organisation isolation (issue 13)', () => {
     expect(audit.status).toBe(200);
     noneOfA('audit', audit.text);
     noneOfA('audit.csv', (await asStaff(B.adminSecret, 'GET', '/org/audit?format=csv')).text);
+    const outbox = await asStaff(B.adminSecret, 'GET', '/org/outbox');
+    expect(outbox.status).toBe(200);
+    noneOfA('outbox', outbox.text);
     const me = JSON.parse((await asStaff(B.adminSecret, 'GET', '/staff/me')).text) as StaffMeResponse;
     expect(me.organisation.id).toBe(B.id);
     noneOfA('staff/me', JSON.stringify(me));
