@@ -33,6 +33,15 @@ export class Invites {
     return this.url(baseUrl, participant, link);
   }
 
+  /** The link in force for the coordinator's list: made at the first ask, but never again once
+   *  withdrawn or run out (null then: only `reissue` makes a new one). */
+  async current(baseUrl: string, participant: Participant): Promise<string | null> {
+    const link = this.links.current(participant.id);
+    if (link) return this.url(baseUrl, participant, link);
+    if (this.links.everIssued(participant.id)) return null;
+    return this.link(baseUrl, participant);
+  }
+
   /** Revokes the participant's links and returns a new one. */
   async reissue(baseUrl: string, participant: Participant): Promise<string> {
     this.links.revokeAll(participant.id);

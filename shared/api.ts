@@ -86,9 +86,14 @@ export interface InviteRow {
   participantId: string;
   role: Role;
   displayName: string;
-  /** Null for someone with a staff account: they sign in as themselves (at /signin), and no
-   *  link that signs in as them is ever handed to anyone else. */
+  /** Only candidates and actors have links. Staff sign in as themselves (at /signin): no link
+   *  that signs in as them is ever handed to anyone else. */
   link: string | null;
+  /** For staff: whether they have an account to sign in with (else an administrator or
+   *  coordinator adds their email under People). */
+  staffAccount?: boolean;
+  /** A candidate's or actor's link was withdrawn (or ran out): the coordinator reissues one. */
+  withdrawn?: boolean;
 }
 
 /** GET /api/studio/people: someone of the coordinator's organisation who can be booked. */

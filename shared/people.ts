@@ -63,6 +63,17 @@ export const NewPersonSchema = z
   });
 export type NewPerson = z.infer<typeof NewPersonSchema>;
 
+/** PATCH /api/org/people/:id: give someone booked by name an account (their email), correct a
+ *  name, or add roles (roles are only ever added here; removal is removing the person). */
+export const PersonChangeSchema = z
+  .strictObject({
+    displayName: z.string().trim().min(1).max(120).optional(),
+    email: EmailSchema.optional(),
+    addRoles: z.array(OrgRoleSchema).max(ORG_ROLES.length).optional(),
+  })
+  .refine((c) => c.displayName !== undefined || c.email !== undefined || (c.addRoles?.length ?? 0) > 0, { message: 'nothing to change' });
+export type PersonChange = z.infer<typeof PersonChangeSchema>;
+
 export const MagicLinkRequestSchema = z.strictObject({ email: EmailSchema });
 
 /** One signed-in browser of a person (server-side session), as they see it in their list. */

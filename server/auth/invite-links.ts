@@ -37,6 +37,11 @@ export class InviteLinksRepo {
     return row && { id: row.id, participantId: row.participant_id, validUntil: Date.parse(row.valid_until) };
   }
 
+  /** Whether the participant was ever given a link (then a missing one was withdrawn or ran out). */
+  everIssued(participantId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM invite_links WHERE participant_id = ? LIMIT 1').get(participantId) !== undefined;
+  }
+
   create(participantId: string, validUntil: number): InviteLink {
     const link = { id: randomUUID(), participantId, validUntil };
     this.db.prepare('INSERT INTO invite_links (id, participant_id, issued_at, valid_until) VALUES (?, ?, ?, ?)').run(link.id, participantId, iso(this.now()), iso(validUntil));

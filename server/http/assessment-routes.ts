@@ -60,6 +60,10 @@ const ContentParams = z.object({
   kind: ContentKindSchema,
 });
 
+/** Who is handed an invite link: candidates and actors (no account). Staff sign in as
+ *  themselves, so no link that signs in as a member of staff is ever given to anyone. */
+const LINK_HOLDERS: ReadonlySet<Participant['role']> = new Set(['candidate', 'actor']);
+
 const InviteParams = z.object({ sessionId: z.uuid(), participantId: z.uuid() });
 
 export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
@@ -219,7 +223,9 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     const p = InviteParams.safeParse(params);
     const participant = p.success ? deps.sessions.getParticipant(p.data.participantId) : undefined;
     if (!p.success || !participant || participant.sessionId !== p.data.sessionId) throw new ProtocolFailure('NOT_FOUND', 'no such participant in this session');
-    if (deps.auth.signsInAsStaff(participant)) throw new ProtocolFailure('CONFLICT', `${participant.displayName} signs in with their own account: there is no link to reissue`);
+    if (!LINK_HOLDERS.has(participant.role) || deps.auth.signsInAsStaff(participant)) {
+      throw new ProtocolFailure('CONFLICT', `${participant.displayName} signs in with their own staff account: there is no link to reissue`);
+    }
     return participant;
   };
 
@@ -277,13 +283,20 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     }, coordinator),
   );
 
+  async function holderLink(p: Participant): Promise<Pick<InviteRow, 'link' | 'withdrawn'>> {
+    const link = await deps.invites.current(deps.baseUrl(), p);
+    return link ? { link } : { link: null, withdrawn: true };
+  }
+
   async function inviteRows(participants: Participant[]): Promise<InviteRow[]> {
     return Promise.all(
       participants.map(async (p) => ({
         participantId: p.id,
         role: p.role,
         displayName: p.displayName,
-        link: deps.auth.signsInAsStaff(p) ? null : await deps.invites.link(deps.baseUrl(), p),
+        ...(LINK_HOLDERS.has(p.role) && !deps.auth.signsInAsStaff(p)
+          ? await holderLink(p)
+          : { link: null, staffAccount: deps.auth.signsInAsStaff(p) }),
       })),
     );
   }

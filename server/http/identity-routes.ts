@@ -9,6 +9,7 @@ import {
   MAGIC_BROWSER_COOKIE,
   MagicLinkRequestSchema,
   NewPersonSchema,
+  PersonChangeSchema,
   SIGN_IN_PATH,
   STAFF_COOKIE,
   STAFF_HOME_PATH,
@@ -290,6 +291,22 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
       const created = deps.people.create(person.organisationId, input);
       deps.audit.append({ person: auditPerson(person), action: 'person.created', detail: { personId: created.id, roles: created.roles } });
       res.status(201).json(created);
+    }, peopleManagers),
+  );
+
+  api.patch(
+    '/org/people/:id',
+    staff((req, res, { person }) => {
+      const target = inMyOrganisation(PersonParam.parse(req.params).id, person);
+      const change = PersonChangeSchema.parse(req.body);
+      if (!person.roles.includes('administrator') && (change.addRoles?.includes('administrator') || target.roles.includes('administrator'))) {
+        throw new ProtocolFailure('FORBIDDEN', 'only an administrator can make or change an administrator');
+      }
+      const changed = deps.people.change(target.id, change);
+      // A new email is a new way in: sign-ins made with the old one end.
+      const ended = change.email !== undefined && change.email !== target.email ? deps.staffSessions.revokeAll(target.id) : 0;
+      deps.audit.append({ person: auditPerson(person), action: 'person.changed', detail: { personId: target.id, fields: Object.keys(change), signInsEnded: ended } });
+      res.json(changed);
     }, peopleManagers),
   );
 

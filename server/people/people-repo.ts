@@ -3,7 +3,7 @@
 // sign-in and frees their email address for someone new.
 import { randomUUID } from 'node:crypto';
 import { ProtocolFailure } from '../../shared/errors.ts';
-import type { NewPerson, Organisation, OrgRole, Person } from '../../shared/people.ts';
+import type { NewPerson, Organisation, OrgRole, Person, PersonChange } from '../../shared/people.ts';
 import { transaction, type Database } from '../db/database.ts';
 
 interface OrganisationRow {
@@ -109,6 +109,22 @@ export class PeopleRepo {
       .prepare(`${PERSON_SELECT} WHERE p.organisation_id = ? ${options.includeRemoved ? '' : 'AND p.removed_at IS NULL'} ORDER BY p.display_name COLLATE NOCASE, p.created_at`)
       .all(organisationId) as unknown as PersonRow[];
     return rows.map(toPerson);
+  }
+
+  /** Changes a current person; an email already someone else's in the organisation is refused. */
+  change(personId: string, change: PersonChange): Person {
+    return transaction(this.db, () => {
+      const person = this.get(personId);
+      if (!person || person.removedAt) throw new ProtocolFailure('NOT_FOUND', 'no such person');
+      if (change.email !== undefined && change.email !== person.email) {
+        const holder = this.byEmail(person.organisationId, change.email);
+        if (holder && holder.id !== personId) throw new ProtocolFailure('CONFLICT', `${change.email} already belongs to someone in this organisation`);
+        this.db.prepare('UPDATE people SET email = ? WHERE id = ?').run(change.email, personId);
+      }
+      if (change.displayName !== undefined) this.db.prepare('UPDATE people SET display_name = ? WHERE id = ?').run(change.displayName, personId);
+      for (const role of change.addRoles ?? []) this.grant(personId, role);
+      return this.get(personId)!;
+    });
   }
 
   grant(personId: string, role: OrgRole): void {

@@ -418,6 +418,7 @@ const MATRIX: Record<string, Entry> = {
   'GET /api/org/people': { kind: 'list', why: 'the organisation’s people (lists test)' },
   'POST /api/org/people': { kind: 'own', why: 'creates a person in the caller’s own organisation' },
   'DELETE /api/org/people/:id': { kind: 'staffForeign', call: () => ({ path: `/org/people/${one(A.day.participants, 'observer').personId!}` }) },
+  'PATCH /api/org/people/:id': { kind: 'staffForeign', call: () => ({ path: `/org/people/${one(A.day.participants, 'observer').personId!}`, body: { email: 'taken.over@b.example' } }) },
   'POST /api/org/people/:id/sign-in-link': { kind: 'staffForeign', call: () => ({ path: `/org/people/${A.admin.id}/sign-in-link` }) },
   'GET /api/org/audit': { kind: 'list', why: 'the organisation’s audit log (lists test)' },
   'GET /api/org/outbox': { kind: 'list', why: 'the organisation’s email (lists test)' },

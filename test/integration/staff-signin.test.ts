@@ -355,7 +355,10 @@ describe('no acting as another person', () => {
     expect(invites.status).toBe(200);
     const rows = (await invites.json()) as InviteRow[];
     expect(rows.find((r) => r.participantId === lead.id)?.link).toBeNull();
-    expect(rows.filter((r) => r.participantId !== lead.id).every((r) => typeof r.link === 'string' && r.link.includes('/join/'))).toBe(true);
+    // Links go to candidates and actors only; other staff, without accounts, are told to get one.
+    expect(rows.filter((r) => r.role === 'candidate' || r.role === 'actor').every((r) => typeof r.link === 'string' && r.link.includes('/join/'))).toBe(true);
+    expect(rows.filter((r) => r.participantId !== lead.id && r.role !== 'candidate' && r.role !== 'actor').every((r) => r.link === null && r.staffAccount === false)).toBe(true);
+    expect(rows.find((r) => r.participantId === lead.id)?.staffAccount).toBe(true);
 
     // A link made for Lee anyway does not sign anyone in as Lee.
     const mark = auditMark(studio);
