@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { collabDocName, sheetDocName } from '../../shared/collab.ts';
 import { booking, testTemplate } from '../helpers/assessment.ts';
-import { cookieFor, dayStateOnConnect, dayControl, inviteOf, type ServerDay, type ServerProcess } from '../helpers/server-process.ts';
+import { cookieFor, dayStateOnConnect, dayControl, inviteOf, operatorInvites, type ServerDay, type ServerProcess } from '../helpers/server-process.ts';
 import {
   HonestWriter,
   collabFuzzStream,
@@ -87,7 +87,7 @@ async function waitFor(what: string, condition: () => boolean, timeoutMs = 30_00
   }
 }
 
-export async function book(server: ServerProcess, staff: Staff, seed: number): Promise<ServerDay> {
+export async function book(server: ServerProcess, dataDir: string, staff: Staff, seed: number): Promise<ServerDay> {
   const body = booking(staff.templateId, {
     title: `Fuzz seed ${seed}`,
     observers: [{ displayName: 'Olu Observer' }, { displayName: 'Ola Observer' }],
@@ -99,14 +99,15 @@ export async function book(server: ServerProcess, staff: Staff, seed: number): P
     body: JSON.stringify(body),
   });
   if (res.status !== 201) throw new Error(`booking failed: ${res.status} ${await res.text()}`);
-  return (await res.json()) as ServerDay;
+  const { sessionId } = (await res.json()) as { sessionId: string };
+  return { sessionId, invites: await operatorInvites(server, dataDir, sessionId) };
 }
 
 export async function runSeed(opts: { server: ServerProcess; dataDir: string; staff: Staff; seed: number; seconds: number; otherSessionId: string; logOffset: number }): Promise<SeedResult> {
   const { server, staff, seed } = opts;
   const started = Date.now();
   const rng = Rng.derive(seed, 'world');
-  const day = await book(server, staff, seed);
+  const day = await book(server, opts.dataDir, staff, seed);
   const people: Person[] = [];
   for (const invite of day.invites) {
     people.push({ id: invite.participantId, role: invite.role, link: invite.link, cookie: await cookieFor(invite.link, invite.participantId), tag: newTag(rng) });

@@ -123,7 +123,7 @@ describe('seeded fuzzing of y-websocket, Socket.IO and HTTP against a running se
 
 describe('regressions the fuzzer found, pinned', () => {
   it('seed 2: evidence notes over HTTP give a scorer no other scorer’s notes before that sheet is submitted', async () => {
-    const day = await book(server, staff, 2);
+    const day = await book(server, dataDir, staff, 2);
     const [olu, ola] = day.invites.filter((i) => i.role === 'observer');
     const lead = day.invites.find((i) => i.role === 'leadObserver')!;
     const moderator = day.invites.find((i) => i.role === 'moderator')!;
@@ -157,7 +157,7 @@ describe('regressions the fuzzer found, pinned', () => {
   });
 
   it('seed 1: a reader of the lead document cannot speak for the lead’s presence, nor remove it by leaving', async () => {
-    const day = await book(server, staff, 1);
+    const day = await book(server, dataDir, staff, 1);
     const invite = (role: string, index = 0) => day.invites.filter((i) => i.role === role)[index]!;
     const open = async (who: ReturnType<typeof invite>): Promise<RawCollabClient> => {
       const client = new RawCollabClient(collabUrl(server.baseUrl, collabDocName(day.sessionId, 'rubric'), who.participantId), {
@@ -197,7 +197,7 @@ describe('regressions the fuzzer found, pinned', () => {
   });
 
   it('seed 24: a request nested thousands of levels deep is refused at the boundary, before mediasoup runs out of stack', async () => {
-    const day = await book(server, staff, 24);
+    const day = await book(server, dataDir, staff, 24);
     const candidate = day.invites.find((i) => i.role === 'candidate')!;
     const socket = await socketFor(server, candidate);
     const logOffset = server.output().length;
@@ -224,7 +224,7 @@ describe('regressions the fuzzer found, pinned', () => {
   });
 
   it('seed 22: requests mediasoup refuses (a bad DTLS fingerprint) are answered each, and logged under the socket’s budget', async () => {
-    const day = await book(server, staff, 22);
+    const day = await book(server, dataDir, staff, 22);
     const candidate = day.invites.find((i) => i.role === 'candidate')!;
     const socket = await socketFor(server, candidate);
     const logOffset = server.output().length;

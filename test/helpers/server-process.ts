@@ -125,14 +125,17 @@ export async function bookOnServer(server: ServerProcess, dataDir: string, templ
   const actors = template ? [{ displayName: 'Ada', scenarios: [1] }] : [{ displayName: 'Ada', scenarios: [1, 2, 3] }];
   if (template && template.scenarioCount > 1) actors[0]!.scenarios = Array.from({ length: template.scenarioCount }, (_, i) => i + 1);
   const booked = (await (await post('/studio/sessions', booking(templateId, { actors }))).json()) as { sessionId: string };
-  // The studio hands out links for candidates and actors only (staff sign in as themselves);
-  // the tests sign everyone in the way the operator's console does, with a link per participant.
+  return { sessionId: booked.sessionId, invites: await operatorInvites(server, dataDir, booked.sessionId) };
+}
+
+/** A link for every participant of a session, made the way the operator's console makes them:
+ *  the studio hands out links for candidates and actors only (staff sign in as themselves). */
+export async function operatorInvites(server: ServerProcess, dataDir: string, sessionId: string): Promise<ServerInvite[]> {
   const operator = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir }));
   try {
-    const invites = await Promise.all(
-      operator.sessions.listParticipants(booked.sessionId).map(async (p) => ({ participantId: p.id, role: p.role, link: await operator.invites.link(server.baseUrl, p) })),
+    return await Promise.all(
+      operator.sessions.listParticipants(sessionId).map(async (p) => ({ participantId: p.id, role: p.role, link: await operator.invites.link(server.baseUrl, p) })),
     );
-    return { sessionId: booked.sessionId, invites };
   } finally {
     operator.db.close();
   }
