@@ -60,6 +60,7 @@ import { passkeyRoutes } from './http/passkey-routes.ts';
 import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
 import { PasskeyRepo } from './identity/passkeys-repo.ts';
 import { Mailer } from './mail/mailer.ts';
+import { BookingEvents } from './programme/booking-events.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -86,6 +87,8 @@ export interface Studio {
   calibration: CalibrationService;
   /** Outgoing mail: the outbox and its delivery (SMTP, or the log without it). */
   mailer: Mailer;
+  /** What happened to bookings (booked, rescheduled, cancelled, swapped, result available), for notifications. */
+  bookingEvents: BookingEvents;
   docStore: DocStore;
   people: PeopleRepo;
   staffSessions: StaffSessions;
@@ -165,6 +168,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // Delivers what was left queued before a restart, then whatever is queued from now on.
   const mailer = new Mailer({ db, log, smtp: config.mail.smtp });
   mailer.start();
+  const bookingEvents = new BookingEvents(log);
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -331,6 +335,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     moderation,
     calibration,
     mailer,
+    bookingEvents,
     docStore,
     people,
     staffSessions,
