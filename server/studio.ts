@@ -61,6 +61,8 @@ import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
 import { PasskeyRepo } from './identity/passkeys-repo.ts';
 import { Mailer } from './mail/mailer.ts';
 import { BookingEvents } from './programme/booking-events.ts';
+import { ProgrammeService } from './programme/programme-service.ts';
+import { programmeRoutes } from './http/programme-routes.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -89,6 +91,8 @@ export interface Studio {
   mailer: Mailer;
   /** What happened to bookings (booked, rescheduled, cancelled, swapped, result available), for notifications. */
   bookingEvents: BookingEvents;
+  /** The sessions calendar and changes to bookings (issue 15). */
+  programme: ProgrammeService;
   docStore: DocStore;
   people: PeopleRepo;
   staffSessions: StaffSessions;
@@ -169,6 +173,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const mailer = new Mailer({ db, log, smtp: config.mail.smtp });
   mailer.start();
   const bookingEvents = new BookingEvents(log);
+  const programme = new ProgrammeService({ db, sessions, people, assessment, invites, audit, events: bookingEvents });
+  assessment.on('booked', (sessionId, organisationId) => bookingEvents.emit({ kind: 'booked', sessionId, organisationId }));
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -231,6 +237,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
+  api.use(programmeRoutes({ auth, programme, invites, baseUrl: () => baseUrl, log }));
   api.use(moderationRoutes({ auth, moderation, audit, sessionOfParticipant: (id) => sessions.getParticipant(id)?.sessionId, log }));
   api.use(
     analyticsRoutes({
@@ -275,7 +282,19 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
   });
   const server = http.createServer(app);
-  const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, recordings, iceServers: config.iceServers, allowedOrigins: () => allowedOrigins, log });
+  const signalling = attachSignalling(server, {
+    auth,
+    rooms,
+    audit,
+    assessment,
+    sessions,
+    recordings,
+    iceServers: config.iceServers,
+    allowedOrigins: () => allowedOrigins,
+    log,
+    // A candidate joining during a scenario is on stage in it: the scenario counts as sat.
+    joined: (participant) => void assessment.noteOnStage(participant.sessionId, (id) => signalling.connectedParticipantIds(participant.sessionId).has(id)),
+  });
   recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
   connections.ids = signalling.connectedParticipantIds;
   const collab = attachCollab(server, {
@@ -297,6 +316,11 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);
+    try {
+      assessment.noteOnStage(sessionId, (id) => signalling.connectedParticipantIds(sessionId).has(id));
+    } catch (error) {
+      log.error({ sessionId, err: (error as Error).message }, 'recording who was on stage failed');
+    }
     void rooms
       .get(sessionId)
       .then((room) => room?.setStage(stage))
@@ -336,6 +360,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     calibration,
     mailer,
     bookingEvents,
+    programme,
     docStore,
     people,
     staffSessions,
