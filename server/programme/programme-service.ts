@@ -48,6 +48,9 @@ export interface ProgrammeDeps {
 }
 
 const ENDED: ReadonlySet<SessionStatus> = new Set(['cancelled', 'no-show']);
+/** Who must be in the room for the whole day: booked into two overlapping days is a conflict.
+ *  (Coordinators oversee days side by side; moderators and analysts work afterwards.) */
+const PRESENT_ALL_DAY: ReadonlySet<Role> = new Set(['candidate', 'actor', 'observer', 'leadObserver']);
 
 export class ProgrammeService {
   private readonly deps: ProgrammeDeps;
@@ -365,8 +368,9 @@ export function conflictsOf(rows: ReadonlyArray<Omit<CalendarRow, 'conflicts'>>)
   const live = rows.filter((r) => !ENDED.has(r.status));
   const byPerson = new Map<string, Array<{ row: (typeof live)[number]; name: string }>>();
   for (const row of live) {
-    for (const person of new Set(row.people.map((p) => p.personId).filter((id): id is string => id !== null))) {
-      const name = row.people.find((p) => p.personId === person)!.displayName;
+    const present = row.people.filter((p) => PRESENT_ALL_DAY.has(p.role));
+    for (const person of new Set(present.map((p) => p.personId).filter((id): id is string => id !== null))) {
+      const name = present.find((p) => p.personId === person)!.displayName;
       byPerson.set(person, [...(byPerson.get(person) ?? []), { row, name }]);
     }
   }
