@@ -3,6 +3,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bookDay, shortTemplate, type BookedDay } from '../helpers/assessment.ts';
+import { axeViolations } from '../helpers/axe.ts';
 import { launchBrowser, openInvite } from '../helpers/browser.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 import { dateToLocalInput } from '../../client/studio/format.ts';
@@ -43,12 +44,14 @@ it('coordinator: next week in the calendar → the session’s page → reschedu
   const row = page.getByTestId('calendar-row').filter({ hasText: 'Next week’s assessment' });
   await row.waitFor({ timeout: 10_000 });
   expect(await row.getAttribute('data-status')).toBe('scheduled');
+  expect(await axeViolations(page)).toEqual([]);
   await row.getByTestId('calendar-open').click();
 
   // Its page: its people and its links.
   await page.getByTestId('session-title').getByText('Next week’s assessment').waitFor();
   await expect.poll(() => page.getByTestId('session-person').count()).toBe(day.participants.length);
   await page.locator(`[data-testid="invite-link"][data-participant-id="${day.candidate.id}"]`).waitFor();
+  expect(await axeViolations(page)).toEqual([]);
 
   // Move it a day later, at 14:00.
   const moved = new Date(Date.now() + 8 * DAY);
@@ -69,6 +72,7 @@ it('coordinator: next week in the calendar → the session’s page → reschedu
   await page.getByTestId('swap-new-link').getByText('/join/').waitFor();
   await expect.poll(() => page.getByTestId('session-person').filter({ hasText: 'Nia Newactor' }).count()).toBe(1);
   expect(await page.locator(`[data-testid="session-person"][data-participant-id="${day.actor1.id}"]`).count()).toBe(0);
+  expect(await axeViolations(page)).toEqual([]);
   const newLink = (await page.getByTestId('swap-new-link').locator('code').textContent())!;
 
   // The old actor's link is refused; the new one signs in.
