@@ -11,6 +11,7 @@ import type { BookingEvent } from '../../server/programme/booking-events.ts';
 import { booking, bookShortDay, shortTemplate, type BookedDay } from '../helpers/assessment.ts';
 import { pollUntil } from '../helpers/browser.ts';
 import { callAs } from '../helpers/moderation.ts';
+import { STAFF_COOKIE } from '../../shared/people.ts';
 import { connect, connectAs, connected, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -217,6 +218,26 @@ describe('changing a booking (issue 15 item 2)', () => {
     // The candidate cannot be swapped once the day has started.
     const lateCandidate = await callAs(studio, coordinator, 'POST', `/studio/sessions/${day.sessionId}/swap`, { participantId: day.candidate.id, incoming: { displayName: 'Late', candidateRef: 'L-1' }, reason: 'x' });
     expect(lateCandidate.status).toBe(409);
+  });
+
+  it('swaps an observer who signs in with a staff account: their sign-in no longer reaches the session', async () => {
+    const organisationId = studio.sessions.defaultOrganisation();
+    const olga = studio.people.create(organisationId, { displayName: 'Olga Observer', email: `olga-${Date.now()}@example.org`, roles: ['observer'] });
+    const { sessionId } = await book({ title: 'Staff swap', scheduledStart: iso(Date.now() + DAY), observers: [{ displayName: olga.displayName, personId: olga.id }] });
+    const place = placeOf(sessionId, 'observer');
+    expect(place.personId).toBe(olga.id);
+    const cookie = `${STAFF_COOKIE}=${studio.staffSessions.create(olga.id, 'magic-link', 'vitest').secret}`;
+    const overview = (): Promise<number> => fetch(`${studio.baseUrl}/api/sessions/${sessionId}/overview?participantId=${place.id}`, { headers: { cookie } }).then((r) => r.status);
+    expect(await overview()).toBe(200);
+    const socket = connect(studio, place.id, cookie);
+    await connected(socket);
+
+    const swapped = await callAs(studio, coordinator, 'POST', `/studio/sessions/${sessionId}/swap`, { participantId: place.id, incoming: { displayName: 'Otto Observer' }, reason: 'Conflict of interest' });
+    expect(swapped.status).toBe(200);
+    await pollUntil('the swapped-out observer’s socket to close', 5000, async () => socket.disconnected);
+    expect(await overview()).toBe(401);
+    // Olga no longer lists the session among hers.
+    expect(studio.sessions.participantsOfPerson(olga.id).map((p) => p.sessionId)).not.toContain(sessionId);
   });
 
   it('swaps a candidate before the day, and changes adjustments only before the day starts', async () => {
