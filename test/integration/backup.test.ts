@@ -5,7 +5,7 @@
 // studio runs; after it is killed, the data directory is wiped, restored, and the studio started
 // again: the session, its day, the marks, the written text and the recordings (byte hashes) are
 // as they were at the backup, and a mark made after it is not there.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -256,5 +256,10 @@ it('backs up a running day mid-scenario and restores it: day, marks, written tex
     expect(after.get(r.id)).toMatchObject({ status: r.status, bytes: r.bytes, sha256: r.sha256 });
     expect(sha256(fileOf(r))).toBe(finishedHashes.get(r.id));
   }
-  for (const r of scenario2) expect(sha256(fileOf(after.get(r.id)!))).toBe(after.get(r.id)!.sha256);
-}, 300_000);
+  for (const r of scenario2) {
+    expect(sha256(fileOf(after.get(r.id)!))).toBe(after.get(r.id)!.sha256);
+    // What was written of it before the backup plays end to end.
+    const decode = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', fileOf(r), '-f', 'null', '-'], { encoding: 'utf8' });
+    expect(`${decode.status} ${decode.stderr.trim()}`).toBe('0 ');
+  }
+}, 480_000);
