@@ -61,6 +61,8 @@ import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
 import { PasskeyRepo } from './identity/passkeys-repo.ts';
 import { Mailer } from './mail/mailer.ts';
 import { BookingEvents } from './programme/booking-events.ts';
+import { subjectAccessRoutes } from './data-protection/subject-access-routes.ts';
+import type { SubjectAccessContributor } from './data-protection/subject-access.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -90,6 +92,8 @@ export interface Studio {
   /** What happened to bookings (booked, rescheduled, cancelled, swapped, result available), for notifications. */
   bookingEvents: BookingEvents;
   docStore: DocStore;
+  /** Sections other parts of the studio add to a subject access export's records.json (by name). */
+  subjectAccessContributors: Map<string, SubjectAccessContributor>;
   people: PeopleRepo;
   staffSessions: StaffSessions;
   magicLinks: MagicLinks;
@@ -257,6 +261,20 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
+  const subjectAccessContributors = new Map<string, SubjectAccessContributor>();
+  api.use(
+    subjectAccessRoutes({
+      db,
+      people,
+      sessions,
+      moderation,
+      contributors: subjectAccessContributors,
+      recordingsDir: path.join(config.dataDir, 'recordings'),
+      staffSessions,
+      audit,
+      log,
+    }),
+  );
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
@@ -337,6 +355,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     mailer,
     bookingEvents,
     docStore,
+    subjectAccessContributors,
     people,
     staffSessions,
     magicLinks,
