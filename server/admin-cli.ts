@@ -106,13 +106,14 @@ try {
       const store = new DocStore(data.db);
       const written = new WrittenExercise({ db: data.db, store, assessment, audit: data.audit, log }, config.written);
       const moderation = openModeration(data, { assessment, store, written, log });
+      const recordingsDir = path.join(config.dataDir, 'recordings');
       try {
-        const collected = collectSubjectAccess({ db: data.db, people, sessions: data.sessions, moderation }, subject.organisationId, subject.id, (_subject, counts) =>
+        const collected = collectSubjectAccess({ db: data.db, people, sessions: data.sessions, moderation, recordingsDir }, subject.organisationId, subject.id, (_subject, counts) =>
           data.audit.append({ person: { ...operator, organisationId: subject.organisationId }, action: 'subject_access.exported', detail: { personId: subject.id, ...counts } }),
         );
         const file = path.resolve(input.out);
         // The archive holds everything about a person: readable by the operator only.
-        const summary = await writeSubjectAccessArchive({ moderation, recordingsDir: path.join(config.dataDir, 'recordings') }, collected, fs.createWriteStream(file, { mode: 0o600 }));
+        const summary = await writeSubjectAccessArchive({ moderation, recordingsDir }, collected, fs.createWriteStream(file, { mode: 0o600 }));
         fs.chmodSync(file, 0o600);
         out({ person: subject.displayName, file, bytes: summary.bytes, reports: summary.reports, recordings: summary.recordings, entries: summary.entries });
       } finally {

@@ -117,6 +117,7 @@ export interface SubjectAccessSession {
   };
   /** Moderators: the marks they set, and whether they signed the result off. */
   moderation?: { marks: Array<{ part: Part; itemId: string; rating: number; rationale: string; at: string }>; signedOffAt: string | null };
+  /** `file`: its path in the archive; null when the stored file is missing (listed, not archived). */
   recordings: Array<{ id: string; phase: string; segment: number; status: string; bytes: number | null; sha256: string | null; durationMs: number | null; file: string | null }>;
   testCalls: Array<{ at: string; passed: boolean; failedStep: string | null; path: string | null; rttMs: number | null; uploadKbps: number | null; browser: string; result: unknown }>;
   /** Invite links issued to them (never the link itself). */

@@ -14,6 +14,8 @@
 //   lead also the agreed ratings and narrative); moderators: the marks they set; actors: the
 //   scenarios they played; everyone who judged: their calibration attempts and Angoff estimates.
 // Other people appear by role only ("Observer 1", "coordinator"): they are not the subject.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { Part } from '../../shared/moderation.ts';
@@ -70,6 +72,8 @@ export interface SubjectAccessDeps {
   sessions: SessionsRepo;
   moderation: ModerationService;
   contributors?: ReadonlyMap<string, SubjectAccessContributor>;
+  /** The data directory's recordings folder (rows name files relative to it). */
+  recordingsDir: string;
   now?: () => Date;
 }
 
@@ -312,6 +316,11 @@ class Collector {
       .filter((r) => r.participant_id === place.id || (r.status === 'fallback' && onStageIn(r.scenario_key)))
       .map((r) => {
         const phase = r.scenario_key === 'reflective' ? 'reflective conversation' : `scenario ${r.scenario_key}`;
+        // A row whose file is gone (removed by hand, a disk lost) is listed, not archived: one
+        // missing file must not cost the person the rest of their archive.
+        if (!fs.existsSync(path.join(this.deps.recordingsDir, r.file))) {
+          return { id: r.id, phase, segment: r.segment, status: r.status, bytes: r.bytes, sha256: r.sha256, durationMs: r.duration_ms, file: null };
+        }
         const archivePath = `recordings/${place.sessionId}/${r.scenario_key === 'reflective' ? 'reflective' : `scenario-${r.scenario_key}`}-${r.segment}-${r.id}.webm`;
         this.recordings.push({ id: r.id, sessionId: place.sessionId, file: r.file, bytes: r.bytes, archivePath });
         return { id: r.id, phase, segment: r.segment, status: r.status, bytes: r.bytes, sha256: r.sha256, durationMs: r.duration_ms, file: archivePath };

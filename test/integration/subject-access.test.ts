@@ -76,6 +76,9 @@ beforeAll(async () => {
   stored.candidate = storedRecording(studio, sessionId, one('candidate').id, 1, 11, randomBytes(3 * 1024 * 1024 + 17));
   stored.actor = storedRecording(studio, sessionId, one('actor').id, 1, 12, Buffer.from('actor scenario 1 webm'));
   stored.backup = storedRecording(studio, sessionId, one('leadObserver').id, 2, 13, Buffer.from('lead backup of scenario 2'), 'fallback');
+  // An actor's recording whose file is gone (removed by hand): listed, not archived.
+  stored.lost = storedRecording(studio, sessionId, one('actor').id, 3, 14, Buffer.from('lost'));
+  fs.rmSync(path.join(studio.recordings.dir, sessionId, `${stored.lost.id}.webm`));
 
   // What else the studio holds about the candidate: an email address and a message, equalities
   // answers, an invite link opened (an audit row of theirs), a test call.
@@ -231,6 +234,25 @@ describe('subject access export', () => {
     expect(leadSession.scoring!.agreed!.length).toBeGreaterThan(10);
     // Their backup recording is theirs too.
     expect(lead.get(`recordings/${day.sessionId}/scenario-2-1-${stored.backup!.id}.webm`)?.equals(stored.backup!.bytes)).toBe(true);
+  });
+
+  it('gives an actor’s archive the scenarios they played and their recordings; a missing file is listed, not archived', async () => {
+    const res = await exportAs(adminSecret, one('actor').personId!);
+    expect(res.status).toBe(200);
+    const actorFiles = await unzip(res.body);
+    const session = parse<SubjectAccessRecords>(actorFiles, 'records.json').sessions[0]!;
+    expect(session).toMatchObject({ role: 'actor', bookedAs: 'Alex Morgan', scenarios: [{ number: 1 }, { number: 2 }, { number: 3 }] });
+    expect(session.assessment).toBeUndefined();
+    expect(session.scoring).toBeUndefined();
+    expect(session.recordings.map((r) => [r.id, r.file])).toEqual([
+      [stored.actor!.id, `recordings/${day.sessionId}/scenario-1-1-${stored.actor!.id}.webm`],
+      // The lead's backup of scenario 2, which the actor played.
+      [stored.backup!.id, `recordings/${day.sessionId}/scenario-2-1-${stored.backup!.id}.webm`],
+      [stored.lost!.id, null],
+    ]);
+    expect(actorFiles.get(`recordings/${day.sessionId}/scenario-1-1-${stored.actor!.id}.webm`)!.equals(stored.actor!.bytes)).toBe(true);
+    expect([...actorFiles.keys()].filter((n) => n.includes(stored.lost!.id))).toEqual([]);
+    expect([...actorFiles.keys()].filter((n) => n.startsWith('reports/'))).toEqual([]);
   });
 
   it('answers 404 to another organisation’s administrator, and refuses candidates, actors and other staff', async () => {
