@@ -255,6 +255,21 @@ describe('subject access export', () => {
     expect([...actorFiles.keys()].filter((n) => n.startsWith('reports/'))).toEqual([]);
   });
 
+  it('gives the moderator’s archive the marks they set and their sign-off', async () => {
+    const moderatorFiles = await unzip((await exportAs(adminSecret, one('moderator').personId!)).body);
+    const session = parse<SubjectAccessRecords>(moderatorFiles, 'records.json').sessions[0]!;
+    expect(session.role).toBe('moderator');
+    expect(session.moderation!.marks.map((m) => [m.part, m.itemId, m.rationale])).toEqual(
+      expect.arrayContaining([
+        [1, 'kss-2', 'The recording shows clear, warm communication.'],
+        ['written', 'written-notes', 'Clear, analytical and linked to risk.'],
+      ]),
+    );
+    expect(session.moderation!.signedOffAt).toBe(studio.moderation.repo.result(day.sessionId)!.signedOffAt);
+    const audit = parse<SubjectAccessAuditRow[]>(moderatorFiles, 'audit.json');
+    expect(audit.filter((r) => r.actor === 'you').map((r) => r.action)).toEqual(expect.arrayContaining(['moderation.mark_changed', 'moderation.signed_off']));
+  });
+
   it('answers 404 to another organisation’s administrator, and refuses candidates, actors and other staff', async () => {
     const before = (studio.db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'subject_access.exported'").get() as { n: number }).n;
     const foreign = await exportAs(otherAdminSecret, candidatePerson.id);
