@@ -63,6 +63,7 @@ import { Mailer } from './mail/mailer.ts';
 import { BookingEvents } from './programme/booking-events.ts';
 import { subjectAccessRoutes } from './data-protection/subject-access-routes.ts';
 import type { SubjectAccessContributor } from './data-protection/subject-access.ts';
+import { holdStudioLock } from './backup/studio-lock.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -146,6 +147,8 @@ export function baseUrlFor(config: Config, port: number): string {
 
 export async function startStudio(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Studio> {
   const { db, sessions, audit, tokens, invites } = openData(config);
+  // `npm run restore` refuses to swap the data directory while this is held.
+  const studioLock = holdStudioLock(config.dataDir);
   tightenTree(path.join(config.dataDir, 'recordings')); // 0700 before the recorder writes there
   const bank = new ScenarioBank(db);
   const templates = new TemplatesRepo(db);
@@ -375,6 +378,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       await signalling.close();
       pool.close();
       db.close();
+      studioLock.release();
     },
   };
 }
