@@ -63,6 +63,8 @@ import { Mailer } from './mail/mailer.ts';
 import { BookingEvents } from './programme/booking-events.ts';
 import { ProgrammeService } from './programme/programme-service.ts';
 import { programmeRoutes } from './http/programme-routes.ts';
+import { subjectAccessRoutes } from './data-protection/subject-access-routes.ts';
+import type { SubjectAccessContributor } from './data-protection/subject-access.ts';
 import { holdStudioLock } from './backup/studio-lock.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -95,6 +97,8 @@ export interface Studio {
   /** The sessions calendar and changes to bookings (issue 15). */
   programme: ProgrammeService;
   docStore: DocStore;
+  /** Sections other parts of the studio add to a subject access export's records.json (by name). */
+  subjectAccessContributors: Map<string, SubjectAccessContributor>;
   people: PeopleRepo;
   staffSessions: StaffSessions;
   magicLinks: MagicLinks;
@@ -267,6 +271,20 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
+  const subjectAccessContributors = new Map<string, SubjectAccessContributor>();
+  api.use(
+    subjectAccessRoutes({
+      db,
+      people,
+      sessions,
+      moderation,
+      contributors: subjectAccessContributors,
+      recordingsDir: path.join(config.dataDir, 'recordings'),
+      staffSessions,
+      audit,
+      log,
+    }),
+  );
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
@@ -365,6 +383,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     bookingEvents,
     programme,
     docStore,
+    subjectAccessContributors,
     people,
     staffSessions,
     magicLinks,

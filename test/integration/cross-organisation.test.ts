@@ -449,6 +449,8 @@ const MATRIX: Record<string, Entry> = {
   'DELETE /api/org/people/:id': { kind: 'staffForeign', call: () => ({ path: `/org/people/${one(A.day.participants, 'observer').personId!}` }) },
   'PATCH /api/org/people/:id': { kind: 'staffForeign', call: () => ({ path: `/org/people/${one(A.day.participants, 'observer').personId!}`, body: { email: 'taken.over@b.example' } }) },
   'POST /api/org/people/:id/sign-in-link': { kind: 'staffForeign', call: () => ({ path: `/org/people/${A.admin.id}/sign-in-link` }) },
+  // Subject access (issue 15): A's candidate's archive is as absent to B as a person who does not exist.
+  'GET /api/org/people/:personId/subject-access': { kind: 'staffForeign', call: () => ({ path: `/org/people/${A.day.one('candidate').personId!}/subject-access` }) },
   'GET /api/org/audit': { kind: 'list', why: 'the organisation’s audit log (lists test)' },
   'GET /api/org/outbox': { kind: 'list', why: 'the organisation’s email (lists test)' },
 
