@@ -47,6 +47,7 @@ import type { EvidenceNoteView } from '../shared/api.ts';
 import type { Participant } from '../shared/domain.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { RecordingService } from './recording/recording-service.ts';
+import { checkRecordingKey, loadOrCreateRecordingKey } from './recording/recording-key.ts';
 import { ProbeService } from './prejoin/probe-service.ts';
 import { prejoinRoutes } from './prejoin/prejoin-routes.ts';
 import { TestCallRepo } from './prejoin/test-call-repo.ts';
@@ -158,7 +159,10 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
   // Ready before the first room page is served (it carries them).
   void rooms.routerRtpCapabilities().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not read the router capabilities yet'));
-  const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log }, config.recording);
+  // A wrong master key stops the start here, before anything is served.
+  const recordingKey = loadOrCreateRecordingKey(config.dataDir, config.recordingKey);
+  checkRecordingKey(db, recordingKey);
+  const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log, key: recordingKey }, config.recording);
   const people = new PeopleRepo(db);
   const staffSessions = new StaffSessions({ db, people, timeouts: config.staffSessions });
   const magicLinks = new MagicLinks(db);
@@ -252,7 +256,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
-  api.use(calibrationRoutes({ auth, calibration, audit, log }));
+  api.use(calibrationRoutes({ auth, calibration, audit, recordings: () => recordings, log }));
   api.use(supportRoutes({ auth, assessment, moderation, sessions, audit, log }));
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);

@@ -574,6 +574,13 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER equalities_answers_once BEFORE UPDATE ON equalities_answers
      BEGIN SELECT RAISE(ABORT, 'equalities answers are given once'); END;`,
   ORGANISATION_CONTENT_MIGRATION,
+  // Recordings encrypted at rest (issue 15 item 8): the fingerprint of the master key the
+  // recordings were encrypted with, so that starting with another key is refused.
+  `CREATE TABLE recording_master_key (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     fingerprint TEXT NOT NULL,
+     set_at INTEGER NOT NULL
+   );`,
 ];
 
 /** The schema version that makes scenarios and templates per organisation (tests migrate a
