@@ -48,6 +48,7 @@ import type { Participant } from '../shared/domain.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { RecordingService } from './recording/recording-service.ts';
 import { checkRecordingKey, loadOrCreateRecordingKey } from './recording/recording-key.ts';
+import type { RecordingMasterKey } from './recording/recording-cipher.ts';
 import { ProbeService } from './prejoin/probe-service.ts';
 import { prejoinRoutes } from './prejoin/prejoin-routes.ts';
 import { TestCallRepo } from './prejoin/test-call-repo.ts';
@@ -144,6 +145,15 @@ export function baseUrlFor(config: Config, port: number): string {
 export async function startStudio(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Studio> {
   const { db, sessions, audit, tokens, invites } = openData(config);
   tightenTree(path.join(config.dataDir, 'recordings')); // 0700 before the recorder writes there
+  // A wrong recording master key stops the start here, before anything runs or is served.
+  let recordingKey: RecordingMasterKey;
+  try {
+    recordingKey = loadOrCreateRecordingKey(config.dataDir, config.recordingKey);
+    checkRecordingKey(db, recordingKey);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   const bank = new ScenarioBank(db);
   const templates = new TemplatesRepo(db);
   const assessment = new AssessmentService({ db, sessions, bank, templates, audit, log });
@@ -159,9 +169,6 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
   // Ready before the first room page is served (it carries them).
   void rooms.routerRtpCapabilities().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not read the router capabilities yet'));
-  // A wrong master key stops the start here, before anything is served.
-  const recordingKey = loadOrCreateRecordingKey(config.dataDir, config.recordingKey);
-  checkRecordingKey(db, recordingKey);
   const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log, key: recordingKey }, config.recording);
   const people = new PeopleRepo(db);
   const staffSessions = new StaffSessions({ db, people, timeouts: config.staffSessions });
