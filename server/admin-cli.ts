@@ -6,6 +6,7 @@
 //   add-person --organisation ID --name NAME --email EMAIL --role ROLE [--role ROLE…]
 //   list-people --organisation ID
 //   sign-in-link --email EMAIL [--organisation ID]   (ends their sign-ins; prints a one-time link)
+//   rotate-recording-key [--new-key BASE64]   (studio stopped; rewraps every recording's key)
 // Exit code 2 with one line on stderr for bad input.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -16,6 +17,7 @@ import { MagicLinks } from './identity/magic-links.ts';
 import { StaffSessions } from './identity/staff-sessions.ts';
 import { PeopleRepo } from './people/people-repo.ts';
 import { baseUrlFor, openData } from './studio.ts';
+import { rotateRecordingKeyCommand } from './recording/rotate-command.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -26,6 +28,7 @@ const { values: args, positionals } = parseArgs({
     organisation: { type: 'string' },
     email: { type: 'string' },
     role: { type: 'string', multiple: true },
+    'new-key': { type: 'string' },
   },
 });
 
@@ -85,8 +88,14 @@ try {
       out({ person: person.displayName, signInsEnded: ended, signInLink: linkFor(person) });
       break;
     }
+    case 'rotate-recording-key': {
+      const result = rotateRecordingKeyCommand(config, data.db, args['new-key']);
+      data.audit.append({ job: 'npm run admin -- rotate-recording-key', action: 'recording.key-rotated', detail: { ...result.outcome, fingerprint: result.fingerprint } });
+      out(result);
+      break;
+    }
     default:
-      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link (see server/admin-cli.ts)');
+      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | rotate-recording-key (see server/admin-cli.ts)');
   }
 } catch (error) {
   if (error instanceof z.ZodError) fail(error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));

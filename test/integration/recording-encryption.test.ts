@@ -4,6 +4,7 @@
 // while the media route gives back the plaintext exactly, for any range. An altered chunk is
 // an error, and a studio started with another master key refuses to start.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -188,5 +189,31 @@ describe('recordings encrypted at rest', () => {
     await studio.recordings.repaired;
     cookie = await signIn(studio, observer);
     expect(Buffer.from(await (await media(legacy.id)).arrayBuffer()).equals(legacy.plain)).toBe(true);
+  }, 60_000);
+
+  it('`npm run admin -- rotate-recording-key` rewraps every file under a new key; the old key no longer opens them', async () => {
+    await studio.close();
+    const oldKey = fs.readFileSync(recordingKeyFile(dataDir), 'utf8').trim();
+    const chunksBefore = fs.readFileSync(legacy.file).subarray(HEADER_BYTES);
+    const run = spawnSync(process.execPath, ['server/admin-cli.ts', 'rotate-recording-key'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_LOG_LEVEL: 'silent' },
+      encoding: 'utf8',
+    });
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as { outcome: { rewrapped: number; alreadyNew: number }; fingerprint: string };
+    expect(report.outcome).toMatchObject({ rewrapped: 2, alreadyNew: 0 });
+    const newKey = fs.readFileSync(recordingKeyFile(dataDir), 'utf8').trim();
+    expect(newKey).not.toBe(oldKey);
+    expect((fs.statSync(recordingKeyFile(dataDir)).mode & 0o777).toString(8)).toBe('600');
+    // Only the header changed: the media chunks are as they were.
+    expect(fs.readFileSync(legacy.file).subarray(HEADER_BYTES).equals(chunksBefore)).toBe(true);
+    expect(fs.readFileSync(legacy.file).subarray(32, 40).toString('hex')).toBe(report.fingerprint);
+    await expect(startTestStudio({ recordingKey: oldKey }, dataDir)).rejects.toThrow(/wrong recording master key/);
+    studio = await startTestStudio({}, dataDir);
+    await studio.recordings.repaired;
+    cookie = await signIn(studio, observer);
+    expect(Buffer.from(await (await media(legacy.id)).arrayBuffer()).equals(legacy.plain)).toBe(true);
+    expect(studio.db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'recording.key-rotated'").get()).toEqual({ n: 1 });
   }, 60_000);
 });
