@@ -239,8 +239,10 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       if (!session.isDirectory()) continue;
       for (const entry of fs.readdirSync(path.join(this.dir, session.name), { withFileTypes: true })) {
         const file = path.join(this.dir, session.name, entry.name);
-        // `.undo` records belong to backup recordings: their next append (or a read) applies them.
-        if (!entry.isFile() || owned.has(file) || entry.name.endsWith('.undo')) continue;
+        // Only what the recorder itself makes (a segment or standby named by its id, a half-done
+        // encryption, remux or undo record); `.undo` records of live rows are applied above.
+        if (!entry.isFile() || owned.has(file) || !RECORDER_LEFTOVER.test(entry.name)) continue;
+        if (entry.name.endsWith('.undo') && owned.has(file.slice(0, -'.undo'.length))) continue;
         fs.rmSync(file, { force: true });
         this.log.warn({ file: path.relative(this.dir, file) }, 'recording file no row owns removed at start-up');
       }
@@ -398,6 +400,9 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     this.emit('status', sessionId, full);
   }
 }
+
+/** Files the recorder and its encryption make: `<uuid>.webm` and its temporary companions. */
+const RECORDER_LEFTOVER = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.webm(\.enc-tmp|\.remux\.webm|\.sdp|\.undo|\.undo\.tmp)?$/;
 
 /** SHA-256 of a file, streamed (a segment can be hundreds of MB). */
 function sha256Of(file: string): Promise<string> {
