@@ -1,6 +1,7 @@
 // Recording files are encrypted at rest (server/recording/recording-cipher.ts): tests that put
 // a finished recording in place seal it as the recorder does, and tests that inspect one read
 // its plaintext through the studio's key.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,4 +30,17 @@ export async function plaintextCopy(studio: Pick<Studio, 'recordings'>, file: st
   const copy = path.join(dir, `${path.basename(file, '.webm')}.webm`);
   fs.writeFileSync(copy, await recordingPlaintext(studio, file));
   return copy;
+}
+
+/** The codecs ffprobe finds in a file (none for an encrypted recording: it may guess a format
+ *  from random bytes now and then, but never finds the VP8 and Opus streams). */
+export function probedCodecs(file: string): string[] {
+  const run = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  return run.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** Whether a file on disk is in the encrypted format, with no WebM (EBML) header. */
+export function looksSealed(file: string): boolean {
+  const head = fs.readFileSync(file).subarray(0, 8);
+  return head.toString('latin1') === 'SSRECENC' && !probedCodecs(file).some((c) => c === 'vp8' || c === 'opus');
 }
