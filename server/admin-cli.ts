@@ -8,6 +8,7 @@
 //   sign-in-link --email EMAIL [--organisation ID]   (ends their sign-ins; prints a one-time link)
 //   subject-access --person ID --out FILE   (the person's subject access archive, a zip; see
 //                                            server/data-protection/subject-access.ts)
+//   rotate-recording-key [--new-key BASE64]   (studio stopped; rewraps every recording's key)
 // Exit code 2 with one line on stderr for bad input.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -26,6 +27,7 @@ import { collectSubjectAccess } from './data-protection/subject-access.ts';
 import { writeSubjectAccessArchive } from './data-protection/subject-access-archive.ts';
 import { createLogger } from './log.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
+import { rotateRecordingKeyCommand } from './recording/rotate-command.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -38,6 +40,7 @@ const { values: args, positionals } = parseArgs({
     role: { type: 'string', multiple: true },
     person: { type: 'string' },
     out: { type: 'string' },
+    'new-key': { type: 'string' },
   },
 });
 
@@ -121,8 +124,14 @@ try {
       }
       break;
     }
+    case 'rotate-recording-key': {
+      const result = rotateRecordingKeyCommand(config, data.db, args['new-key']);
+      data.audit.append({ job: 'npm run admin -- rotate-recording-key', action: 'recording.key-rotated', detail: { ...result.outcome, fingerprint: result.fingerprint } });
+      out(result);
+      break;
+    }
     default:
-      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | subject-access (see server/admin-cli.ts)');
+      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | subject-access | rotate-recording-key (see server/admin-cli.ts)');
   }
 } catch (error) {
   if (error instanceof z.ZodError) fail(error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));

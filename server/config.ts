@@ -34,6 +34,11 @@ const EnvSchema = z.object({
   SIMSTUDIO_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
   SIMSTUDIO_RECORDING_FALLBACK_RUN_MB: z.coerce.number().int().min(1).default(1024),
   SIMSTUDIO_RECORDING_FALLBACK_SESSION_MB: z.coerce.number().int().min(1).default(4096),
+  /** Base64 of 32 bytes: the master key that wraps every recording's own key (else a key file in the data directory). */
+  SIMSTUDIO_RECORDING_KEY: z
+    .string()
+    .refine((v) => v.trim() === '' || Buffer.from(v.trim(), 'base64').length === 32, 'SIMSTUDIO_RECORDING_KEY must be the base64 of 32 bytes (openssl rand -base64 32)')
+    .optional(),
   SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(600).default(30),
   SIMSTUDIO_WRITTEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
@@ -67,6 +72,8 @@ export interface Config {
   publicUrl: string | undefined;
   dataDir: string;
   secret: string | undefined;
+  /** Base64 recording master key; undefined: keys/recording-master.key in the data directory. */
+  recordingKey: string | undefined;
   inviteTtlSeconds: number;
   resultPeriodDays: number;
   cookieSecure: 'auto' | boolean;
@@ -112,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     publicUrl: e.SIMSTUDIO_PUBLIC_URL?.replace(/\/$/, ''),
     dataDir: path.resolve(e.SIMSTUDIO_DATA_DIR),
     secret: e.SIMSTUDIO_SECRET,
+    recordingKey: e.SIMSTUDIO_RECORDING_KEY?.trim() || undefined,
     inviteTtlSeconds: Math.round(e.SIMSTUDIO_INVITE_TTL_HOURS * 3600),
     resultPeriodDays: e.SIMSTUDIO_RESULT_PERIOD_DAYS,
     cookieSecure: e.SIMSTUDIO_COOKIE_SECURE === 'auto' ? 'auto' : e.SIMSTUDIO_COOKIE_SECURE === 'true',

@@ -47,6 +47,8 @@ import type { EvidenceNoteView } from '../shared/api.ts';
 import type { Participant } from '../shared/domain.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { RecordingService } from './recording/recording-service.ts';
+import { checkRecordingKey, loadOrCreateRecordingKey } from './recording/recording-key.ts';
+import type { RecordingMasterKey } from './recording/recording-cipher.ts';
 import { ProbeService } from './prejoin/probe-service.ts';
 import { prejoinRoutes } from './prejoin/prejoin-routes.ts';
 import { TestCallRepo } from './prejoin/test-call-repo.ts';
@@ -154,6 +156,15 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // `npm run restore` refuses to swap the data directory while this is held.
   const studioLock = holdStudioLock(config.dataDir);
   tightenTree(path.join(config.dataDir, 'recordings')); // 0700 before the recorder writes there
+  // A wrong recording master key stops the start here, before anything runs or is served.
+  let recordingKey: RecordingMasterKey;
+  try {
+    recordingKey = loadOrCreateRecordingKey(config.dataDir, config.recordingKey);
+    checkRecordingKey(db, recordingKey);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   const bank = new ScenarioBank(db);
   const templates = new TemplatesRepo(db);
   const assessment = new AssessmentService({ db, sessions, bank, templates, audit, log });
@@ -169,7 +180,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
   // Ready before the first room page is served (it carries them).
   void rooms.routerRtpCapabilities().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not read the router capabilities yet'));
-  const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log }, config.recording);
+  const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log, key: recordingKey }, config.recording);
   const people = new PeopleRepo(db);
   const staffSessions = new StaffSessions({ db, people, timeouts: config.staffSessions });
   const magicLinks = new MagicLinks(db);
@@ -266,7 +277,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
-  api.use(calibrationRoutes({ auth, calibration, audit, log }));
+  api.use(calibrationRoutes({ auth, calibration, audit, recordings: () => recordings, log }));
   api.use(supportRoutes({ auth, assessment, moderation, sessions, audit, log }));
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);

@@ -594,6 +594,13 @@ const MIGRATIONS: string[] = [
      FROM assessment_days d, json_each(d.phases) ph
      JOIN participants p ON p.session_id = d.session_id AND p.role = 'candidate'
      WHERE json_extract(ph.value, '$.kind') = 'scenario' AND CAST(ph.key AS INTEGER) <= d.phase_index;`,
+  // Recordings encrypted at rest (issue 15 item 8): the fingerprint of the master key the
+  // recordings were encrypted with, so that starting with another key is refused.
+  `CREATE TABLE recording_master_key (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     fingerprint TEXT NOT NULL,
+     set_at INTEGER NOT NULL
+   );`,
 ];
 
 /** The schema version that makes scenarios and templates per organisation (tests migrate a
