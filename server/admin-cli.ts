@@ -28,6 +28,8 @@ import { writeSubjectAccessArchive } from './data-protection/subject-access-arch
 import { createLogger } from './log.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { rotateRecordingKeyCommand } from './recording/rotate-command.ts';
+import { checkRecordingKey, loadOrCreateRecordingKey } from './recording/recording-key.ts';
+import { openDecrypting } from './recording/recording-cipher.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -116,7 +118,10 @@ try {
         );
         const file = path.resolve(input.out);
         // The archive holds everything about a person: readable by the operator only.
-        const summary = await writeSubjectAccessArchive({ moderation, recordingsDir }, collected, fs.createWriteStream(file, { mode: 0o600 }));
+        const key = loadOrCreateRecordingKey(config.dataDir, config.recordingKey);
+        checkRecordingKey(data.db, key);
+        const openRecording = async (file: string) => (await openDecrypting(file, key)).stream;
+        const summary = await writeSubjectAccessArchive({ moderation, recordingsDir, openRecording }, collected, fs.createWriteStream(file, { mode: 0o600 }));
         fs.chmodSync(file, 0o600);
         out({ person: subject.displayName, file, bytes: summary.bytes, reports: summary.reports, recordings: summary.recordings, entries: summary.entries });
       } finally {

@@ -291,6 +291,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       moderation,
       contributors: subjectAccessContributors,
       recordingsDir: path.join(config.dataDir, 'recordings'),
+      openRecording: async (file) => (await recordings.openRecordingStream({ file })).stream,
       staffSessions,
       audit,
       log,
