@@ -61,6 +61,9 @@ import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
 import { PasskeyRepo } from './identity/passkeys-repo.ts';
 import { Mailer } from './mail/mailer.ts';
 import { BookingEvents } from './programme/booking-events.ts';
+import { Notifications } from './programme/notifications.ts';
+import { MailTemplates } from './mail/mail-templates.ts';
+import { mailRoutes } from './mail/mail-routes.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -89,6 +92,8 @@ export interface Studio {
   mailer: Mailer;
   /** What happened to bookings (booked, rescheduled, cancelled, swapped, result available), for notifications. */
   bookingEvents: BookingEvents;
+  /** Programme email: invitations, changes, cancellations, reminders, result available. */
+  notifications: Notifications;
   docStore: DocStore;
   people: PeopleRepo;
   staffSessions: StaffSessions;
@@ -169,6 +174,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const mailer = new Mailer({ db, log, smtp: config.mail.smtp });
   mailer.start();
   const bookingEvents = new BookingEvents(log);
+  const mailTemplates = new MailTemplates(db);
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -198,7 +204,28 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     rubricDoc,
     recordedParts: (sessionId) => [...new Set(recordings.list(sessionId).map((r) => r.scenarioKey))],
     log,
+    resultSignedOff: (sessionId) => {
+      const candidate = sessions.listParticipants(sessionId).find((p) => p.role === 'candidate');
+      const organisationId = sessions.organisationOf(sessionId);
+      if (candidate && organisationId) bookingEvents.emit({ kind: 'result-available', sessionId, organisationId, candidateParticipantId: candidate.id });
+    },
   });
+  const notifications = new Notifications({
+    db,
+    mailer,
+    templates: mailTemplates,
+    sessions,
+    people,
+    assessment,
+    invites,
+    signsInAsStaff: (participant) => auth.signsInAsStaff(participant),
+    baseUrl: () => baseUrl,
+    organizer: config.mail.smtp ? { name: config.mail.smtp.from.name || 'SimStudio', email: config.mail.smtp.from.address } : null,
+    reminders: config.mail.reminders,
+    timeZone: config.mail.timeZone,
+    log,
+  });
+  notifications.start(bookingEvents);
   const calibration = new CalibrationService({
     repo: new CalibrationRepo(db),
     sessions,
@@ -228,9 +255,11 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       recordings: () => recordings,
       evidenceNotes,
       bookingCheck: (booking, organisationId) => calibration.assertObserversCalibrated(booking, organisationId),
+      booked: (sessionId, organisationId) => bookingEvents.emit({ kind: 'booked', sessionId, organisationId }),
       log,
     }),
   );
+  api.use(mailRoutes({ auth, templates: mailTemplates, notifications, mailer, sessions, people, audit, log }));
   api.use(moderationRoutes({ auth, moderation, audit, sessionOfParticipant: (id) => sessions.getParticipant(id)?.sessionId, log }));
   api.use(
     analyticsRoutes({
@@ -336,6 +365,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     calibration,
     mailer,
     bookingEvents,
+    notifications,
     docStore,
     people,
     staffSessions,
@@ -344,6 +374,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
     async close() {
       await recordings.close();
+      await notifications.close();
       await mailer.close();
       written.close();
       probes.close();

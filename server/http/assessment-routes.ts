@@ -45,6 +45,8 @@ export interface AssessmentRouteDeps {
   evidenceNotes: (sessionId: string, viewer: Participant) => EvidenceNoteView[];
   /** Throws (a ProtocolFailure) to refuse a booking, e.g. an observer not yet calibrated. */
   bookingCheck?: (booking: BookSession, organisationId: string | undefined) => void;
+  /** Told once a booking has committed (the studio announces it: invitations go out). */
+  booked?: (sessionId: string, organisationId: string) => void;
   log: Logger;
 }
 
@@ -204,6 +206,8 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       deps.bookingCheck?.(booking, organisationId);
       const { sessionId, participants } = deps.assessment.book(booking, Math.random, organisationId, viewer.id);
       deps.log.info({ sessionId, by: viewer.id }, 'session booked');
+      const bookedIn = deps.sessions.organisationOf(sessionId);
+      if (bookedIn) deps.booked?.(sessionId, bookedIn);
       res.status(201).json({ sessionId, invites: await inviteRows(participants) });
     }, coordinator),
   );
