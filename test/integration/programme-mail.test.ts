@@ -15,7 +15,10 @@ import { Mailer } from '../../server/mail/mailer.ts';
 import { MailTemplates } from '../../server/mail/mail-templates.ts';
 import { parseReminderOffsets } from '../../server/mail/schedule-settings.ts';
 import { Notifications } from '../../server/programme/notifications.ts';
+import { demoBooking } from '../../server/demo.ts';
+import { finishDemoDay } from '../../server/demo-finished.ts';
 import { booking, shortTemplate } from '../helpers/assessment.ts';
+import { signOffDemoDay } from '../helpers/calibration.ts';
 import { startSmtp, type Received, type TestSmtp } from '../helpers/smtp-server.ts';
 import { OPEN_ROOM, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -273,22 +276,19 @@ describe('booking emails with calendar files', () => {
 });
 
 describe('result available', () => {
-  it('emails the candidate that the result is ready when it is signed off, never the result', async () => {
-    const { sessionId, participants } = studio.assessment.book(
-      booking('short-3s', { title: 'Result day', candidate: newCandidate() }),
-      Math.random,
-      orgId,
-    );
-    const before = smtp.received.length;
+  it('emails the candidate that the result is ready once the moderator signs it off, never the result', async () => {
+    const { sessionId, participants } = studio.assessment.book({ ...demoBooking(), title: 'Result day', candidate: newCandidate() }, Math.random, orgId);
+    finishDemoDay({ assessment: studio.assessment, store: studio.docStore, written: studio.written }, sessionId, participants);
     const candidate = participants.find((p) => p.role === 'candidate')!;
-    studio.bookingEvents.emit({ kind: 'result-available', sessionId, organisationId: orgId, candidateParticipantId: candidate.id });
+    const address = studio.people.get(candidate.personId!)!.email!;
+    const results = () => smtp.received.filter((r) => to(r) === address && r.mail.subject === 'Your result for Result day is available');
+    await signOffDemoDay(studio, { sessionId, participants, one: (role) => participants.find((p) => p.role === role)! });
     await studio.notifications.settled();
-    await expect.poll(() => smtp.received.length - before, { timeout: 15_000 }).toBe(1);
-    const mail = smtp.received.at(-1)!.mail;
-    expect(to(smtp.received.at(-1)!)).toMatch(/^candidate\d+@home\.example$/);
-    expect(mail.subject).toBe('Your result for Result day is available');
+    await expect.poll(() => results().length, { timeout: 15_000 }).toBe(1);
+    const mail = results()[0]!.mail;
+    expect(mail.text).toContain('has been signed off and is ready for you to read');
     expect(mail.text).toContain('Read your result with your personal link');
-    expect(mail.text).not.toMatch(/\b(pass|fail|score|rating)\b/i);
+    expect(mail.text).not.toMatch(/\b(pass|passed|fail|failed|score|rating|outcome)\b/i);
     expect(mail.attachments).toEqual([]);
   });
 });
