@@ -9,9 +9,10 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Participant } from '../../shared/domain.ts';
 import type { MailDeliveryRow, MailPreview, MailTemplateView } from '../../shared/mail.ts';
-import type { Person } from '../../shared/people.ts';
+import { STAFF_COOKIE, type Person } from '../../shared/people.ts';
 import { loadConfig } from '../../server/config.ts';
 import { Mailer } from '../../server/mail/mailer.ts';
+import { MailInputError } from '../../server/mail/mail-message.ts';
 import { MailTemplates } from '../../server/mail/mail-templates.ts';
 import { parseReminderOffsets } from '../../server/mail/schedule-settings.ts';
 import { Notifications } from '../../server/programme/notifications.ts';
@@ -267,6 +268,14 @@ describe('booking emails with calendar files', () => {
     expect(invitation).toMatchObject({ state: 'sent', attempts: 1, lastError: null, attachments: ['invitation.ics'] });
     expect(list.body.filter((r) => r.kind === 'booking-cancelled').length).toBeGreaterThanOrEqual(3);
     expect(JSON.stringify(list.body)).not.toContain('/join/');
+    // The administrators' outbox shows the text with every personal link withheld.
+    const admin = studio.people.create(orgId, { displayName: 'Ash Admin', email: 'ash@northshire.example', roles: ['administrator'] });
+    const secret = studio.staffSessions.create(admin.id, 'magic-link', 'vitest').secret;
+    const outbox = await fetch(`${studio.baseUrl}/api/org/outbox`, { headers: { cookie: `${STAFF_COOKIE}=${secret}` } });
+    const texts = ((await outbox.json()) as Array<{ kind: string; to: string; text: string }>).filter((m) => m.kind === 'invitation' && m.to === 'casey@home.example');
+    expect(texts).toHaveLength(1);
+    expect(texts[0]!.text).not.toContain('/join/');
+    expect(texts[0]!.text).toContain('[personal link withheld: it signs in as the person it was sent to]');
     // Another organisation's coordinator sees none of it; a candidate may not look.
     const other = await call<MailDeliveryRow[]>(otherCoordinator, 'GET', '/studio/mail/outbox');
     expect(other.status).toBe(200);
@@ -516,6 +525,21 @@ describe('delivery when the SMTP server refuses', () => {
     } finally {
       await refusing.close();
     }
+  });
+});
+
+describe('attachments', () => {
+  it('refuses an attachment with a header-breaking name, an odd type or too much content, storing nothing', () => {
+    const mail = { organisationId: orgId, to: 'casey@home.example', subject: 'Attached', text: 'Hello', kind: 'invitation' };
+    const before = studio.mailer.list(orgId, { limit: 500 }).length;
+    const bad = [
+      { filename: 'invite"\r\nBcc: x@y.example.ics', contentType: 'text/calendar', content: 'BEGIN:VCALENDAR' },
+      { filename: 'invitation.ics', contentType: 'text/calendar\r\nX: y', content: 'BEGIN:VCALENDAR' },
+      { filename: 'invitation.ics', contentType: 'text/calendar', content: 'x'.repeat(64 * 1024 + 1) },
+    ];
+    for (const attachment of bad) expect(() => studio.mailer.enqueue({ ...mail, attachments: [attachment] })).toThrow(MailInputError);
+    expect(() => studio.mailer.enqueue({ ...mail, attachments: Array.from({ length: 4 }, () => ({ filename: 'a.ics', contentType: 'text/calendar', content: 'x' })) })).toThrow(MailInputError);
+    expect(studio.mailer.list(orgId, { limit: 500 })).toHaveLength(before);
   });
 });
 
