@@ -72,6 +72,7 @@ export class Notifications {
   private unsubscribe: (() => void) | null = null;
   /** Events being handled (awaited by close() and by tests through settled()). */
   private readonly pending = new Set<Promise<void>>();
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(deps: NotificationDeps) {
     this.deps = deps;
@@ -89,7 +90,12 @@ export class Notifications {
   /** Listens to booking events and starts the reminder loop. */
   start(events: BookingEvents): void {
     this.unsubscribe = events.on((event) => {
-      const handled = this.handle(event).catch((error: unknown) => this.deps.log.error({ err: error, event: event.kind, sessionId: event.sessionId }, 'booking email not queued'));
+      // One event at a time, in the order they happened: a change never overtakes the
+      // invitation it changes (nor its calendar SEQUENCE).
+      const handled = this.queue
+        .then(() => this.handle(event))
+        .catch((error: unknown) => this.deps.log.error({ err: error, event: event.kind, sessionId: event.sessionId }, 'booking email not queued'));
+      this.queue = handled;
       this.pending.add(handled);
       void handled.finally(() => this.pending.delete(handled));
     });

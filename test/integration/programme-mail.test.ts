@@ -284,6 +284,25 @@ describe('booking emails with calendar files', () => {
   });
 });
 
+describe('event order', () => {
+  it('handles events one at a time: a change never overtakes the invitation it changes', async () => {
+    const start = Date.parse('2027-04-06T09:00:00.000Z');
+    const candidate = newCandidate();
+    const { sessionId } = studio.assessment.book(booking('short-3s', { title: 'Ordered day', scheduledStart: new Date(start).toISOString(), candidate }), Math.random, orgId);
+    const moved = start + DAY;
+    studio.db.prepare('UPDATE session_plans SET scheduled_start = ? WHERE session_id = ?').run(moved, sessionId);
+    // Emitted back to back, as a booking and its first change committed a moment apart.
+    studio.bookingEvents.emit({ kind: 'booked', sessionId, organisationId: orgId });
+    studio.bookingEvents.emit({ kind: 'rescheduled', sessionId, organisationId: orgId, previousStart: new Date(start).toISOString(), scheduledStart: new Date(moved).toISOString() });
+    await studio.notifications.settled();
+    const address = studio.people.get(candidate.personId)!.email!;
+    const rows = studio.mailer.list(orgId, { limit: 500 }).filter((m) => m.to === address).reverse();
+    expect(rows.map((m) => m.kind)).toEqual(['invitation', 'booking-changed']);
+    const sequences = rows.map((m) => Number(new ICAL.Component(ICAL.parse(m.attachments[0]!.content) as unknown[]).getFirstSubcomponent('vevent')!.getFirstPropertyValue('sequence')));
+    expect(sequences).toEqual([0, 1]);
+  });
+});
+
 describe('result available', () => {
   it('emails the candidate that the result is ready once the moderator signs it off, never the result', async () => {
     const { sessionId, participants } = studio.assessment.book({ ...demoBooking(), title: 'Result day', candidate: newCandidate() }, Math.random, orgId);
