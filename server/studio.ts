@@ -64,6 +64,7 @@ import { BookingEvents } from './programme/booking-events.ts';
 import { Notifications } from './programme/notifications.ts';
 import { MailTemplates } from './mail/mail-templates.ts';
 import { mailRoutes } from './mail/mail-routes.ts';
+import { holdStudioLock } from './backup/studio-lock.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -147,6 +148,8 @@ export function baseUrlFor(config: Config, port: number): string {
 
 export async function startStudio(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Studio> {
   const { db, sessions, audit, tokens, invites } = openData(config);
+  // `npm run restore` refuses to swap the data directory while this is held.
+  const studioLock = holdStudioLock(config.dataDir);
   tightenTree(path.join(config.dataDir, 'recordings')); // 0700 before the recorder writes there
   const bank = new ScenarioBank(db);
   const templates = new TemplatesRepo(db);
@@ -387,6 +390,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       await signalling.close();
       pool.close();
       db.close();
+      studioLock.release();
     },
   };
 }
