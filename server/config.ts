@@ -7,6 +7,7 @@ import { IceServersSchema, type IceServer } from '../shared/protocol.ts';
 import { parseAllowedOrigins } from './http/origin.ts';
 import { parseSender } from './mail/mail-message.ts';
 import type { SmtpSettings } from './mail/mailer.ts';
+import { checkTimeZone, parseReminderOffsets, type ReminderOffset } from './mail/schedule-settings.ts';
 
 const EnvSchema = z.object({
   SIMSTUDIO_HOST: z.string().default('127.0.0.1'),
@@ -50,6 +51,10 @@ const EnvSchema = z.object({
   SIMSTUDIO_STAFF_ABSOLUTE_HOURS: z.coerce.number().positive().max(24 * 90).default(24 * 7),
   SIMSTUDIO_SMTP_URL: z.string().trim().optional(),
   SIMSTUDIO_MAIL_FROM: z.string().trim().optional(),
+  /** Reminders before a session starts, e.g. "7d,1d,1h" (d, h, m); "" for none. */
+  SIMSTUDIO_REMINDERS: z.string().trim().default('7d,1d,1h'),
+  /** The time zone of dates and times written in emails (an IANA name). */
+  SIMSTUDIO_MAIL_TIME_ZONE: z.string().trim().default('Europe/London'),
 });
 
 export interface MediaConfig {
@@ -96,8 +101,9 @@ export interface Config {
   requireCalibration: boolean;
   /** Staff sign-in sessions: closed after idleSeconds unused, absoluteSeconds after sign-in. */
   staffSessions: { idleSeconds: number; absoluteSeconds: number };
-  /** smtp: where mail goes; null (the embedded default): printed to the log, kept in the outbox. */
-  mail: { smtp: SmtpSettings | null };
+  /** smtp: where mail goes; null (the embedded default): printed to the log, kept in the outbox.
+   *  reminders: before a session's start, longest first; timeZone: of dates written in emails. */
+  mail: { smtp: SmtpSettings | null; reminders: ReminderOffset[]; timeZone: string };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -141,7 +147,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     helpContact: e.SIMSTUDIO_HELP_CONTACT || null,
     requireCalibration: e.SIMSTUDIO_REQUIRE_CALIBRATION === 'true',
     staffSessions: { idleSeconds: Math.round(e.SIMSTUDIO_STAFF_IDLE_HOURS * 3600), absoluteSeconds: Math.round(e.SIMSTUDIO_STAFF_ABSOLUTE_HOURS * 3600) },
-    mail: { smtp: smtpFromEnv(e.SIMSTUDIO_SMTP_URL, e.SIMSTUDIO_MAIL_FROM) },
+    mail: {
+      smtp: smtpFromEnv(e.SIMSTUDIO_SMTP_URL, e.SIMSTUDIO_MAIL_FROM),
+      reminders: configured('SIMSTUDIO_REMINDERS', () => parseReminderOffsets(e.SIMSTUDIO_REMINDERS)),
+      timeZone: configured('SIMSTUDIO_MAIL_TIME_ZONE', () => checkTimeZone(e.SIMSTUDIO_MAIL_TIME_ZONE)),
+    },
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: {
@@ -152,6 +162,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     ...overrides,
   };
+}
+
+/** A setting's own parser, its error prefixed with the variable's name. */
+function configured<T>(name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new Error(`invalid configuration: ${name}: ${(error as Error).message}`);
+  }
 }
 
 function allowedOriginsFromEnv(raw: string | undefined): string[] | undefined {

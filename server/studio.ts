@@ -67,6 +67,9 @@ import { ProgrammeService } from './programme/programme-service.ts';
 import { programmeRoutes } from './http/programme-routes.ts';
 import { subjectAccessRoutes } from './data-protection/subject-access-routes.ts';
 import type { SubjectAccessContributor } from './data-protection/subject-access.ts';
+import { Notifications } from './programme/notifications.ts';
+import { MailTemplates } from './mail/mail-templates.ts';
+import { mailRoutes } from './mail/mail-routes.ts';
 import { holdStudioLock } from './backup/studio-lock.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -98,6 +101,8 @@ export interface Studio {
   bookingEvents: BookingEvents;
   /** The sessions calendar and changes to bookings (issue 15). */
   programme: ProgrammeService;
+  /** Programme email: invitations, changes, cancellations, reminders, result available. */
+  notifications: Notifications;
   docStore: DocStore;
   /** Sections other parts of the studio add to a subject access export's records.json (by name). */
   subjectAccessContributors: Map<string, SubjectAccessContributor>;
@@ -193,6 +198,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const bookingEvents = new BookingEvents(log);
   const programme = new ProgrammeService({ db, sessions, people, assessment, invites, audit, events: bookingEvents });
   assessment.on('booked', (sessionId, organisationId) => bookingEvents.emit({ kind: 'booked', sessionId, organisationId }));
+  const mailTemplates = new MailTemplates(db);
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -222,7 +228,28 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     rubricDoc,
     recordedParts: (sessionId) => [...new Set(recordings.list(sessionId).map((r) => r.scenarioKey))],
     log,
+    resultSignedOff: (sessionId) => {
+      const candidate = sessions.listParticipants(sessionId).find((p) => p.role === 'candidate');
+      const organisationId = sessions.organisationOf(sessionId);
+      if (candidate && organisationId) bookingEvents.emit({ kind: 'result-available', sessionId, organisationId, candidateParticipantId: candidate.id });
+    },
   });
+  const notifications = new Notifications({
+    db,
+    mailer,
+    templates: mailTemplates,
+    sessions,
+    people,
+    assessment,
+    invites,
+    signsInAsStaff: (participant) => auth.signsInAsStaff(participant),
+    baseUrl: () => baseUrl,
+    organizer: config.mail.smtp ? { name: config.mail.smtp.from.name || 'SimStudio', email: config.mail.smtp.from.address } : null,
+    reminders: config.mail.reminders,
+    timeZone: config.mail.timeZone,
+    log,
+  });
+  notifications.start(bookingEvents);
   const calibration = new CalibrationService({
     repo: new CalibrationRepo(db),
     sessions,
@@ -256,6 +283,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
   );
   api.use(programmeRoutes({ auth, programme, invites, baseUrl: () => baseUrl, log }));
+  api.use(mailRoutes({ auth, templates: mailTemplates, notifications, mailer, sessions, people, audit, log }));
   api.use(moderationRoutes({ auth, moderation, audit, sessionOfParticipant: (id) => sessions.getParticipant(id)?.sessionId, log }));
   api.use(
     analyticsRoutes({
@@ -394,6 +422,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     mailer,
     bookingEvents,
     programme,
+    notifications,
     docStore,
     subjectAccessContributors,
     people,
@@ -403,6 +432,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
     async close() {
       await recordings.close();
+      await notifications.close();
       await mailer.close();
       written.close();
       probes.close();
