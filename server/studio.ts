@@ -61,6 +61,9 @@ import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
 import { PasskeyRepo } from './identity/passkeys-repo.ts';
 import { Mailer } from './mail/mailer.ts';
 import { BookingEvents } from './programme/booking-events.ts';
+import { NoticesRepo } from './privacy/notices-repo.ts';
+import { PrivacyNotices } from './privacy/privacy-notices.ts';
+import { privacyRoutes } from './privacy/privacy-routes.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -89,6 +92,8 @@ export interface Studio {
   mailer: Mailer;
   /** What happened to bookings (booked, rescheduled, cancelled, swapped, result available), for notifications. */
   bookingEvents: BookingEvents;
+  /** Privacy and recording notices, participants' answers, and who may join the room. */
+  privacy: PrivacyNotices;
   docStore: DocStore;
   people: PeopleRepo;
   staffSessions: StaffSessions;
@@ -169,6 +174,15 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const mailer = new Mailer({ db, log, smtp: config.mail.smtp });
   mailer.start();
   const bookingEvents = new BookingEvents(log);
+  const privacy = new PrivacyNotices({
+    repo: new NoticesRepo(db),
+    sessions,
+    audit,
+    organisationOf: (participant) => auth.organisationOf(participant),
+    organisationName: (id) => people.organisation(id)?.name ?? 'Your organisation',
+    dayOver: (sessionId) => assessment.dayState(sessionId)?.status === 'complete',
+    helpContact: config.helpContact,
+  });
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -257,6 +271,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
+  api.use(privacyRoutes({ auth, notices: privacy, log }));
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
@@ -275,7 +290,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
   });
   const server = http.createServer(app);
-  const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, recordings, iceServers: config.iceServers, allowedOrigins: () => allowedOrigins, log });
+  const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, recordings, iceServers: config.iceServers, allowedOrigins: () => allowedOrigins, admission: (p) => privacy.admission(p), log });
   recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
   connections.ids = signalling.connectedParticipantIds;
   const collab = attachCollab(server, {
@@ -290,6 +305,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
     log,
     heartbeatMs: config.collabHeartbeatMs,
+    admission: (p) => privacy.admission(p),
     originAllowed: (origin) => originAllowed(origin, allowedOrigins),
   });
   liveDoc = (name) => collab.doc(name);
@@ -336,6 +352,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     calibration,
     mailer,
     bookingEvents,
+    privacy,
     docStore,
     people,
     staffSessions,
