@@ -271,7 +271,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
-  api.use(privacyRoutes({ auth, notices: privacy, log }));
+  api.use(privacyRoutes({ auth, notices: privacy, staffSessions, log }));
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,

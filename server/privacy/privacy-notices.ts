@@ -17,7 +17,7 @@ import {
 } from '../../shared/privacy.ts';
 import { ROOM_ROLES } from '../../shared/roles.ts';
 import { ParticipantAuth } from '../auth/participant-auth.ts';
-import type { AuditRepo } from '../db/audit-repo.ts';
+import type { AuditPerson, AuditRepo } from '../db/audit-repo.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { NoticesRepo } from './notices-repo.ts';
 
@@ -135,20 +135,28 @@ export class PrivacyNotices {
 
   /** The organisation's notices as written (the studio's editor). */
   organisationNotices(viewer: Participant): OrganisationNotices {
-    const organisationId = this.organisation(viewer);
+    return this.noticesOf(this.organisation(viewer));
+  }
+
+  noticesOf(organisationId: string): OrganisationNotices {
     return { organisationName: this.deps.organisationName(organisationId), ...this.currentVersions(organisationId) };
   }
 
-  /** A coordinator saves a new version of one notice (audited); everyone is asked again. */
+  /** A coordinator in the studio saves a new version of one notice (audited); everyone is asked again. */
   save(viewer: Participant, kind: NoticeKind, text: string): NoticeVersion {
     const organisationId = this.organisation(viewer);
-    const saved = this.deps.repo.save(organisationId, kind, text, { personId: viewer.personId ?? null, name: viewer.displayName });
-    const detail = { kind, version: saved.version };
     if (ParticipantAuth.isDesk(viewer)) {
-      this.deps.audit.append({ person: { personId: viewer.personId ?? null, name: viewer.displayName, role: viewer.role, organisationId }, action: 'privacy.notice_saved', detail });
-    } else {
-      this.deps.audit.append({ sessionId: viewer.sessionId, actorParticipantId: viewer.id, action: 'privacy.notice_saved', detail });
+      return this.saveAs(organisationId, kind, text, { personId: viewer.personId ?? null, name: viewer.displayName, role: viewer.role, organisationId });
     }
+    const saved = this.deps.repo.save(organisationId, kind, text, { personId: viewer.personId ?? null, name: viewer.displayName });
+    this.deps.audit.append({ sessionId: viewer.sessionId, actorParticipantId: viewer.id, action: 'privacy.notice_saved', detail: { kind, version: saved.version } });
+    return saved;
+  }
+
+  /** A member of staff (an administrator on their page, a coordinator at their desk) saves a new version. */
+  saveAs(organisationId: string, kind: NoticeKind, text: string, person: AuditPerson): NoticeVersion {
+    const saved = this.deps.repo.save(organisationId, kind, text, { personId: person.personId, name: person.name });
+    this.deps.audit.append({ person: { ...person, organisationId }, action: 'privacy.notice_saved', detail: { kind, version: saved.version } });
     return saved;
   }
 }

@@ -428,6 +428,8 @@ const MATRIX: Record<string, Entry> = {
   'POST /api/privacy/answer': { kind: 'own', why: 'stores the caller’s own answer' },
   'GET /api/privacy/organisation': { kind: 'perOrganisation', why: 'each organisation’s own notices: test/integration/privacy.test.ts' },
   'PUT /api/privacy/organisation/:kind': { kind: 'perOrganisation', why: 'saves a version of the caller’s own organisation’s notice: test/integration/privacy.test.ts' },
+  'GET /api/privacy/staff/organisation': { kind: 'perOrganisation', why: 'the signed-in administrator’s own organisation’s notices: test/integration/privacy.test.ts' },
+  'PUT /api/privacy/staff/organisation/:kind': { kind: 'perOrganisation', why: 'a version of the signed-in administrator’s own organisation’s notice: test/integration/privacy.test.ts' },
   'GET /api/sessions/:sessionId/privacy-answers': { kind: 'foreign', admits: ['coordinator'], call: () => ({ path: `/sessions/${A.day.sessionId}/privacy-answers` }) },
 
   // ---- prejoin-routes.ts ----

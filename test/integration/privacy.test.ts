@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOSE_CODES, sheetDocName } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { NoticeVersion, OrganisationNotices, ParticipantNotices, SessionNoticeAnswers } from '../../shared/privacy.ts';
+import { STAFF_COOKIE } from '../../shared/people.ts';
 import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
 import { DECLINED_MESSAGE, OUTDATED_MESSAGE, UNANSWERED_MESSAGE } from '../../server/privacy/privacy-notices.ts';
 import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
@@ -178,6 +179,38 @@ describe('privacy and recording notices', () => {
     expect((await call(coordinator, 'PUT', '/privacy/organisation/privacy', { text: 'x'.repeat(20_001) })).status).toBe(400);
     const current = (await call(coordinator, 'GET', '/privacy/organisation')).json as OrganisationNotices;
     expect(current.privacy.version).toBe(0);
+  });
+
+  it('lets an administrator edit the notices on their staff page (a new version, audited with their name)', async () => {
+    const organisationId = studio.sessions.organisationOf(sessionId)!;
+    const admin = studio.people.create(organisationId, { displayName: 'Ada Admin', email: 'ada.admin@example.org', roles: ['administrator'] });
+    const watcher = studio.people.create(organisationId, { displayName: 'Otto Observer', email: 'otto@example.org', roles: ['observer'] });
+    const staffCall = async (personId: string | null, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> => {
+      const cookie = personId ? `${STAFF_COOKIE}=${studio.staffSessions.create(personId, 'magic-link', 'vitest').secret}` : '';
+      const res = await fetch(`${studio.baseUrl}/api${path}`, {
+        method,
+        headers: { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, json: await res.json() };
+    };
+    const current = (await staffCall(admin.id, 'GET', '/privacy/staff/organisation')).json as OrganisationNotices;
+    expect(current.recording.version).toBe(1);
+    expect(current.privacy.version).toBe(0);
+    const text = 'Privacy notice of {organisation}, written by its data protection officer: contact dpo@example.org.';
+    expect((await staffCall(watcher.id, 'PUT', '/privacy/staff/organisation/privacy', { text })).status).toBe(403);
+    expect((await staffCall(null, 'PUT', '/privacy/staff/organisation/privacy', { text })).status).toBe(401);
+    expect((await staffCall(admin.id, 'PUT', '/privacy/staff/organisation/privacy', { text: 'short' })).status).toBe(400);
+    const saved = await staffCall(admin.id, 'PUT', '/privacy/staff/organisation/privacy', { text });
+    expect(saved.status).toBe(201);
+    expect(saved.json).toMatchObject({ kind: 'privacy', version: 1, text, savedBy: 'Ada Admin' });
+    const audited = studio.audit.listForOrganisation(organisationId, { action: 'privacy.notice_saved' });
+    expect(audited.find((e) => e.personId === admin.id)).toMatchObject({ name: 'Ada Admin', role: 'administrator', detail: { kind: 'privacy', version: 1 } });
+    // Everyone is asked again.
+    const candidate = byRole(participants, 'candidate');
+    expect(await join(candidate)).toEqual({ ok: false, code: 'FORBIDDEN', message: OUTDATED_MESSAGE });
+    expect(await answer(candidate, 'accepted')).toBe(201);
+    expect(await join(candidate)).toEqual({ ok: true });
   });
 
   it('keeps each organisation’s notices and answers to itself', async () => {
