@@ -71,6 +71,9 @@ import { Notifications } from './programme/notifications.ts';
 import { MailTemplates } from './mail/mail-templates.ts';
 import { mailRoutes } from './mail/mail-routes.ts';
 import { holdStudioLock } from './backup/studio-lock.ts';
+import { NoticesRepo } from './privacy/notices-repo.ts';
+import { PrivacyNotices } from './privacy/privacy-notices.ts';
+import { privacyRoutes } from './privacy/privacy-routes.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -103,6 +106,8 @@ export interface Studio {
   programme: ProgrammeService;
   /** Programme email: invitations, changes, cancellations, reminders, result available. */
   notifications: Notifications;
+  /** Privacy and recording notices, participants' answers, and who may join the room. */
+  privacy: PrivacyNotices;
   docStore: DocStore;
   /** Sections other parts of the studio add to a subject access export's records.json (by name). */
   subjectAccessContributors: Map<string, SubjectAccessContributor>;
@@ -199,6 +204,15 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const programme = new ProgrammeService({ db, sessions, people, assessment, invites, audit, events: bookingEvents });
   assessment.on('booked', (sessionId, organisationId) => bookingEvents.emit({ kind: 'booked', sessionId, organisationId }));
   const mailTemplates = new MailTemplates(db);
+  const privacy = new PrivacyNotices({
+    repo: new NoticesRepo(db),
+    sessions,
+    audit,
+    organisationOf: (participant) => auth.organisationOf(participant),
+    organisationName: (id) => people.organisation(id)?.name ?? 'Your organisation',
+    dayOver: (sessionId) => assessment.dayState(sessionId)?.status === 'complete',
+    helpContact: config.helpContact,
+  });
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -325,6 +339,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
+  api.use(privacyRoutes({ auth, notices: privacy, staffSessions, log }));
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
@@ -355,6 +370,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
     // A candidate joining during a scenario is on stage in it: the scenario counts as sat.
     joined: (participant) => void assessment.noteOnStage(participant.sessionId, (id) => signalling.connectedParticipantIds(participant.sessionId).has(id)),
+    admission: (p) => privacy.admission(p),
   });
   recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
   connections.ids = signalling.connectedParticipantIds;
@@ -370,6 +386,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
     log,
     heartbeatMs: config.collabHeartbeatMs,
+    admission: (p) => privacy.admission(p),
     originAllowed: (origin) => originAllowed(origin, allowedOrigins),
   });
   liveDoc = (name) => collab.doc(name);
@@ -423,6 +440,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     bookingEvents,
     programme,
     notifications,
+    privacy,
     docStore,
     subjectAccessContributors,
     people,

@@ -5,7 +5,7 @@ import type { DayContent } from './day-content.svelte.ts';
 import type { MediaSession } from './media-session.svelte.ts';
 
 /** Where the page is in its flow. */
-export type AppPhase = 'home' | 'loading' | 'signed-out' | 'error' | 'device-check' | 'room';
+export type AppPhase = 'home' | 'loading' | 'signed-out' | 'error' | 'notices' | 'device-check' | 'room';
 
 class AppState {
   #phase = $state<AppPhase>('home');

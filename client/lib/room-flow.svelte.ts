@@ -1,5 +1,5 @@
 // The room page's flow: who am I → the page's one signalling socket (the day, the clock,
-// presence) → device check (candidates and actors) → the room. The entry script starts it
+// presence) → privacy and recording notices → device check (candidates and actors) → the room. The entry script starts it
 // before the room's components have downloaded (client/main.ts), so nothing on the way to the
 // first picture waits for them: "who am I" is in the page the server sent (PageBoot; GET
 // /api/me only when it is not), the socket opens at once, and people who only watch join the
@@ -112,6 +112,14 @@ export class RoomFlow {
     app.setMe(me);
     document.title = `${me.sessionTitle} — SimStudio`;
     this.#openConnection(me);
+    // The privacy and recording notices come first (client/prejoin/ConsentNotices.svelte).
+    app.setPhase('notices');
+  }
+
+  /** The current notices are accepted: on to the device check, or (watching only) the room. */
+  noticesAccepted(): void {
+    const me = app.me;
+    if (!me || this.#closed || app.phase !== 'notices') return;
     if (SCENARIO_STAGE.has(me.role)) app.setPhase('device-check');
     else this.enterRoom(null);
   }

@@ -220,6 +220,9 @@ export interface CollabDeps {
   heartbeatMs?: number;
   /** Cross-site WebSocket hijacking guard: whether a browser's Origin header is one of ours. */
   originAllowed?: (origin: string | undefined) => boolean;
+  /** Why this participant may not open their session's documents now (e.g. they have not
+   *  accepted the privacy and recording notices), or undefined when they may. */
+  admission?: (participant: Participant) => { message: string } | undefined;
 }
 
 export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabServer {
@@ -442,6 +445,8 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     const participant = auth.participant;
     const context = { docName, participantId: participant.id, role: participant.role };
     if (participant.sessionId !== target.sessionId) return refuse(ws, CLOSE_CODES.Forbidden, 'not your session', context);
+    const refusal = deps.admission?.(participant);
+    if (refusal) return refuse(ws, CLOSE_CODES.Forbidden, refusal.message, context);
 
     const doc = getDoc(docName, target);
     const conn = new Connection(ws, participant, 'none', auth.proof);

@@ -631,6 +631,32 @@ const MIGRATIONS: string[] = [
    );
    CREATE UNIQUE INDEX mail_reminders_planned ON mail_reminders(session_id, participant_id, offset_ms) WHERE status = 'planned';
    CREATE INDEX mail_reminders_due ON mail_reminders(due_at) WHERE status = 'planned';`,
+  // Privacy and recording notices (issue 15): each organisation's versions of its two notices
+  // (none stored: the shipped default, version 0), immutable once saved; and every participant's
+  // answers, each row the versions they read and what they said (the newest one counts).
+  `CREATE TABLE privacy_notices (
+     organisation_id TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('privacy', 'recording')),
+     version INTEGER NOT NULL CHECK (version >= 1),
+     text TEXT NOT NULL,
+     saved_at TEXT NOT NULL,
+     saved_by_person_id TEXT,
+     saved_by_name TEXT,
+     PRIMARY KEY (organisation_id, kind, version)
+   );
+   CREATE TRIGGER privacy_notices_immutable BEFORE UPDATE ON privacy_notices
+     BEGIN SELECT RAISE(ABORT, 'a notice version never changes: save a new one'); END;
+   CREATE TABLE notice_answers (
+     id INTEGER PRIMARY KEY,
+     participant_id TEXT NOT NULL REFERENCES participants(id) ON DELETE CASCADE,
+     session_id TEXT NOT NULL,
+     privacy_version INTEGER NOT NULL,
+     recording_version INTEGER NOT NULL,
+     decision TEXT NOT NULL CHECK (decision IN ('accepted', 'declined')),
+     at INTEGER NOT NULL
+   );
+   CREATE INDEX notice_answers_by_participant ON notice_answers(participant_id, at);
+   CREATE INDEX notice_answers_by_session ON notice_answers(session_id);`,
 ];
 
 /** The schema version that makes scenarios and templates per organisation (tests migrate a

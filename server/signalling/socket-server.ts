@@ -74,6 +74,9 @@ export interface SignallingDeps {
   iceServers: IceServer[];
   /** Web origins whose pages may connect (see server/http/origin.ts). */
   allowedOrigins: () => readonly string[];
+  /** Why this participant may not join the room's media now (e.g. they have not accepted the
+   *  privacy and recording notices), or undefined when they may. */
+  admission?: (participant: Participant) => ProtocolFailure | undefined;
   log: Logger;
   /** Someone joined the room (issue 15: a candidate on stage makes a scenario sat). */
   joined?: (participant: Participant) => void;
@@ -150,6 +153,8 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
         );
       }
       const { participant } = socket.data;
+      const refusal = deps.admission?.(participant);
+      if (refusal) throw refusal;
       const room = await deps.rooms.getOrCreate(participant.sessionId);
       const channel: PeerChannel = socket.data.channel ?? { notify: (event, ...args) => socket.emit(event, ...args) };
       const joined = room.join(participant, channel);

@@ -11,6 +11,7 @@ import { CHROMIUM, INSTRUMENT, pollUntil } from '../helpers/browser.ts';
 import { finishedDemoDay } from '../helpers/moderation.ts';
 import { bookShortDay } from '../helpers/assessment.ts';
 import { byRole, createSession, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { openLinkAcceptingNotices } from '../helpers/privacy.ts';
 
 const HELP = 'Jo Bennett, 01632 960123';
 
@@ -51,7 +52,7 @@ async function open(on: Browser, who: Participant, permissions: string[] = ['cam
   await context.addInitScript(INSTRUMENT);
   const page = await context.newPage();
   page.on('pageerror', (err) => pageErrors.push(err.message));
-  await page.goto(await studio.invites.link(studio.baseUrl, who));
+  await page.goto(await openLinkAcceptingNotices(context, await studio.invites.link(studio.baseUrl, who)));
   return page;
 }
 
@@ -210,7 +211,7 @@ describe('pre-join check where the server offers no UDP', () => {
     await context.grantPermissions(['camera', 'microphone'], { origin: tcpOnly.baseUrl });
     const page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(await tcpOnly.invites.link(tcpOnly.baseUrl, candidate));
+    await page.goto(await openLinkAcceptingNotices(context, await tcpOnly.invites.link(tcpOnly.baseUrl, candidate)));
     await pollUntil('camera and microphone ready', 15_000, () => page.getByTestId('join-button').isEnabled());
     await runTestCall(page);
     expect(await page.getByTestId('test-call-summary').getAttribute('data-passed')).toBe('true');

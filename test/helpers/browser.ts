@@ -2,6 +2,7 @@
 // camera and microphone. Each participant gets its own browser context (own cookies).
 import fs from 'node:fs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { openLinkAcceptingNotices } from './privacy.ts';
 
 export const CHROMIUM = process.env.SIMSTUDIO_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -76,7 +77,9 @@ export async function openInvite(
     pageErrors.push(err.message);
     process.stderr.write(`[page error] ${err.message}\n${(err.stack ?? '').split('\n').slice(0, 6).join('\n')}\n`);
   });
-  await page.goto(inviteLink);
+  // The notices are accepted on the way in (test/helpers/privacy.ts): every test's participant
+  // reaches the device check or the room; test/e2e/privacy.test.ts answers them on the page.
+  await page.goto(await openLinkAcceptingNotices(context, inviteLink));
   return { context, page };
 }
 

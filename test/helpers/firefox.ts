@@ -9,6 +9,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { firefox, type Browser, type BrowserContext, type Page } from 'pw-ff';
+import { openLinkAcceptingNotices } from './privacy.ts';
 
 export const FIREFOX = process.env.SIMSTUDIO_FIREFOX ?? '/usr/bin/firefox-esr';
 
@@ -45,7 +46,7 @@ export async function openFirefoxInvite(browser: Browser, inviteLink: string): P
     firefoxPageErrors.push(err.message);
     process.stderr.write(`[firefox page error] ${err.message}\n${(err.stack ?? '').split('\n').slice(0, 6).join('\n')}\n`);
   });
-  await page.goto(inviteLink);
+  await page.goto(await openLinkAcceptingNotices(context, inviteLink));
   return { context, page };
 }
 

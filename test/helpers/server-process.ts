@@ -12,6 +12,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/pr
 import { loadConfig } from '../../server/config.ts';
 import { openData } from '../../server/studio.ts';
 import { booking } from './assessment.ts';
+import { acceptNotices } from './privacy.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -72,13 +73,17 @@ export async function kill9(server: ServerProcess): Promise<void> {
   await exited;
 }
 
-/** Opens an invite link against a server process and returns the Cookie header it set. */
+/** Opens an invite link against a server process and returns the Cookie header it set. Someone
+ *  whose link leads to the room also accepts the privacy and recording notices, as the pre-join
+ *  page has them do. */
 export async function cookieFor(link: string, participantId: string): Promise<string> {
   const res = await fetch(link, { redirect: 'manual' });
   const name = sessionCookieName(participantId);
   const match = new RegExp(`${name}=([^;]+)`).exec(res.headers.get('set-cookie') ?? '');
   if (!match) throw new Error(`no session cookie from ${link}`);
-  return `${name}=${match[1]}`;
+  const cookie = `${name}=${match[1]}`;
+  if ((res.headers.get('location') ?? '').startsWith('/room/')) await acceptNotices(new URL(link).origin, participantId, cookie);
+  return cookie;
 }
 
 export type ServerSocket = Socket<ServerToClientEvents, ClientToServerEvents>;

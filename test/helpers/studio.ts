@@ -18,6 +18,8 @@ import type {
 } from '../../shared/protocol.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { startStudio, type Studio } from '../../server/studio.ts';
+import { ROOM_ROLES } from '../../shared/roles.ts';
+import { acceptNotices } from './privacy.ts';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -65,8 +67,10 @@ export function byRole(participants: Participant[], role: Participant['role']): 
   return found;
 }
 
-/** Opens the participant's invite link like a browser and returns the Cookie header value. */
-export async function signIn(studio: Studio, participant: Participant): Promise<string> {
+/** Opens the participant's invite link like a browser and returns the Cookie header value.
+ *  Someone who takes part in the room also accepts the privacy and recording notices, as the
+ *  pre-join page has them do (`acceptNotices: false` leaves them unanswered). */
+export async function signIn(studio: Studio, participant: Participant, options: { acceptNotices?: boolean } = {}): Promise<string> {
   const link = await studio.invites.link(studio.baseUrl, participant);
   const res = await fetch(link, { redirect: 'manual' });
   if (res.status !== 303) throw new Error(`invite refused: ${res.status}`);
@@ -74,7 +78,9 @@ export async function signIn(studio: Studio, participant: Participant): Promise<
   const name = sessionCookieName(participant.id);
   const match = new RegExp(`${name}=([^;]+)`).exec(setCookie);
   if (!match) throw new Error('no session cookie set');
-  return `${name}=${match[1]}`;
+  const cookie = `${name}=${match[1]}`;
+  if (options.acceptNotices !== false && ROOM_ROLES.has(participant.role)) await acceptNotices(studio.baseUrl, participant.id, cookie);
+  return cookie;
 }
 
 export function connect(studio: Studio, participantId: string, cookie: string): ClientSocket {

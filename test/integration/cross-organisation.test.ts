@@ -466,6 +466,15 @@ const MATRIX: Record<string, Entry> = {
   'GET /api/org/audit': { kind: 'list', why: 'the organisation’s audit log (lists test)' },
   'GET /api/org/outbox': { kind: 'list', why: 'the organisation’s email (lists test)' },
 
+  // ---- privacy-routes.ts (issue 15) ----
+  'GET /api/privacy/notices': { kind: 'own', why: 'the caller’s own organisation’s notices and their own answer (test/integration/privacy.test.ts)' },
+  'POST /api/privacy/answer': { kind: 'own', why: 'stores the caller’s own answer' },
+  'GET /api/privacy/organisation': { kind: 'perOrganisation', why: 'each organisation’s own notices: test/integration/privacy.test.ts' },
+  'PUT /api/privacy/organisation/:kind': { kind: 'perOrganisation', why: 'saves a version of the caller’s own organisation’s notice: test/integration/privacy.test.ts' },
+  'GET /api/privacy/staff/organisation': { kind: 'perOrganisation', why: 'the signed-in administrator’s own organisation’s notices: test/integration/privacy.test.ts' },
+  'PUT /api/privacy/staff/organisation/:kind': { kind: 'perOrganisation', why: 'a version of the signed-in administrator’s own organisation’s notice: test/integration/privacy.test.ts' },
+  'GET /api/sessions/:sessionId/privacy-answers': { kind: 'foreign', admits: ['coordinator'], call: () => ({ path: `/sessions/${A.day.sessionId}/privacy-answers` }) },
+
   // ---- prejoin-routes.ts ----
   'GET /api/prejoin/info': { kind: 'own', why: 'the caller’s own last test call' },
   'POST /api/prejoin/probes': { kind: 'own', why: 'starts the caller’s own connection test' },
