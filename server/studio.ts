@@ -325,6 +325,16 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   api.use(identity.api);
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
   const subjectAccessContributors = new Map<string, SubjectAccessContributor>();
+  // What the person answered to the privacy and recording notices, session by session.
+  subjectAccessContributors.set('privacyNoticeAnswers', (person) =>
+    db
+      .prepare(
+        `SELECT a.session_id AS sessionId, a.privacy_version AS privacyNoticeVersion, a.recording_version AS recordingNoticeVersion, a.decision, a.at
+           FROM notice_answers a JOIN participants p ON p.id = a.participant_id WHERE p.person_id = ? ORDER BY a.at`,
+      )
+      .all(person.id)
+      .map((row) => ({ ...row, at: new Date(Number(row.at)).toISOString() })),
+  );
   api.use(
     subjectAccessRoutes({
       db,

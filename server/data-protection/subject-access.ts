@@ -87,7 +87,6 @@ const json = (text: string): unknown => {
   }
 };
 /** Invite links sign in as the person they were sent to, like sign-in links. */
-const withholdLinks = (text: string): string => withholdSignInLinks(text).replace(/\S+\/join\/[A-Za-z0-9._~-]+/g, '[invite link withheld: it signs in as the person it was sent to]');
 
 /** What an export holds, for its audit row. */
 export interface SubjectAccessCounts {
@@ -152,7 +151,7 @@ export function collectSubjectAccess(
             `SELECT subject, text_body, kind, status, created_at, sent_at FROM mail_outbox WHERE lower(to_address) = ? AND (organisation_id = ? OR organisation_id IS NULL) ORDER BY id`,
             person.email.toLowerCase(),
             organisationId,
-          ).map((m) => ({ subject: m.subject, text: withholdLinks(m.text_body), kind: m.kind, status: m.status, createdAt: m.created_at, sentAt: m.sent_at }))
+          ).map((m) => ({ subject: m.subject, text: withholdSignInLinks(m.text_body), kind: m.kind, status: m.status, createdAt: m.created_at, sentAt: m.sent_at }))
         : [],
       more,
     },

@@ -18,6 +18,8 @@ import { WRITTEN_FRAGMENT, collabDocName, sheetDocName, type WrittenStatus } fro
 import { ratingKey } from '../../shared/rubric.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { ManifestSchema } from '../../server/backup/manifest.ts';
+import { decryptToBuffer } from '../../server/recording/recording-cipher.ts';
+import { loadOrCreateRecordingKey } from '../../server/recording/recording-key.ts';
 import { testTemplate } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pollUntil } from '../helpers/browser.ts';
 import { RawCollabClient, collabUrl, typeParagraph } from '../helpers/collab-client.ts';
@@ -83,6 +85,9 @@ function recordingRows(sessionId: string): RecordingRow[] {
 
 const fileOf = (row: RecordingRow): string => path.join(dataDir, 'recordings', row.file);
 const sha256 = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+/** A recording's media (files are encrypted at rest with the data directory's key). */
+const plaintextOf = (file: string): Promise<Buffer> => decryptToBuffer(file, loadOrCreateRecordingKey(dataDir, undefined));
+const plaintextSha256 = async (file: string): Promise<string> => createHash('sha256').update(await plaintextOf(file)).digest('hex');
 const sizeOf = (file: string): number => (fs.existsSync(file) ? fs.statSync(file).size : 0);
 
 function run(script: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -182,8 +187,8 @@ it('backs up a running day mid-scenario and restores it: day, marks, written tex
   const finished = recordingRows(day.sessionId).filter((r) => r.phase_index === SCENARIO_1 && r.sha256 !== null && r.bytes! > 0);
   expect(new Set(finished.map((r) => r.participant_id)).size).toBe(2);
   const finishedHashes = new Map(finished.map((r) => [r.id, sha256(fileOf(r))]));
-  // The stored hash is the file's (the studio hashed what it wrote).
-  for (const r of finished) expect(finishedHashes.get(r.id)).toBe(r.sha256);
+  // The stored hash is the media's (the studio hashed what it recorded, then encrypted it).
+  for (const r of finished) expect(await plaintextSha256(fileOf(r))).toBe(r.sha256);
 
   const backup = await run('server/backup/backup-cli.ts', [backupDir, '--data-dir', dataDir]);
   expect(backup.stderr).toBe('');
@@ -257,9 +262,11 @@ it('backs up a running day mid-scenario and restores it: day, marks, written tex
     expect(sha256(fileOf(r))).toBe(finishedHashes.get(r.id));
   }
   for (const r of scenario2) {
-    expect(sha256(fileOf(after.get(r.id)!))).toBe(after.get(r.id)!.sha256);
+    expect(await plaintextSha256(fileOf(after.get(r.id)!))).toBe(after.get(r.id)!.sha256);
     // What was written of it before the backup plays end to end.
-    const decode = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', fileOf(r), '-f', 'null', '-'], { encoding: 'utf8' });
+    const plain = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-plain-')), 'segment.webm');
+    fs.writeFileSync(plain, await plaintextOf(fileOf(r)));
+    const decode = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', plain, '-f', 'null', '-'], { encoding: 'utf8' });
     expect(`${decode.status} ${decode.stderr.trim()}`).toBe('0 ');
   }
 }, 480_000);

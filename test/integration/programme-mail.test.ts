@@ -291,8 +291,8 @@ describe('event order', () => {
     const { sessionId } = studio.assessment.book(booking('short-3s', { title: 'Ordered day', scheduledStart: new Date(start).toISOString(), candidate }), Math.random, orgId);
     const moved = start + DAY;
     studio.db.prepare('UPDATE session_plans SET scheduled_start = ? WHERE session_id = ?').run(moved, sessionId);
-    // Emitted back to back, as a booking and its first change committed a moment apart.
-    studio.bookingEvents.emit({ kind: 'booked', sessionId, organisationId: orgId });
+    // The booking announced itself as it committed; its first change follows a moment later,
+    // before the invitation has been handled.
     studio.bookingEvents.emit({ kind: 'rescheduled', sessionId, organisationId: orgId, previousStart: new Date(start).toISOString(), scheduledStart: new Date(moved).toISOString() });
     await studio.notifications.settled();
     const address = studio.people.get(candidate.personId)!.email!;
@@ -456,7 +456,7 @@ describe('templates and preview', () => {
       Math.random,
       orgId,
     );
-    studio.bookingEvents.emit({ kind: 'booked', sessionId, organisationId: orgId });
+    // The booking announces itself ('booked'): its invitations go out from that.
     await studio.notifications.settled();
     const invitations = () => smtp.received.slice(before).filter((r) => r.mail.subject?.startsWith('Northshire: Templated day'));
     await expect.poll(() => invitations().length, { timeout: 15_000 }).toBe(1);
@@ -481,6 +481,7 @@ describe('templates and preview', () => {
       Math.random,
       orgId,
     );
+    await studio.notifications.settled(); // the booking's own invitations (and their links) first
     const linksBefore = (studio.db.prepare('SELECT COUNT(*) AS n FROM invite_links').get() as { n: number }).n;
     const outboxBefore = studio.mailer.list(orgId, { limit: 500 }).length;
     const preview = await call<MailPreview>(coordinator, 'POST', '/studio/mail/preview', {

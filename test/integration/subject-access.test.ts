@@ -136,6 +136,9 @@ describe('subject access export', () => {
 
     const records = parse<SubjectAccessRecords>(files, 'records.json');
     expect(records.sessions).toHaveLength(1);
+    // Their answers to the privacy and recording notices (accepted when they signed in; version 0
+    // is the shipped default).
+    expect(records.more.privacyNoticeAnswers).toEqual(expect.arrayContaining([expect.objectContaining({ sessionId: day.sessionId, decision: 'accepted', privacyNoticeVersion: 0, recordingNoticeVersion: 0 })]));
     const session = records.sessions[0]!;
     expect(session).toMatchObject({ sessionId: day.sessionId, title: 'Alder assessment', role: 'candidate', bookedAs: 'Aurelia Alderwood', dayStatus: 'complete' });
     expect(session.booking).toMatchObject({ candidateRef: 'ALDER-0042', retake: null });
@@ -167,7 +170,7 @@ describe('subject access export', () => {
     });
     expect(records.emails).toHaveLength(1);
     expect(records.emails[0]).toMatchObject({ subject: 'Your assessment on Thursday', kind: 'invitation' });
-    expect(records.emails[0]!.text).toContain('[invite link withheld');
+    expect(records.emails[0]!.text).toContain('[personal link withheld');
     expect(records.emails[0]!.text).not.toContain('secret-token');
     expect(session.inviteLinks.length).toBeGreaterThanOrEqual(1);
     expect(session.testCalls).toEqual([{ at: '2026-11-30T14:02:00.000Z', passed: true, failedStep: null, path: 'udp', rttMs: 7, uploadKbps: 1100, browser: 'Chromium 140', result: { passed: true } }]);
