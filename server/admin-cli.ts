@@ -6,6 +6,8 @@
 //   add-person --organisation ID --name NAME --email EMAIL --role ROLE [--role ROLE…]
 //   list-people --organisation ID
 //   sign-in-link --email EMAIL [--organisation ID]   (ends their sign-ins; prints a one-time link)
+//   retention-run [--organisation ID] [--dry-run]    (deletes or pseudonymises what is past its period; prints the report)
+//   audit-verify                                     (checks the audit log's hash chain; exit code 1 when it does not hold)
 // Exit code 2 with one line on stderr for bad input.
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -15,7 +17,8 @@ import { loadConfig } from './config.ts';
 import { MagicLinks } from './identity/magic-links.ts';
 import { StaffSessions } from './identity/staff-sessions.ts';
 import { PeopleRepo } from './people/people-repo.ts';
-import { baseUrlFor, openData } from './studio.ts';
+import { baseUrlFor, openData, openDataProtection } from './studio.ts';
+import { verifyAuditChain } from './data-protection/audit-chain.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -26,6 +29,7 @@ const { values: args, positionals } = parseArgs({
     organisation: { type: 'string' },
     email: { type: 'string' },
     role: { type: 'string', multiple: true },
+    'dry-run': { type: 'boolean' },
   },
 });
 
@@ -85,8 +89,20 @@ try {
       out({ person: person.displayName, signInsEnded: ended, signInLink: linkFor(person) });
       break;
     }
+    case 'retention-run': {
+      const organisationId = args.organisation ? organisationOf(args.organisation).id : undefined;
+      const report = openDataProtection(config, data).runRetention({ ...(organisationId ? { organisationId } : {}), dryRun: args['dry-run'] ?? false, trigger: 'npm run admin' });
+      out(report);
+      break;
+    }
+    case 'audit-verify': {
+      const verdict = verifyAuditChain(data.db);
+      out(verdict);
+      if (!verdict.ok) process.exitCode = 1;
+      break;
+    }
     default:
-      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link (see server/admin-cli.ts)');
+      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | retention-run | audit-verify (see server/admin-cli.ts)');
   }
 } catch (error) {
   if (error instanceof z.ZodError) fail(error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));

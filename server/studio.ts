@@ -61,6 +61,8 @@ import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
 import { PasskeyRepo } from './identity/passkeys-repo.ts';
 import { Mailer } from './mail/mailer.ts';
 import { BookingEvents } from './programme/booking-events.ts';
+import { DataProtection } from './data-protection/data-protection.ts';
+import { dataProtectionRoutes } from './data-protection/data-protection-routes.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -89,6 +91,8 @@ export interface Studio {
   mailer: Mailer;
   /** What happened to bookings (booked, rescheduled, cancelled, swapped, result available), for notifications. */
   bookingEvents: BookingEvents;
+  /** Retention periods and runs, legal holds, erasure (server/data-protection/). */
+  dataProtection: DataProtection;
   docStore: DocStore;
   people: PeopleRepo;
   staffSessions: StaffSessions;
@@ -136,6 +140,17 @@ export function openModeration(
   });
 }
 
+/** Data protection over the data directory (the server and `npm run admin` both use it). */
+export function openDataProtection(config: Config, data: { db: Database; audit: AuditRepo }, log?: Logger): DataProtection {
+  return new DataProtection({
+    db: data.db,
+    audit: data.audit,
+    recordingsDir: path.join(config.dataDir, 'recordings'),
+    defaults: { recordings: config.recording.retentionDays, ...config.retention },
+    ...(log ? { log } : {}),
+  });
+}
+
 export function baseUrlFor(config: Config, port: number): string {
   return config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 }
@@ -169,6 +184,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const mailer = new Mailer({ db, log, smtp: config.mail.smtp });
   mailer.start();
   const bookingEvents = new BookingEvents(log);
+  const dataProtection = openDataProtection(config, { db, audit }, log);
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -256,6 +272,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   api.use(supportRoutes({ auth, assessment, moderation, sessions, audit, log }));
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
+  api.use(dataProtectionRoutes({ dataProtection, staffSessions, audit, db }));
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
@@ -305,6 +322,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   assessment.start();
   written.restore();
   recordings.start(assessment);
+  dataProtection.start();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -336,6 +354,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     calibration,
     mailer,
     bookingEvents,
+    dataProtection,
     docStore,
     people,
     staffSessions,
@@ -343,6 +362,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     httpApp: app,
     log,
     async close() {
+      dataProtection.close();
       await recordings.close();
       await mailer.close();
       written.close();
