@@ -210,6 +210,11 @@ const DATA_PROTECTION_SQL = `CREATE TABLE retention_periods (
 /** A schema change: SQL, or (where a value must be computed, like the audit chain) code. */
 type Migration = string | ((db: DatabaseSync) => void);
 
+const DATA_PROTECTION_MIGRATION: Migration = (db) => {
+  chainExistingAuditRows(db);
+  db.exec(DATA_PROTECTION_SQL);
+};
+
 const MIGRATIONS: Migration[] = [
   `CREATE TABLE sessions (
      id TEXT PRIMARY KEY,
@@ -711,15 +716,15 @@ const MIGRATIONS: Migration[] = [
    CREATE TRIGGER equalities_answers_once BEFORE UPDATE ON equalities_answers
      BEGIN SELECT RAISE(ABORT, 'equalities answers are given once'); END;`,
   ORGANISATION_CONTENT_MIGRATION,
-  (db) => {
-    chainExistingAuditRows(db);
-    db.exec(DATA_PROTECTION_SQL);
-  },
+  DATA_PROTECTION_MIGRATION,
 ];
 
 /** The schema version that makes scenarios and templates per organisation (tests migrate a
  *  database to just before it). */
 export const ORGANISATION_CONTENT_VERSION = MIGRATIONS.indexOf(ORGANISATION_CONTENT_MIGRATION) + 1;
+
+/** The schema version that chains the audit log and adds retention, holds and erasure. */
+export const DATA_PROTECTION_VERSION = MIGRATIONS.indexOf(DATA_PROTECTION_MIGRATION) + 1;
 
 /** The database file in a data directory. */
 export function databaseFile(dataDir: string): string {
