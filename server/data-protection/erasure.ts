@@ -44,10 +44,6 @@ export function erasePerson(
     display_name: string;
     role: string;
   }>;
-  const sessionIds = [...new Set(participants.map((p) => p.session_id))];
-  const held = deps.holds.heldSessionIds();
-  const heldHere = sessionIds.filter((id) => held.has(id));
-  if (heldHere.length > 0) throw new ProtocolFailure('CONFLICT', `a legal hold is on ${heldHere.length === 1 ? 'a session' : `${heldHere.length} sessions`} of this person (${heldHere.join(', ')}): release it first`);
   const candidateSessions = participants.filter((p) => p.role === 'candidate').map((p) => p.session_id);
   const resultSessions = candidateSessions.filter((id) => db.prepare('SELECT 1 FROM moderation_results WHERE session_id = ?').get(id));
   if (resultSessions.length > 0 && !input.request.keepResults) {
@@ -67,6 +63,14 @@ export function erasePerson(
   for (const ref of refs) if (ref && ref.length >= MIN_REPLACED) replacements.set(ref, pseudonymRef);
   const ordered = [...replacements.entries()].sort((a, b) => b[0].length - a[0].length);
   const participantIds = participants.map((p) => p.id);
+  const textColumns = sweptColumns(db);
+  // Their sessions, and every other session with a row that names them (a review they were
+  // the reviewer of, say): a hold on any of them refuses the erasure, and the protected rows
+  // of exactly these sessions are opened to the pseudonymisation.
+  const sessionIds = [...new Set([...participants.map((p) => p.session_id), ...sessionsNaming(db, textColumns, ordered.map(([from]) => from))])];
+  const held = deps.holds.heldSessionIds();
+  const heldHere = sessionIds.filter((id) => held.has(id));
+  if (heldHere.length > 0) throw new ProtocolFailure('CONFLICT', `a legal hold is on ${heldHere.length === 1 ? 'a session' : `${heldHere.length} sessions`} of this person (${heldHere.join(', ')}): release it first`);
   const tables: Record<string, number> = {};
   const count = (table: string, n: number | bigint): void => {
     if (Number(n) > 0) tables[table] = (tables[table] ?? 0) + Number(n);
@@ -108,18 +112,12 @@ export function erasePerson(
     count('participants', db.prepare('UPDATE participants SET display_name = ? WHERE person_id = ?').run(pseudonym, person.id).changes);
 
     // Everywhere else their name, email or candidate reference appears in text.
-    for (const table of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>) {
-      if (NOT_SWEPT.has(table.name)) continue;
-      const columns = db.prepare(`SELECT name, type FROM pragma_table_info(?)`).all(table.name) as Array<{ name: string; type: string }>;
-      for (const column of columns) {
-        if (column.type.toUpperCase() === 'BLOB' || column.type.toUpperCase() === 'INTEGER' || column.type.toUpperCase() === 'REAL') continue;
-        for (const [from, to] of ordered) {
-          count(
-            table.name,
-            db.prepare(`UPDATE "${table.name}" SET "${column.name}" = replace("${column.name}", ?, ?) WHERE typeof("${column.name}") = 'text' AND instr("${column.name}", ?) > 0`)
-              .run(from, to, from).changes,
-          );
-        }
+    for (const { table, column } of textColumns) {
+      for (const [from, to] of ordered) {
+        count(
+          table,
+          db.prepare(`UPDATE "${table}" SET "${column}" = replace("${column}", ?, ?) WHERE typeof("${column}") = 'text' AND instr("${column}", ?) > 0`).run(from, to, from).changes,
+        );
       }
     }
     // A frozen text that named them: its editor state (which holds the same text) is dropped
@@ -184,6 +182,30 @@ export function erasePerson(
   // Files go once the rows saying they are gone are stored.
   for (const file of recordingFiles) deps.removeRecordingFile(file);
   return JSON.parse((db.prepare('SELECT report FROM erasures WHERE id = ?').get(erasureId) as { report: string }).report) as ErasureReport;
+}
+
+/** Every column the sweep replaces names in: text columns of every table but NOT_SWEPT. */
+function sweptColumns(db: Database): Array<{ table: string; column: string; bySession: boolean }> {
+  const found: Array<{ table: string; column: string; bySession: boolean }> = [];
+  for (const { name: table } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>) {
+    if (NOT_SWEPT.has(table)) continue;
+    const columns = db.prepare('SELECT name, type FROM pragma_table_info(?)').all(table) as Array<{ name: string; type: string }>;
+    const bySession = columns.some((c) => c.name === 'session_id');
+    for (const c of columns) if (!['BLOB', 'INTEGER', 'REAL'].includes(c.type.toUpperCase())) found.push({ table, column: c.name, bySession });
+  }
+  return found;
+}
+
+function sessionsNaming(db: Database, columns: Array<{ table: string; column: string; bySession: boolean }>, strings: string[]): string[] {
+  const ids = new Set<string>();
+  for (const { table, column, bySession } of columns) {
+    if (!bySession) continue;
+    for (const text of strings) {
+      const rows = db.prepare(`SELECT DISTINCT session_id FROM "${table}" WHERE typeof("${column}") = 'text' AND instr("${column}", ?) > 0`).all(text) as Array<{ session_id: string | null }>;
+      for (const r of rows) if (r.session_id) ids.add(r.session_id);
+    }
+  }
+  return [...ids];
 }
 
 /** How a string appears inside a JSON string. */

@@ -83,6 +83,7 @@ describe('retention', () => {
   let free: FinishedDay;
   let recordings: Record<string, { id: string; file: string }>;
   let hold: LegalHold;
+  let reviewer: Participant;
 
   beforeAll(async () => {
     reviewed = await finishedDay(orgA, { title: 'Rowan reviewed day' });
@@ -93,8 +94,9 @@ describe('retention', () => {
     // A result review open on the first day: its reviewer is a moderator of another day.
     const template = studio.templates.saveNewVersion(shortTemplate(3));
     const other = studio.assessment.book(booking(template.id, { title: 'Rowan other day' }), Math.random, orgA);
+    reviewer = other.participants.find((p) => p.role === 'moderator')!;
     const opened = await callAs(studio, reviewed.one('coordinator'), 'POST', `/moderation/sessions/${reviewed.sessionId}/reviews`, {
-      reviewerParticipantId: other.participants.find((p) => p.role === 'moderator')!.id,
+      reviewerParticipantId: reviewer.id,
       reasons: 'The candidate appealed the outcome of scenario one.',
     });
     expect(opened.status).toBe(200);
@@ -196,6 +198,13 @@ describe('retention', () => {
     expect(fs.existsSync(recordings.reviewed!.file)).toBe(true);
     expect(frozenText(reviewed.sessionId)).toBeDefined();
     expect(report.heldSessionIds).toEqual([reviewed.sessionId]);
+  });
+
+  it('the reviewer of an open review cannot be erased: the review holds the session that names them', async () => {
+    const refused = await asStaff<{ error: { message: string } }>(adminA, 'POST', `/org/people/${reviewer.personId!}/erase`, { reason: 'Left the organisation' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain(reviewed.sessionId);
+    expect(studio.db.prepare('SELECT reviewer_name FROM result_reviews WHERE session_id = ?').get(reviewed.sessionId)).toEqual({ reviewer_name: reviewer.displayName });
   });
 
   it('audit rows past every period are removed oldest first behind an anchor, and the chain still verifies', () => {
