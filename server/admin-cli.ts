@@ -8,7 +8,11 @@
 //   sign-in-link --email EMAIL [--organisation ID]   (ends their sign-ins; prints a one-time link)
 //   retention-run [--organisation ID] [--dry-run]    (deletes or pseudonymises what is past its period; prints the report)
 //   audit-verify                                     (checks the audit log's hash chain; exit code 1 when it does not hold)
+//   subject-access --person ID --out FILE   (the person's subject access archive, a zip; see
+//                                            server/data-protection/subject-access.ts)
 // Exit code 2 with one line on stderr for bad input.
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { EmailSchema, NewPersonSchema, type Person } from '../shared/people.ts';
@@ -17,8 +21,14 @@ import { loadConfig } from './config.ts';
 import { MagicLinks } from './identity/magic-links.ts';
 import { StaffSessions } from './identity/staff-sessions.ts';
 import { PeopleRepo } from './people/people-repo.ts';
-import { baseUrlFor, openData, openDataProtection } from './studio.ts';
+import { baseUrlFor, openAssessment, openData, openDataProtection, openModeration } from './studio.ts';
 import { verifyAuditChain } from './data-protection/audit-chain.ts';
+import { SubjectAccessCommandSchema } from '../shared/subject-access.ts';
+import { DocStore } from './collab/doc-store.ts';
+import { collectSubjectAccess } from './data-protection/subject-access.ts';
+import { writeSubjectAccessArchive } from './data-protection/subject-access-archive.ts';
+import { createLogger } from './log.ts';
+import { WrittenExercise } from './written/written-exercise.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -30,6 +40,8 @@ const { values: args, positionals } = parseArgs({
     email: { type: 'string' },
     role: { type: 'string', multiple: true },
     'dry-run': { type: 'boolean' },
+    person: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 
@@ -101,8 +113,32 @@ try {
       if (!verdict.ok) process.exitCode = 1;
       break;
     }
+    case 'subject-access': {
+      const input = SubjectAccessCommandSchema.parse({ person: args.person ?? '', out: args.out ?? '' });
+      const subject = people.get(input.person) ?? fail(`no person ${input.person}`);
+      // Moderation over the stored documents: the export reads what the running studio has stored.
+      const log = createLogger('warn');
+      const assessment = openAssessment(data, log);
+      const store = new DocStore(data.db);
+      const written = new WrittenExercise({ db: data.db, store, assessment, audit: data.audit, log }, config.written);
+      const moderation = openModeration(data, { assessment, store, written, log });
+      const recordingsDir = path.join(config.dataDir, 'recordings');
+      try {
+        const collected = collectSubjectAccess({ db: data.db, people, sessions: data.sessions, moderation, recordingsDir }, subject.organisationId, subject.id, (_subject, counts) =>
+          data.audit.append({ person: { ...operator, organisationId: subject.organisationId }, action: 'subject_access.exported', detail: { personId: subject.id, ...counts } }),
+        );
+        const file = path.resolve(input.out);
+        // The archive holds everything about a person: readable by the operator only.
+        const summary = await writeSubjectAccessArchive({ moderation, recordingsDir }, collected, fs.createWriteStream(file, { mode: 0o600 }));
+        fs.chmodSync(file, 0o600);
+        out({ person: subject.displayName, file, bytes: summary.bytes, reports: summary.reports, recordings: summary.recordings, entries: summary.entries });
+      } finally {
+        assessment.close();
+      }
+      break;
+    }
     default:
-      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | retention-run | audit-verify (see server/admin-cli.ts)');
+      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | subject-access | retention-run | audit-verify (see server/admin-cli.ts)');
   }
 } catch (error) {
   if (error instanceof z.ZodError) fail(error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));

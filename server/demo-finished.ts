@@ -86,8 +86,12 @@ export function storeFinishedDay(deps: FinishedDayDeps, sessionId: string, lead:
   }
 
   // Run the day through every phase.
+  // The simulated candidate is there throughout: each scenario counts as sat (issue 15).
   let state = deps.assessment.control(lead, { action: 'start' });
-  while (state.status !== 'complete') state = deps.assessment.control(lead, { action: 'advance', fromPhaseIndex: state.phaseIndex });
+  while (state.status !== 'complete') {
+    state = deps.assessment.control(lead, { action: 'advance', fromPhaseIndex: state.phaseIndex });
+    deps.assessment.noteOnStage(sessionId, () => true);
+  }
   if (writes) deps.written.freeze(sessionId);
 
   // Each sheet is its own document, written only by its observer.

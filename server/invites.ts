@@ -53,6 +53,19 @@ export class Invites {
     return this.links.revokeAll(participant.id);
   }
 
+  /** The session's day moved: every link in force lasts until the new day's end plus the
+   *  result period (issue 15). Returns how many links changed. */
+  moveWithDay(sessionId: string): number {
+    const participants = this.db.prepare('SELECT id, session_id AS sessionId FROM participants WHERE session_id = ?').all(sessionId) as Array<{ id: string; sessionId: string }>;
+    let moved = 0;
+    for (const p of participants) {
+      const until = new Date(this.validUntil({ sessionId: p.sessionId })).toISOString();
+      const result = this.db.prepare('UPDATE invite_links SET valid_until = ? WHERE participant_id = ? AND revoked_at IS NULL AND valid_until > ?').run(until, p.id, new Date().toISOString());
+      moved += Number(result.changes);
+    }
+    return moved;
+  }
+
   private async url(baseUrl: string, participant: Participant, link: InviteLink): Promise<string> {
     const ttlSeconds = Math.max(1, Math.floor((link.validUntil - Date.now()) / 1000));
     const token = await this.tokens.sign('invite', { participantId: participant.id, sessionId: participant.sessionId, role: participant.role, linkId: link.id }, ttlSeconds);
@@ -60,7 +73,7 @@ export class Invites {
   }
 
   /** From booking until the planned day's end plus the result period. */
-  private validUntil(participant: Participant): number {
+  private validUntil(participant: Pick<Participant, 'sessionId'>): number {
     const plan = this.db.prepare('SELECT scheduled_start FROM session_plans WHERE session_id = ?').get(participant.sessionId) as { scheduled_start: number | null } | undefined;
     const fromNow = Date.now() + this.lifetime.ttlSeconds * 1000;
     if (!plan?.scheduled_start) return fromNow;

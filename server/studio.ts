@@ -63,6 +63,11 @@ import { Mailer } from './mail/mailer.ts';
 import { BookingEvents } from './programme/booking-events.ts';
 import { DataProtection } from './data-protection/data-protection.ts';
 import { dataProtectionRoutes } from './data-protection/data-protection-routes.ts';
+import { ProgrammeService } from './programme/programme-service.ts';
+import { programmeRoutes } from './http/programme-routes.ts';
+import { subjectAccessRoutes } from './data-protection/subject-access-routes.ts';
+import type { SubjectAccessContributor } from './data-protection/subject-access.ts';
+import { holdStudioLock } from './backup/studio-lock.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const VERSION: string = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version;
@@ -93,7 +98,11 @@ export interface Studio {
   bookingEvents: BookingEvents;
   /** Retention periods and runs, legal holds, erasure (server/data-protection/). */
   dataProtection: DataProtection;
+  /** The sessions calendar and changes to bookings (issue 15). */
+  programme: ProgrammeService;
   docStore: DocStore;
+  /** Sections other parts of the studio add to a subject access export's records.json (by name). */
+  subjectAccessContributors: Map<string, SubjectAccessContributor>;
   people: PeopleRepo;
   staffSessions: StaffSessions;
   magicLinks: MagicLinks;
@@ -157,6 +166,8 @@ export function baseUrlFor(config: Config, port: number): string {
 
 export async function startStudio(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Studio> {
   const { db, sessions, audit, tokens, invites } = openData(config);
+  // `npm run restore` refuses to swap the data directory while this is held.
+  const studioLock = holdStudioLock(config.dataDir);
   tightenTree(path.join(config.dataDir, 'recordings')); // 0700 before the recorder writes there
   const bank = new ScenarioBank(db);
   const templates = new TemplatesRepo(db);
@@ -185,6 +196,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   mailer.start();
   const bookingEvents = new BookingEvents(log);
   const dataProtection = openDataProtection(config, { db, audit }, log);
+  const programme = new ProgrammeService({ db, sessions, people, assessment, invites, audit, events: bookingEvents });
+  assessment.on('booked', (sessionId, organisationId) => bookingEvents.emit({ kind: 'booked', sessionId, organisationId }));
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -247,6 +260,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
+  api.use(programmeRoutes({ auth, programme, invites, baseUrl: () => baseUrl, log }));
   api.use(moderationRoutes({ auth, moderation, audit, sessionOfParticipant: (id) => sessions.getParticipant(id)?.sessionId, log }));
   api.use(
     analyticsRoutes({
@@ -274,6 +288,20 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   api.use(identity.api);
   api.use(dataProtectionRoutes({ dataProtection, staffSessions, audit, db }));
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
+  const subjectAccessContributors = new Map<string, SubjectAccessContributor>();
+  api.use(
+    subjectAccessRoutes({
+      db,
+      people,
+      sessions,
+      moderation,
+      contributors: subjectAccessContributors,
+      recordingsDir: path.join(config.dataDir, 'recordings'),
+      staffSessions,
+      audit,
+      log,
+    }),
+  );
   api.use(prejoinRoutes({ auth, probes, testCalls, audit, helpContact: config.helpContact, log }));
   const app = createHttpApp({
     extraApi: api,
@@ -292,7 +320,19 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
   });
   const server = http.createServer(app);
-  const signalling = attachSignalling(server, { auth, rooms, audit, assessment, sessions, recordings, iceServers: config.iceServers, allowedOrigins: () => allowedOrigins, log });
+  const signalling = attachSignalling(server, {
+    auth,
+    rooms,
+    audit,
+    assessment,
+    sessions,
+    recordings,
+    iceServers: config.iceServers,
+    allowedOrigins: () => allowedOrigins,
+    log,
+    // A candidate joining during a scenario is on stage in it: the scenario counts as sat.
+    joined: (participant) => void assessment.noteOnStage(participant.sessionId, (id) => signalling.connectedParticipantIds(participant.sessionId).has(id)),
+  });
   recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
   connections.ids = signalling.connectedParticipantIds;
   const collab = attachCollab(server, {
@@ -314,6 +354,11 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);
+    try {
+      assessment.noteOnStage(sessionId, (id) => signalling.connectedParticipantIds(sessionId).has(id));
+    } catch (error) {
+      log.error({ sessionId, err: (error as Error).message }, 'recording who was on stage failed');
+    }
     void rooms
       .get(sessionId)
       .then((room) => room?.setStage(stage))
@@ -355,7 +400,9 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     mailer,
     bookingEvents,
     dataProtection,
+    programme,
     docStore,
+    subjectAccessContributors,
     people,
     staffSessions,
     magicLinks,
@@ -376,6 +423,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       await signalling.close();
       pool.close();
       db.close();
+      studioLock.release();
     },
   };
 }

@@ -31,8 +31,11 @@ const PRE_ROLL_MS = 300;
 const INTERLEAVE_WAIT_MS = 300;
 /** The stream's header waits at most this long for the camera's picture size. */
 const HEADER_WAIT_MS = 1000;
-/** At a stop, frames captured before the cut are waited for at most this long. */
-const CUT_WAIT_MS = 500;
+/** At a stop, frames captured before the cut are waited for at most this long. A loaded
+ *  sender's frames arrive a second or more after capture, and what was said just before a phase
+ *  ended is evidence too. The wait ends as soon as every track has caught up; it is bounded because
+ *  the next recorded phase starts only after it. */
+const CUT_WAIT_MS = 1500;
 /** A segment waits at most this long for sender reports of every track (the microphone's come
  *  every few seconds) before it times frames by their arrival; its frames are held meanwhile. */
 const REPORT_WAIT_MS = 8000;
@@ -266,6 +269,10 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     this.decide();
     const deadline = Date.now() + CUT_WAIT_MS;
     while (Date.now() < deadline && this.ffmpeg.exitCode === null && !this.caughtUp(cutMs)) await new Promise((r) => setTimeout(r, 20));
+    if (!this.caughtUp(cutMs) && this.ffmpeg.exitCode === null) {
+      const behindMs = Object.fromEntries(this.kinds.map((k) => [k, Math.round(cutMs - (this.lastServerMs.get(k) ?? Number.NEGATIVE_INFINITY))]));
+      this.log.warn({ file: this.file, behindMs }, 'frames captured before the cut had not arrived when the segment stopped');
+    }
     this.detach();
     this.pump(true);
     this.flushCluster();

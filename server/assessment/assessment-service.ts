@@ -7,6 +7,7 @@ import {
   characterNameOf,
   plannedPhases,
   startsInThePast,
+  type Adjustments,
   type BookSession,
   type ContentKind,
   type DayControl,
@@ -43,6 +44,8 @@ Based on what you have heard in the scenarios so far, write:
 interface ServiceEvents {
   /** The day changed: its new state and the stage that follows from it. */
   dayChanged: [sessionId: string, state: DayState, stage: Stage];
+  /** A booking committed (issue 15: notifications follow it). */
+  booked: [sessionId: string, organisationId: string];
 }
 
 export class AssessmentService extends EventEmitter<ServiceEvents> {
@@ -93,10 +96,18 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
    *  default one if not given); its templates and scenario bank are the ones used.
    *  `bookedBy`: the participant (or staff desk) who books it, named in the audit row. */
   book(input: BookSession, random: () => number = Math.random, organisationId?: string, bookedBy?: string): { sessionId: string; participants: Participant[] } {
+    const organisation = organisationId ?? this.sessions.defaultOrganisation();
+    const booked = this.bookInTransaction(input, random, organisation, bookedBy);
+    // Announced once stored; inside a caller's transaction this is before its commit (callers
+    // that book in their own transaction are offline tools with nobody listening).
+    if (!this.db.isTransaction) this.emit('booked', booked.sessionId, organisation);
+    return booked;
+  }
+
+  private bookInTransaction(input: BookSession, random: () => number, organisation: string, bookedBy?: string): { sessionId: string; participants: Participant[] } {
     if (startsInThePast(input.scheduledStart, this.now())) {
       throw new ProtocolFailure('INVALID_PAYLOAD', 'scheduledStart: this time has already passed: choose a time from now on');
     }
-    const organisation = organisationId ?? this.sessions.defaultOrganisation();
     const template = this.templates.latest(input.templateId, organisation);
     if (!template) throw new ProtocolFailure('NOT_FOUND', `no template "${input.templateId}"`);
     const retake = input.retake ?? null;
@@ -117,7 +128,11 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
     }
     return transaction(this.db, () => {
       if (retake) this.retakeEligibility(retake, input.candidate.candidateRef);
-      const sat = this.plans.scenariosSatBy(input.candidate.candidateRef, organisation);
+      // Never a scenario the candidate sat, nor one drawn for a session of theirs still to come.
+      const sat = new Set([
+        ...this.plans.scenariosSatBy(input.candidate.candidateRef, organisation),
+        ...this.plans.scenariosReservedFor(input.candidate.candidateRef, organisation),
+      ]);
       let drawn;
       try {
         drawn = drawScenarios(this.bank.list(undefined, organisation), template.level, template.scenarioCount, sat, random);
@@ -175,6 +190,37 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
         },
       });
       return { sessionId: session.id, participants };
+    });
+  }
+
+  /** Records the candidate as on stage when a scenario is running and they are connected
+   *  (called on every day change and whenever someone joins the room): what makes a scenario
+   *  "sat" (issue 15). Returns the scenario recorded, if any. */
+  noteOnStage(sessionId: string, connected: (participantId: string) => boolean): number | null {
+    const record = this.runner.get(sessionId);
+    if (!record || (record.status !== 'running' && record.status !== 'paused')) return null;
+    const phase = record.phases[record.phaseIndex];
+    if (phase?.kind !== 'scenario' || phase.scenario === undefined) return null;
+    const candidates = this.sessions.listParticipants(sessionId).filter((p) => p.role === 'candidate' && connected(p.id));
+    for (const candidate of candidates) this.plans.recordOnStage(sessionId, phase.scenario, candidate.id, this.now());
+    return candidates.length > 0 ? phase.scenario : null;
+  }
+
+  /** Announces the day again (its people or schedule changed: the stage and every client follow). */
+  restage(sessionId: string): void {
+    const record = this.runner.get(sessionId);
+    if (record) this.emit('dayChanged', sessionId, this.toState(record), this.stageFor(sessionId));
+  }
+
+  /** New adjustments for a day that has not started: the plan and the day's phases change
+   *  together with `audit` (one transaction), then the day is announced. */
+  changeAdjustments(sessionId: string, adjustments: Adjustments, audit: () => void): void {
+    const plan = this.plans.plan(sessionId);
+    if (!plan) throw new ProtocolFailure('NOT_FOUND', 'this session has no plan');
+    const phases = plannedPhases(plan.template, adjustments, plan.retake?.element ?? null);
+    this.runner.replan(sessionId, phases, () => {
+      this.plans.setAdjustments(sessionId, adjustments);
+      audit();
     });
   }
 

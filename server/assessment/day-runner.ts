@@ -113,6 +113,21 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     return next;
   }
 
+  /** New phases for a day that has not started (changed adjustments). Stored, then announced;
+   *  `inTransaction` runs inside the same transaction (the caller's audit row and plan). */
+  replan(sessionId: string, phases: PhaseSpec[], inTransaction: () => void): DayRecord {
+    const current = this.get(sessionId);
+    if (!current) throw new Error(`session ${sessionId} has no assessment day`);
+    if (current.status !== 'waiting') throw new Error('only a day that has not started can be replanned');
+    const next: DayRecord = { ...current, phases };
+    this.plans.atomically(() => {
+      this.plans.saveDay(next);
+      inTransaction();
+    });
+    this.applied(next);
+    return next;
+  }
+
   /** Faults to show on the live board for this session (empty when all is well). */
   alerts(sessionId: string): BoardAlert[] {
     const failure = this.failures.get(sessionId);

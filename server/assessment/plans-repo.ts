@@ -98,17 +98,70 @@ export class PlansRepo {
     return rows.map((r) => ({ number: r.number, scenarioId: r.scenario_id, actorParticipantId: r.actor_participant_id }));
   }
 
-  /** Every scenario this candidate (by their reference) has been drawn before: retakes avoid them. */
-  /** In one organisation (a reference means nothing in another): without one, anywhere. */
+  /** Every scenario this candidate (by their reference) has sat: been on stage in (issue 15;
+   *  a scenario drawn for a session they never came to is not sat). In one organisation (a
+   *  reference means nothing in another): without one, anywhere. */
   scenariosSatBy(candidateRef: string, organisationId?: string): Set<string> {
     const rows = this.db
       .prepare(
         `SELECT s.scenario_id FROM session_scenarios s JOIN session_plans p ON p.session_id = s.session_id
          JOIN sessions x ON x.id = s.session_id
+         JOIN scenario_attendance a ON a.session_id = s.session_id AND a.number = s.number
+         JOIN participants c ON c.id = a.participant_id AND c.role = 'candidate'
          WHERE p.candidate_ref = ? AND (? IS NULL OR x.organisation_id = ?)`,
       )
       .all(candidateRef, organisationId ?? null, organisationId ?? null) as Array<{ scenario_id: string }>;
     return new Set(rows.map((r) => r.scenario_id));
+  }
+
+  /** Scenarios drawn for this candidate's sessions still to come (not cancelled, not closed as
+   *  a no-show, day not complete): a second booking must not draw them again. */
+  scenariosReservedFor(candidateRef: string, organisationId: string): Set<string> {
+    const rows = this.db
+      .prepare(
+        `SELECT s.scenario_id FROM session_scenarios s JOIN session_plans p ON p.session_id = s.session_id
+         JOIN sessions x ON x.id = s.session_id LEFT JOIN assessment_days d ON d.session_id = s.session_id
+         WHERE p.candidate_ref = ? AND x.organisation_id = ? AND x.cancelled_at IS NULL AND x.no_show_at IS NULL
+           AND (d.status IS NULL OR d.status <> 'complete')`,
+      )
+      .all(candidateRef, organisationId) as Array<{ scenario_id: string }>;
+    return new Set(rows.map((r) => r.scenario_id));
+  }
+
+  /** Records that the candidate was on stage in this scenario (once; later calls keep the first time). */
+  recordOnStage(sessionId: string, number: number, participantId: string, at: number): boolean {
+    const result = this.db
+      .prepare('INSERT OR IGNORE INTO scenario_attendance (session_id, number, participant_id, on_stage_at) VALUES (?, ?, ?, ?)')
+      .run(sessionId, number, participantId, new Date(at).toISOString());
+    return Number(result.changes) > 0;
+  }
+
+  /** Scenario numbers of this session the candidate was on stage in. */
+  scenariosAttended(sessionId: string): number[] {
+    const rows = this.db
+      .prepare(
+        `SELECT DISTINCT a.number FROM scenario_attendance a JOIN participants c ON c.id = a.participant_id AND c.role = 'candidate'
+         WHERE a.session_id = ? ORDER BY a.number`,
+      )
+      .all(sessionId) as Array<{ number: number }>;
+    return rows.map((r) => r.number);
+  }
+
+  setScheduledStart(sessionId: string, scheduledStart: number): void {
+    this.db.prepare('UPDATE session_plans SET scheduled_start = ? WHERE session_id = ?').run(scheduledStart, sessionId);
+  }
+
+  setAdjustments(sessionId: string, adjustments: Adjustments): void {
+    this.db.prepare('UPDATE session_plans SET adjustments = ? WHERE session_id = ?').run(JSON.stringify(adjustments), sessionId);
+  }
+
+  setCandidateRef(sessionId: string, candidateRef: string): void {
+    this.db.prepare('UPDATE session_plans SET candidate_ref = ? WHERE session_id = ?').run(candidateRef, sessionId);
+  }
+
+  /** The scenarios one actor's place played now go to another place (a swapped actor). */
+  moveActor(sessionId: string, fromParticipantId: string, toParticipantId: string): void {
+    this.db.prepare('UPDATE session_scenarios SET actor_participant_id = ? WHERE session_id = ? AND actor_participant_id = ?').run(toParticipantId, sessionId, fromParticipantId);
   }
 
   /** Runs `fn` in one transaction: a day's transition and its audit rows are stored together

@@ -54,6 +54,8 @@ export class ParticipantAuth {
   /** Whether a sign-in still holds (live sockets ask every few seconds): its link not revoked
    *  or expired, its staff session open and its person not removed. */
   stillValid(participant: Participant, proof: AuthProof): boolean {
+    // A place swapped out, or a session cancelled, admits nobody any more (issue 15).
+    if (this.sessions.placeEnded(participant.id)) return false;
     if (proof.kind === 'link') return this.links.check(proof.linkId, participant.id) === 'ok' && !this.personRemoved(participant);
     const staff = this.staff?.verify(proof.secret);
     return Boolean(staff?.ok && staff.person.id === participant.personId);
@@ -105,6 +107,7 @@ export class ParticipantAuth {
     }
     const participant = this.sessions.getParticipant(participantId);
     if (!participant || participant.personId !== staff.person.id) return { ok: false, reason: 'invalid' };
+    if (this.sessions.placeEnded(participant.id)) return { ok: false, reason: 'revoked', participantId: participant.id };
     return { ok: true, participant, proof: { kind: 'staff', secret } };
   }
 
@@ -121,6 +124,7 @@ export class ParticipantAuth {
     if (!participant || participant.sessionId !== claims.sessionId || participant.role !== claims.role || this.personRemoved(participant)) {
       return { ok: false, reason: 'invalid' };
     }
+    if (this.sessions.placeEnded(participant.id)) return { ok: false, reason: 'revoked', participantId: participant.id };
     return { ok: true, participant, proof: { kind: 'link', linkId: claims.linkId } };
   }
 }

@@ -716,6 +716,26 @@ const MIGRATIONS: Migration[] = [
    CREATE TRIGGER equalities_answers_once BEFORE UPDATE ON equalities_answers
      BEGIN SELECT RAISE(ABORT, 'equalities answers are given once'); END;`,
   ORGANISATION_CONTENT_MIGRATION,
+  // Changing a booking (issue 15): a cancelled session (when, why), a candidate marked as not
+  // having come, a place whose person was swapped out (kept for the history, no longer in the
+  // session), and each scenario a candidate was actually on stage in ("sat"). Days from before
+  // this count every scenario phase they reached as sat by the session's candidate.
+  `ALTER TABLE sessions ADD COLUMN cancelled_at TEXT;
+   ALTER TABLE sessions ADD COLUMN cancel_reason TEXT;
+   ALTER TABLE sessions ADD COLUMN no_show_at TEXT;
+   ALTER TABLE participants ADD COLUMN replaced_at TEXT;
+   CREATE TABLE scenario_attendance (
+     session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+     number INTEGER NOT NULL,
+     participant_id TEXT NOT NULL,
+     on_stage_at TEXT NOT NULL,
+     PRIMARY KEY (session_id, number, participant_id)
+   );
+   INSERT OR IGNORE INTO scenario_attendance (session_id, number, participant_id, on_stage_at)
+     SELECT d.session_id, json_extract(ph.value, '$.scenario'), p.id, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+     FROM assessment_days d, json_each(d.phases) ph
+     JOIN participants p ON p.session_id = d.session_id AND p.role = 'candidate'
+     WHERE json_extract(ph.value, '$.kind') = 'scenario' AND CAST(ph.key AS INTEGER) <= d.phase_index;`,
   DATA_PROTECTION_MIGRATION,
 ];
 

@@ -96,7 +96,7 @@ export class SessionsRepo {
   /** The participants that are this person's places in sessions, newest session first. */
   participantsOfPerson(personId: string): Participant[] {
     const rows = this.db
-      .prepare('SELECT p.* FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.person_id = ? ORDER BY s.created_at DESC, p.rowid')
+      .prepare('SELECT p.* FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.person_id = ? AND p.replaced_at IS NULL ORDER BY s.created_at DESC, p.rowid')
       .all(personId) as unknown as ParticipantRow[];
     return rows.map(toParticipant);
   }
@@ -115,11 +115,68 @@ export class SessionsRepo {
     return row && toParticipant(row);
   }
 
+  /** The session's people now (a place whose person was swapped out is no longer one). */
   listParticipants(sessionId: string): Participant[] {
     const rows = this.db
-      .prepare('SELECT * FROM participants WHERE session_id = ? ORDER BY created_at, rowid')
+      .prepare('SELECT * FROM participants WHERE session_id = ? AND replaced_at IS NULL ORDER BY created_at, rowid')
       .all(sessionId) as unknown as ParticipantRow[];
     return rows.map(toParticipant);
+  }
+
+  /** The places swapped out of the session, for its history. */
+  listReplaced(sessionId: string): Participant[] {
+    const rows = this.db
+      .prepare('SELECT * FROM participants WHERE session_id = ? AND replaced_at IS NOT NULL ORDER BY replaced_at, rowid')
+      .all(sessionId) as unknown as ParticipantRow[];
+    return rows.map(toParticipant);
+  }
+
+  /** Whether this place no longer admits anyone: its person was swapped out, or its session
+   *  was cancelled or closed as a no-show (issue 15). */
+  placeEnded(participantId: string): boolean {
+    const row = this.db
+      .prepare('SELECT p.replaced_at, s.cancelled_at, s.no_show_at FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = ?')
+      .get(participantId) as { replaced_at: string | null; cancelled_at: string | null; no_show_at: string | null } | undefined;
+    return Boolean(row && (row.replaced_at || row.cancelled_at || row.no_show_at));
+  }
+
+  /** A new place in an existing session, for the named person (as at booking). */
+  addParticipant(sessionId: string, place: NewSession['participants'][number]): Participant {
+    const organisationId = this.organisationOf(sessionId) ?? this.defaultOrganisation();
+    const person = this.personFor(organisationId, place);
+    const now = new Date().toISOString();
+    const participant: Participant = {
+      id: randomUUID(),
+      sessionId,
+      role: place.role,
+      displayName: place.personId ? person.displayName : place.displayName,
+      createdAt: now,
+      personId: person.id,
+    };
+    this.db
+      .prepare('INSERT INTO participants (id, session_id, role, display_name, created_at, person_id) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(participant.id, sessionId, participant.role, participant.displayName, now, person.id);
+    return participant;
+  }
+
+  markReplaced(participantId: string): void {
+    this.db.prepare('UPDATE participants SET replaced_at = ? WHERE id = ? AND replaced_at IS NULL').run(new Date().toISOString(), participantId);
+  }
+
+  /** Cancellation and no-show of a session (null when neither). */
+  closure(sessionId: string): { cancelledAt: string | null; cancelReason: string | null; noShowAt: string | null } {
+    const row = this.db.prepare('SELECT cancelled_at, cancel_reason, no_show_at FROM sessions WHERE id = ?').get(sessionId) as
+      | { cancelled_at: string | null; cancel_reason: string | null; no_show_at: string | null }
+      | undefined;
+    return { cancelledAt: row?.cancelled_at ?? null, cancelReason: row?.cancel_reason ?? null, noShowAt: row?.no_show_at ?? null };
+  }
+
+  markCancelled(sessionId: string, reason: string): void {
+    this.db.prepare('UPDATE sessions SET cancelled_at = ?, cancel_reason = ? WHERE id = ? AND cancelled_at IS NULL').run(new Date().toISOString(), reason, sessionId);
+  }
+
+  markNoShow(sessionId: string): void {
+    this.db.prepare('UPDATE sessions SET no_show_at = ? WHERE id = ? AND no_show_at IS NULL').run(new Date().toISOString(), sessionId);
   }
 
   /** Every session, newest first; with `organisationId` only that organisation's. */

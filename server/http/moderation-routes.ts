@@ -14,7 +14,6 @@ import {
   QueueFilterSchema,
   SamplingRuleSchema,
   SignOffSchema,
-  type Element,
   type ModerationView,
 } from '../../shared/moderation.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
@@ -24,7 +23,7 @@ import type { ModerationService, SessionFacts } from '../moderation/moderation-s
 import { candidateReportPdf, employerSummaryPdf, type ReportInput } from '../moderation/report-pdf.ts';
 import { resultsCsv } from '../moderation/results-csv.ts';
 import { actingPerson } from '../moderation/acting-person.ts';
-import { overallFeedback } from '../moderation/marks.ts';
+import { reportInputOf } from '../moderation/report-input.ts';
 import { participantRoute } from './participant-route.ts';
 
 export interface ModerationRouteDeps {
@@ -168,29 +167,7 @@ export function moderationRoutes(deps: ModerationRouteDeps): express.Router {
     return facts;
   }
 
-  function reportInput(facts: SessionFacts): ReportInput {
-    const standing = deps.moderation.standingOutcome(facts) ?? {};
-    const reviews = deps.moderation.repo.reviews(facts.session.id).filter((r) => r.decidedAt !== null);
-    const name = (role: Participant['role']): string => facts.participants.find((p) => p.role === role)?.displayName ?? '';
-    return {
-      sessionId: facts.session.id,
-      candidateName: facts.candidate?.displayName ?? '',
-      candidateRef: facts.plan.candidateRef,
-      level: facts.session.level,
-      template: facts.plan.template,
-      assessedOn: facts.plan.scheduledStart,
-      outcome: facts.results
-        .filter((r) => standing[r.element])
-        .map((r) => ({ element: r.element as Element, outcome: standing[r.element]!, carriedOver: r.carriedOver !== null })),
-      feedback: overallFeedback(facts.rubric),
-      rows: facts.rows,
-      signedOffAt: facts.stored?.signedOffAt ?? new Date().toISOString(),
-      reviewedAt: reviews.at(-1)?.decidedAt ?? null,
-      // The moderator who signed off may hold another session's invite (moderators work across sessions).
-      assessors: { leadObserver: name('leadObserver'), moderator: deps.moderation.person(facts.stored?.signedOffBy)?.name ?? '' },
-      employer: facts.plan.employer,
-    };
-  }
+  const reportInput = (facts: SessionFacts): ReportInput => reportInputOf(deps.moderation, facts);
 
   async function sendPdf(res: Response, viewer: Participant, facts: SessionFacts, kind: string, pdf: Buffer): Promise<void> {
     deps.audit.append({ sessionId: facts.session.id, actor: actingPerson(viewer), action: `report.${kind}_downloaded`, detail: { bytes: pdf.length } });

@@ -75,6 +75,8 @@ export interface SignallingDeps {
   /** Web origins whose pages may connect (see server/http/origin.ts). */
   allowedOrigins: () => readonly string[];
   log: Logger;
+  /** Someone joined the room (issue 15: a candidate on stage makes a scenario sat). */
+  joined?: (participant: Participant) => void;
 }
 
 export interface Signalling {
@@ -153,6 +155,11 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       const joined = room.join(participant, channel);
       socket.data.room = room;
       socket.data.channel = channel;
+      try {
+        deps.joined?.(participant);
+      } catch (error) {
+        log.error({ err: (error as Error).message }, 'announcing a join failed');
+      }
       // The worker sets up the receiving side while the audit row is written (the reply waits for both).
       const receiving = p.receive ? room.receiveAll(participant.id, p.receive.rtpCapabilities) : Promise.resolve({});
       receiving.catch(() => undefined); // awaited below; not unhandled if the audit throws first

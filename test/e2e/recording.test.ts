@@ -194,7 +194,10 @@ describe('recording', () => {
     const startUpMs = whole!.startedAt - phaseStartedAt;
     process.stdout.write(`[recording e2e] steady participant: start-up ${startUpMs} ms, file ${Math.round(probe.duration * 1000)} ms\n`);
     expect(startUpMs).toBeLessThan(10_000);
-    expect(Math.abs(scenarioEndedAt - whole!.startedAt - probe.duration * 1000)).toBeLessThan(1000);
+    // A loaded sender's last frames arrive late: the recorder waits for them at the cut (see
+    // CUT_WAIT_MS), and warns in the log when some had still not come.
+    const spanMs = scenarioEndedAt - whole!.startedAt;
+    expect(Math.abs(spanMs - probe.duration * 1000), `file ${Math.round(probe.duration * 1000)} ms for ${spanMs} ms from its start to the scenario's end`).toBeLessThan(1000);
     expect(firstFrameDecodes(file)).toBe(true);
 
     // Streaming: observers with ranges; candidate and actor refused; path tricks refused.

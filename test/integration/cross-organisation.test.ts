@@ -340,6 +340,35 @@ const MATRIX: Record<string, Entry> = {
     call: () => [A.day.sessionId, B.sessionId].map((sessionId) => ({ path: `/studio/sessions/${sessionId}/participants/${A.day.one('candidate').id}/invite` })),
   },
 
+  // ---- programme-routes.ts (issue 15): A's second day is one A's coordinator could change ----
+  'GET /api/studio/calendar': { kind: 'list', why: 'the sessions calendar (lists test)' },
+  'GET /api/studio/sessions/:sessionId': { kind: 'foreign', admits: ['coordinator'], call: () => ({ path: `/studio/sessions/${A.second.sessionId}` }) },
+  'POST /api/studio/sessions/:sessionId/reschedule': {
+    kind: 'foreign',
+    admits: ['coordinator'],
+    call: () => ({ path: `/studio/sessions/${A.second.sessionId}/reschedule`, body: { scheduledStart: new Date(Date.now() + 7 * 86_400_000).toISOString(), reason: 'Moved from another organisation.' } }),
+  },
+  'POST /api/studio/sessions/:sessionId/cancel': { kind: 'foreign', admits: ['coordinator'], call: () => ({ path: `/studio/sessions/${A.second.sessionId}/cancel`, body: { reason: 'Cancelled from another organisation.' } }) },
+  'POST /api/studio/sessions/:sessionId/swap': {
+    kind: 'foreign',
+    admits: ['coordinator'],
+    call: () => [A.second.sessionId, B.sessionId].map((sessionId) => ({
+      path: `/studio/sessions/${sessionId}/swap`,
+      body: { participantId: one(A.second.participants, 'actor').id, incoming: { displayName: 'Intruder Actor' }, reason: 'Swapped from another organisation.' },
+    })),
+  },
+  'PUT /api/studio/sessions/:sessionId/adjustments': {
+    kind: 'foreign',
+    admits: ['coordinator'],
+    call: () => ({ path: `/studio/sessions/${A.second.sessionId}/adjustments`, body: { adjustments: { extraTimePercent: 50, restBreakMinutes: 0, notes: '' }, reason: 'Changed from another organisation.' } }),
+  },
+  'POST /api/studio/sessions/:sessionId/no-show': { kind: 'foreign', admits: ['coordinator'], call: () => ({ path: `/studio/sessions/${A.second.sessionId}/no-show`, body: { reason: 'Marked from another organisation.' } }) },
+  'POST /api/studio/sessions/:sessionId/rebook': {
+    kind: 'foreign',
+    admits: ['coordinator'],
+    call: () => ({ path: `/studio/sessions/${A.second.sessionId}/rebook`, body: { scheduledStart: new Date(Date.now() + 7 * 86_400_000).toISOString() } }),
+  },
+
   // ---- moderation-routes.ts ----
   'GET /api/moderation/queue': { kind: 'list', why: 'the moderation queue (lists test)' },
   'GET /api/moderation/sampling': { kind: 'perOrganisation', why: PER_ORGANISATION },
@@ -424,6 +453,8 @@ const MATRIX: Record<string, Entry> = {
   'DELETE /api/org/people/:id': { kind: 'staffForeign', call: () => ({ path: `/org/people/${one(A.day.participants, 'observer').personId!}` }) },
   'PATCH /api/org/people/:id': { kind: 'staffForeign', call: () => ({ path: `/org/people/${one(A.day.participants, 'observer').personId!}`, body: { email: 'taken.over@b.example' } }) },
   'POST /api/org/people/:id/sign-in-link': { kind: 'staffForeign', call: () => ({ path: `/org/people/${A.admin.id}/sign-in-link` }) },
+  // Subject access (issue 15): A's candidate's archive is as absent to B as a person who does not exist.
+  'GET /api/org/people/:personId/subject-access': { kind: 'staffForeign', call: () => ({ path: `/org/people/${A.day.one('candidate').personId!}/subject-access` }) },
   'GET /api/org/audit': { kind: 'list', why: 'the organisation’s audit log (lists test)' },
   'GET /api/org/outbox': { kind: 'list', why: 'the organisation’s email (lists test)' },
 
@@ -575,6 +606,11 @@ describe('cross-organisation isolation (issue 13)', () => {
     noneOfA('board', JSON.stringify(board));
     // A's own board shows A's day today: the board would show it to B if it leaked.
     expect((await json<BoardRow[]>(A.day.one('coordinator'), '/studio/board')).map((r) => r.sessionId)).toContain(A.second.sessionId);
+    // The calendar likewise (issue 15): B's holds B's sessions only, A's holds A's.
+    const calendar = await json<Array<{ sessionId: string }>>(bc, '/studio/calendar');
+    expect(calendar.map((r) => r.sessionId)).toContain(B.sessionId);
+    noneOfA('calendar', JSON.stringify(calendar));
+    expect((await json<Array<{ sessionId: string }>>(A.day.one('coordinator'), '/studio/calendar')).map((r) => r.sessionId)).toContain(A.second.sessionId);
 
     for (const who of [B.who.moderator, bc]) {
       const queue = await json<QueueRow[]>(who, '/moderation/queue');
