@@ -105,6 +105,7 @@ export function runRetention(deps: RetentionDeps, options: RetentionOptions): Re
         transaction(db, () => {
           db.prepare("INSERT INTO data_protection_pass (pass_id, kind, session_id) VALUES (?, 'retention', ?)").run(passId, session_id);
           db.prepare('DELETE FROM written_snapshots WHERE session_id = ?').run(session_id);
+          db.prepare('INSERT OR IGNORE INTO written_removed (session_id, removed_at) VALUES (?, ?)').run(session_id, new Date(now).toISOString());
           deleteDocs(db, `session/${session_id}/written`, `session/${session_id}/written`);
           db.prepare('DELETE FROM data_protection_pass WHERE pass_id = ?').run(passId);
           deps.audit.append({ sessionId: session_id, job: JOB, action: 'written.deleted', detail: { reason: `older than ${periods.writtenWork} days` } });

@@ -123,6 +123,11 @@ const DATA_PROTECTION_SQL = `CREATE TABLE retention_periods (
    );
    CREATE TRIGGER erasures_no_update BEFORE UPDATE ON erasures
      BEGIN SELECT RAISE(ABORT, 'an erasure record never changes'); END;
+   -- A written exercise whose frozen text retention removed: never frozen again (on restart).
+   CREATE TABLE written_removed (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+     removed_at TEXT NOT NULL
+   );
    CREATE TABLE data_protection_pass (
      pass_id TEXT NOT NULL,
      kind TEXT NOT NULL CHECK (kind IN ('erasure', 'retention')),

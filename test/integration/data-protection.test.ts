@@ -161,6 +161,7 @@ describe('retention', () => {
     expect(studio.recordings.get(recordings.reviewed!.id)?.status).toBe('complete');
     // Written work and scoring documents: gone for the free day only.
     expect(frozenText(free.sessionId)).toBeUndefined();
+    expect(studio.db.prepare('SELECT session_id FROM written_removed').all()).toEqual([{ session_id: free.sessionId }]);
     expect(frozenText(reviewed.sessionId)).toBeDefined();
     expect(frozenText(heldByHand.sessionId)).toBeDefined();
     expect(rubricDocs(free.sessionId)).toBe(0);
