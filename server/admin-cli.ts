@@ -10,6 +10,7 @@
 //   audit-verify                                     (checks the audit log's hash chain; exit code 1 when it does not hold)
 //   subject-access --person ID --out FILE   (the person's subject access archive, a zip; see
 //                                            server/data-protection/subject-access.ts)
+//   rotate-recording-key [--new-key BASE64]   (studio stopped; rewraps every recording's key)
 // Exit code 2 with one line on stderr for bad input.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,9 @@ import { collectSubjectAccess } from './data-protection/subject-access.ts';
 import { writeSubjectAccessArchive } from './data-protection/subject-access-archive.ts';
 import { createLogger } from './log.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
+import { rotateRecordingKeyCommand } from './recording/rotate-command.ts';
+import { checkRecordingKey, loadOrCreateRecordingKey } from './recording/recording-key.ts';
+import { openDecrypting } from './recording/recording-cipher.ts';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -42,6 +46,7 @@ const { values: args, positionals } = parseArgs({
     'dry-run': { type: 'boolean' },
     person: { type: 'string' },
     out: { type: 'string' },
+    'new-key': { type: 'string' },
   },
 });
 
@@ -129,7 +134,10 @@ try {
         );
         const file = path.resolve(input.out);
         // The archive holds everything about a person: readable by the operator only.
-        const summary = await writeSubjectAccessArchive({ moderation, recordingsDir }, collected, fs.createWriteStream(file, { mode: 0o600 }));
+        const key = loadOrCreateRecordingKey(config.dataDir, config.recordingKey);
+        checkRecordingKey(data.db, key);
+        const openRecording = async (file: string) => (await openDecrypting(file, key)).stream;
+        const summary = await writeSubjectAccessArchive({ moderation, recordingsDir, openRecording }, collected, fs.createWriteStream(file, { mode: 0o600 }));
         fs.chmodSync(file, 0o600);
         out({ person: subject.displayName, file, bytes: summary.bytes, reports: summary.reports, recordings: summary.recordings, entries: summary.entries });
       } finally {
@@ -137,8 +145,14 @@ try {
       }
       break;
     }
+    case 'rotate-recording-key': {
+      const result = rotateRecordingKeyCommand(config, data.db, args['new-key']);
+      data.audit.append({ job: 'npm run admin -- rotate-recording-key', action: 'recording.key-rotated', detail: { ...result.outcome, fingerprint: result.fingerprint } });
+      out(result);
+      break;
+    }
     default:
-      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | subject-access | retention-run | audit-verify (see server/admin-cli.ts)');
+      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | subject-access | rotate-recording-key | retention-run | audit-verify (see server/admin-cli.ts)');
   }
 } catch (error) {
   if (error instanceof z.ZodError) fail(error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));

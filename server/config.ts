@@ -7,6 +7,7 @@ import { IceServersSchema, type IceServer } from '../shared/protocol.ts';
 import { parseAllowedOrigins } from './http/origin.ts';
 import { parseSender } from './mail/mail-message.ts';
 import type { SmtpSettings } from './mail/mailer.ts';
+import { checkTimeZone, parseReminderOffsets, type ReminderOffset } from './mail/schedule-settings.ts';
 
 const EnvSchema = z.object({
   SIMSTUDIO_HOST: z.string().default('127.0.0.1'),
@@ -39,6 +40,11 @@ const EnvSchema = z.object({
   SIMSTUDIO_RETENTION_EMAIL_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   SIMSTUDIO_RECORDING_FALLBACK_RUN_MB: z.coerce.number().int().min(1).default(1024),
   SIMSTUDIO_RECORDING_FALLBACK_SESSION_MB: z.coerce.number().int().min(1).default(4096),
+  /** Base64 of 32 bytes: the master key that wraps every recording's own key (else a key file in the data directory). */
+  SIMSTUDIO_RECORDING_KEY: z
+    .string()
+    .refine((v) => v.trim() === '' || Buffer.from(v.trim(), 'base64').length === 32, 'SIMSTUDIO_RECORDING_KEY must be the base64 of 32 bytes (openssl rand -base64 32)')
+    .optional(),
   SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(600).default(30),
   SIMSTUDIO_WRITTEN_GRACE_SECONDS: z.coerce.number().int().min(0).max(600).default(60),
   SIMSTUDIO_WRITTEN_MAX_KB: z.coerce.number().int().min(1).max(10_000).default(200),
@@ -50,6 +56,10 @@ const EnvSchema = z.object({
   SIMSTUDIO_STAFF_ABSOLUTE_HOURS: z.coerce.number().positive().max(24 * 90).default(24 * 7),
   SIMSTUDIO_SMTP_URL: z.string().trim().optional(),
   SIMSTUDIO_MAIL_FROM: z.string().trim().optional(),
+  /** Reminders before a session starts, e.g. "7d,1d,1h" (d, h, m); "" for none. */
+  SIMSTUDIO_REMINDERS: z.string().trim().default('7d,1d,1h'),
+  /** The time zone of dates and times written in emails (an IANA name). */
+  SIMSTUDIO_MAIL_TIME_ZONE: z.string().trim().default('Europe/London'),
 });
 
 export interface MediaConfig {
@@ -72,6 +82,8 @@ export interface Config {
   publicUrl: string | undefined;
   dataDir: string;
   secret: string | undefined;
+  /** Base64 recording master key; undefined: keys/recording-master.key in the data directory. */
+  recordingKey: string | undefined;
   inviteTtlSeconds: number;
   resultPeriodDays: number;
   cookieSecure: 'auto' | boolean;
@@ -97,8 +109,9 @@ export interface Config {
   requireCalibration: boolean;
   /** Staff sign-in sessions: closed after idleSeconds unused, absoluteSeconds after sign-in. */
   staffSessions: { idleSeconds: number; absoluteSeconds: number };
-  /** smtp: where mail goes; null (the embedded default): printed to the log, kept in the outbox. */
-  mail: { smtp: SmtpSettings | null };
+  /** smtp: where mail goes; null (the embedded default): printed to the log, kept in the outbox.
+   *  reminders: before a session's start, longest first; timeZone: of dates written in emails. */
+  mail: { smtp: SmtpSettings | null; reminders: ReminderOffset[]; timeZone: string };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
@@ -120,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     publicUrl: e.SIMSTUDIO_PUBLIC_URL?.replace(/\/$/, ''),
     dataDir: path.resolve(e.SIMSTUDIO_DATA_DIR),
     secret: e.SIMSTUDIO_SECRET,
+    recordingKey: e.SIMSTUDIO_RECORDING_KEY?.trim() || undefined,
     inviteTtlSeconds: Math.round(e.SIMSTUDIO_INVITE_TTL_HOURS * 3600),
     resultPeriodDays: e.SIMSTUDIO_RESULT_PERIOD_DAYS,
     cookieSecure: e.SIMSTUDIO_COOKIE_SECURE === 'auto' ? 'auto' : e.SIMSTUDIO_COOKIE_SECURE === 'true',
@@ -141,7 +155,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     helpContact: e.SIMSTUDIO_HELP_CONTACT || null,
     requireCalibration: e.SIMSTUDIO_REQUIRE_CALIBRATION === 'true',
     staffSessions: { idleSeconds: Math.round(e.SIMSTUDIO_STAFF_IDLE_HOURS * 3600), absoluteSeconds: Math.round(e.SIMSTUDIO_STAFF_ABSOLUTE_HOURS * 3600) },
-    mail: { smtp: smtpFromEnv(e.SIMSTUDIO_SMTP_URL, e.SIMSTUDIO_MAIL_FROM) },
+    mail: {
+      smtp: smtpFromEnv(e.SIMSTUDIO_SMTP_URL, e.SIMSTUDIO_MAIL_FROM),
+      reminders: configured('SIMSTUDIO_REMINDERS', () => parseReminderOffsets(e.SIMSTUDIO_REMINDERS)),
+      timeZone: configured('SIMSTUDIO_MAIL_TIME_ZONE', () => checkTimeZone(e.SIMSTUDIO_MAIL_TIME_ZONE)),
+    },
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
     retention: {
       writtenWork: e.SIMSTUDIO_RETENTION_WRITTEN_DAYS,
@@ -159,6 +177,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     },
     ...overrides,
   };
+}
+
+/** A setting's own parser, its error prefixed with the variable's name. */
+function configured<T>(name: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new Error(`invalid configuration: ${name}: ${(error as Error).message}`);
+  }
 }
 
 function allowedOriginsFromEnv(raw: string | undefined): string[] | undefined {

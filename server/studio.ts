@@ -47,6 +47,8 @@ import type { EvidenceNoteView } from '../shared/api.ts';
 import type { Participant } from '../shared/domain.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { RecordingService } from './recording/recording-service.ts';
+import { checkRecordingKey, loadOrCreateRecordingKey } from './recording/recording-key.ts';
+import type { RecordingMasterKey } from './recording/recording-cipher.ts';
 import { ProbeService } from './prejoin/probe-service.ts';
 import { prejoinRoutes } from './prejoin/prejoin-routes.ts';
 import { TestCallRepo } from './prejoin/test-call-repo.ts';
@@ -67,6 +69,9 @@ import { ProgrammeService } from './programme/programme-service.ts';
 import { programmeRoutes } from './http/programme-routes.ts';
 import { subjectAccessRoutes } from './data-protection/subject-access-routes.ts';
 import type { SubjectAccessContributor } from './data-protection/subject-access.ts';
+import { Notifications } from './programme/notifications.ts';
+import { MailTemplates } from './mail/mail-templates.ts';
+import { mailRoutes } from './mail/mail-routes.ts';
 import { holdStudioLock } from './backup/studio-lock.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -100,6 +105,8 @@ export interface Studio {
   dataProtection: DataProtection;
   /** The sessions calendar and changes to bookings (issue 15). */
   programme: ProgrammeService;
+  /** Programme email: invitations, changes, cancellations, reminders, result available. */
+  notifications: Notifications;
   docStore: DocStore;
   /** Sections other parts of the studio add to a subject access export's records.json (by name). */
   subjectAccessContributors: Map<string, SubjectAccessContributor>;
@@ -169,6 +176,15 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // `npm run restore` refuses to swap the data directory while this is held.
   const studioLock = holdStudioLock(config.dataDir);
   tightenTree(path.join(config.dataDir, 'recordings')); // 0700 before the recorder writes there
+  // A wrong recording master key stops the start here, before anything runs or is served.
+  let recordingKey: RecordingMasterKey;
+  try {
+    recordingKey = loadOrCreateRecordingKey(config.dataDir, config.recordingKey);
+    checkRecordingKey(db, recordingKey);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   const bank = new ScenarioBank(db);
   const templates = new TemplatesRepo(db);
   const assessment = new AssessmentService({ db, sessions, bank, templates, audit, log });
@@ -184,7 +200,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
   // Ready before the first room page is served (it carries them).
   void rooms.routerRtpCapabilities().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not read the router capabilities yet'));
-  const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log }, config.recording);
+  const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log, key: recordingKey }, config.recording);
   const people = new PeopleRepo(db);
   const staffSessions = new StaffSessions({ db, people, timeouts: config.staffSessions });
   const magicLinks = new MagicLinks(db);
@@ -198,6 +214,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const dataProtection = openDataProtection(config, { db, audit }, log);
   const programme = new ProgrammeService({ db, sessions, people, assessment, invites, audit, events: bookingEvents });
   assessment.on('booked', (sessionId, organisationId) => bookingEvents.emit({ kind: 'booked', sessionId, organisationId }));
+  const mailTemplates = new MailTemplates(db);
 
   const health = (): HealthResponse => {
     const pids = pool.pids;
@@ -227,7 +244,28 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     rubricDoc,
     recordedParts: (sessionId) => [...new Set(recordings.list(sessionId).map((r) => r.scenarioKey))],
     log,
+    resultSignedOff: (sessionId) => {
+      const candidate = sessions.listParticipants(sessionId).find((p) => p.role === 'candidate');
+      const organisationId = sessions.organisationOf(sessionId);
+      if (candidate && organisationId) bookingEvents.emit({ kind: 'result-available', sessionId, organisationId, candidateParticipantId: candidate.id });
+    },
   });
+  const notifications = new Notifications({
+    db,
+    mailer,
+    templates: mailTemplates,
+    sessions,
+    people,
+    assessment,
+    invites,
+    signsInAsStaff: (participant) => auth.signsInAsStaff(participant),
+    baseUrl: () => baseUrl,
+    organizer: config.mail.smtp ? { name: config.mail.smtp.from.name || 'SimStudio', email: config.mail.smtp.from.address } : null,
+    reminders: config.mail.reminders,
+    timeZone: config.mail.timeZone,
+    log,
+  });
+  notifications.start(bookingEvents);
   const calibration = new CalibrationService({
     repo: new CalibrationRepo(db),
     sessions,
@@ -261,6 +299,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
   );
   api.use(programmeRoutes({ auth, programme, invites, baseUrl: () => baseUrl, log }));
+  api.use(mailRoutes({ auth, templates: mailTemplates, notifications, mailer, sessions, people, audit, log }));
   api.use(moderationRoutes({ auth, moderation, audit, sessionOfParticipant: (id) => sessions.getParticipant(id)?.sessionId, log }));
   api.use(
     analyticsRoutes({
@@ -282,7 +321,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       log,
     }),
   );
-  api.use(calibrationRoutes({ auth, calibration, audit, log }));
+  api.use(calibrationRoutes({ auth, calibration, audit, recordings: () => recordings, log }));
   api.use(supportRoutes({ auth, assessment, moderation, sessions, audit, log }));
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
@@ -297,6 +336,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       moderation,
       contributors: subjectAccessContributors,
       recordingsDir: path.join(config.dataDir, 'recordings'),
+      openRecording: async (file) => (await recordings.openRecordingStream({ file })).stream,
       staffSessions,
       audit,
       log,
@@ -401,6 +441,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     bookingEvents,
     dataProtection,
     programme,
+    notifications,
     docStore,
     subjectAccessContributors,
     people,
@@ -411,6 +452,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     async close() {
       dataProtection.close();
       await recordings.close();
+      await notifications.close();
       await mailer.close();
       written.close();
       probes.close();

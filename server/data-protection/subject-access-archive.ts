@@ -2,7 +2,6 @@
 // in memory whole. JSON and a plain-words README are deflated; reports and recordings, already
 // compressed, are stored. Each recording is opened only when the zip reaches it, and read with
 // backpressure, so a person with hours of recordings costs a read buffer, not their size.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -12,18 +11,12 @@ import { reportInputOf } from '../moderation/report-input.ts';
 import type { ModerationService } from '../moderation/moderation-service.ts';
 import type { SubjectAccessData, SubjectRecording } from './subject-access.ts';
 
-/**
- * The one place a recording's bytes are read for the archive. Recordings may come to be stored
- * encrypted at rest: then this returns the decrypting stream, and nothing else here changes.
- */
-export function openRecordingStream(recording: SubjectRecording, recordingsDir: string): Readable {
-  return fs.createReadStream(path.join(recordingsDir, recording.file));
-}
-
 export interface ArchiveDeps {
   moderation: ModerationService;
   /** The data directory's recordings folder (rows name files relative to it). */
   recordingsDir: string;
+  /** A recording's media as stored (decrypted: recordings are encrypted at rest). */
+  openRecording: (file: string) => Promise<Readable>;
 }
 
 /** What went into the archive (for the audit row and the command's answer). */
@@ -56,10 +49,14 @@ export async function writeSubjectAccessArchive(deps: ArchiveDeps, data: Subject
   }
   for (const recording of data.recordings) {
     zip.addReadStreamLazy(recording.archivePath, { mtime, compress: false }, (done) => {
-      const stream = openRecordingStream(recording, deps.recordingsDir);
-      // yazl leaves a lazy stream's errors unheard: a missing or unreadable file fails the archive.
-      stream.once('error', (error) => zip.emit('error', error));
-      done(null, stream);
+      deps.openRecording(path.join(deps.recordingsDir, recording.file)).then(
+        (stream) => {
+          // yazl leaves a lazy stream's errors unheard: a missing or unreadable file fails the archive.
+          stream.once('error', (error) => zip.emit('error', error));
+          done(null, stream);
+        },
+        (error: unknown) => zip.emit('error', error),
+      );
     });
     entries.push(recording.archivePath);
   }

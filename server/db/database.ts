@@ -741,6 +741,43 @@ const MIGRATIONS: Migration[] = [
      FROM assessment_days d, json_each(d.phases) ph
      JOIN participants p ON p.session_id = d.session_id AND p.role = 'candidate'
      WHERE json_extract(ph.value, '$.kind') = 'scenario' AND CAST(ph.key AS INTEGER) <= d.phase_index;`,
+  // Recordings encrypted at rest (issue 15 item 8): the fingerprint of the master key the
+  // recordings were encrypted with, so that starting with another key is refused.
+  `CREATE TABLE recording_master_key (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     fingerprint TEXT NOT NULL,
+     set_at INTEGER NOT NULL
+   );`,
+  // Programme email (issue 15): attachments on outbox rows (JSON: an invitation's .ics), each
+  // organisation's own email templates, the calendar SEQUENCE of each session (bumped on every
+  // change, so calendars replace the event), and the planned reminders (persisted: each is sent
+  // once, survives a restart, and is cancelled or planned again when the booking changes).
+  `ALTER TABLE mail_outbox ADD COLUMN attachments TEXT;
+   CREATE TABLE mail_templates (
+     organisation_id TEXT NOT NULL REFERENCES organisations(id),
+     kind TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     body TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, kind)
+   );
+   CREATE TABLE mail_calendar (
+     session_id TEXT PRIMARY KEY,
+     sequence INTEGER NOT NULL CHECK (sequence >= 0)
+   );
+   CREATE TABLE mail_reminders (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     session_id TEXT NOT NULL,
+     participant_id TEXT NOT NULL,
+     offset_ms INTEGER NOT NULL CHECK (offset_ms > 0),
+     starts_at INTEGER NOT NULL,
+     due_at INTEGER NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('planned', 'sent', 'cancelled', 'skipped')),
+     mail_id INTEGER,
+     decided_at TEXT
+   );
+   CREATE UNIQUE INDEX mail_reminders_planned ON mail_reminders(session_id, participant_id, offset_ms) WHERE status = 'planned';
+   CREATE INDEX mail_reminders_due ON mail_reminders(due_at) WHERE status = 'planned';`,
   DATA_PROTECTION_MIGRATION,
 ];
 

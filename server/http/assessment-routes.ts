@@ -19,9 +19,9 @@ import type { Invites } from '../invites.ts';
 import type { WrittenExercise } from '../written/written-exercise.ts';
 import type { RecordingService } from '../recording/recording-service.ts';
 import { fallbackRecordingRoute } from '../recording/fallback-route.ts';
+import { sendRecording } from '../recording/media-response.ts';
 import { HIDDEN_ROLES, ROOM_ROLES } from '../../shared/roles.ts';
 import type { Logger } from '../log.ts';
-import { sendApiError } from './app.ts';
 import { participantRoute } from './participant-route.ts';
 
 export interface AssessmentRouteDeps {
@@ -135,11 +135,12 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
     }, RECORDING_VIEWERS),
   );
 
-  // Streaming with range requests (seeking). The id must look like one of ours; the file path
-  // comes from the database, never from the request.
+  // Streaming with range requests (seeking), decrypted as it streams: only the chunks a range
+  // covers are read. The id must look like one of ours; the file path comes from the database,
+  // never from the request.
   router.get(
     '/recordings/:id/media',
-    as((req, res, viewer) => {
+    as(async (req, res, viewer) => {
       const id = String(req.params.id);
       if (!RECORDING_ID.test(id)) throw new ProtocolFailure('NOT_FOUND', 'no such recording');
       const recording = deps.recordings().get(id);
@@ -148,12 +149,10 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
       if (recording.sessionId !== viewer.sessionId && !ORGANISATION_ROLES.has(viewer.role)) throw new ProtocolFailure('FORBIDDEN', 'this is not your session');
       // One row per playback: its first request (a player asks for the start; seeks ask for other ranges).
       const range = req.headers.range;
-      if (!range || /^bytes=0-/.test(range)) deps.audit.append({ sessionId: recording.sessionId, actorParticipantId: viewer.id, action: 'recording.played', detail: { recordingId: id } });
-      res.sendFile(recording.file, { acceptRanges: true, headers: { 'Content-Type': 'video/webm', 'Cache-Control': 'private, no-store' } }, (err) => {
-        if (!err || res.headersSent) return;
-        const status = (err as { status?: number }).status ?? 500;
-        sendApiError(res, status, status === 416 ? 'INVALID_REQUEST' : 'NOT_FOUND', status === 416 ? 'range not satisfiable' : 'recording file unavailable');
-      });
+      if (req.method === 'GET' && (!range || /^bytes=0-/.test(range))) {
+        deps.audit.append({ sessionId: recording.sessionId, actorParticipantId: viewer.id, action: 'recording.played', detail: { recordingId: id } });
+      }
+      await sendRecording(req, res, (wanted) => deps.recordings().openRecordingStream(recording, wanted), deps.log);
     }, RECORDING_VIEWERS),
   );
 

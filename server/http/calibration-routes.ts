@@ -10,13 +10,16 @@ import type { CalibrationService } from '../calibration/calibration-service.ts';
 import type { Logger } from '../log.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import { actingPerson } from '../moderation/acting-person.ts';
-import { sendApiError } from './app.ts';
+import type { RecordingService } from '../recording/recording-service.ts';
+import { sendRecording } from '../recording/media-response.ts';
 import { participantRoute } from './participant-route.ts';
 
 export interface CalibrationRouteDeps {
   auth: ParticipantAuth;
   calibration: CalibrationService;
   audit: AuditRepo;
+  /** Decrypts the case's recordings (a getter: the recorder starts after the routes are built). */
+  recordings: () => Pick<RecordingService, 'openRecordingStream'>;
   log: Logger;
 }
 
@@ -65,17 +68,14 @@ export function calibrationRoutes(deps: CalibrationRouteDeps): express.Router {
   // The case's recordings only (the file path comes from the database, never the request).
   router.get(
     '/calibration/cases/:caseId/recordings/:recordingId/media',
-    as((req, res, viewer) => {
+    as(async (req, res, viewer) => {
       const { caseId, recordingId } = paramsOr404(CalibrationMediaParamsSchema.safeParse(req.params));
       const file = deps.calibration.recordingFile(viewer, caseId, recordingId);
       // One row per playback: its first request (seeks ask for other ranges).
       const range = req.headers.range;
-      if (!range || /^bytes=0-/.test(range)) deps.audit.append({ actor: actingPerson(viewer), action: 'recording.played', detail: { recordingId, calibrationCaseId: caseId } });
-      res.sendFile(file, { acceptRanges: true, headers: { 'Content-Type': 'video/webm', 'Cache-Control': 'private, no-store' } }, (err) => {
-        if (!err || res.headersSent) return;
-        const status = (err as { status?: number }).status ?? 500;
-        sendApiError(res, status, status === 416 ? 'INVALID_REQUEST' : 'NOT_FOUND', status === 416 ? 'range not satisfiable' : 'recording file unavailable');
-      });
+      if (req.method === 'GET' && (!range || /^bytes=0-/.test(range))) deps.audit.append({ actor: actingPerson(viewer), action: 'recording.played', detail: { recordingId, calibrationCaseId: caseId } });
+      // Decrypted as it streams: only the chunks the range covers are read.
+      await sendRecording(req, res, (wanted) => deps.recordings().openRecordingStream({ file }, wanted), deps.log);
     }, CASE_READERS),
   );
 

@@ -415,7 +415,10 @@ function pageFor(participantId: string, role: string): string {
 
 /** Sign-in links are secrets of the person they were sent to, not of whoever reads the outbox. */
 export function withholdSignInLinks(text: string): string {
-  return text.replace(/\S+\/auth\/magic\/[A-Za-z0-9_-]+/g, '[sign-in link withheld: it signs in as the person it was sent to]');
+  return text
+    .replace(/\S+\/auth\/magic\/[A-Za-z0-9_-]+/g, '[sign-in link withheld: it signs in as the person it was sent to]')
+    // Invitations (issue 15) carry candidates' and actors' personal invite links (signed tokens).
+    .replace(/\S+\/join\/[A-Za-z0-9_.-]+/g, '[personal link withheld: it signs in as the person it was sent to]');
 }
 
 function signInMailText(name: string, organisation: string, link: string, lasts: string, where: string): string {

@@ -17,7 +17,7 @@ export class MailInputError extends Error {
 }
 
 /** Limits on what one message may hold (an invitation or a sign-in link is far smaller). */
-export const MAIL_LIMITS = { address: 254, subject: 200, text: 100_000, html: 200_000, kind: 40, organisationId: 100 } as const;
+export const MAIL_LIMITS = { address: 254, subject: 200, text: 100_000, html: 200_000, kind: 40, organisationId: 100, attachments: 3, attachment: 64 * 1024, filename: 100 } as const;
 
 // Line breaks would start a new header; other control characters have no place in one either.
 const HEADER_BREAKING = /[\u0000-\u001f\u007f]/;
@@ -30,7 +30,21 @@ const OutgoingMailSchema = z.strictObject({
   html: z.string().min(1).max(MAIL_LIMITS.html).optional(),
   /** What the message is for (e.g. 'sign-in-link', 'invitation'): shown on the admin page. */
   kind: z.string().regex(/^[a-z][a-z0-9._-]*$/).max(MAIL_LIMITS.kind),
+  /** Small text files sent with the message (an invitation's .ics), stored with its row. */
+  attachments: z
+    .array(
+      z.strictObject({
+        // A plain file name: it becomes a MIME header parameter.
+        filename: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).max(MAIL_LIMITS.filename),
+        contentType: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+(; *[a-z-]+=[A-Za-z0-9._-]+)*$/).max(120),
+        content: z.string().min(1).max(MAIL_LIMITS.attachment),
+      }),
+    )
+    .max(MAIL_LIMITS.attachments)
+    .optional(),
 });
+
+export type MailAttachment = NonNullable<z.input<typeof OutgoingMailSchema>['attachments']>[number];
 
 export type OutgoingMail = z.input<typeof OutgoingMailSchema>;
 

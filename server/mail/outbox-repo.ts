@@ -2,7 +2,7 @@
 // queue itself (a queued row carries when it is next due), so nothing lives only in memory and a
 // restart simply carries on from the table.
 import type { Database } from '../db/database.ts';
-import type { OutgoingMail } from './mail-message.ts';
+import type { MailAttachment, OutgoingMail } from './mail-message.ts';
 
 /** queued: waiting for (another) attempt; sent: accepted by the SMTP server; failed: given up;
  *  logged: no SMTP server configured, so the message was printed to the log instead. */
@@ -25,6 +25,7 @@ export interface MailOutboxEntry {
   nextAttemptAt: string | null;
   /** The Message-ID the SMTP server accepted. */
   messageId: string | null;
+  attachments: MailAttachment[];
 }
 
 interface OutboxRow {
@@ -42,6 +43,7 @@ interface OutboxRow {
   sent_at: string | null;
   next_attempt_at: string | null;
   message_id: string | null;
+  attachments: string | null;
 }
 
 const toEntry = (row: OutboxRow): MailOutboxEntry => ({
@@ -59,6 +61,7 @@ const toEntry = (row: OutboxRow): MailOutboxEntry => ({
   sentAt: row.sent_at,
   nextAttemptAt: row.next_attempt_at,
   messageId: row.message_id,
+  attachments: row.attachments ? (JSON.parse(row.attachments) as MailAttachment[]) : [],
 });
 
 // Stored errors are for people reading the admin page, not whole SMTP transcripts.
@@ -75,10 +78,20 @@ export class OutboxRepo {
   insert(mail: OutgoingMail, at: Date): number {
     const result = this.db
       .prepare(
-        `INSERT INTO mail_outbox (organisation_id, to_address, subject, text_body, html_body, kind, status, attempts, created_at, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?)`,
+        `INSERT INTO mail_outbox (organisation_id, to_address, subject, text_body, html_body, kind, status, attempts, created_at, next_attempt_at, attachments)
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)`,
       )
-      .run(mail.organisationId, mail.to, mail.subject, mail.text, mail.html ?? null, mail.kind, at.toISOString(), at.toISOString());
+      .run(
+        mail.organisationId,
+        mail.to,
+        mail.subject,
+        mail.text,
+        mail.html ?? null,
+        mail.kind,
+        at.toISOString(),
+        at.toISOString(),
+        mail.attachments?.length ? JSON.stringify(mail.attachments) : null,
+      );
     return Number(result.lastInsertRowid);
   }
 

@@ -20,6 +20,7 @@ export interface SmtpMessage {
   subject: string;
   text: string;
   html: string | null;
+  attachments?: ReadonlyArray<{ filename: string; contentType: string; content: string }>;
 }
 
 export interface SmtpSender {
@@ -44,6 +45,9 @@ export function createSmtpSender(url: string, from: MailSender, timeouts: SmtpTi
         subject: message.subject,
         text: message.text,
         ...(message.html !== null ? { html: message.html } : {}),
+        ...(message.attachments?.length
+          ? { attachments: message.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })) }
+          : {}),
       });
       return typeof info.messageId === 'string' ? info.messageId : null;
     },

@@ -58,6 +58,8 @@ export interface ModerationDeps {
   recordedParts: (sessionId: string) => string[];
   log: Logger;
   now?: () => Date;
+  /** Told after a sign-off has committed (the candidate is emailed that their result is ready). */
+  resultSignedOff?: (sessionId: string) => void;
 }
 
 /** One session's moderation facts, loaded once per request. */
@@ -350,6 +352,7 @@ export class ModerationService {
       });
     });
     this.deps.log.info({ sessionId, by: moderator.participantId }, 'result signed off');
+    this.deps.resultSignedOff?.(sessionId);
     return this.view(sessionId, moderator);
   }
 

@@ -5,6 +5,8 @@
 // comes, and cut off at the cap. A chunk counts only once it is whole: on any failure the file
 // is truncated back to what the database records (a new run's file is removed), so a broken
 // or refused upload leaves nothing behind and the client may send the same chunk again.
+// The run's file is encrypted as it is written (recording-cipher.ts, EncryptedAppender): no
+// byte of a backup recording is ever on disk in plaintext; its hash and size are the plaintext's.
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -14,6 +16,7 @@ import { FALLBACK_MAX_CHUNK_BYTES, type FallbackRefusal } from '../../shared/rec
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
+import { EncryptedAppender, openDecrypting, type RecordingMasterKey } from './recording-cipher.ts';
 
 /** A stretch of time in which the server's recorder was failed or restarting for a phase. */
 export interface DownWindow {
@@ -60,6 +63,9 @@ export class FallbackUploads {
   private readonly audit: AuditRepo;
   private readonly log: Logger;
   private readonly limits: FallbackLimits;
+  private readonly key: RecordingMasterKey;
+  /** Settles once start-up has encrypted files from before encryption (a run may be one). */
+  private readonly ready: () => Promise<void>;
   private readonly downWindows: (sessionId: string, phaseIndex: number) => readonly DownWindow[];
   /** Running SHA-256 per run file (each chunk is hashed once, as it streams in). */
   private readonly hashes = new Map<string, { hash: Hash; bytes: number }>();
@@ -67,9 +73,19 @@ export class FallbackUploads {
   private readonly queues = new Map<string, Promise<unknown>>();
 
   constructor(
-    deps: { db: Database; dir: string; audit: AuditRepo; log: Logger; downWindows: (sessionId: string, phaseIndex: number) => readonly DownWindow[] },
+    deps: {
+      db: Database;
+      dir: string;
+      audit: AuditRepo;
+      log: Logger;
+      key: RecordingMasterKey;
+      ready: () => Promise<void>;
+      downWindows: (sessionId: string, phaseIndex: number) => readonly DownWindow[];
+    },
     limits: FallbackLimits,
   ) {
+    this.key = deps.key;
+    this.ready = deps.ready;
     this.db = deps.db;
     this.dir = deps.dir;
     this.audit = deps.audit;
@@ -91,6 +107,7 @@ export class FallbackUploads {
   }
 
   private async receiveInOrder(c: FallbackChunk): Promise<FallbackOutcome> {
+    await this.ready();
     const refusal = this.refusalBeforeBody(c);
     if (refusal) return refusal;
     const existing = this.runRow(c);
@@ -116,24 +133,24 @@ export class FallbackUploads {
     const row = existing ?? { id: randomUUID(), file: path.join(c.sessionId, `${randomUUID()}.webm`), bytes: 0 };
     const file = path.join(this.dir, row.file);
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    // What the database has is what counts: cut off anything a crash left after it.
-    if (fs.existsSync(file) && fs.statSync(file).size !== row.bytes) fs.truncateSync(file, row.bytes);
-    const hash = this.runningHash(row.id, file, row.bytes).copy();
-    const fd = fs.openSync(file, 'a', 0o600);
-    const received = await pump(c.body, fs.createWriteStream('', { fd, autoClose: false }), room, (data) => hash.update(data)).finally(() => {
+    // What the database has is what counts: the appender drops anything a crash left after it.
+    const hash = (await this.runningHash(row.id, file, row.bytes)).copy();
+    const appender = EncryptedAppender.open(file, this.key, existing ? row.bytes : 0);
+    const received = await pump(c.body, appender, room, (data) => hash.update(data));
+    const failed = received.outcome !== 'complete' || received.bytes === 0 || (c.declaredBytes !== undefined && received.bytes !== c.declaredBytes);
+    let written = !failed;
+    if (written) {
       // The chunk counts only once it is on disk.
       try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
+        appender.finish();
+      } catch (error) {
+        this.log.error({ err: (error as Error).message }, 'backup recording chunk could not be written');
+        written = false;
+        received.outcome = 'failed';
       }
-    });
-    const undo = (): void => {
-      if (existing) fs.truncateSync(file, row.bytes);
-      else fs.rmSync(file, { force: true });
-    };
-    if (received.outcome !== 'complete' || received.bytes === 0 || (c.declaredBytes !== undefined && received.bytes !== c.declaredBytes)) {
-      undo();
+    }
+    if (!written) {
+      appender.rollback(!existing);
       if (received.outcome === 'too-large') return { ok: false, reason: overReason(), message: `the chunk does not fit (at most ${room} more bytes are accepted)` };
       if (received.outcome === 'failed') return { ok: false, reason: 'DISK_FULL', message: 'the chunk could not be written' };
       if (received.bytes === 0 && received.outcome === 'complete') return { ok: false, reason: 'EMPTY_CHUNK', message: 'the body must be a non-empty recording chunk' };
@@ -219,21 +236,25 @@ export class FallbackUploads {
     return n;
   }
 
-  /** The hash of the run's first `bytes` bytes (read once after a restart). */
-  private runningHash(id: string, file: string, bytes: number): Hash {
+  /** The hash of the run's first `bytes` bytes (decrypted once after a restart). */
+  private async runningHash(id: string, file: string, bytes: number): Promise<Hash> {
     const known = this.hashes.get(id);
     if (known && known.bytes === bytes) return known.hash;
     const hash = createHash('sha256');
-    if (bytes > 0) hash.update(fs.readFileSync(file).subarray(0, bytes));
+    if (bytes > 0) {
+      const { stream } = await openDecrypting(file, this.key, { start: 0, end: bytes - 1 });
+      for await (const part of stream) hash.update(part as Buffer);
+    }
     this.hashes.set(id, { hash, bytes });
     return hash;
   }
 }
 
-/** Copies the body into `out`, at most `limit` bytes; stops reading (without draining) past it. */
+/** Copies the body into `out` (encrypting as it goes), at most `limit` bytes; stops reading
+ *  (without draining) past it. Writes are synchronous, a 64 KiB chunk at a time. */
 function pump(
   body: Readable,
-  out: fs.WriteStream,
+  out: EncryptedAppender,
   limit: number,
   onData: (data: Buffer) => void,
 ): Promise<{ outcome: 'complete' | 'too-large' | 'aborted' | 'failed'; bytes: number }> {
@@ -248,23 +269,21 @@ function pump(
       body.off('close', onClose);
       body.off('error', onAbort);
       if (outcome !== 'complete') body.pause();
-      out.end(() => resolve({ outcome, bytes }));
+      resolve({ outcome, bytes });
     };
     const onChunk = (data: Buffer): void => {
       bytes += data.length;
       if (bytes > limit) return finish('too-large');
       onData(data);
-      if (!out.write(data)) {
-        body.pause();
-        out.once('drain', () => {
-          if (!settled) body.resume();
-        });
+      try {
+        out.write(data);
+      } catch {
+        finish('failed');
       }
     };
     const onEnd = (): void => finish('complete');
     const onClose = (): void => finish('aborted');
     const onAbort = (): void => finish('aborted');
-    out.once('error', () => finish('failed'));
     body.on('data', onChunk);
     body.once('end', onEnd);
     body.once('close', onClose);

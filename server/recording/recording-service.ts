@@ -7,6 +7,15 @@
 //
 // After a crash (SIGKILL) of the server, start-up first ends any recorder child still alive
 // (tied-child.ts), then completes every segment the crash cut off: remux, hash, size, duration.
+//
+// Files at rest are encrypted (recording-cipher.ts). ffmpeg writes plaintext while a segment
+// records; once the segment is complete (remux, timing, hash, duration) it is encrypted beside
+// it, flushed, and renamed over the plaintext in the same tick as its row is marked finished,
+// so no finished row ever points at plaintext while the server runs. A crash before the rename
+// leaves the plaintext (finalised again, or encrypted, at the next start); start-up also
+// encrypts any finished file still in plaintext (from before encryption) and removes standby
+// files and half-written encryptions nobody owns. Hash and size stay those of the plaintext
+// media: the evidence is the WebM, which `openRecordingStream` gives back byte for byte.
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -25,6 +34,20 @@ import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import { FallbackUploads, freeBytes, type DownWindow } from './fallback-uploads.ts';
 import { declareFrameTiming, fileSize, remux } from './webm-repair.ts';
+import {
+  EncryptedAppender,
+  encryptedSize,
+  encryptFile,
+  encryptInPlace,
+  fileIsEncrypted,
+  openDecrypting,
+  RecordingNotSealed,
+  restoreUndo,
+  sealingFile,
+  type ByteRange,
+  type OpenedRecording,
+  type RecordingMasterKey,
+} from './recording-cipher.ts';
 
 export interface RecordingOptions {
   /** Below this much free space no new recording starts. */
@@ -51,6 +74,8 @@ export function removeRecordingFile(recordingsDir: string, file: string): void {
   const full = path.resolve(recordingsDir, file);
   if (!full.startsWith(path.resolve(recordingsDir) + path.sep)) throw new Error(`recording file outside the recordings folder: ${file}`);
   fs.rmSync(full, { force: true });
+  // What encryption in place may have left beside it (recording-cipher.ts).
+  fs.rmSync(`${full}.undo`, { force: true });
 }
 
 export class RecordingService extends EventEmitter<ServiceEvents> {
@@ -60,6 +85,11 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   private readonly audit: AuditRepo;
   private readonly log: Logger;
   private readonly options: RecordingOptions;
+  private readonly key: RecordingMasterKey;
+  /** The master key (for code that writes or re-keys recording files: tests, key rotation). */
+  get masterKey(): RecordingMasterKey {
+    return this.key;
+  }
   private readonly stageFor: (sessionId: string) => ReadonlySet<string>;
   private readonly active = new Map<string, Active>();
   /** Every camera and microphone of a running day's room, tapped ahead of the phases that record them. */
@@ -80,11 +110,12 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   repaired: Promise<void> = Promise.resolve();
 
   constructor(
-    deps: { db: Database; dataDir: string; rooms: RoomRegistry; assessment: AssessmentService; audit: AuditRepo; log: Logger },
+    deps: { db: Database; dataDir: string; rooms: RoomRegistry; assessment: AssessmentService; audit: AuditRepo; log: Logger; key: RecordingMasterKey },
     options: RecordingOptions,
   ) {
     super();
     this.db = deps.db;
+    this.key = deps.key;
     this.rooms = deps.rooms;
     this.audit = deps.audit;
     this.log = deps.log.child({ module: 'recording' });
@@ -98,7 +129,15 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       this.db.prepare("SELECT id FROM recordings WHERE status = 'recording' OR (status = 'interrupted' AND sha256 IS NULL)").all() as Array<{ id: string }>
     ).map((r) => r.id);
     this.fallback = new FallbackUploads(
-      { db: this.db, dir: this.dir, audit: this.audit, log: this.log, downWindows: (sessionId, phaseIndex) => this.down.get(`${sessionId}:${phaseIndex}`) ?? [] },
+      {
+        db: this.db,
+        dir: this.dir,
+        audit: this.audit,
+        log: this.log,
+        key: this.key,
+        ready: () => this.repaired,
+        downWindows: (sessionId, phaseIndex) => this.down.get(`${sessionId}:${phaseIndex}`) ?? [],
+      },
       { runBytes: options.fallbackRunBytes, sessionBytes: options.fallbackSessionBytes, minFreeBytes: options.minFreeBytes },
     );
     deps.assessment.on('dayChanged', (sessionId, state) => void this.onDay(sessionId, state));
@@ -135,6 +174,21 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     return row ? { ...toRow(row), file: path.join(this.dir, String(row.file)) } : undefined;
   }
 
+  /**
+   * A decrypting stream of a recording's media (all of it, or the inclusive byte range, or a
+   * range chosen once the plaintext size is known). For playback, the subject access export
+   * and backups. Throws RecordingNotSealed for a segment still being written.
+   */
+  async openRecordingStream(recording: { file: string } | string, range?: ByteRange | ((size: number) => ByteRange | null)): Promise<OpenedRecording> {
+    const file = typeof recording === 'string' ? this.get(recording)?.file : recording.file;
+    if (!file) throw Object.assign(new Error('no such recording'), { code: 'ENOENT' });
+    if (!fileIsEncrypted(file)) {
+      if (!fs.existsSync(file)) throw Object.assign(new Error('recording file missing'), { code: 'ENOENT' });
+      throw new RecordingNotSealed('the recording is still being written');
+    }
+    return openDecrypting(file, this.key, range);
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.active.values()].map((a) => a.recorder?.stop()));
     this.active.clear();
@@ -159,6 +213,45 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       if (this.closed) return;
       await this.finalise(id, 'interrupted');
       this.log.warn({ id, ...this.get(id) }, 'segment cut off by a crash repaired');
+    }
+    await this.sealLeftovers();
+  }
+
+  /**
+   * Encrypts every finished recording still in plaintext (a crash between its row and its
+   * rename, or a file from before encryption) and removes what no row owns: a standby's file
+   * left by a crash, a half-written encryption, an undo record of a finished append.
+   */
+  private async sealLeftovers(): Promise<void> {
+    const rows = this.db.prepare("SELECT id, file, status, bytes FROM recordings WHERE status != 'deleted'").all() as Array<{ id: string; file: string; status: string; bytes: number | null }>;
+    const owned = new Set(rows.map((r) => path.join(this.dir, r.file)));
+    for (const r of rows) {
+      if (this.closed) return;
+      const file = path.join(this.dir, r.file);
+      fs.rmSync(sealingFile(file), { force: true });
+      if (r.status === 'fallback') {
+        // A backup recording's append cut off by the crash: back to what its row says.
+        restoreUndo(file);
+        if (fileIsEncrypted(file) && fs.statSync(file).size !== encryptedSize(r.bytes ?? 0)) {
+          EncryptedAppender.open(file, this.key, r.bytes ?? 0).finish();
+          this.log.warn({ id: r.id }, 'backup recording cut back to its last stored chunk');
+        }
+      }
+      if (r.status === 'recording' || !fs.existsSync(file) || fileIsEncrypted(file)) continue;
+      await encryptInPlace(file, this.key);
+      this.log.warn({ id: r.id, status: r.status }, 'plaintext recording encrypted at start-up');
+    }
+    for (const session of fs.readdirSync(this.dir, { withFileTypes: true })) {
+      if (!session.isDirectory()) continue;
+      for (const entry of fs.readdirSync(path.join(this.dir, session.name), { withFileTypes: true })) {
+        const file = path.join(this.dir, session.name, entry.name);
+        // Only what the recorder itself makes (a segment or standby named by its id, a half-done
+        // encryption, remux or undo record); `.undo` records of live rows are applied above.
+        if (!entry.isFile() || owned.has(file) || !RECORDER_LEFTOVER.test(entry.name)) continue;
+        if (entry.name.endsWith('.undo') && owned.has(file.slice(0, -'.undo'.length))) continue;
+        fs.rmSync(file, { force: true });
+        this.log.warn({ file: path.relative(this.dir, file) }, 'recording file no row owns removed at start-up');
+      }
     }
   }
 
@@ -269,10 +362,19 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     const bytes = fileSize(row.file);
     const sha256 = await sha256Of(row.file);
     const durationMs = bytes > 0 ? await probeDurationMs(row.file) : 0;
-    if (this.closed) return;
+    // Encrypted beside the plaintext; the rename follows the row's update in the same tick.
+    // (No file: ffmpeg never created one; the row says 0 bytes and there is nothing to serve.)
+    const sealed = sealingFile(row.file);
+    const present = fs.existsSync(row.file);
+    if (present) await encryptFile(row.file, sealed, this.key);
+    if (this.closed) {
+      fs.rmSync(sealed, { force: true });
+      return;
+    }
     this.db
       .prepare('UPDATE recordings SET status = ?, ended_at = COALESCE(ended_at, ?), bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ?')
       .run(outcome, Date.now(), bytes, sha256, durationMs, id);
+    if (present) fs.renameSync(sealed, row.file);
   }
 
   private setStatus(sessionId: string, status: Omit<RecordingStatus, 'since'>): void {
@@ -290,6 +392,9 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     this.emit('status', sessionId, full);
   }
 }
+
+/** Files the recorder and its encryption make: `<uuid>.webm` and its temporary companions. */
+const RECORDER_LEFTOVER = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.webm(\.enc-tmp|\.remux\.webm|\.sdp|\.undo|\.undo\.tmp)?$/;
 
 /** SHA-256 of a file, streamed (a segment can be hundreds of MB). */
 function sha256Of(file: string): Promise<string> {

@@ -18,6 +18,7 @@ import { bookDay, testTemplate, type BookedDay } from '../helpers/assessment.ts'
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
 import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { sealRecordingFile } from '../helpers/recording-files.ts';
 
 /** The promise of issue 17: the two videos are never further apart than this (ms). */
 const IN_STEP_MS = 100;
@@ -61,7 +62,7 @@ function durationMsOf(file: string): number {
 }
 
 /** Stores a finished segment as the recording service does (file under recordings/, one row). */
-function storeRecording(participantId: string, phaseStartedAt: number, spec: { offsetMs: number; seconds: number; tone: number }): string {
+async function storeRecording(participantId: string, phaseStartedAt: number, spec: { offsetMs: number; seconds: number; tone: number }): Promise<string> {
   const id = randomUUID();
   const relative = path.join(day.sessionId, `${id}.webm`);
   const file = path.join(studio.recordings.dir, relative);
@@ -78,6 +79,8 @@ function storeRecording(participantId: string, phaseStartedAt: number, spec: { o
        VALUES (?, ?, ?, '1', ?, 0, ?, ?, 'complete', ?, ?, ?, ?, ?)`,
     )
     .run(id, day.sessionId, SCENARIO_PHASE, participantId, phaseStartedAt, relative, startedAt, startedAt + durationMs, bytes, sha256, durationMs);
+  // Encrypted at rest, as the recorder leaves every finished segment.
+  await sealRecordingFile(studio, file);
   startOf.set(id, spec.offsetMs);
   return id;
 }
@@ -171,8 +174,8 @@ beforeAll(async () => {
   browser = await launchBrowser();
   day = bookDay(studio, studio.templates.saveNewVersion(TEMPLATE).id, { actors: [{ displayName: 'Ada Actor', scenarios: [1] }] });
   const phaseStartedAt = Date.now() - 120_000;
-  candidateId = storeRecording(day.candidate.id, phaseStartedAt, CANDIDATE);
-  actorId = storeRecording(day.actor1.id, phaseStartedAt, ACTOR);
+  candidateId = await storeRecording(day.candidate.id, phaseStartedAt, CANDIDATE);
+  actorId = await storeRecording(day.actor1.id, phaseStartedAt, ACTOR);
 
   // The observer's evidence notes, written to their scoring sheet like their page does.
   const noter = new RawCollabClient(collabUrl(studio.baseUrl, sheetDocName(day.sessionId, day.observer.id, 1), day.observer.id), {

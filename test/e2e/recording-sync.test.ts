@@ -15,6 +15,7 @@ import { bookDay, testTemplate, type BookedDay } from '../helpers/assessment.ts'
 import { BT1359, WATCH_SENDER_MARKS, checkRecording, makeMarkedMedia, medianAdded, senderMarks, type MarkOffset } from '../helpers/av-marks.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { plaintextCopy } from '../helpers/recording-files.ts';
 
 const SCENARIO_S = Number(process.env.SYNC_SECONDS ?? 60);
 const TEMPLATE = testTemplate('e2e-recording-sync', 'Recording sync test', 1, [
@@ -75,7 +76,7 @@ it(`records a ${SCENARIO_S} s scenario whole, from its first moment, in lip sync
     const segments = rows().filter((r) => r.participantId === who.id);
     expect(segments, who.role).toHaveLength(1);
     const row = segments[0]!;
-    const check = checkRecording(studio.recordings.get(row.id)!.file, row.startedAt, phaseStartedAt, await senderMarks(pages.get(who.id)!));
+    const check = checkRecording(await plaintextCopy(studio, studio.recordings.get(row.id)!.file), row.startedAt, phaseStartedAt, await senderMarks(pages.get(who.id)!));
     const head = check.marks.slice(0, 5);
     const tail = check.marks.slice(-5);
     const show = (list: MarkOffset[]): string => list.map((p) => `${p.addedMs} (file ${p.fileMs}, sender ${p.senderMs})`).join(', ');

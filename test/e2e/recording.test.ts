@@ -18,6 +18,7 @@ import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
 import { sheetDocName } from '../../shared/collab.ts';
 import type { RecordingRow } from '../../shared/api.ts';
 import { processesMentioning } from '../../media/recording/tied-child.ts';
+import { looksSealed, plaintextCopy } from '../helpers/recording-files.ts';
 
 let studio: TestStudio;
 let browser: Browser;
@@ -172,7 +173,10 @@ describe('recording', () => {
     expect(killed.map((r) => r.status)).toEqual([...Array<string>(KILLS).fill('interrupted'), 'complete']);
     expect(killed.map((r) => r.segment)).toEqual(Array.from({ length: KILLS + 1 }, (_, i) => i + 1));
     for (const r of rows) {
-      const file = studio.recordings.get(r.id)!.file;
+      // On disk every segment is encrypted: ffprobe cannot read it. Its plaintext is the evidence.
+      const sealed = studio.recordings.get(r.id)!.file;
+      expect(looksSealed(sealed), r.id).toBe(true);
+      const file = await plaintextCopy(studio, sealed);
       expect(r.bytes, r.id).toBe(fs.statSync(file).size);
       expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
       const complaints = decodeComplaints(file);
@@ -186,7 +190,7 @@ describe('recording', () => {
     // The participant whose recorder was never killed: one file covering the scenario.
     const [whole] = byParticipant(day.actor1);
     expect(byParticipant(day.actor1)).toHaveLength(1);
-    const file = studio.recordings.get(whole!.id)!.file;
+    const file = await plaintextCopy(studio, studio.recordings.get(whole!.id)!.file);
     const probe = ffprobe(file);
     expect(probe.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort()).toEqual(['audio:opus', 'video:vp8']);
     // It begins at the first keyframe after the phase starts (seconds on a loaded machine: the
@@ -205,7 +209,7 @@ describe('recording', () => {
       fetch(`${studio.baseUrl}/api${path}?participantId=${who.id}`, { headers: { cookie: await signIn(studio, who), ...headers } });
     const ranged = await get(day.observer, `/recordings/${whole!.id}/media`, { range: 'bytes=0-99' });
     expect(ranged.status).toBe(206);
-    expect((await ranged.arrayBuffer()).byteLength).toBe(100);
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(fs.readFileSync(file).subarray(0, 100))).toBe(true);
     expect((await get(day.observer, `/recordings/${whole!.id}/media`, { range: `bytes=${whole!.bytes! + 10}-` })).status).toBe(416);
     expect((await get(day.candidate, `/recordings/${whole!.id}/media`)).status).toBe(403);
     expect((await get(day.actor1, `/recordings/${whole!.id}/media`)).status).toBe(403);

@@ -1,19 +1,20 @@
-// Calibration in tests: a finished demo day signed off (one scenario 1 mark moderated) and
 // finished recordings (file + row) of its scenarios, as if recorded on the day.
+import { writeSealedRecording } from './recording-files.ts';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { ModerationView } from '../../shared/moderation.ts';
 import type { Studio } from '../../server/studio.ts';
 import { callAs, type FinishedDay } from './moderation.ts';
+// Calibration in tests: a finished demo day signed off (one scenario 1 mark moderated) and
 
 /** Stores `bytes` as a finished recording of one participant in one scenario; its file's zero
  *  lies 250 ms into the phase. `n` makes the id; `status` as the recordings table has it. */
 export function storedRecording(studio: Studio, sessionId: string, participantId: string, scenario: number, n: number, bytes: Buffer, status = 'complete'): { id: string; bytes: Buffer } {
   const id = `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
   const relative = path.join(sessionId, `${id}.webm`);
-  fs.mkdirSync(path.join(studio.recordings.dir, sessionId), { recursive: true });
-  fs.writeFileSync(path.join(studio.recordings.dir, relative), bytes);
+  // Encrypted at rest, as every finished recording is: the media routes decrypt it.
+  writeSealedRecording(studio, path.join(studio.recordings.dir, relative), bytes);
   studio.db
     .prepare(
       `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, ended_at, bytes, sha256, duration_ms)

@@ -33,7 +33,7 @@ const TOUR_TEMPLATE = testTemplate('tour-day', 'Tour day', 1, [
   { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
 ]);
 
-const STUDIO_TABS = ['Live board', 'Book a session', 'Scenario bank', 'Templates', 'Results'] as const;
+const STUDIO_TABS = ['Live board', 'Book a session', 'Scenario bank', 'Templates', 'Results', 'Email'] as const;
 
 /** Long enough for a loaded 2-core machine; a state that never comes fails the tour by name. */
 const WAIT_MS = 30_000;

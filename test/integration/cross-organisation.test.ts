@@ -369,6 +369,18 @@ const MATRIX: Record<string, Entry> = {
     call: () => ({ path: `/studio/sessions/${A.second.sessionId}/rebook`, body: { scheduledStart: new Date(Date.now() + 7 * 86_400_000).toISOString() } }),
   },
 
+  // ---- mail-routes.ts (programme email, issue 15) ----
+  'GET /api/studio/mail/templates': { kind: 'perOrganisation', why: 'each organisation’s own email templates: test/integration/programme-mail.test.ts' },
+  'PUT /api/studio/mail/templates/:kind': { kind: 'perOrganisation', why: 'saves the caller’s own organisation’s template: test/integration/programme-mail.test.ts' },
+  'DELETE /api/studio/mail/templates/:kind': { kind: 'perOrganisation', why: 'resets the caller’s own organisation’s template: test/integration/programme-mail.test.ts' },
+  'GET /api/studio/mail/outbox': { kind: 'list', why: 'the organisation’s email delivery (test/integration/programme-mail.test.ts)' },
+  // A preview rendered from A's session: as absent as a session that does not exist.
+  'POST /api/studio/mail/preview': {
+    kind: 'foreign',
+    admits: ['coordinator'],
+    call: () => ({ path: '/studio/mail/preview', body: { kind: 'invitation', subject: 'Preview', body: '{{name}} {{session}}', sessionId: A.day.sessionId } }),
+  },
+
   // ---- moderation-routes.ts ----
   'GET /api/moderation/queue': { kind: 'list', why: 'the moderation queue (lists test)' },
   'GET /api/moderation/sampling': { kind: 'perOrganisation', why: PER_ORGANISATION },

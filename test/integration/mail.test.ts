@@ -260,7 +260,7 @@ describe('in the studio', () => {
     const left = new Mailer({ db, log: pino({ level: 'silent' }), smtp: null }).enqueue(SIGN_IN);
     db.close();
 
-    const studio = await startTestStudio({ mail: { smtp: { url: server.url, from: FROM } } }, dataDir);
+    const studio = await startTestStudio({ mail: { smtp: { url: server.url, from: FROM }, reminders: [], timeZone: 'Europe/London' } }, dataDir);
     toClose.push(() => studio.close());
     await expect.poll(() => studio.mailer.get(left)?.status).toBe('sent');
     const later = studio.mailer.enqueue({ ...SIGN_IN, to: 'alex.morgan@example.org' });

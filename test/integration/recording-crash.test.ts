@@ -11,6 +11,9 @@ import { afterAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { io } from 'socket.io-client';
 import { processesMentioning } from '../../media/recording/tied-child.ts';
+import { RecordingMasterKey, decryptToBuffer } from '../../server/recording/recording-cipher.ts';
+import { decodeRecordingKey, recordingKeyFile } from '../../server/recording/recording-key.ts';
+import { looksSealed } from '../helpers/recording-files.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
 import { openAssessment, openData } from '../../server/studio.ts';
@@ -117,9 +120,14 @@ it('leaves no ffmpeg behind after a SIGKILL, and completes every cut segment on 
   });
   const repaired = rows().filter((r) => cut.some((c) => c.id === r.id));
   expect(repaired).toHaveLength(cut.length);
+  // Completed, then encrypted: ffprobe cannot read what is on disk; its plaintext is the evidence.
+  const key = new RecordingMasterKey(decodeRecordingKey(fs.readFileSync(recordingKeyFile(dataDir), 'utf8'), 'the key file'));
   for (const r of repaired) {
-    const file = path.join(recordingsDir, r.file);
-    const bytes = fs.readFileSync(file);
+    const sealed = path.join(recordingsDir, r.file);
+    expect(looksSealed(sealed)).toBe(true);
+    const bytes = await decryptToBuffer(sealed, key);
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-crash-plain-')), `${r.id}.webm`);
+    fs.writeFileSync(file, bytes);
     expect(r.status).toBe('interrupted');
     expect(r.bytes).toBe(bytes.length);
     expect(r.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));

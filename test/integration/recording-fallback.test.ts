@@ -12,6 +12,8 @@ import { bookDay, testTemplate } from '../helpers/assessment.ts';
 import { pollUntil } from '../helpers/browser.ts';
 import { freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { connectAs, joinAndProduceVideo, request, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { encryptedSize } from '../../server/recording/recording-cipher.ts';
+import { recordingPlaintext } from '../helpers/recording-files.ts';
 
 let studio: TestStudio | undefined;
 let server: ServerProcess | undefined;
@@ -109,14 +111,15 @@ it('a body over the run cap is cut off with 413 and nothing of it stays; a decla
   expect((await rawUpload(url(0), headers(1), 60_000)).status).toBe(204);
   const [run1] = backups();
   const run1File = studio.recordings.get(run1!.id)!.file;
-  expect(fs.statSync(run1File).size).toBe(60_000);
+  expect(fs.statSync(run1File).size).toBe(encryptedSize(60_000));
+  expect((await recordingPlaintext(studio, run1File)).length).toBe(60_000);
 
   // Chunked (no declared length): streamed, and cut off when the run's cap is passed.
   const cut = await rawUpload(url(1), headers(1), 150_000, false);
   expect(cut.status).toBe(413);
   expect(JSON.parse(cut.body)).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', reason: 'RUN_TOO_LARGE' } });
   expect(cut.sentBeforeAnswer).toBeLessThan(150_000);
-  expect(fs.statSync(run1File).size).toBe(60_000);
+  expect(fs.statSync(run1File).size).toBe(encryptedSize(60_000));
   expect(backups().map((r) => [r.segment, r.bytes])).toEqual([[1, 60_000]]);
 
   // A new run over the cap: its file is removed, no row.
@@ -129,7 +132,7 @@ it('a body over the run cap is cut off with 413 and nothing of it stays; a decla
   const declared = await rawUpload(url(1), headers(1), 2_000_000);
   expect(declared.status).toBe(413);
   expect(declared.sentBeforeAnswer).toBeLessThan(2_000_000);
-  expect(fs.statSync(run1File).size).toBe(60_000);
+  expect(fs.statSync(run1File).size).toBe(encryptedSize(60_000));
   lead.disconnect();
   candidate.disconnect();
 }, 60_000);

@@ -1,5 +1,5 @@
-// Recording storage rules: a nearly full disk stops new recordings loudly and leaves existing
 // ones untouched; recordings past the retention period are deleted, and the deletion logged.
+import { recordingPlaintext, writeSealedRecording } from '../helpers/recording-files.ts';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import { loadConfig } from '../../server/config.ts';
 import { bookDay, testTemplate } from '../helpers/assessment.ts';
 import { pollUntil } from '../helpers/browser.ts';
 import { connectAs, joinAndProduceVideo, request, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+// Recording storage rules: a nearly full disk stops new recordings loudly and leaves existing
 
 let studio: TestStudio | undefined;
 afterEach(async () => {
@@ -25,8 +26,7 @@ function existingRecording(s: TestStudio, sessionId: string, participantId: stri
   const id = '00000000-0000-4000-8000-000000000001';
   const relative = path.join(sessionId, `${id}.webm`);
   const file = path.join(s.recordings.dir, relative);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, 'earlier evidence');
+  writeSealedRecording(s, file, 'earlier evidence');
   const sha256 = createHash('sha256').update('earlier evidence').digest('hex');
   s.db
     .prepare(
@@ -53,7 +53,7 @@ it('a nearly full disk stops new recordings with a loud warning and leaves exist
   expect(studio.recordings.pids(day.sessionId)).toEqual([]);
   expect(studio.logLines.some((l) => l.level === 50 && String(l.msg).includes('DISK NEARLY FULL'))).toBe(true);
   expect(studio.recordings.list(day.sessionId).map((r) => r.id)).toEqual([earlier.id]);
-  expect(createHash('sha256').update(fs.readFileSync(earlier.file)).digest('hex')).toBe(earlier.sha256);
+  expect(createHash('sha256').update(await recordingPlaintext(studio, earlier.file)).digest('hex')).toBe(earlier.sha256);
   lead.disconnect();
   candidate.disconnect();
 });
@@ -108,7 +108,9 @@ it('the lead observer’s backup recording is stored in order, one file per reco
   const backups = studio.recordings.list(day.sessionId).filter((r) => r.status === 'fallback');
   expect(backups.map((r) => r.segment).sort()).toEqual([1, 2]);
   const first = studio.recordings.get(backups.find((r) => r.segment === 1)!.id)!;
-  expect(fs.readFileSync(first.file, 'utf8')).toBe('run1-chunk0run1-chunk1');
+  // Encrypted on disk as it arrived: no byte of it in plaintext.
+  expect(fs.readFileSync(first.file).includes('run1-chunk')).toBe(false);
+  expect((await recordingPlaintext(studio, first.file)).toString('utf8')).toBe('run1-chunk0run1-chunk1');
   expect(first.sha256).toBe(createHash('sha256').update('run1-chunk0run1-chunk1').digest('hex'));
 
   // The day ends: nothing more is taken, not even for a run that was accepted before.
@@ -117,7 +119,7 @@ it('the lead observer’s backup recording is stored in order, one file per reco
   expect(late.status).toBe(409);
   expect(await late.json()).toMatchObject({ error: { reason: 'DAY_NOT_LIVE' } });
   const after = studio.recordings.get(backups.find((r) => r.segment === 2)!.id)!;
-  expect(fs.readFileSync(after.file, 'utf8')).toBe('run2-chunk0');
+  expect((await recordingPlaintext(studio, after.file)).toString('utf8')).toBe('run2-chunk0');
   expect(after.bytes).toBe('run2-chunk0'.length);
   lead.disconnect();
   candidate.disconnect();
