@@ -6,6 +6,8 @@
 //   add-person --organisation ID --name NAME --email EMAIL --role ROLE [--role ROLE…]
 //   list-people --organisation ID
 //   sign-in-link --email EMAIL [--organisation ID]   (ends their sign-ins; prints a one-time link)
+//   retention-run [--organisation ID] [--dry-run]    (deletes or pseudonymises what is past its period; prints the report)
+//   audit-verify                                     (checks the audit log's hash chain; exit code 1 when it does not hold)
 //   subject-access --person ID --out FILE   (the person's subject access archive, a zip; see
 //                                            server/data-protection/subject-access.ts)
 //   rotate-recording-key [--new-key BASE64]   (studio stopped; rewraps every recording's key)
@@ -20,7 +22,8 @@ import { loadConfig } from './config.ts';
 import { MagicLinks } from './identity/magic-links.ts';
 import { StaffSessions } from './identity/staff-sessions.ts';
 import { PeopleRepo } from './people/people-repo.ts';
-import { baseUrlFor, openAssessment, openData, openModeration } from './studio.ts';
+import { baseUrlFor, openAssessment, openData, openDataProtection, openModeration } from './studio.ts';
+import { verifyAuditChain } from './data-protection/audit-chain.ts';
 import { SubjectAccessCommandSchema } from '../shared/subject-access.ts';
 import { DocStore } from './collab/doc-store.ts';
 import { collectSubjectAccess } from './data-protection/subject-access.ts';
@@ -40,6 +43,7 @@ const { values: args, positionals } = parseArgs({
     organisation: { type: 'string' },
     email: { type: 'string' },
     role: { type: 'string', multiple: true },
+    'dry-run': { type: 'boolean' },
     person: { type: 'string' },
     out: { type: 'string' },
     'new-key': { type: 'string' },
@@ -102,6 +106,18 @@ try {
       out({ person: person.displayName, signInsEnded: ended, signInLink: linkFor(person) });
       break;
     }
+    case 'retention-run': {
+      const organisationId = args.organisation ? organisationOf(args.organisation).id : undefined;
+      const report = openDataProtection(config, data).runRetention({ ...(organisationId ? { organisationId } : {}), dryRun: args['dry-run'] ?? false, trigger: 'npm run admin' });
+      out(report);
+      break;
+    }
+    case 'audit-verify': {
+      const verdict = verifyAuditChain(data.db);
+      out(verdict);
+      if (!verdict.ok) process.exitCode = 1;
+      break;
+    }
     case 'subject-access': {
       const input = SubjectAccessCommandSchema.parse({ person: args.person ?? '', out: args.out ?? '' });
       const subject = people.get(input.person) ?? fail(`no person ${input.person}`);
@@ -136,7 +152,7 @@ try {
       break;
     }
     default:
-      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | subject-access | rotate-recording-key (see server/admin-cli.ts)');
+      fail('usage: npm run admin -- list-organisations | create-organisation | add-person | list-people | sign-in-link | subject-access | rotate-recording-key | retention-run | audit-verify (see server/admin-cli.ts)');
   }
 } catch (error) {
   if (error instanceof z.ZodError) fail(error.issues.map((i) => `${i.path.join('.') || 'input'}: ${i.message}`).join('; '));

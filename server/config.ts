@@ -33,6 +33,11 @@ const EnvSchema = z.object({
   SIMSTUDIO_ICE_SERVERS: z.string().optional(),
   SIMSTUDIO_RECORDING_MIN_FREE_MB: z.coerce.number().int().min(0).default(500),
   SIMSTUDIO_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(365),
+  SIMSTUDIO_RETENTION_WRITTEN_DAYS: z.coerce.number().int().min(1).max(36500).default(2190),
+  SIMSTUDIO_RETENTION_RESULTS_DAYS: z.coerce.number().int().min(1).max(36500).default(2190),
+  SIMSTUDIO_RETENTION_AUDIT_DAYS: z.coerce.number().int().min(1).max(36500).default(2555),
+  SIMSTUDIO_RETENTION_EQUALITIES_DAYS: z.coerce.number().int().min(1).max(36500).default(1095),
+  SIMSTUDIO_RETENTION_EMAIL_DAYS: z.coerce.number().int().min(1).max(36500).default(365),
   SIMSTUDIO_RECORDING_FALLBACK_RUN_MB: z.coerce.number().int().min(1).default(1024),
   SIMSTUDIO_RECORDING_FALLBACK_SESSION_MB: z.coerce.number().int().min(1).default(4096),
   /** Base64 of 32 bytes: the master key that wraps every recording's own key (else a key file in the data directory). */
@@ -90,6 +95,9 @@ export interface Config {
   written: { graceMs: number; maxTextBytes: number };
   /** fallback*Bytes: caps on the lead observer's backup recording (per recorder run, per session). */
   recording: { minFreeBytes: number; retentionDays: number; fallbackRunBytes: number; fallbackSessionBytes: number };
+  /** Default retention periods (days) of the data classes other than recordings (whose default
+   *  is recording.retentionDays); each organisation may set its own. */
+  retention: { writtenWork: number; marksAndResults: number; audit: number; equalities: number; emailLog: number };
   /** Collaboration sockets are pinged this often; one missed answer closes them. */
   collabHeartbeatMs: number;
   /** Web origins whose pages may open the studio's WebSockets; undefined: the public URL's
@@ -153,6 +161,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
       timeZone: configured('SIMSTUDIO_MAIL_TIME_ZONE', () => checkTimeZone(e.SIMSTUDIO_MAIL_TIME_ZONE)),
     },
     written: { graceMs: e.SIMSTUDIO_WRITTEN_GRACE_SECONDS * 1000, maxTextBytes: e.SIMSTUDIO_WRITTEN_MAX_KB * 1024 },
+    retention: {
+      writtenWork: e.SIMSTUDIO_RETENTION_WRITTEN_DAYS,
+      marksAndResults: e.SIMSTUDIO_RETENTION_RESULTS_DAYS,
+      audit: e.SIMSTUDIO_RETENTION_AUDIT_DAYS,
+      equalities: e.SIMSTUDIO_RETENTION_EQUALITIES_DAYS,
+      emailLog: e.SIMSTUDIO_RETENTION_EMAIL_DAYS,
+    },
     collabHeartbeatMs: Math.round(e.SIMSTUDIO_COLLAB_HEARTBEAT_SECONDS * 1000),
     recording: {
       minFreeBytes: e.SIMSTUDIO_RECORDING_MIN_FREE_MB * 1024 * 1024,

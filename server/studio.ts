@@ -63,6 +63,8 @@ import { Passkeys, relyingPartyFor } from './identity/passkeys.ts';
 import { PasskeyRepo } from './identity/passkeys-repo.ts';
 import { Mailer } from './mail/mailer.ts';
 import { BookingEvents } from './programme/booking-events.ts';
+import { DataProtection } from './data-protection/data-protection.ts';
+import { dataProtectionRoutes } from './data-protection/data-protection-routes.ts';
 import { ProgrammeService } from './programme/programme-service.ts';
 import { programmeRoutes } from './http/programme-routes.ts';
 import { subjectAccessRoutes } from './data-protection/subject-access-routes.ts';
@@ -102,6 +104,8 @@ export interface Studio {
   mailer: Mailer;
   /** What happened to bookings (booked, rescheduled, cancelled, swapped, result available), for notifications. */
   bookingEvents: BookingEvents;
+  /** Retention periods and runs, legal holds, erasure (server/data-protection/). */
+  dataProtection: DataProtection;
   /** The sessions calendar and changes to bookings (issue 15). */
   programme: ProgrammeService;
   /** Programme email: invitations, changes, cancellations, reminders, result available. */
@@ -157,6 +161,17 @@ export function openModeration(
   });
 }
 
+/** Data protection over the data directory (the server and `npm run admin` both use it). */
+export function openDataProtection(config: Config, data: { db: Database; audit: AuditRepo }, log?: Logger): DataProtection {
+  return new DataProtection({
+    db: data.db,
+    audit: data.audit,
+    recordingsDir: path.join(config.dataDir, 'recordings'),
+    defaults: { recordings: config.recording.retentionDays, ...config.retention },
+    ...(log ? { log } : {}),
+  });
+}
+
 export function baseUrlFor(config: Config, port: number): string {
   return config.publicUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
 }
@@ -201,6 +216,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const mailer = new Mailer({ db, log, smtp: config.mail.smtp });
   mailer.start();
   const bookingEvents = new BookingEvents(log);
+  const dataProtection = openDataProtection(config, { db, audit }, log);
   const programme = new ProgrammeService({ db, sessions, people, assessment, invites, audit, events: bookingEvents });
   assessment.on('booked', (sessionId, organisationId) => bookingEvents.emit({ kind: 'booked', sessionId, organisationId }));
   const mailTemplates = new MailTemplates(db);
@@ -323,6 +339,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   api.use(supportRoutes({ auth, assessment, moderation, sessions, audit, log }));
   const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
+  api.use(dataProtectionRoutes({ dataProtection, staffSessions, audit, db }));
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
   const subjectAccessContributors = new Map<string, SubjectAccessContributor>();
   // What the person answered to the privacy and recording notices, session by session.
@@ -417,6 +434,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   assessment.start();
   written.restore();
   recordings.start(assessment);
+  dataProtection.start();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -448,6 +466,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     calibration,
     mailer,
     bookingEvents,
+    dataProtection,
     programme,
     notifications,
     privacy,
@@ -459,6 +478,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     httpApp: app,
     log,
     async close() {
+      dataProtection.close();
       await recordings.close();
       await notifications.close();
       await mailer.close();

@@ -1,8 +1,10 @@
-// Append-only audit log: who did what, when (the table refuses updates and deletes).
+// Append-only audit log: who did what, when (the table refuses updates and deletes), each row
+// chained to the one before it by a hash (server/data-protection/audit-chain.ts).
 // "Who" is stored as the acting person at the time of the action — participant id, name and
 // role — so that the log names people from other sessions (moderators and coordinators work
 // across sessions) and keeps naming them as they were then.
-import type { Database } from './database.ts';
+import { chainHead, newSalt, nextAuditId, personalDigest, rowHash, type ChainedColumns, type PersonalColumns } from '../data-protection/audit-chain.ts';
+import { transaction, type Database } from './database.ts';
 
 /** The acting person (structurally shared/moderation.ts's ActingPerson). */
 export interface AuditActor {
@@ -77,34 +79,54 @@ export class AuditRepo {
     const id = entry.actor?.participantId ?? entry.actorParticipantId ?? null;
     const job = id === null && !entry.person ? (entry.job ?? `scheduled job (${entry.action})`) : null;
     const sessionId = entry.sessionId ?? null;
-    this.db
-      .prepare(
-        `INSERT INTO audit_log (at, session_id, actor_participant_id, actor_name, actor_role, action, detail, actor_person_id, organisation_id)
-         VALUES (?, ?, ?, COALESCE(?, (SELECT display_name FROM participants WHERE id = ?), (SELECT display_name FROM people WHERE id = ?)),
-                 COALESCE(?, (SELECT role FROM participants WHERE id = ?)), ?, ?,
-                 COALESCE(?, (SELECT person_id FROM participants WHERE id = ?), (SELECT id FROM people WHERE id = ?)),
-                 COALESCE(?, (SELECT organisation_id FROM sessions WHERE id = ?), (SELECT organisation_id FROM people WHERE id = ?),
-                          (SELECT s.organisation_id FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = ?)))`,
-      )
-      .run(
-        new Date().toISOString(),
-        sessionId,
-        id,
-        entry.actor?.name ?? entry.person?.name ?? job,
-        id,
-        id,
-        entry.actor?.role ?? entry.person?.role ?? (job ? 'job' : null),
-        id,
-        entry.action,
-        JSON.stringify(entry.detail ?? {}),
-        entry.person?.personId ?? null,
-        id,
-        id,
-        entry.person?.organisationId ?? null,
-        sessionId,
-        id,
-        id,
-      );
+    // Reading the chain's head and appending are one transaction (BEGIN IMMEDIATE serialises
+    // writers across connections), so no two rows ever chain from the same one.
+    transaction(this.db, () => {
+      const resolved = this.db
+        .prepare(
+          `SELECT COALESCE(?, (SELECT display_name FROM participants WHERE id = ?), (SELECT display_name FROM people WHERE id = ?)) AS actor_name,
+                  COALESCE(?, (SELECT role FROM participants WHERE id = ?)) AS actor_role,
+                  COALESCE(?, (SELECT person_id FROM participants WHERE id = ?), (SELECT id FROM people WHERE id = ?)) AS actor_person_id,
+                  COALESCE(?, (SELECT organisation_id FROM sessions WHERE id = ?), (SELECT organisation_id FROM people WHERE id = ?),
+                           (SELECT s.organisation_id FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = ?)) AS organisation_id`,
+        )
+        .get(
+          entry.actor?.name ?? entry.person?.name ?? job,
+          id,
+          id,
+          entry.actor?.role ?? entry.person?.role ?? (job ? 'job' : null),
+          id,
+          entry.person?.personId ?? null,
+          id,
+          id,
+          entry.person?.organisationId ?? null,
+          sessionId,
+          id,
+          id,
+        ) as { actor_name: string | null; actor_role: string | null; actor_person_id: string | null; organisation_id: string | null };
+      const row: ChainedColumns & PersonalColumns = {
+        id: nextAuditId(this.db),
+        at: new Date().toISOString(),
+        session_id: sessionId,
+        actor_participant_id: id,
+        actor_role: resolved.actor_role,
+        action: entry.action,
+        actor_person_id: resolved.actor_person_id,
+        organisation_id: resolved.organisation_id,
+        actor_name: resolved.actor_name,
+        detail: JSON.stringify(entry.detail ?? {}),
+      };
+      const salt = newSalt();
+      const digest = personalDigest(salt, row);
+      const previous = chainHead(this.db);
+      this.db
+        .prepare(
+          `INSERT INTO audit_log (id, at, session_id, actor_participant_id, actor_name, actor_role, action, detail, actor_person_id, organisation_id,
+                                  personal_salt, personal_digest, prev_hash, row_hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(row.id, row.at, row.session_id, row.actor_participant_id, row.actor_name, row.actor_role, row.action, row.detail, row.actor_person_id, row.organisation_id, salt, digest, previous, rowHash(previous, row, digest));
+    });
   }
 
   /** The organisation's rows, newest first, optionally one action or one person only. */

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from '../data-dir.ts';
+import { chainExistingAuditRows } from '../data-protection/audit-chain.ts';
 
 export type Database = DatabaseSync;
 
@@ -73,7 +74,159 @@ const ORGANISATION_CONTENT_MIGRATION = `CREATE TABLE session_scenarios_rebuilt (
    DROP TABLE angoff_estimates;
    ALTER TABLE angoff_estimates_rebuilt RENAME TO angoff_estimates;`;
 
-const MIGRATIONS: string[] = [
+// Retention, legal holds and erasure (issue 15 items 6, 7). Periods per organisation and data
+// class; holds set by hand (a result review open on a session holds it too, read from
+// result_reviews); one row per erasure (what was kept, and why). The audit log gets its hash
+// chain (server/data-protection/audit-chain.ts). Protected rows (the audit log, frozen written
+// exercises, signed-off marks, reviews, calibration records) still refuse ordinary changes;
+// the one way through is a data_protection_pass row, which the erasure or retention run
+// inserts and deletes inside its own transaction (nobody else ever sees one): with it, an
+// erasure may replace only the personal columns, and retention may delete only what the pass
+// names (a session's frozen text; audit rows up to the anchor).
+const DATA_PROTECTION_SQL = `CREATE TABLE retention_periods (
+     organisation_id TEXT NOT NULL REFERENCES organisations(id),
+     data_class TEXT NOT NULL CHECK (data_class IN ('recordings', 'writtenWork', 'marksAndResults', 'audit', 'equalities', 'emailLog')),
+     days INTEGER NOT NULL CHECK (days BETWEEN 1 AND 36500),
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, data_class)
+   );
+   CREATE TABLE legal_holds (
+     id TEXT PRIMARY KEY,
+     organisation_id TEXT NOT NULL REFERENCES organisations(id),
+     session_id TEXT NOT NULL REFERENCES sessions(id),
+     reason TEXT NOT NULL CHECK (length(trim(reason)) > 0),
+     set_by_person_id TEXT,
+     set_at TEXT NOT NULL,
+     released_at TEXT,
+     released_by_person_id TEXT,
+     release_reason TEXT,
+     CHECK ((released_at IS NULL) = (release_reason IS NULL))
+   );
+   CREATE INDEX legal_holds_open ON legal_holds(session_id) WHERE released_at IS NULL;
+   CREATE TRIGGER legal_holds_released_once BEFORE UPDATE ON legal_holds
+     WHEN OLD.released_at IS NOT NULL OR NEW.id IS NOT OLD.id OR NEW.session_id IS NOT OLD.session_id OR NEW.reason IS NOT OLD.reason
+       OR NEW.set_by_person_id IS NOT OLD.set_by_person_id OR NEW.set_at IS NOT OLD.set_at OR NEW.organisation_id IS NOT OLD.organisation_id
+     BEGIN SELECT RAISE(ABORT, 'a legal hold is released once and otherwise never changed'); END;
+   CREATE TRIGGER legal_holds_no_delete BEFORE DELETE ON legal_holds
+     BEGIN SELECT RAISE(ABORT, 'legal holds are released, never deleted'); END;
+   CREATE TABLE erasures (
+     id TEXT PRIMARY KEY,
+     organisation_id TEXT NOT NULL REFERENCES organisations(id),
+     person_id TEXT NOT NULL,
+     pseudonym TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     results_kept_reason TEXT,
+     results_kept_sessions TEXT NOT NULL DEFAULT '[]',
+     erased_by_person_id TEXT,
+     erased_at TEXT NOT NULL,
+     report TEXT NOT NULL
+   );
+   CREATE TRIGGER erasures_no_update BEFORE UPDATE ON erasures
+     BEGIN SELECT RAISE(ABORT, 'an erasure record never changes'); END;
+   -- A written exercise whose frozen text retention removed: never frozen again (on restart).
+   CREATE TABLE written_removed (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id),
+     removed_at TEXT NOT NULL
+   );
+   CREATE TABLE data_protection_pass (
+     pass_id TEXT NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('erasure', 'retention')),
+     session_id TEXT
+   );
+   CREATE TRIGGER audit_log_chained BEFORE INSERT ON audit_log
+     WHEN NEW.personal_salt IS NULL OR NEW.personal_digest IS NULL OR NEW.row_hash IS NULL OR NEW.pseudonymised_by IS NOT NULL
+       OR NEW.prev_hash IS NOT COALESCE((SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1), (SELECT row_hash FROM audit_anchor WHERE id = 1), '')
+     BEGIN SELECT RAISE(ABORT, 'an audit row must extend the hash chain'); END;
+   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+     WHEN NOT EXISTS (SELECT 1 FROM data_protection_pass WHERE pass_id = NEW.pseudonymised_by)
+       OR NEW.personal_salt IS NOT NULL OR NEW.id IS NOT OLD.id OR NEW.at IS NOT OLD.at OR NEW.session_id IS NOT OLD.session_id
+       OR NEW.actor_participant_id IS NOT OLD.actor_participant_id OR NEW.actor_role IS NOT OLD.actor_role OR NEW.action IS NOT OLD.action
+       OR NEW.actor_person_id IS NOT OLD.actor_person_id OR NEW.organisation_id IS NOT OLD.organisation_id
+       OR NEW.personal_digest IS NOT OLD.personal_digest OR NEW.prev_hash IS NOT OLD.prev_hash OR NEW.row_hash IS NOT OLD.row_hash
+     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+     WHEN NOT EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'retention')
+       OR OLD.id > COALESCE((SELECT upto_id FROM audit_anchor WHERE id = 1), 0)
+     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+   CREATE TRIGGER audit_anchor_insert BEFORE INSERT ON audit_anchor
+     WHEN NOT EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'retention')
+     BEGIN SELECT RAISE(ABORT, 'only a retention run moves the audit anchor'); END;
+   CREATE TRIGGER audit_anchor_update BEFORE UPDATE ON audit_anchor
+     WHEN NOT EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'retention') OR NEW.upto_id < OLD.upto_id
+     BEGIN SELECT RAISE(ABORT, 'only a retention run moves the audit anchor, and only forward'); END;
+   CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
+     BEGIN SELECT RAISE(ABORT, 'the audit anchor is never deleted'); END;
+   DROP TRIGGER written_snapshots_no_update;
+   DROP TRIGGER written_snapshots_no_delete;
+   CREATE TRIGGER written_snapshots_no_update BEFORE UPDATE ON written_snapshots
+     WHEN NOT EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'erasure' AND session_id = OLD.session_id)
+       OR NEW.session_id IS NOT OLD.session_id OR NEW.frozen_at IS NOT OLD.frozen_at
+     BEGIN SELECT RAISE(ABORT, 'a frozen written exercise cannot change'); END;
+   CREATE TRIGGER written_snapshots_no_delete BEFORE DELETE ON written_snapshots
+     WHEN NOT EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'retention' AND session_id = OLD.session_id)
+     BEGIN SELECT RAISE(ABORT, 'a frozen written exercise cannot be deleted'); END;
+   DROP TRIGGER moderated_marks_locked_update;
+   DROP TRIGGER moderated_marks_review_update;
+   CREATE TRIGGER moderated_marks_locked_update BEFORE UPDATE ON moderated_marks
+     WHEN (SELECT status FROM moderation_results WHERE session_id = OLD.session_id) = 'signedOff'
+       AND NOT (EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'erasure' AND session_id = OLD.session_id)
+         AND NEW.session_id IS OLD.session_id AND NEW.part IS OLD.part AND NEW.item_id IS OLD.item_id AND NEW.rating IS OLD.rating
+         AND NEW.by_participant_id IS OLD.by_participant_id AND NEW.at IS OLD.at)
+     BEGIN SELECT RAISE(ABORT, 'the result is signed off'); END;
+   CREATE TRIGGER moderated_marks_review_update BEFORE UPDATE ON moderated_marks
+     WHEN (SELECT status FROM moderation_results WHERE session_id = OLD.session_id) = 'underReview'
+       AND NEW.by_participant_id IS NOT (SELECT reviewer_participant_id FROM result_reviews WHERE session_id = OLD.session_id AND decided_at IS NULL)
+       AND NOT (EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'erasure' AND session_id = OLD.session_id)
+         AND NEW.session_id IS OLD.session_id AND NEW.part IS OLD.part AND NEW.item_id IS OLD.item_id AND NEW.rating IS OLD.rating
+         AND NEW.by_participant_id IS OLD.by_participant_id AND NEW.at IS OLD.at)
+     BEGIN SELECT RAISE(ABORT, 'while a review is open only its reviewer changes marks'); END;
+   DROP TRIGGER moderation_results_signed_off;
+   CREATE TRIGGER moderation_results_signed_off BEFORE UPDATE ON moderation_results
+     WHEN OLD.status = 'signedOff' AND (
+       NEW.status NOT IN ('signedOff', 'underReview')
+       OR NEW.outcome IS NOT OLD.outcome OR NEW.signed_off_at IS NOT OLD.signed_off_at OR NEW.signed_off_by IS NOT OLD.signed_off_by
+       OR NEW.evidence IS NOT OLD.evidence OR NEW.started_at IS NOT OLD.started_at OR NEW.session_id IS NOT OLD.session_id)
+       AND NOT (EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'erasure' AND session_id = OLD.session_id)
+         AND NEW.status IS OLD.status AND NEW.outcome IS OLD.outcome AND NEW.signed_off_at IS OLD.signed_off_at AND NEW.signed_off_by IS OLD.signed_off_by
+         AND NEW.started_at IS OLD.started_at AND NEW.session_id IS OLD.session_id)
+     BEGIN SELECT RAISE(ABORT, 'the result is signed off: it changes only through an independent review'); END;
+   DROP TRIGGER result_reviews_decided_once;
+   CREATE TRIGGER result_reviews_decided_once BEFORE UPDATE ON result_reviews
+     WHEN (OLD.decided_at IS NOT NULL OR NEW.reviewer_name IS NOT OLD.reviewer_name OR NEW.reasons IS NOT OLD.reasons
+       OR NEW.reviewer_role IS NOT OLD.reviewer_role OR NEW.opened_by IS NOT OLD.opened_by OR NEW.opened_at IS NOT OLD.opened_at)
+       AND NOT (EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'erasure' AND session_id = OLD.session_id)
+         AND NEW.id IS OLD.id AND NEW.session_id IS OLD.session_id AND NEW.reviewer_role IS OLD.reviewer_role AND NEW.opened_by IS OLD.opened_by
+         AND NEW.opened_at IS OLD.opened_at AND NEW.decision IS OLD.decision AND NEW.decided_by IS OLD.decided_by AND NEW.decided_at IS OLD.decided_at
+         AND NEW.reviewer_participant_id IS OLD.reviewer_participant_id)
+     BEGIN SELECT RAISE(ABORT, 'a review record cannot be changed once written'); END;
+   DROP TRIGGER calibration_cases_no_update;
+   DROP TRIGGER calibration_attempts_no_update;
+   CREATE TRIGGER calibration_cases_no_update BEFORE UPDATE ON calibration_cases
+     WHEN NOT EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'erasure')
+       OR NEW.id IS NOT OLD.id OR NEW.session_id IS NOT OLD.session_id OR NEW.scenario IS NOT OLD.scenario OR NEW.level IS NOT OLD.level
+       OR NEW.reference IS NOT OLD.reference OR NEW.created_by_participant_id IS NOT OLD.created_by_participant_id OR NEW.created_at IS NOT OLD.created_at
+     BEGIN SELECT RAISE(ABORT, 'a calibration case is never changed'); END;
+   CREATE TRIGGER calibration_attempts_no_update BEFORE UPDATE ON calibration_attempts
+     WHEN NOT EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'erasure')
+       OR NEW.case_id IS NOT OLD.case_id OR NEW.participant_id IS NOT OLD.participant_id OR NEW.ratings IS NOT OLD.ratings
+       OR NEW.global IS NOT OLD.global OR NEW.passed IS NOT OLD.passed OR NEW.submitted_at IS NOT OLD.submitted_at
+     BEGIN SELECT RAISE(ABORT, 'a calibration attempt is submitted once'); END;
+   DROP TRIGGER privacy_notices_immutable;
+   CREATE TRIGGER privacy_notices_immutable BEFORE UPDATE ON privacy_notices
+     WHEN NOT EXISTS (SELECT 1 FROM data_protection_pass WHERE kind = 'erasure')
+       OR NEW.organisation_id IS NOT OLD.organisation_id OR NEW.kind IS NOT OLD.kind OR NEW.version IS NOT OLD.version
+       OR NEW.saved_at IS NOT OLD.saved_at OR NEW.saved_by_person_id IS NOT OLD.saved_by_person_id
+     BEGIN SELECT RAISE(ABORT, 'a notice version never changes: save a new one'); END;`;
+
+/** A schema change: SQL, or (where a value must be computed, like the audit chain) code. */
+type Migration = string | ((db: DatabaseSync) => void);
+
+const DATA_PROTECTION_MIGRATION: Migration = (db) => {
+  chainExistingAuditRows(db);
+  db.exec(DATA_PROTECTION_SQL);
+};
+
+const MIGRATIONS: Migration[] = [
   `CREATE TABLE sessions (
      id TEXT PRIMARY KEY,
      title TEXT NOT NULL,
@@ -657,11 +810,15 @@ const MIGRATIONS: string[] = [
    );
    CREATE INDEX notice_answers_by_participant ON notice_answers(participant_id, at);
    CREATE INDEX notice_answers_by_session ON notice_answers(session_id);`,
+  DATA_PROTECTION_MIGRATION,
 ];
 
 /** The schema version that makes scenarios and templates per organisation (tests migrate a
  *  database to just before it). */
 export const ORGANISATION_CONTENT_VERSION = MIGRATIONS.indexOf(ORGANISATION_CONTENT_MIGRATION) + 1;
+
+/** The schema version that chains the audit log and adds retention, holds and erasure. */
+export const DATA_PROTECTION_VERSION = MIGRATIONS.indexOf(DATA_PROTECTION_MIGRATION) + 1;
 
 /** The database file in a data directory. */
 export function databaseFile(dataDir: string): string {
@@ -707,7 +864,9 @@ export function migrate(db: Database, target = MIGRATIONS.length): void {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
   for (let version = row.user_version; version < target; version++) {
     transaction(db, () => {
-      db.exec(MIGRATIONS[version]!);
+      const migration = MIGRATIONS[version]!;
+      if (typeof migration === 'string') db.exec(migration);
+      else migration(db);
       db.exec(`PRAGMA user_version = ${version + 1}`);
     });
   }

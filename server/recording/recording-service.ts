@@ -1,7 +1,7 @@
 // Records every scenario and reflective conversation on the server: starts a SessionRecorder
 // when such a phase begins and stops it when the phase ends, stores a row for every segment
 // with its SHA-256, size and duration, refuses to start on a nearly full disk (loudly),
-// deletes recordings past the retention period (logging what it removed), and tells every
+// and tells every
 // client the recorder's state. It remembers when the recorder was down for each phase: only
 // then may the lead observer's page upload a backup recording (fallback-uploads.ts).
 //
@@ -52,6 +52,7 @@ import {
 export interface RecordingOptions {
   /** Below this much free space no new recording starts. */
   minFreeBytes: number;
+  /** The recordings class's default retention period (server/data-protection/retention-run.ts deletes). */
   retentionDays: number;
   /** Caps on the lead observer's backup recording: per recorder run, and per session. */
   fallbackRunBytes: number;
@@ -65,6 +66,16 @@ interface ServiceEvents {
 interface Active {
   phaseIndex: number;
   recorder: SessionRecorder | null;
+}
+
+/** Deletes a stored recording's file (`file` relative to the recordings folder), for retention
+ *  and erasure; the row saying so is theirs to write. */
+export function removeRecordingFile(recordingsDir: string, file: string): void {
+  const full = path.resolve(recordingsDir, file);
+  if (!full.startsWith(path.resolve(recordingsDir) + path.sep)) throw new Error(`recording file outside the recordings folder: ${file}`);
+  fs.rmSync(full, { force: true });
+  // What encryption in place may have left beside it (recording-cipher.ts).
+  fs.rmSync(`${full}.undo`, { force: true });
 }
 
 export class RecordingService extends EventEmitter<ServiceEvents> {
@@ -84,7 +95,6 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   /** Every camera and microphone of a running day's room, tapped ahead of the phases that record them. */
   private readonly taps = new Map<string, RoomTaps>();
   private readonly statuses = new Map<string, RecordingStatus>();
-  private retentionTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** When the recorder was failed or restarting, per `${sessionId}:${phaseIndex}`. */
   private readonly down = new Map<string, DownWindow[]>();
@@ -133,7 +143,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     deps.assessment.on('dayChanged', (sessionId, state) => void this.onDay(sessionId, state));
   }
 
-  /** Resumes recording of phases that were running when the server stopped; starts retention. */
+  /** Resumes recording of phases that were running when the server stopped. */
   start(assessment: AssessmentService): void {
     this.repaired = this.repairAfterCrash();
     const rows = this.db.prepare('SELECT session_id FROM assessment_days WHERE status IN (?, ?)').all('running', 'paused') as Array<{ session_id: string }>;
@@ -141,9 +151,6 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       const state = assessment.dayState(session_id);
       if (state) void this.onDay(session_id, state);
     }
-    this.applyRetention();
-    this.retentionTimer = setInterval(() => this.applyRetention(), 3600_000);
-    this.retentionTimer.unref();
   }
 
   status(sessionId: string): RecordingStatus {
@@ -183,7 +190,6 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.retentionTimer);
     await Promise.all([...this.active.values()].map((a) => a.recorder?.stop()));
     this.active.clear();
     for (const taps of this.taps.values()) taps.close();
@@ -369,20 +375,6 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       .prepare('UPDATE recordings SET status = ?, ended_at = COALESCE(ended_at, ?), bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ?')
       .run(outcome, Date.now(), bytes, sha256, durationMs, id);
     if (present) fs.renameSync(sealed, row.file);
-  }
-
-  private applyRetention(): void {
-    const cutoff = Date.now() - this.options.retentionDays * 86_400_000;
-    const old = this.db
-      .prepare("SELECT id, session_id, file FROM recordings WHERE status != 'deleted' AND status != 'recording' AND ended_at < ?")
-      .all(cutoff) as Array<{ id: string; session_id: string; file: string }>;
-    for (const r of old) {
-      fs.rmSync(path.join(this.dir, r.file), { force: true });
-      fs.rmSync(`${path.join(this.dir, r.file)}.undo`, { force: true });
-      this.db.prepare("UPDATE recordings SET status = 'deleted', deleted_at = ? WHERE id = ?").run(Date.now(), r.id);
-      this.audit.append({ sessionId: r.session_id, job: 'recording retention', action: 'recording.deleted', detail: { id: r.id, reason: `older than ${this.options.retentionDays} days` } });
-      this.log.info({ id: r.id, sessionId: r.session_id, file: r.file }, 'recording deleted by retention');
-    }
   }
 
   private setStatus(sessionId: string, status: Omit<RecordingStatus, 'since'>): void {

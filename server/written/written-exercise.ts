@@ -109,7 +109,10 @@ export class WrittenExercise {
   /** After a restart: closes what is overdue (freezing it if its grace is over too) and schedules the rest. */
   restore(): void {
     const rows = this.db
-      .prepare('SELECT d.session_id FROM assessment_days d LEFT JOIN written_snapshots s ON s.session_id = d.session_id WHERE s.session_id IS NULL')
+      // Not one whose frozen text retention removed (it would freeze again, empty).
+      .prepare(
+        'SELECT d.session_id FROM assessment_days d LEFT JOIN written_snapshots s ON s.session_id = d.session_id WHERE s.session_id IS NULL AND d.session_id NOT IN (SELECT session_id FROM written_removed)',
+      )
       .all() as Array<{ session_id: string }>;
     for (const { session_id: sessionId } of rows) {
       const day = this.assessment.dayState(sessionId);

@@ -277,6 +277,10 @@ const VP8 = {
   rtcp: { cname: 'b', reducedSize: true },
 };
 
+/** A legal hold of A's (on its open room), made once when the matrix first asks. */
+let aHold: string | undefined;
+const aHoldId = (): string => (aHold ??= studio.dataProtection.holds.set(A.id, A.openRoom.sessionId, 'Held by organisation A', A.admin.id).id);
+
 const PAGE = 'the built client’s HTML page: no organisation data in it';
 const PER_ORGANISATION = 'each organisation reads and writes its own (and the shipped defaults): test/integration/organisation-content.test.ts';
 
@@ -475,6 +479,19 @@ const MATRIX: Record<string, Entry> = {
   'PUT /api/privacy/staff/organisation/:kind': { kind: 'perOrganisation', why: 'a version of the signed-in administrator’s own organisation’s notice: test/integration/privacy.test.ts' },
   'GET /api/sessions/:sessionId/privacy-answers': { kind: 'foreign', admits: ['coordinator'], call: () => ({ path: `/sessions/${A.day.sessionId}/privacy-answers` }) },
 
+  // ---- data-protection-routes.ts ----
+  'GET /api/org/data-protection/retention': { kind: 'own', why: 'the caller’s own organisation’s retention periods' },
+  'PUT /api/org/data-protection/retention': { kind: 'own', why: 'sets the caller’s own organisation’s retention periods' },
+  'POST /api/org/data-protection/retention/run': { kind: 'own', why: 'runs retention over the caller’s own organisation only (test/integration/data-protection.test.ts)' },
+  'GET /api/org/data-protection/holds': { kind: 'own', why: 'the caller’s own organisation’s legal holds' },
+  'GET /api/org/data-protection/audit-chain': { kind: 'own', why: 'says only whether the chain holds, no rows' },
+  'POST /api/org/data-protection/holds': { kind: 'staffForeign', call: () => ({ path: '/org/data-protection/holds', body: { sessionId: A.day.sessionId, reason: 'Held from another organisation' } }) },
+  'POST /api/org/data-protection/holds/:id/release': { kind: 'staffForeign', call: () => ({ path: `/org/data-protection/holds/${aHoldId()}/release`, body: { reason: 'Released from another organisation' } }) },
+  'POST /api/org/people/:id/erase': {
+    kind: 'staffForeign',
+    call: () => ({ path: `/org/people/${one(A.day.participants, 'candidate').personId!}/erase`, body: { reason: 'Erased from another organisation', keepResults: { reason: 'Statutory record' } } }),
+  },
+
   // ---- prejoin-routes.ts ----
   'GET /api/prejoin/info': { kind: 'own', why: 'the caller’s own last test call' },
   'POST /api/prejoin/probes': { kind: 'own', why: 'starts the caller’s own connection test' },
@@ -531,6 +548,7 @@ describe('cross-organisation isolation (issue 13)', () => {
 
   it('answers 403 or 404 to each of B’s roles on every route given A’s ids, and changes nothing', async () => {
     const moderationBefore = await json<ModerationView>(one(A.second.participants, 'moderator'), `/moderation/sessions/${A.day.sessionId}`);
+    aHoldId(); // made before counting, so that only B's requests could change the counts
     const before = tableCounts();
     const auditFrom = lastAuditId();
     const outcomes: string[] = [];
@@ -576,6 +594,9 @@ describe('cross-organisation isolation (issue 13)', () => {
     expect(studio.people.get(one(A.day.participants, 'observer').personId!)?.removedAt).toBeNull();
     expect(studio.staffSessions.list(A.admin.id).map((s) => s.id)).toContain(A.adminSignInId);
     expect(studio.db.prepare('SELECT COUNT(*) AS n FROM passkey_credentials WHERE id = ?').get(A.passkeyId)).toEqual({ n: 1 });
+    // A's candidate is not erased; A's hold is not released; A's day is not held by B.
+    expect(studio.people.get(A.day.one('candidate').personId!)?.displayName).toBe(A.candidateName);
+    expect(studio.dataProtection.holds.list(A.id).filter((h) => h.kind === 'manual').map((h) => h.id)).toEqual([aHoldId()]);
     // A's candidate still signs in (their invite was neither reissued nor withdrawn).
     expect((await send(`/api/me?participantId=${A.day.one('candidate').id}`, 'GET', { cookie: await cookieOf(A.day.one('candidate')) })).status).toBe(200);
   });

@@ -211,6 +211,14 @@ describe('privacy and recording notices', () => {
     expect(await join(candidate)).toEqual({ ok: false, code: 'FORBIDDEN', message: OUTDATED_MESSAGE });
     expect(await answer(candidate, 'accepted')).toBe(201);
     expect(await join(candidate)).toEqual({ ok: true });
+
+    // Erasing the administrator who wrote it (data protection, issue 15): the saved version keeps
+    // its text and number; only the name it was saved under becomes their pseudonym.
+    const erasedBy = studio.people.create(organisationId, { displayName: 'Esme Eraser', email: 'esme@example.org', roles: ['administrator'] });
+    const report = studio.dataProtection.erase(organisationId, admin.id, { reason: 'Left the council' }, { personId: erasedBy.id, name: 'Esme Eraser', role: 'administrator', organisationId });
+    const stored = studio.db.prepare("SELECT text, version, saved_by_name FROM privacy_notices WHERE organisation_id = ? AND kind = 'privacy'").get(organisationId) as { text: string; version: number; saved_by_name: string };
+    expect(stored).toEqual({ text, version: 1, saved_by_name: report.pseudonym });
+    expect(() => studio.db.prepare("UPDATE privacy_notices SET text = 'changed' WHERE organisation_id = ?").run(organisationId)).toThrow(/never changes/);
   });
 
   it('keeps each organisation’s notices and answers to itself', async () => {
