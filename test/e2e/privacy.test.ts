@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { studioPath } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
+import { axeViolations } from '../helpers/axe.ts';
 import { INSTRUMENT, launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { byRole, createSession, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
@@ -39,7 +40,7 @@ async function openAsCandidate(candidate: Participant): Promise<Page> {
 }
 
 describe('privacy and recording notices in the browser', () => {
-  it('a candidate who declines cannot join and the coordinator sees it; accepting leads to the device check', async () => {
+  it('a candidate who declines cannot join and the coordinator sees it; accepting leads to the device check', { timeout: 120_000 }, async () => {
     const candidate = byRole(participants, 'candidate');
     const organisation = studio.people.organisation(studio.sessions.organisationOf(candidate.sessionId)!)!;
     const page = await openAsCandidate(candidate);
@@ -49,6 +50,7 @@ describe('privacy and recording notices in the browser', () => {
     expect(await page.getByTestId('privacy-notice-text').textContent()).toContain(`${organisation.name} is the data controller`);
     expect(await page.getByTestId('recording-notice-text').textContent()).toContain('This assessment is recorded');
     expect(await page.getByTestId('join-button').count()).toBe(0);
+    expect(await axeViolations(page), 'the notices page').toEqual([]);
 
     await page.getByTestId('notices-decline').click();
     const declined = page.getByTestId('notices-declined');
@@ -65,6 +67,7 @@ describe('privacy and recording notices in the browser', () => {
     expect(await page.getByTestId('notices-decline').count()).toBe(0);
     const stored = studio.db.prepare('SELECT decision FROM notice_answers WHERE participant_id = ? ORDER BY id').all(candidate.id);
     expect(stored).toEqual([{ decision: 'declined' }]);
+    expect(await axeViolations(page), 'the page after declining').toEqual([]);
 
     // The coordinator's board: the candidate declined, and when.
     const coordinator = byRole(participants, 'coordinator');
@@ -97,6 +100,11 @@ describe('privacy and recording notices in the browser', () => {
     await page.reload();
     await pollUntil('the device check after reload', 20_000, async () => (await page.getByTestId('join-button').count()) === 1);
     expect(await page.getByTestId('privacy-notices').count()).toBe(0);
+
+    // The coordinator's editor of the notices (a studio tab).
+    await board.getByRole('tab', { name: 'Privacy notices' }).click();
+    await board.getByRole('tabpanel', { name: 'Privacy notices' }).getByRole('textbox').first().waitFor({ timeout: 10_000 });
+    expect(await axeViolations(board), 'the studio’s privacy notices tab').toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 });
