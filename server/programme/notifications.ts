@@ -278,7 +278,9 @@ export class Notifications {
   }
 
   private async send(kind: MailTemplateKind, participant: Participant, extras: Extras): Promise<number | null> {
-    const mail = await this.compose(kind, participant, extras);
+    // Nobody to write to: compose nothing (composing issues the person's link).
+    const address = participant.personId ? this.deps.people.get(participant.personId)?.email : undefined;
+    const mail = address ? await this.compose(kind, participant, extras) : { to: null };
     if (!mail.to) {
       this.deps.log.info({ sessionId: participant.sessionId, participantId: participant.id, kind }, 'no email address: not told by email');
       return null;

@@ -1,7 +1,7 @@
 // Revocable, reissuable invite links (issue 13): each link is a row; reissuing revokes the old
 // one and every browser signed in with it; live connections of a withdrawn link close within a
 // few seconds; a person with a staff account has no link at all; every step is audited.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLOSE_CODES, collabDocName } from '../../shared/collab.ts';
 import type { InviteRow, MeResponse } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
@@ -142,6 +142,35 @@ describe('invite links', () => {
     expect(await me(day.actor2, cookie)).toBe(401);
     expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
     socket.close();
+  });
+
+  it('is governed by its row, not by the expiry signed into it: good while the row is (the day moved later), refused once the row has expired', async () => {
+    await studio.invites.link(studio.baseUrl, day.actor1);
+    const row = studio.invites.links.current(day.actor1.id)!;
+    // Signed 200 days ago to last 100 days, as if before the session moved months later: the
+    // token's own expiry has passed, its link row's has not.
+    const claims = { participantId: day.actor1.id, sessionId: day.sessionId, role: day.actor1.role, linkId: row.id };
+    const longAgo = async (sign: () => Promise<string>): Promise<string> => {
+      vi.useFakeTimers({ toFake: ['Date'], now: Date.now() - 200 * 86_400_000 });
+      try {
+        return await sign();
+      } finally {
+        vi.useRealTimers();
+      }
+    };
+    const token = await longAgo(() => studio.tokens.sign('invite', claims, 100 * 86_400));
+    expect(await studio.tokens.verify('invite', token)).toEqual({ ok: true, claims });
+    expect((await fetch(`${studio.baseUrl}/join/${token}`, { redirect: 'manual' })).status).toBe(303);
+    // Forged: the same claims under another key are refused, expired or not.
+    const { TokenService } = await import('../../server/auth/tokens.ts');
+    const forged = await longAgo(() => new TokenService(new Uint8Array(32).fill(7)).sign('invite', claims, 100 * 86_400));
+    expect(await studio.tokens.verify('invite', forged)).toEqual({ ok: false, reason: 'invalid' });
+    // A session cookie's expiry is its own: no row speaks for it.
+    expect(await studio.tokens.verify('session', await longAgo(() => studio.tokens.sign('session', claims, 100 * 86_400)))).toEqual({ ok: false, reason: 'expired' });
+    // Once the row itself has expired, the link is refused as expired.
+    studio.db.prepare('UPDATE invite_links SET valid_until = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), row.id);
+    const refused = await fetch(`${studio.baseUrl}/join/${token}`, { redirect: 'manual' });
+    expect(refused.status).toBe(401);
   });
 
   it('/api/me names the participant for a current link', async () => {
