@@ -408,15 +408,25 @@ function sha256Of(file: string): Promise<string> {
   });
 }
 
-function probeDurationMs(file: string): Promise<number | null> {
+/** The media's length; 0 for a file that holds no frame at all (a segment killed before its
+ *  first cluster: only the header was written); null when ffprobe cannot tell. */
+async function probeDurationMs(file: string): Promise<number | null> {
+  const duration = await ffprobeOut(['-show_entries', 'format=duration', file]);
+  const seconds = Number.parseFloat(duration ?? '');
+  if (Number.isFinite(seconds)) return Math.round(seconds * 1000);
+  const packets = await ffprobeOut(['-count_packets', '-show_entries', 'stream=nb_read_packets', file]);
+  if (packets === null) return null;
+  const counts = packets.split('\n').map((l) => l.trim()).filter(Boolean).map(Number);
+  return counts.every((n) => n === 0) ? 0 : null;
+}
+
+/** ffprobe's answer (csv, no keys), or null when it failed. */
+function ffprobeOut(args: string[]): Promise<string | null> {
   return new Promise((resolve) => {
-    const probe = spawnTied('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const probe = spawnTied('ffprobe', ['-v', 'error', '-of', 'csv=p=0', ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     probe.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    probe.on('close', () => {
-      const seconds = Number.parseFloat(out.trim());
-      resolve(Number.isFinite(seconds) ? Math.round(seconds * 1000) : null);
-    });
+    probe.on('close', (code) => resolve(code === 0 ? out.trim() : null));
     probe.on('error', () => resolve(null));
   });
 }

@@ -64,6 +64,20 @@ function ffprobe(file: string): { streams: Array<{ codec_type: string; codec_nam
   return { streams: parsed.streams, duration: Number(parsed.format.duration ?? NaN) };
 }
 
+/** Each stream's first and last packet times (ms), to tell a late start from an early end. */
+function packetSpans(file: string): Record<string, [number, number]> {
+  const out = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'packet=stream_index,pts_time', '-of', 'csv=p=0', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const spans: Record<string, [number, number]> = {};
+  for (const line of out.stdout.split('\n')) {
+    const [index, time] = line.split(',');
+    const ms = Math.round(Number(time) * 1000);
+    if (index === undefined || !Number.isFinite(ms)) continue;
+    const span = spans[index];
+    spans[index] = span ? [Math.min(span[0], ms), Math.max(span[1], ms)] : [ms, ms];
+  }
+  return spans;
+}
+
 /** Decodes the first video frame; fails unless the file starts decodable (on a keyframe). */
 function firstFrameDecodes(file: string): boolean {
   const run = spawnSync('ffmpeg', ['-v', 'error', '-xerror', '-i', file, '-map', '0:v:0', '-frames:v', '1', '-f', 'null', '-'], { encoding: 'utf8' });
@@ -196,7 +210,7 @@ describe('recording', () => {
     // It begins at the first keyframe after the phase starts (seconds on a loaded machine: the
     // browser's keyframe), and from there runs to the end of the scenario without a gap.
     const startUpMs = whole!.startedAt - phaseStartedAt;
-    process.stdout.write(`[recording e2e] steady participant: start-up ${startUpMs} ms, file ${Math.round(probe.duration * 1000)} ms\n`);
+    process.stdout.write(`[recording e2e] steady participant: start-up ${startUpMs} ms, file ${Math.round(probe.duration * 1000)} ms; streams (first, last packet, ms): ${JSON.stringify(packetSpans(file))}\n`);
     expect(startUpMs).toBeLessThan(10_000);
     // A loaded sender's last frames arrive late: the recorder waits for them at the cut (see
     // CUT_WAIT_MS), and warns in the log when some had still not come.
