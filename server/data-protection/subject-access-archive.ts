@@ -61,7 +61,8 @@ export async function writeSubjectAccessArchive(deps: ArchiveDeps, data: Subject
     entries.push(recording.archivePath);
   }
   let bytes = 0;
-  const failed = new Promise<never>((_resolve, reject) => zip.once('error', reject));
+  // Every failing part says so (several recordings may fail): a listener stays for all of them.
+  const failed = new Promise<never>((_resolve, reject) => zip.on('error', reject));
   failed.catch(() => undefined);
   zip.end();
   const output = zip.outputStream as Readable;
