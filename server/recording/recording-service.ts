@@ -95,6 +95,14 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   /** Every camera and microphone of a running day's room, tapped ahead of the phases that record them. */
   private readonly taps = new Map<string, RoomTaps>();
   private readonly statuses = new Map<string, RecordingStatus>();
+  /**
+   * Each session's day changes, handled one after another in the order they happened: a change
+   * that arrives while the last is still being handled (a room being made, a segment being cut)
+   * must not act on what that one has not finished, or it could stop the phase just started or
+   * start a second recorder for it.
+   */
+  private readonly dayChanges = new Map<string, Promise<void>>();
+  private closing = false;
   private closed = false;
   /** When the recorder was failed or restarting, per `${sessionId}:${phaseIndex}`. */
   private readonly down = new Map<string, DownWindow[]>();
@@ -140,7 +148,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       },
       { runBytes: options.fallbackRunBytes, sessionBytes: options.fallbackSessionBytes, minFreeBytes: options.minFreeBytes },
     );
-    deps.assessment.on('dayChanged', (sessionId, state) => void this.onDay(sessionId, state));
+    deps.assessment.on('dayChanged', (sessionId, state) => this.dayChanged(sessionId, state));
   }
 
   /** Resumes recording of phases that were running when the server stopped. */
@@ -149,7 +157,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     const rows = this.db.prepare('SELECT session_id FROM assessment_days WHERE status IN (?, ?)').all('running', 'paused') as Array<{ session_id: string }>;
     for (const { session_id } of rows) {
       const state = assessment.dayState(session_id);
-      if (state) void this.onDay(session_id, state);
+      if (state) this.dayChanged(session_id, state);
     }
   }
 
@@ -190,6 +198,8 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.dayChanges.values());
     await Promise.all([...this.active.values()].map((a) => a.recorder?.stop()));
     this.active.clear();
     for (const taps of this.taps.values()) taps.close();
@@ -253,6 +263,16 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
         this.log.warn({ file: path.relative(this.dir, file) }, 'recording file no row owns removed at start-up');
       }
     }
+  }
+
+  private dayChanged(sessionId: string, state: DayState): void {
+    const handled = (this.dayChanges.get(sessionId) ?? Promise.resolve())
+      .then(() => (this.closing ? undefined : this.onDay(sessionId, state)))
+      .catch((err: unknown) => this.log.error({ err, sessionId, phaseIndex: state.phaseIndex }, 'recording did not follow a day change'));
+    this.dayChanges.set(sessionId, handled);
+    void handled.then(() => {
+      if (this.dayChanges.get(sessionId) === handled) this.dayChanges.delete(sessionId);
+    });
   }
 
   private async onDay(sessionId: string, state: DayState): Promise<void> {

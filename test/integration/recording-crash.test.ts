@@ -95,6 +95,10 @@ it('leaves no ffmpeg behind after a SIGKILL, and completes every cut segment on 
   await pollUntil('both participants recorded with media', 60_000, async () => {
     const live = rows().filter((r) => r.status === 'recording' && hasMedia(r));
     return new Set(live.map((r) => r.participant_id)).size === 2;
+  }).catch((e: Error) => {
+    // Say what there was: which segments, how big, and what the server logged.
+    const sizes = rows().map((r) => `${r.participant_id.slice(0, 8)} ${r.status} ${fs.existsSync(path.join(recordingsDir, r.file)) ? fs.statSync(path.join(recordingsDir, r.file)).size : 'no file'}`);
+    throw new Error(`${e.message}\nsegments: ${sizes.join('; ')}\nserver: ${server?.output() ?? ''}`);
   });
   const cut = rows().filter((r) => r.status === 'recording');
   expect(processesMentioning(`${recordingsDir}/`).length).toBeGreaterThanOrEqual(2);
