@@ -41,6 +41,14 @@ const CUT_WAIT_MS = 1500;
 const REPORT_WAIT_MS = 8000;
 /** A frame's capture time by sender reports is believed only this close to its arrival. */
 const MAX_REPORT_SKEW_MS = 10_000;
+/**
+ * A frame is placed at most this long before it arrived. A starved sender's clock can run slower
+ * than the server's, and a report can go stale: over a long segment its timeline then slides
+ * further and further before the arrivals (seconds within minutes, seen under heavy load), and
+ * the frames of the segment's last seconds land before the cut and are never waited for, or the
+ * cut comes before they do. Held within this bound (the cut's wait), a stop always catches up.
+ */
+const MAX_PLACEMENT_LAG_MS = CUT_WAIT_MS;
 /** A picture size to declare when the camera has never sent a keyframe (frames carry their own). */
 const FALLBACK_SIZE = { width: 640, height: 480 };
 
@@ -70,11 +78,17 @@ export type Timing = 'sender-report' | 'arrival';
  * fallback: the camera's encoding delay then shows as sound slightly early). Decided once per
  * segment, so a segment's timeline never jumps.
  */
-class SegmentClock {
+export class SegmentClock {
   readonly timing: Timing;
   private readonly tap: ParticipantTap;
   private readonly senderOffset: number | null;
   private readonly rtpOffsets = new Map<TrackKind, number>();
+  /** Frames placed by their RTP time alone (no report fitted them, or it was not believed). */
+  readonly timedByRtp = new Map<TrackKind, number>();
+  /** Per track: how far its frames are moved now to stay close to their arrival (serverMs). */
+  private readonly shifts = new Map<TrackKind, number>();
+  /** The largest such move so far (logs). */
+  readonly maxShift = new Map<TrackKind, number>();
 
   /** Whether sender reports time every track yet. */
   static reported(tap: ParticipantTap): boolean {
@@ -96,11 +110,35 @@ class SegmentClock {
     this.timing = this.senderOffset === null ? 'arrival' : 'sender-report';
   }
 
+  /**
+   * The frame's place on the server clock: by report or RTP time, moved by as much as keeps it
+   * within MAX_PLACEMENT_LAG_MS before its arrival and no later than it. The move is kept for the
+   * track's next frames (so they keep their spacing) and given back once it would place them after
+   * their arrival (a fresh report that times them right again).
+   */
   serverMs(frame: TapFrame): number {
+    const placed = this.placed(frame);
+    let shift = this.shifts.get(frame.kind) ?? 0;
+    let at = placed + shift;
+    const earliest = frame.arrivalMs - MAX_PLACEMENT_LAG_MS;
+    if (at < earliest) {
+      shift += earliest - at;
+      at = earliest;
+    } else if (shift > 0 && at > frame.arrivalMs) {
+      shift = Math.max(0, shift - (at - frame.arrivalMs));
+      at = placed + shift;
+    }
+    this.shifts.set(frame.kind, shift);
+    this.maxShift.set(frame.kind, Math.max(this.maxShift.get(frame.kind) ?? 0, shift));
+    return at;
+  }
+
+  private placed(frame: TapFrame): number {
     const senderMs = this.senderOffset === null ? null : (this.tap.tracks.get(frame.kind)?.senderMsOf(frame.rtpMs) ?? null);
     // A report that places a frame far from when it arrived is not believed (a forged or broken
     // sender report must not move a recording by minutes): that frame is timed by arrival.
     if (senderMs !== null && Math.abs(senderMs + this.senderOffset! - frame.arrivalMs) <= MAX_REPORT_SKEW_MS) return senderMs + this.senderOffset!;
+    this.timedByRtp.set(frame.kind, (this.timedByRtp.get(frame.kind) ?? 0) + 1);
     let offset = this.rtpOffsets.get(frame.kind);
     if (offset === undefined) {
       offset = frame.arrivalMs - frame.rtpMs;
@@ -152,6 +190,8 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   private readonly queues = new Map<TrackKind, Queued[]>();
   private readonly lastTime = new Map<TrackKind, number>();
   private readonly lastServerMs = new Map<TrackKind, number>();
+  /** Per track: frames taken, and how far the latest one's place lies before its arrival. */
+  private readonly taken = new Map<TrackKind, { frames: number; lagMs: number }>();
   private cluster: WebmBlock[] = [];
   private clusterOpenedAt = 0;
   private videoStarted = false;
@@ -282,6 +322,19 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
       await this.exited;
       clearTimeout(killer);
     }
+    // How the segment was timed: if a file comes out shorter or longer than its phase, this says
+    // whether its frames stopped coming or were placed away from when they arrived.
+    this.log.info(
+      {
+        file: this.file,
+        timing: this.timing,
+        cutBehindMs: Object.fromEntries(this.kinds.map((k) => [k, Math.round(cutMs - (this.lastServerMs.get(k) ?? Number.NEGATIVE_INFINITY))])),
+        tracks: Object.fromEntries(
+          [...this.taken].map(([k, t]) => [k, { ...t, timedByRtp: this.clock?.timedByRtp.get(k) ?? 0, maxShiftMs: Math.round(this.clock?.maxShift.get(k) ?? 0) }]),
+        ),
+      },
+      'segment stopped',
+    );
     const complaints = this.stderr().trim();
     if (complaints) this.log.warn({ file: this.file, ffmpeg: complaints.slice(-500) }, 'ffmpeg reported problems');
   }
@@ -303,6 +356,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   private take(frame: TapFrame): void {
     const serverMs = this.clock!.serverMs(frame);
     this.lastServerMs.set(frame.kind, Math.max(this.lastServerMs.get(frame.kind) ?? Number.NEGATIVE_INFINITY, serverMs));
+    this.taken.set(frame.kind, { frames: (this.taken.get(frame.kind)?.frames ?? 0) + 1, lagMs: Math.round(frame.arrivalMs - serverMs) });
     if (!this.queues.has(frame.kind)) return; // a track that appeared after the start: a new segment takes it
     if (serverMs < this.mediaSince || (this.cutAt !== null && serverMs >= this.cutAt)) return;
     if (frame.kind === 'video') {

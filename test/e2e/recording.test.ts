@@ -215,7 +215,12 @@ describe('recording', () => {
     // A loaded sender's last frames arrive late: the recorder waits for them at the cut (see
     // CUT_WAIT_MS), and warns in the log when some had still not come.
     const spanMs = scenarioEndedAt - whole!.startedAt;
-    expect(Math.abs(spanMs - probe.duration * 1000), `file ${Math.round(probe.duration * 1000)} ms for ${spanMs} ms from its start to the scenario's end`).toBeLessThan(1000);
+    const recorderSaid = studio.logLines.filter((l) => typeof l.file === 'string' && l.file.includes(whole!.id)).map((l) => JSON.stringify(l));
+    process.stdout.write(`[recording e2e] steady participant's recorder said: ${recorderSaid.join('\n')}\n`);
+    expect(
+      Math.abs(spanMs - probe.duration * 1000),
+      `file ${Math.round(probe.duration * 1000)} ms for ${spanMs} ms from its start to the scenario's end; the recorder said: ${recorderSaid.join('\n')}`,
+    ).toBeLessThan(1000);
     expect(firstFrameDecodes(file)).toBe(true);
 
     // Streaming: observers with ranges; candidate and actor refused; path tricks refused.
