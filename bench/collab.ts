@@ -22,11 +22,10 @@ import * as Y from 'yjs';
 import { sheetDocName } from '../shared/collab.ts';
 import { ratingKey } from '../shared/rubric.ts';
 import { DocStore } from '../server/collab/doc-store.ts';
-import { sessionCookieName } from '../shared/api.ts';
 import { loadConfig } from '../server/config.ts';
 import { openData } from '../server/studio.ts';
 import { RawCollabClient } from '../test/helpers/collab-client.ts';
-import { freePort, kill9, startServerProcess } from '../test/helpers/server-process.ts';
+import { cookieFor, freePort, kill9, startServerProcess } from '../test/helpers/server-process.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -104,8 +103,9 @@ async function simstudio(history: number): Promise<Target> {
     });
     const row = [];
     for (const p of participants) {
-      const res = await fetch(await data.invites.link(server.baseUrl, p), { redirect: 'manual' });
-      const cookie = new RegExp(`${sessionCookieName(p.id)}=[^;]+`).exec(res.headers.get('set-cookie') ?? '')?.[0] ?? '';
+      // Signed in as the invite link does, and the privacy and recording notices accepted (the
+      // server refuses the documents of anyone who has not).
+      const cookie = await cookieFor(await data.invites.link(server.baseUrl, p), p.id);
       const doc = sheetDocName(session.id, p.id, 1);
       if (history > 0 && s < HEAVY && row.length === 0) {
         store.append(doc, sheetWithHistory(p.id, history));
