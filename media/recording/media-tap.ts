@@ -53,12 +53,19 @@ class TrackTap {
   readonly recent: TapFrame[] = [];
   /** The latest keyframe's picture size. */
   size: { width: number; height: number } | null = null;
+  /** What came in and what was asked for (the log's answer when a recording stays empty). */
+  readonly stats = { packets: 0, frames: 0, keyframes: 0, keyframeRequests: 0 };
 
   constructor(kind: TrackKind, consumer: types.Consumer, producerId: string) {
     this.kind = kind;
     this.consumer = consumer;
     this.producerId = producerId;
     this.clock = new RtpClock(consumer.rtpParameters.codecs[0]?.clockRate ?? (kind === 'video' ? 90000 : 48000));
+  }
+
+  /** The camera's frames are dropped until a keyframe comes. */
+  get awaitingKeyframe(): boolean {
+    return this.kind === 'video' && this.vp8.needsKeyframe;
   }
 
   get hasReport(): boolean {
@@ -72,6 +79,7 @@ class TrackTap {
 
   /** Takes one RTP packet; returns the frames it completes (and any released before it). */
   receive(raw: Buffer, nowMs: number): TapFrame[] {
+    this.stats.packets++;
     const packet = parseRtp(raw);
     if (!packet || packet.payload.length === 0) return [];
     return this.frames(this.reorder.push({ packet, arrivalMs: nowMs }));
@@ -86,6 +94,7 @@ class TrackTap {
   requestKeyframe(nowMs: number, force = false): void {
     if (this.kind !== 'video' || (!force && nowMs - this.lastKeyframeRequest < KEYFRAME_REQUEST_GAP_MS)) return;
     this.lastKeyframeRequest = nowMs;
+    this.stats.keyframeRequests++;
     void this.consumer.requestKeyFrame().catch(() => undefined);
   }
 
@@ -115,7 +124,11 @@ class TrackTap {
       }
       out.push(timed);
     }
-    for (const f of out) this.keep(f);
+    for (const f of out) {
+      this.stats.frames++;
+      if (f.kind === 'video' && f.keyframe) this.stats.keyframes++;
+      this.keep(f);
+    }
     return out;
   }
 
@@ -215,9 +228,12 @@ export class ParticipantTap extends EventEmitter<TapEvents> {
     return tapped.length === producerIds.length && producerIds.every((id) => tapped.includes(id));
   }
 
-  /** Asks for a keyframe now (a recording begins). */
-  requestKeyframe(): void {
-    this.tracks.get('video')?.requestKeyframe(Date.now(), true);
+  /**
+   * Asks the camera for a keyframe: now (`force`: a recording begins), or at most once a second
+   * (a recording still waiting for its first picture asks again: a request can go unanswered).
+   */
+  requestKeyframe(force = true): void {
+    this.tracks.get('video')?.requestKeyframe(Date.now(), force);
   }
 
   close(): void {

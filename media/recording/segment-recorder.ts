@@ -49,6 +49,8 @@ const MAX_REPORT_SKEW_MS = 10_000;
  * cut comes before they do. Held within this bound (the cut's wait), a stop always catches up.
  */
 const MAX_PLACEMENT_LAG_MS = CUT_WAIT_MS;
+/** A segment that has written no media this long after its timeline was decided says so. */
+const STALL_WARN_MS = 10_000;
 /** A picture size to declare when the camera has never sent a keyframe (frames carry their own). */
 const FALLBACK_SIZE = { width: 640, height: 480 };
 
@@ -192,6 +194,10 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   private readonly lastServerMs = new Map<TrackKind, number>();
   /** Per track: frames taken, and how far the latest one's place lies before its arrival. */
   private readonly taken = new Map<TrackKind, { frames: number; lagMs: number }>();
+  /** What became of the frames: the log's answer when a segment stays empty. */
+  private readonly counts = { received: 0, beforeStart: 0, afterCut: 0, beforeKeyframe: 0, otherTrack: 0, written: 0, bytes: 0 };
+  private stallReported = false;
+  private videoStallReported = false;
   private cluster: WebmBlock[] = [];
   private clusterOpenedAt = 0;
   private videoStarted = false;
@@ -244,6 +250,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     });
 
     this.onFrame = (frame) => {
+      this.counts.received++;
       if (this.clock) this.take(frame);
       else this.undecided.push(frame);
     };
@@ -252,8 +259,12 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     this.timer = setInterval(() => {
       if (!this.clock && (SegmentClock.reported(tap) || Date.now() - this.startedAt >= REPORT_WAIT_MS)) this.decide();
       this.pump(false);
+      // A picture starts only at a keyframe, and the one asked for at the start may never come
+      // (a request lost, or not answered by a loaded sender): ask again until it does.
+      if (this.queues.has('video') && !this.videoStarted && !this.stopping) this.tap.requestKeyframe(false);
       // A quiet moment (both tracks paused) must not leave a cluster unwritten.
       if (this.cluster.length > 0 && Date.now() - this.clusterOpenedAt >= CLUSTER_MS) this.flushCluster();
+      this.reportStall();
     }, 50);
     if (SegmentClock.reported(tap)) this.decide();
   }
@@ -357,10 +368,23 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     const serverMs = this.clock!.serverMs(frame);
     this.lastServerMs.set(frame.kind, Math.max(this.lastServerMs.get(frame.kind) ?? Number.NEGATIVE_INFINITY, serverMs));
     this.taken.set(frame.kind, { frames: (this.taken.get(frame.kind)?.frames ?? 0) + 1, lagMs: Math.round(frame.arrivalMs - serverMs) });
-    if (!this.queues.has(frame.kind)) return; // a track that appeared after the start: a new segment takes it
-    if (serverMs < this.mediaSince || (this.cutAt !== null && serverMs >= this.cutAt)) return;
+    if (!this.queues.has(frame.kind)) {
+      this.counts.otherTrack++; // a track that appeared after the start: a new segment takes it
+      return;
+    }
+    if (serverMs < this.mediaSince) {
+      this.counts.beforeStart++;
+      return;
+    }
+    if (this.cutAt !== null && serverMs >= this.cutAt) {
+      this.counts.afterCut++;
+      return;
+    }
     if (frame.kind === 'video') {
-      if (!this.videoStarted && !frame.keyframe) return;
+      if (!this.videoStarted && !frame.keyframe) {
+        this.counts.beforeKeyframe++;
+        return;
+      }
       if (!this.videoStarted && frame.width && frame.height && !this.tracks) this.writeHeader({ width: frame.width, height: frame.height });
       this.videoStarted = true;
     }
@@ -419,12 +443,33 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
 
   private flushCluster(): void {
     if (this.cluster.length === 0 || !this.tracks) return;
+    this.counts.written += this.cluster.length;
     this.write(webmCluster(this.tracks, this.cluster));
     this.cluster = [];
   }
 
   private write(data: Buffer): void {
     const stdin = this.ffmpeg.stdin;
-    if (stdin && !stdin.destroyed && !stdin.writableEnded) stdin.write(data);
+    if (stdin && !stdin.destroyed && !stdin.writableEnded) {
+      stdin.write(data);
+      this.counts.bytes += data.length;
+    }
+  }
+
+  /** Once: a segment whose timeline is decided but that has written no frame for a while. */
+  private reportStall(): void {
+    if (!this.clock || Date.now() - this.decidedAt < STALL_WARN_MS) return;
+    if (!this.videoStallReported && this.queues.has('video') && !this.videoStarted) {
+      this.videoStallReported = true;
+      const tap = Object.fromEntries([...this.tap.tracks].map(([k, t]) => [k, { ...t.stats, awaitingKeyframe: t.awaitingKeyframe, producerId: t.producerId }]));
+      this.log.warn({ file: this.file, ...this.counts, tap }, 'segment has no picture yet: no camera keyframe');
+    }
+    if (this.stallReported || this.counts.written > 0) return;
+    this.stallReported = true;
+    const queued = Object.fromEntries([...this.queues].map(([k, q]) => [k, q.length]));
+    this.log.warn(
+      { file: this.file, ...this.counts, queued, cluster: this.cluster.length, header: this.tracks !== null, mediaSince: this.mediaSince, lastServerMs: Object.fromEntries(this.lastServerMs), ffmpeg: this.stderr().slice(-300) },
+      'segment has written no media',
+    );
   }
 }

@@ -61,7 +61,8 @@ it('leaves no ffmpeg behind after a SIGKILL, and completes every cut segment on 
   const template = new TemplatesRepo(data.db).saveNewVersion(TEMPLATE);
   const { sessionId, participants } = assessment.book(booking(template.id, { actors: [{ displayName: 'Ada', scenarios: [1] }] }));
   const who = (role: string) => participants.find((p) => p.role === role)!;
-  server = await startServerProcess(dataDir, port);
+  // Info level: when a recording stalls, what the taps and recorders said is the diagnosis.
+  server = await startServerProcess(dataDir, port, { SIMSTUDIO_LOG_LEVEL: 'info' });
   const baseUrl = server.baseUrl;
 
   browser = await launchBrowser();
@@ -98,7 +99,8 @@ it('leaves no ffmpeg behind after a SIGKILL, and completes every cut segment on 
   }).catch((e: Error) => {
     // Say what there was: which segments, how big, and what the server logged.
     const sizes = rows().map((r) => `${r.participant_id.slice(0, 8)} ${r.status} ${fs.existsSync(path.join(recordingsDir, r.file)) ? fs.statSync(path.join(recordingsDir, r.file)).size : 'no file'}`);
-    throw new Error(`${e.message}\nsegments: ${sizes.join('; ')}\nserver: ${server?.output() ?? ''}`);
+    const media = (server?.output() ?? '').split('\n').filter((l) => /recorder|taps|tap|segment|producer|consumer|warn|error/i.test(l));
+    throw new Error(`${e.message}\nsegments: ${sizes.join('; ')}\nserver: ${media.slice(-80).join('\n')}`);
   });
   const cut = rows().filter((r) => r.status === 'recording');
   expect(processesMentioning(`${recordingsDir}/`).length).toBeGreaterThanOrEqual(2);
