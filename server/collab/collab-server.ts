@@ -43,6 +43,7 @@ import {
 } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { AuthProof, ParticipantAuth } from '../auth/participant-auth.ts';
+import { revalidateInSlices } from '../auth/revalidation.ts';
 import type { Logger } from '../log.ts';
 import type { DocStore } from './doc-store.ts';
 import type { StoredUpdate } from './update-writer.ts';
@@ -106,11 +107,6 @@ const EMPTY_STATE_VECTOR = Y.encodeStateVector(new Y.Doc());
 const EMPTY_UPDATE = Y.encodeStateAsUpdate(new Y.Doc());
 
 let nextConnectionId = 1;
-
-/** How often live connections' sign-ins are checked again. */
-const REVALIDATE_MS = 2_000;
-/** A round of those checks is spread over this many slices of the interval. */
-const REVALIDATE_SLICES = 20;
 
 class Connection implements CollabConnection {
   readonly id = nextConnectionId++;
@@ -253,27 +249,13 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
 
   // A revoked link, an ended staff sign-in or a removed person loses their documents within
   // a few seconds (issue 13): nothing more is sent to them or accepted from them.
-  // Each check is a few database reads: all connections at once (1,200 in the benchmark) held
-  // every edit up for tens of milliseconds every round, so a round is spread over slices.
-  let toRevalidate: Connection[] = [];
-  let perSlice = 0;
-  const revalidation = setInterval(() => {
-    if (toRevalidate.length === 0) {
-      toRevalidate = [...docs.values()].flatMap((doc) => [...doc.connections]);
-      perSlice = Math.ceil(toRevalidate.length / REVALIDATE_SLICES);
-    }
-    for (const c of toRevalidate.splice(0, perSlice)) {
-      if (c.ws.readyState !== c.ws.OPEN) continue;
-      let valid = true;
-      try {
-        valid = deps.auth.stillValid(c.participant, c.proof);
-      } catch (err) {
-        warn({ err: (err as Error).message }, 'could not check a sign-in again; kept for now');
-      }
-      if (!valid) c.ws.close(CLOSE_CODES.Unauthorized, 'your sign-in has ended');
-    }
-  }, REVALIDATE_MS / REVALIDATE_SLICES);
-  revalidation.unref();
+  const stopRevalidation = revalidateInSlices<Connection>({
+    connections: () => [...docs.values()].flatMap((doc) => [...doc.connections]),
+    isOpen: (c) => c.ws.readyState === c.ws.OPEN,
+    stillValid: (c) => deps.auth.stillValid(c.participant, c.proof),
+    end: (c) => c.ws.close(CLOSE_CODES.Unauthorized, 'your sign-in has ended'),
+    warn,
+  });
 
   const getDoc = (name: string, target: CollabTarget): SharedDoc => {
     let doc = docs.get(name);
@@ -521,7 +503,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     async close() {
       closing = true;
       clearInterval(heartbeat);
-      clearInterval(revalidation);
+      stopRevalidation();
       for (const doc of docs.values()) for (const c of doc.connections) c.ws.terminate();
       // Store what was accepted before compacting.
       commit();

@@ -25,6 +25,7 @@ import {
 import type { PeerChannel, Room } from '../../media/room.ts';
 import type { RoomRegistry } from '../../media/rooms.ts';
 import { describeAuthFailure, ParticipantAuth, type AuthProof } from '../auth/participant-auth.ts';
+import { revalidateInSlices } from '../auth/revalidation.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
 import { LogBudget } from '../log-budget.ts';
@@ -49,7 +50,7 @@ const REFUSAL_LOG_LINES_PER_MINUTE = 10;
 
 interface SocketData {
   participant: Participant;
-  /** What the sign-in rests on, checked again every few seconds (see REVALIDATE_MS). */
+  /** What the sign-in rests on, checked again every few seconds (auth/revalidation.ts). */
   proof: AuthProof;
   room?: Room;
   channel?: PeerChannel;
@@ -57,9 +58,6 @@ interface SocketData {
   /** When this connection last signalled the lead observer (actors). */
   lastSignalAt?: number;
 }
-
-/** How often live connections' sign-ins are checked again. */
-const REVALIDATE_MS = 2_000;
 
 type StudioSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
 type StudioServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
@@ -224,22 +222,18 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   };
 
   // A revoked link, an ended staff sign-in or a removed person loses their live connection
-  // within REVALIDATE_MS (issue 13), not whenever the page happens to reload.
-  const revalidation = setInterval(() => {
-    for (const socket of connections.values()) {
-      let valid = true;
-      try {
-        valid = deps.auth.stillValid(socket.data.participant, socket.data.proof);
-      } catch (error) {
-        log.warn({ err: (error as Error).message }, 'could not check a sign-in again; kept for now');
-      }
-      if (valid) continue;
+  // within a few seconds (issue 13), not whenever the page happens to reload.
+  const stopRevalidation = revalidateInSlices<StudioSocket>({
+    connections: () => connections.values(),
+    isOpen: (socket) => socket.connected,
+    stillValid: (socket) => deps.auth.stillValid(socket.data.participant, socket.data.proof),
+    end: (socket) => {
       log.info({ participantId: socket.data.participant.id }, 'sign-in ended: connection closed');
       socket.emit('signedOut');
       socket.disconnect(true);
-    }
-  }, REVALIDATE_MS);
-  revalidation.unref();
+    },
+    warn: (context, message) => log.warn(context, message),
+  });
 
   const connectedParticipantIds = (sessionId: string): Set<string> =>
     new Set([...connections.values()].filter((s) => s.data.participant.sessionId === sessionId).map((s) => s.data.participant.id));
@@ -388,7 +382,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     broadcastDayState,
     broadcastRecording,
     async close() {
-      clearInterval(revalidation);
+      stopRevalidation();
       await io.close();
     },
   };

@@ -1,0 +1,51 @@
+// Live connections' sign-ins are checked again every few seconds (issue 13: a revoked link, an
+// ended staff sign-in or a removed person loses their connection within seconds). Each check is a
+// few database reads; checking every connection at once (1,200 in the collaboration benchmark)
+// held every message up for tens of milliseconds each round, so a round is spread over slices of
+// its interval: the connections open when a round begins, a share of them per slice.
+export interface RevalidationOptions<T> {
+  /** One round checks every connection once in this long (default REVALIDATE_MS). */
+  everyMs?: number;
+  /** A round is spread over this many ticks (default REVALIDATE_SLICES). */
+  slices?: number;
+  /** The connections to check, taken when a round begins. */
+  connections: () => Iterable<T>;
+  /** Whether the connection is still open (one closed since its round began is skipped). */
+  isOpen: (connection: T) => boolean;
+  /** Whether its sign-in still holds (throwing: unknown, it is kept). */
+  stillValid: (connection: T) => boolean;
+  /** Ends a connection whose sign-in has ended. */
+  end: (connection: T) => void;
+  /** Where a failed check is reported (a rate-limited warning). */
+  warn: (context: Record<string, unknown>, message: string) => void;
+}
+
+/** How often live connections' sign-ins are checked again. */
+export const REVALIDATE_MS = 2_000;
+/** A round of those checks is spread over this many slices of the interval. */
+export const REVALIDATE_SLICES = 20;
+
+/** Starts the checks; the returned function stops them. */
+export function revalidateInSlices<T>(options: RevalidationOptions<T>): () => void {
+  const slices = options.slices ?? REVALIDATE_SLICES;
+  let round: T[] = [];
+  let perSlice = 0;
+  const timer = setInterval(() => {
+    if (round.length === 0) {
+      round = [...options.connections()];
+      perSlice = Math.ceil(round.length / slices);
+    }
+    for (const connection of round.splice(0, perSlice)) {
+      if (!options.isOpen(connection)) continue;
+      let valid = true;
+      try {
+        valid = options.stillValid(connection);
+      } catch (err) {
+        options.warn({ err: (err as Error).message }, 'could not check a sign-in again; kept for now');
+      }
+      if (!valid) options.end(connection);
+    }
+  }, (options.everyMs ?? REVALIDATE_MS) / slices);
+  timer.unref();
+  return () => clearInterval(timer);
+}

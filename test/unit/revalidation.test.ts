@@ -1,0 +1,48 @@
+// Sign-ins are checked again in slices: every connection once a round, a share of them per tick,
+// so that no tick holds every message up. A revoked one is ended; one whose check fails is kept.
+import { afterEach, expect, it } from 'vitest';
+import { revalidateInSlices } from '../../server/auth/revalidation.ts';
+import { pollUntil } from '../helpers/browser.ts';
+
+interface Conn {
+  id: number;
+  open: boolean;
+  revoked: boolean;
+  broken: boolean;
+}
+
+let stop: (() => void) | undefined;
+afterEach(() => stop?.());
+
+it('checks a share of the connections per tick, ends the revoked and keeps the unknown', async () => {
+  const conns: Conn[] = Array.from({ length: 40 }, (_, id) => ({ id, open: true, revoked: id === 7, broken: id === 8 }));
+  conns[9]!.open = false;
+  const ticks: number[][] = [];
+  let tick: number[] = [];
+  const ended: number[] = [];
+  const warnings: string[] = [];
+  stop = revalidateInSlices<Conn>({
+    everyMs: 400,
+    slices: 4,
+    connections: () => conns,
+    isOpen: (c) => c.open,
+    stillValid: (c) => {
+      if (tick.length === 0) queueMicrotask(() => (ticks.push(tick), (tick = [])));
+      tick.push(c.id);
+      if (c.broken) throw new Error('database busy');
+      return !c.revoked;
+    },
+    end: (c) => {
+      c.open = false;
+      ended.push(c.id);
+    },
+    warn: (_context, message) => warnings.push(message),
+  });
+  await pollUntil('two rounds', 10_000, async () => ticks.flat().length >= 2 * 38);
+  // Ten per tick (the closed one skipped): never the whole round at once.
+  expect(Math.max(...ticks.map((t) => t.length))).toBeLessThanOrEqual(10);
+  expect(ended).toEqual([7]);
+  expect(warnings.length).toBeGreaterThanOrEqual(1);
+  expect(conns[8]!.open).toBe(true);
+  expect(ticks.flat()).not.toContain(9);
+});
