@@ -46,7 +46,11 @@ const looseObject = z.looseObject({});
 
 export const DtlsParametersSchema = z.looseObject({
   role: z.enum(['auto', 'client', 'server']).optional(),
-  fingerprints: z.array(z.looseObject({ algorithm: z.string().max(32), value: z.string().max(256) })).min(1).max(8),
+  // The algorithms mediasoup knows (anything else it refuses with an error logged as a fault).
+  fingerprints: z
+    .array(z.looseObject({ algorithm: z.enum(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']), value: z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19,63}$/) }))
+    .min(1)
+    .max(8),
 });
 
 export const RtpParametersSchema = z.looseObject({

@@ -223,7 +223,7 @@ describe('regressions the fuzzer found, pinned', () => {
     }
   });
 
-  it('seed 22: requests mediasoup refuses (a bad DTLS fingerprint) are answered each, and logged under the socket’s budget', async () => {
+  it('seed 22: requests mediasoup refuses (a transport connected twice) are answered each, and logged under the socket’s budget; a bad fingerprint never reaches it', async () => {
     const day = await book(server, dataDir, staff, 22);
     const candidate = day.invites.find((i) => i.role === 'candidate')!;
     const socket = await socketFor(server, candidate);
@@ -233,10 +233,17 @@ describe('regressions the fuzzer found, pinned', () => {
       expect((await socket.timeout(15_000).emitWithAck('join', { protocolVersion: 1 })).ok).toBe(true);
       const transport = await socket.timeout(15_000).emitWithAck('createTransport', { direction: 'send' });
       if (!transport.ok) throw new Error(transport.error.message);
-      const bad = { transportId: transport.data.id, dtlsParameters: { role: 'client' as const, fingerprints: [{ algorithm: 'md5', value: 'AB:CD' }] } };
-      // 30 requests, paced under the rate limit (50 a second): each one refused, not dropped.
+      // An algorithm mediasoup does not know, or a fingerprint that is not one, is refused at the boundary.
+      for (const fingerprint of [{ algorithm: 'md5', value: Array(16).fill('AB').join(':') }, { algorithm: 'sha-256', value: 'AB:CD' }]) {
+        const malformed = { transportId: transport.data.id, dtlsParameters: { role: 'client' as const, fingerprints: [fingerprint] } };
+        expect(await socket.timeout(15_000).emitWithAck('connectTransport', malformed as never)).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } });
+      }
+      const dtlsParameters = { role: 'client' as const, fingerprints: [{ algorithm: 'sha-256' as const, value: Array(32).fill('AB').join(':') }] };
+      expect(await socket.timeout(15_000).emitWithAck('connectTransport', { transportId: transport.data.id, dtlsParameters })).toMatchObject({ ok: true });
+      // 30 more, paced under the rate limit (50 a second): mediasoup refuses each (connected
+      // already), and each is answered, not dropped.
       for (let i = 0; i < 30; i++) {
-        expect(await socket.timeout(15_000).emitWithAck('connectTransport', bad)).toMatchObject({ ok: false, error: { code: 'MEDIA_ERROR' } });
+        expect(await socket.timeout(15_000).emitWithAck('connectTransport', { transportId: transport.data.id, dtlsParameters })).toMatchObject({ ok: false, error: { code: 'MEDIA_ERROR' } });
       }
       // The server's log reaches this process through a pipe: wait for the first line to arrive.
       const lines = (): string[] => server.output().slice(logOffset).split('\n').filter((line) => line.includes(candidate.participantId));

@@ -268,7 +268,7 @@ const ALL: readonly Who[] = B_ROLES;
 const IN_ROOM: readonly Who[] = ['coordinator', 'moderator', 'observer', 'leadObserver', 'candidate'];
 const RECORDING_VIEWERS: readonly Who[] = ['leadObserver', 'observer', 'moderator', 'coordinator'];
 const MARKS = { part: 1, itemId: 'kss-2', rating: 2, rationale: 'Changed from another organisation.', expected: null };
-const DTLS = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: 'AB:CD' }] };
+const DTLS = { role: 'client', fingerprints: [{ algorithm: 'sha-256', value: Array(32).fill('AB').join(':') }] };
 const VP8 = {
   mid: '0',
   codecs: [{ mimeType: 'video/VP8', payloadType: 96, clockRate: 90000, rtcpFeedback: [] }],
