@@ -45,6 +45,8 @@ export interface NotificationDeps {
 /** Who is told about a session: everyone in it but an analyst (never in the room). */
 const TOLD = (p: Participant): boolean => p.role !== 'analyst';
 const LINK_HOLDERS: ReadonlySet<Participant['role']> = new Set(['candidate', 'actor']);
+/** Who is told when someone is swapped into the day. */
+const STAFF_OF_THE_DAY: ReadonlySet<Participant['role']> = new Set(['leadObserver', 'observer', 'coordinator', 'moderator']);
 
 /** A message as it will be queued (before the address check the outbox makes). */
 export interface ComposedMail {
@@ -152,6 +154,14 @@ export class Notifications {
         if (incoming?.sessionId === event.sessionId && TOLD(incoming)) {
           await this.send('invitation', incoming, { calendar: 'REQUEST' });
           this.reminders.plan(event.sessionId, [incoming.id], start);
+        }
+        // The staff who run the day are told who now takes part; the candidate's day and the
+        // other actors' parts do not change, so they are not.
+        if (outgoing && incoming) {
+          const reason = `${incoming.displayName} now takes part as ${ROLE_LABELS[incoming.role].toLowerCase()} in place of ${outgoing.displayName}.`;
+          for (const p of everyone) {
+            if (STAFF_OF_THE_DAY.has(p.role) && p.id !== incoming.id) await this.send('changed', p, { reason, calendar: 'REQUEST' });
+          }
         }
         return;
       }

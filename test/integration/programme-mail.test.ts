@@ -215,7 +215,7 @@ describe('booking emails with calendar files', () => {
     expect(rows.filter((r) => r.status === 'cancelled' && r.startsAt === start)).toHaveLength(21);
   });
 
-  it('tells a swapped-out actor it is off (METHOD:CANCEL, their UID) and invites the new one', async () => {
+  it('tells a swapped-out actor it is off (METHOD:CANCEL, their UID), invites the new one and tells the staff of the day', async () => {
     const before = smtp.received.length;
     const outgoing = participantOf(sessionId, people.actor.id);
     // What the booking code commits for a swap: the new person's place, and the scenario's actor.
@@ -226,8 +226,12 @@ describe('booking emails with calendar files', () => {
     studio.db.prepare('UPDATE session_scenarios SET actor_participant_id = ? WHERE session_id = ? AND actor_participant_id = ?').run(incomingId, sessionId, outgoing.id);
     studio.bookingEvents.emit({ kind: 'person-swapped', sessionId, organisationId: orgId, role: 'actor', outgoingParticipantId: outgoing.id, incomingParticipantId: incomingId });
     await studio.notifications.settled();
-    await expect.poll(() => smtp.received.length - before, { timeout: 15_000 }).toBe(2);
+    await expect.poll(() => smtp.received.length - before, { timeout: 15_000 }).toBe(3);
     const got = receivedSince(before);
+    // The lead observer learns who now plays; the candidate's day is unchanged: no mail.
+    expect(got.get('lee@northshire.example')!.text).toContain('has changed: Nia');
+    expect(got.get('lee@northshire.example')!.text).toContain('now takes part as actor in place of Ada');
+    expect(got.has('casey@home.example')).toBe(false);
     const off = calendarOf(got.get('ada@actors.example')!);
     expect(off.method).toBe('CANCEL');
     expect(off.status).toBe('CANCELLED');
