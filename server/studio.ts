@@ -11,6 +11,7 @@ import type { HealthResponse } from '../shared/api.ts';
 import { RoomRegistry } from '../media/rooms.ts';
 import { WorkerPool } from '../media/worker-pool.ts';
 import { ParticipantAuth } from './auth/participant-auth.ts';
+import { SignInFailures } from './auth/sign-in-failures.ts';
 import { loadOrCreateSecret } from './auth/secret.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
@@ -337,10 +338,11 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   );
   api.use(calibrationRoutes({ auth, calibration, audit, recordings: () => recordings, log }));
   api.use(supportRoutes({ auth, assessment, moderation, sessions, audit, log }));
-  const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
+  const signInFailures = new SignInFailures(audit, log);
+  const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, signInFailures, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(dataProtectionRoutes({ dataProtection, staffSessions, audit, db }));
-  api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, cookieSecure: config.cookieSecure, log }));
+  api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, signInFailures, cookieSecure: config.cookieSecure, log }));
   const subjectAccessContributors = new Map<string, SubjectAccessContributor>();
   // What the person answered to the privacy and recording notices, session by session.
   subjectAccessContributors.set('privacyNoticeAnswers', (person) =>
@@ -378,6 +380,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     tokens,
     sessions,
     audit,
+    signInFailures,
     sessionTtlSeconds: config.inviteTtlSeconds,
     cookieSecure: config.cookieSecure,
     health,
@@ -478,6 +481,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     httpApp: app,
     log,
     async close() {
+      signInFailures.close();
       dataProtection.close();
       await recordings.close();
       await notifications.close();

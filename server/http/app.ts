@@ -7,6 +7,7 @@ import { ROOM_ROLES } from '../../shared/roles.ts';
 import { SIGN_IN_PATH } from '../../shared/people.ts';
 import { describeAuthFailure, ParticipantAuth } from '../auth/participant-auth.ts';
 import type { TokenService } from '../auth/tokens.ts';
+import type { SignInFailures } from '../auth/sign-in-failures.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import { LogBudget } from '../log-budget.ts';
@@ -20,6 +21,8 @@ export interface HttpDeps {
   tokens: TokenService;
   sessions: SessionsRepo;
   audit: AuditRepo;
+  /** Refused invite links, audited and logged within a budget (anyone can cause them). */
+  signInFailures: SignInFailures;
   sessionTtlSeconds: number;
   cookieSecure: 'auto' | boolean;
   health: () => HealthResponse;
@@ -67,9 +70,10 @@ export function createHttpApp(deps: HttpDeps): express.Express {
   app.get('/join/:token', async (req, res) => {
     const result = await deps.auth.fromToken('invite', String(req.params.token));
     if (!result.ok) {
-      deps.log.warn({ reason: result.reason, ip: req.ip }, 'invite link refused');
       const known = result.participantId ? deps.sessions.getParticipant(result.participantId) : undefined;
-      if (known) deps.audit.append({ sessionId: known.sessionId, actorParticipantId: known.id, action: 'invite.refused', detail: { reason: result.reason } });
+      const log = { fields: { reason: result.reason, ip: req.ip }, message: 'invite link refused' };
+      if (known) deps.signInFailures.record({ sessionId: known.sessionId, actorParticipantId: known.id, action: 'invite.refused', detail: { reason: result.reason } }, log);
+      else deps.signInFailures.logOnly(log);
       res
         .status(401)
         .type('html')

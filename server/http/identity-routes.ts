@@ -24,6 +24,7 @@ import { landingPath } from '../../shared/api.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
+import type { SignInFailures } from '../auth/sign-in-failures.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import { MAGIC_LINK_SECONDS, type MagicLinks } from '../identity/magic-links.ts';
 import { newSecret, SECRET_PATTERN } from '../identity/secrets.ts';
@@ -46,6 +47,8 @@ export interface IdentityRouteDeps {
   sessions: SessionsRepo;
   assessment: AssessmentService;
   audit: AuditRepo;
+  /** Failed sign-ins, audited and logged within a budget (anyone can cause them). */
+  signInFailures: SignInFailures;
   sendMail: (mail: OutgoingMail) => void;
   /** The organisation's outbox, newest first. */
   outbox: (organisationId: string) => Array<Omit<OutboxMessageView, 'text'> & { text: string }>;
@@ -144,12 +147,14 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
     const person = use.personId ? deps.people.get(use.personId) : undefined;
     if (!use.ok || !person || person.removedAt) {
       const reason = use.ok ? 'removed' : use.reason;
-      deps.audit.append({
-        person: person ? auditPerson(person) : { personId: null, name: 'unknown', role: 'unknown', organisationId: null },
-        action: 'signin.failed',
-        detail: { method: 'magic-link', reason },
-      });
-      deps.log.warn({ reason }, 'magic link refused');
+      deps.signInFailures.record(
+        {
+          person: person ? auditPerson(person) : { personId: null, name: 'unknown', role: 'unknown', organisationId: null },
+          action: 'signin.failed',
+          detail: { method: 'magic-link', reason },
+        },
+        { fields: { reason }, message: 'magic link refused' },
+      );
       return res.redirect(303, `${SIGN_IN_PATH}?error=${encodeURIComponent(reason)}`);
     }
     signIn(deps, req, res, person, use.purpose === 'email' ? 'magic-link' : use.purpose);
@@ -186,8 +191,10 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
       const attempt = browser && SECRET_PATTERN.test(browser) ? deps.sso.take(browser) : undefined;
       const settings = attempt ? deps.sso.settings(attempt.organisationId) : undefined;
       const refuse = (reason: string, organisationId: string | null, personId: string | null = null, name = 'unknown'): void => {
-        deps.audit.append({ person: { personId, name, role: 'unknown', organisationId }, action: 'signin.failed', detail: { method: 'oidc', reason } });
-        deps.log.warn({ reason }, 'single sign-on refused');
+        deps.signInFailures.record(
+          { person: { personId, name, role: 'unknown', organisationId }, action: 'signin.failed', detail: { method: 'oidc', reason } },
+          { fields: { reason }, message: 'single sign-on refused' },
+        );
         res.redirect(303, `${SIGN_IN_PATH}?error=oidc`);
       };
       if (!attempt || !settings) return refuse('no sign-in in progress in this browser', attempt?.organisationId ?? null);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { AuthenticationResponseSchema, RegistrationResponseSchema } from '../../shared/passkeys.ts';
 import { STAFF_COOKIE, STAFF_HOME_PATH, STAFF_ROLES, type Person } from '../../shared/people.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
+import type { SignInFailures } from '../auth/sign-in-failures.ts';
 import { isPasskeyFailure, type PasskeyFailure, type Passkeys } from '../identity/passkeys.ts';
 import { auditPerson, signIn } from '../identity/sign-in-cookie.ts';
 import type { StaffSessions } from '../identity/staff-sessions.ts';
@@ -20,6 +21,7 @@ export interface PasskeyRouteDeps {
   people: PeopleRepo;
   staffSessions: StaffSessions;
   audit: AuditRepo;
+  signInFailures: SignInFailures;
   cookieSecure: 'auto' | boolean;
   log: Logger;
 }
@@ -94,12 +96,14 @@ export function passkeyRoutes(deps: PasskeyRouteDeps): express.Router {
   // ---- signing in with a passkey ----
 
   const refuseSignIn = (res: Response, failure: PasskeyFailure): void => {
-    deps.audit.append({
-      person: failure.person ? auditPerson(failure.person) : { personId: null, name: 'unknown', role: 'unknown', organisationId: null },
-      action: 'signin.failed',
-      detail: { method: 'passkey', reason: failure.reason },
-    });
-    deps.log.warn({ reason: failure.reason }, 'passkey sign-in refused');
+    deps.signInFailures.record(
+      {
+        person: failure.person ? auditPerson(failure.person) : { personId: null, name: 'unknown', role: 'unknown', organisationId: null },
+        action: 'signin.failed',
+        detail: { method: 'passkey', reason: failure.reason },
+      },
+      { fields: { reason: failure.reason }, message: 'passkey sign-in refused' },
+    );
     refuse(res, failure.reason === 'removed' ? { ...failure, reason: 'your access to SimStudio has ended' } : failure);
   };
 
