@@ -421,6 +421,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   });
   liveDoc = (name) => collab.doc(name);
   storing = (name) => collab.storing(name);
+  dataProtection.documentsChanged = (names) => collab.reload(names);
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);

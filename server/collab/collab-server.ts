@@ -204,6 +204,9 @@ export interface CollabServer {
   doc(name: string): Y.Doc | undefined;
   /** Whether the document holds accepted updates that are not stored yet. */
   storing(name: string): boolean;
+  /** The stored documents were rewritten (erasure): copies held here are dropped, and their
+   *  connections told to reconnect, which loads them afresh. */
+  reload(names: readonly string[]): void;
   /** Ends every connection once what was accepted is stored. */
   close(): Promise<void>;
 }
@@ -355,9 +358,9 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
   };
 
   /** A document whose updates could not be stored: closed for everyone, reloaded on next use. */
-  const drop = (doc: SharedDoc): void => {
+  const drop = (doc: SharedDoc, reason = 'your last change could not be stored; reconnecting'): void => {
     if (docs.get(doc.name) === doc) docs.delete(doc.name);
-    for (const c of doc.connections) c.ws.close(CLOSE_CODES.ServerError, 'your last change could not be stored; reconnecting');
+    for (const c of doc.connections) c.ws.close(CLOSE_CODES.ServerError, reason);
     doc.connections.clear();
     doc.awareness.destroy();
     doc.ydoc.destroy();
@@ -500,6 +503,12 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
       return doc && doc.uncommitted === 0 ? doc.ydoc : undefined;
     },
     storing: (name) => (docs.get(name)?.uncommitted ?? 0) > 0,
+    reload(names) {
+      for (const name of names) {
+        const doc = docs.get(name);
+        if (doc) drop(doc, 'the document was changed on the server; reconnecting');
+      }
+    },
     async close() {
       closing = true;
       clearInterval(heartbeat);

@@ -106,6 +106,27 @@ export class DocStore {
   }
 
   /**
+   * Stores `ydoc` as the document's whole content: one snapshot, and no logged update before it
+   * (erasure: what the log held must not survive). Updates logged later still apply after it.
+   */
+  replace(doc: string, ydoc: Y.Doc): void {
+    const state = Y.encodeStateAsUpdate(ydoc);
+    transaction(this.db, () => {
+      const { upto } = this.db
+        .prepare('SELECT MAX(upto) AS upto FROM (SELECT MAX(id) AS upto FROM collab_updates WHERE doc = ?1 UNION ALL SELECT upto_id FROM collab_snapshots WHERE doc = ?1)')
+        .get(doc) as { upto: number | null };
+      this.db
+        .prepare(
+          `INSERT INTO collab_snapshots (doc, state, upto_id, at) VALUES (?, ?, ?, ?)
+           ON CONFLICT(doc) DO UPDATE SET state = excluded.state, upto_id = excluded.upto_id, at = excluded.at`,
+        )
+        .run(doc, state, upto ?? 0, Date.now());
+      this.db.prepare('DELETE FROM collab_updates WHERE doc = ? AND id <= ?').run(doc, upto ?? 0);
+    });
+    this.sizes.delete(doc);
+  }
+
+  /**
    * Bytes the document holds in storage: its snapshot plus every update logged after it.
    * Read from the database once, then kept by `append` and `compact` (this store is the only
    * writer of a live document), so asking again costs nothing.

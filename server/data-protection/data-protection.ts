@@ -20,6 +20,9 @@ export class DataProtection {
   private readonly log: Logger | undefined;
   private readonly recordingsDir: string;
   private timer: NodeJS.Timeout | undefined;
+  /** Told which stored collaboration documents an erasure rewrote (the live server drops its
+   *  copies, so that nobody sees, or stores again, the text as it was). */
+  documentsChanged: ((names: string[]) => void) | undefined;
 
   constructor(deps: { db: Database; audit: AuditRepo; recordingsDir: string; defaults: RetentionPeriods; log?: Logger }) {
     this.db = deps.db;
@@ -50,7 +53,13 @@ export class DataProtection {
 
   erase(organisationId: string, personId: string, request: ErasureRequest, by: AuditPerson): ErasureReport {
     const report = erasePerson(
-      { db: this.db, audit: this.audit, holds: this.holds, removeRecordingFile: (file) => removeRecordingFile(this.recordingsDir, file) },
+      {
+        db: this.db,
+        audit: this.audit,
+        holds: this.holds,
+        removeRecordingFile: (file) => removeRecordingFile(this.recordingsDir, file),
+        documentsChanged: (names) => this.documentsChanged?.(names),
+      },
       { organisationId, personId, request, by },
     );
     this.log?.info({ erasureId: report.erasureId, tables: report.tables }, 'person erased');

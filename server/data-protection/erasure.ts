@@ -12,6 +12,7 @@ import type { ErasureReport, ErasureRequest } from '../../shared/data-protection
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { AuditPerson, AuditRepo } from '../db/audit-repo.ts';
 import { transaction, type Database } from '../db/database.ts';
+import { pseudonymiseScoringDocuments } from './erase-in-documents.ts';
 import type { LegalHolds } from './legal-holds.ts';
 
 export interface ErasureDeps {
@@ -19,6 +20,8 @@ export interface ErasureDeps {
   audit: AuditRepo;
   holds: LegalHolds;
   removeRecordingFile: (file: string) => void;
+  /** These stored documents were rewritten: copies held in memory must be dropped. */
+  documentsChanged?: (names: string[]) => void;
 }
 
 /** Tables the sweep leaves alone: handled by id below, or holding no personal data of anyone. */
@@ -77,6 +80,7 @@ export function erasePerson(
   };
   const inList = (ids: string[]): string => ids.map(() => '?').join(', ') || "''";
   let recordingFiles: string[] = [];
+  const changedDocuments: string[] = [];
 
   transaction(db, () => {
     const pass = db.prepare("INSERT INTO data_protection_pass (pass_id, kind, session_id) VALUES (?, 'erasure', ?)");
@@ -101,6 +105,7 @@ export function erasePerson(
     for (const id of candidateSessions) {
       count('collab_updates', db.prepare('DELETE FROM collab_updates WHERE doc = ?').run(`session/${id}/written`).changes);
       count('collab_snapshots', db.prepare('DELETE FROM collab_snapshots WHERE doc = ?').run(`session/${id}/written`).changes);
+      changedDocuments.push(`session/${id}/written`);
     }
 
     // The person and their places in sessions, by id.
@@ -120,14 +125,24 @@ export function erasePerson(
         );
       }
     }
-    // A frozen text that named them: its editor state (which holds the same text) is dropped
-    // and its hash is of the text as it now reads.
-    for (const id of candidateSessions) {
+    // The scoring documents (notes, reasons, feedback: free text in Yjs binary) of the same sessions.
+    const rewritten = pseudonymiseScoringDocuments(db, sessionIds, ordered);
+    count('collab_snapshots', rewritten.length);
+    changedDocuments.push(...rewritten);
+
+    // A frozen text that named them (theirs, or another candidate's that names them): its
+    // editor state and the live document (which hold the same text) are dropped, and its hash
+    // is of the text as it now reads.
+    for (const id of sessionIds) {
       const snapshot = db.prepare('SELECT text, sha256 FROM written_snapshots WHERE session_id = ?').get(id) as { text: string; sha256: string } | undefined;
       if (!snapshot) continue;
       const sha256 = createHash('sha256').update(snapshot.text, 'utf8').digest('hex');
       if (sha256 !== snapshot.sha256) {
         db.prepare('UPDATE written_snapshots SET state = ?, sha256 = ? WHERE session_id = ?').run(Y.encodeStateAsUpdate(new Y.Doc()), sha256, id);
+        const written = `session/${id}/written`;
+        count('collab_updates', db.prepare('DELETE FROM collab_updates WHERE doc = ?').run(written).changes);
+        count('collab_snapshots', db.prepare('DELETE FROM collab_snapshots WHERE doc = ?').run(written).changes);
+        changedDocuments.push(written);
       }
     }
 
@@ -181,6 +196,7 @@ export function erasePerson(
   });
   // Files go once the rows saying they are gone are stored.
   for (const file of recordingFiles) deps.removeRecordingFile(file);
+  if (changedDocuments.length > 0) deps.documentsChanged?.(changedDocuments);
   return JSON.parse((db.prepare('SELECT report FROM erasures WHERE id = ?').get(erasureId) as { report: string }).report) as ErasureReport;
 }
 

@@ -8,6 +8,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { CLOSE_CODES, collabDocName, sheetsPrefix } from '../../shared/collab.ts';
+import { feedbackKey, type EvidenceNote } from '../../shared/rubric.ts';
 import type { ErasureReport, LegalHold, RetentionReport } from '../../shared/data-protection.ts';
 import type { ModerationView } from '../../shared/moderation.ts';
 import { STAFF_COOKIE, type Person } from '../../shared/people.ts';
@@ -18,7 +21,8 @@ import { verifyAuditChain } from '../../server/data-protection/audit-chain.ts';
 import { booking, shortTemplate } from '../helpers/assessment.ts';
 import { signOffDemoDay, storedRecording } from '../helpers/calibration.ts';
 import { callAs, type FinishedDay } from '../helpers/moderation.ts';
-import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
+import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
 let orgA: string;
@@ -229,6 +233,7 @@ describe('erasure', () => {
   let day: FinishedDay;
   let candidate: Person;
   let recording: { id: string; file: string };
+  let scoringDocs: { sheet: string; rubric: string };
 
   beforeAll(async () => {
     day = await finishedDay(orgA, { title: `Assessment of ${NAME}`, candidate: { displayName: NAME, candidateRef: REF } });
@@ -246,6 +251,19 @@ describe('erasure', () => {
       expected: kss1.final,
     });
     expect(changed.status).toBe(200);
+    // Free text inside the scoring documents (Yjs binary): an observer's evidence note and the
+    // lead observer's feedback name them.
+    const [sheetName, sheet] = [...studio.docStore.loadUnder(sheetsPrefix(day.sessionId))].find(([, doc]) => doc.getMap('notes').size > 0)!;
+    const sheetBefore = Y.encodeStateVector(sheet);
+    const [key, note] = [...sheet.getMap<EvidenceNote>('notes').entries()][0]!;
+    sheet.getMap<EvidenceNote>('notes').set(key, { ...note, text: `${NAME} kept eye contact with the parent.` });
+    studio.docStore.append(sheetName, Y.encodeStateAsUpdate(sheet, sheetBefore));
+    const rubricName = collabDocName(day.sessionId, 'rubric');
+    const { ydoc: rubric } = studio.docStore.load(rubricName);
+    const rubricBefore = Y.encodeStateVector(rubric);
+    rubric.getMap('feedback').set(feedbackKey('overall', 'strengths'), `${NAME} listened to the parent and named the risks.`);
+    studio.docStore.append(rubricName, Y.encodeStateAsUpdate(rubric, rubricBefore));
+    scoringDocs = { sheet: sheetName, rubric: rubricName };
     await signOffDemoDay(studio, day);
     recording = recordingOf(day);
     studio.db.prepare("INSERT INTO equalities_answers (organisation_id, candidate_ref, declined, answered_at) VALUES (?, ?, 1, ?)").run(orgA, REF, new Date().toISOString());
@@ -273,6 +291,12 @@ describe('erasure', () => {
   });
 
   it('erasing the candidate of a moderated day leaves no trace of their name, email or reference in any table; the result is kept with its reason', async () => {
+    // The lead observer has the lead document open: the erasure must not leave the server's
+    // copy in memory (it would be stored again) nor the text as it was on anyone's screen.
+    const lead = day.one('leadObserver');
+    const open = new RawCollabClient(collabUrl(studio.baseUrl, scoringDocs.rubric, lead.id), { cookie: await signIn(studio, lead) });
+    await open.synced;
+    expect(open.ydoc.getMap('feedback').get(feedbackKey('overall', 'strengths'))).toContain(NAME);
     const erased = await asStaff<ErasureReport>(adminA, 'POST', `/org/people/${candidate.id}/erase`, {
       reason: 'Erasure requested by the candidate',
       keepResults: { reason: 'Statutory assessment record' },
@@ -293,6 +317,16 @@ describe('erasure', () => {
       }
     }
     expect(found).toEqual([]);
+    // The scoring documents still read as before, with the pseudonym where the name was.
+    const sheetNow = studio.docStore.load(scoringDocs.sheet).ydoc;
+    expect([...sheetNow.getMap<EvidenceNote>('notes').values()].map((n) => n.text)).toContain(`${pseudonym} kept eye contact with the parent.`);
+    expect(studio.docStore.load(scoringDocs.rubric).ydoc.getMap('feedback').get(feedbackKey('overall', 'strengths'))).toBe(`${pseudonym} listened to the parent and named the risks.`);
+    expect(erased.body.tables.collab_snapshots).toBeGreaterThanOrEqual(2);
+    expect(await open.closed).toEqual({ code: CLOSE_CODES.ServerError, reason: 'the document was changed on the server; reconnecting' });
+    const reopened = new RawCollabClient(collabUrl(studio.baseUrl, scoringDocs.rubric, lead.id), { cookie: await signIn(studio, lead) });
+    await reopened.synced;
+    expect(reopened.ydoc.getMap('feedback').get(feedbackKey('overall', 'strengths'))).toBe(`${pseudonym} listened to the parent and named the risks.`);
+    reopened.close();
 
     expect(studio.people.get(candidate.id)).toMatchObject({ displayName: pseudonym, email: null });
     expect(studio.sessions.getParticipant(day.one('candidate').id)?.displayName).toBe(pseudonym);
