@@ -216,7 +216,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // Delivers what was left queued before a restart, then whatever is queued from now on.
   const mailer = new Mailer({ db, log, smtp: config.mail.smtp });
   mailer.start();
-  const bookingEvents = new BookingEvents(log);
+  const bookingEvents = new BookingEvents(db, log);
   const dataProtection = openDataProtection(config, { db, audit }, log);
   const programme = new ProgrammeService({ db, sessions, people, assessment, invites, audit, events: bookingEvents });
   assessment.on('booked', (sessionId, organisationId) => bookingEvents.emit({ kind: 'booked', sessionId, organisationId }));

@@ -811,6 +811,16 @@ const MIGRATIONS: Migration[] = [
    CREATE INDEX notice_answers_by_participant ON notice_answers(participant_id, at);
    CREATE INDEX notice_answers_by_session ON notice_answers(session_id);`,
   DATA_PROTECTION_MIGRATION,
+  // What happened to a booking, kept until the email it calls for is queued: a restart in
+  // between tells people all the same (server/programme/booking-events.ts).
+  `CREATE TABLE booking_events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     session_id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     notified_at INTEGER
+   );
+   CREATE INDEX booking_events_unnotified ON booking_events(notified_at, id);`,
 ];
 
 /** The schema version that makes scenarios and templates per organisation (tests migrate a

@@ -10,7 +10,7 @@ import { renderTemplate, type MailTemplateInput, type MailTemplateKind, type Pla
 import { ROLE_LABELS } from '../../shared/roles.ts';
 import { plannedPhases } from '../../shared/assessment.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
-import type { Database } from '../db/database.ts';
+import { transaction, type Database } from '../db/database.ts';
 import type { SessionsRepo } from '../db/sessions-repo.ts';
 import type { Invites } from '../invites.ts';
 import type { Logger } from '../log.ts';
@@ -20,7 +20,7 @@ import type { Mailer } from '../mail/mailer.ts';
 import type { MailTemplates } from '../mail/mail-templates.ts';
 import type { ReminderOffset } from '../mail/schedule-settings.ts';
 import type { PeopleRepo } from '../people/people-repo.ts';
-import type { BookingEvent, BookingEvents } from './booking-events.ts';
+import type { BookingEvent, BookingEvents, StoredBookingEvent } from './booking-events.ts';
 import { Reminders, type DueReminder } from './notification-reminders.ts';
 
 export interface NotificationDeps {
@@ -89,18 +89,23 @@ export class Notifications {
     });
   }
 
-  /** Listens to booking events and starts the reminder loop. */
+  /**
+   * Listens to booking events, hands over those a restart left unnotified (oldest first), and
+   * starts the reminder loop.
+   */
   start(events: BookingEvents): void {
-    this.unsubscribe = events.on((event) => {
+    const take = ({ id, event }: StoredBookingEvent): void => {
       // One event at a time, in the order they happened: a change never overtakes the
       // invitation it changes (nor its calendar SEQUENCE).
       const handled = this.queue
-        .then(() => this.handle(event))
+        .then(() => this.handle(event, () => events.markNotified(id)))
         .catch((error: unknown) => this.deps.log.error({ err: error, event: event.kind, sessionId: event.sessionId }, 'booking email not queued'));
       this.queue = handled;
       this.pending.add(handled);
       void handled.finally(() => this.pending.delete(handled));
-    });
+    };
+    for (const stored of events.unnotified()) take(stored);
+    this.unsubscribe = events.on(take);
     this.reminders.start();
   }
 
@@ -115,7 +120,26 @@ export class Notifications {
     await this.reminders.close();
   }
 
-  async handle(event: BookingEvent): Promise<void> {
+  /**
+   * Queues the email the event calls for and updates the reminders, in one transaction with
+   * `done` (the event marked notified): all of it is stored, or none and the event stays to be
+   * handed over again. Composing (which may issue a link) happens before.
+   */
+  async handle(event: BookingEvent, done: () => void = () => undefined): Promise<void> {
+    const work: Array<() => void> = [];
+    await this.plan(event, work);
+    transaction(this.deps.db, () => {
+      for (const step of work) step();
+      done();
+    });
+  }
+
+  /** What the event calls for, composed, as steps to store (`work`). */
+  private async plan(event: BookingEvent, work: Array<() => void>): Promise<void> {
+    const send = async (kind: MailTemplateKind, participant: Participant, extras: Extras): Promise<void> => {
+      const queue = await this.prepare(kind, participant, extras);
+      if (queue) work.push(queue);
+    };
     const session = this.deps.sessions.getSession(event.sessionId);
     // An event about another organisation's session is a bug in its sender: nothing is sent.
     if (!session || this.deps.sessions.organisationOf(event.sessionId) !== event.organisationId) {
@@ -126,21 +150,21 @@ export class Notifications {
     const start = this.scheduledStart(event.sessionId);
     switch (event.kind) {
       case 'booked':
-        for (const p of everyone) await this.send('invitation', p, { calendar: 'REQUEST' });
-        this.reminders.plan(event.sessionId, everyone.map((p) => p.id), start);
+        for (const p of everyone) await send('invitation', p, { calendar: 'REQUEST' });
+        work.push(() => this.reminders.plan(event.sessionId, everyone.map((p) => p.id), start));
         return;
       case 'rescheduled': {
         this.bumpSequence(event.sessionId);
         const reason = `it has moved from ${this.when(Date.parse(event.previousStart))} to ${this.when(Date.parse(event.scheduledStart))}.`;
-        for (const p of everyone) await this.send('changed', p, { reason, calendar: 'REQUEST' });
-        this.reminders.replan(event.sessionId, everyone.map((p) => p.id), start);
+        for (const p of everyone) await send('changed', p, { reason, calendar: 'REQUEST' });
+        work.push(() => this.reminders.replan(event.sessionId, everyone.map((p) => p.id), start));
         return;
       }
       case 'cancelled': {
         this.bumpSequence(event.sessionId);
-        this.reminders.cancel(event.sessionId);
+        work.push(() => this.reminders.cancel(event.sessionId));
         const reason = event.reason.trim() ? `the session has been cancelled (${event.reason.trim()}).` : 'the session has been cancelled.';
-        for (const p of everyone) await this.send('cancelled', p, { reason, calendar: 'CANCEL', start });
+        for (const p of everyone) await send('cancelled', p, { reason, calendar: 'CANCEL', start });
         return;
       }
       case 'person-swapped': {
@@ -148,19 +172,19 @@ export class Notifications {
         const outgoing = this.deps.sessions.getParticipant(event.outgoingParticipantId);
         const incoming = this.deps.sessions.getParticipant(event.incomingParticipantId);
         if (outgoing?.sessionId === event.sessionId) {
-          this.reminders.cancel(event.sessionId, [outgoing.id]);
-          await this.send('cancelled', outgoing, { reason: 'someone else now takes your place in it.', calendar: 'CANCEL', start });
+          work.push(() => this.reminders.cancel(event.sessionId, [outgoing.id]));
+          await send('cancelled', outgoing, { reason: 'someone else now takes your place in it.', calendar: 'CANCEL', start });
         }
         if (incoming?.sessionId === event.sessionId && TOLD(incoming)) {
-          await this.send('invitation', incoming, { calendar: 'REQUEST' });
-          this.reminders.plan(event.sessionId, [incoming.id], start);
+          await send('invitation', incoming, { calendar: 'REQUEST' });
+          work.push(() => this.reminders.plan(event.sessionId, [incoming.id], start));
         }
         // The staff who run the day are told who now takes part; the candidate's day and the
         // other actors' parts do not change, so they are not.
         if (outgoing && incoming) {
           const reason = `${incoming.displayName} now takes part as ${ROLE_LABELS[incoming.role].toLowerCase()} in place of ${outgoing.displayName}.`;
           for (const p of everyone) {
-            if (STAFF_OF_THE_DAY.has(p.role) && p.id !== incoming.id) await this.send('changed', p, { reason, calendar: 'REQUEST' });
+            if (STAFF_OF_THE_DAY.has(p.role) && p.id !== incoming.id) await send('changed', p, { reason, calendar: 'REQUEST' });
           }
         }
         return;
@@ -169,12 +193,12 @@ export class Notifications {
         // The adjustments are the candidate's own business: the reason says only that the
         // timings changed (the updated .ics carries the day's new length).
         this.bumpSequence(event.sessionId);
-        for (const p of everyone) await this.send('changed', p, { reason: 'the timings of the day have been adjusted.', calendar: 'REQUEST' });
+        for (const p of everyone) await send('changed', p, { reason: 'the timings of the day have been adjusted.', calendar: 'REQUEST' });
         return;
       }
       case 'result-available': {
         const candidate = this.deps.sessions.getParticipant(event.candidateParticipantId);
-        if (candidate?.sessionId === event.sessionId && candidate.role === 'candidate') await this.send('result-available', candidate, {});
+        if (candidate?.sessionId === event.sessionId && candidate.role === 'candidate') await send('result-available', candidate, {});
         return;
       }
     }
@@ -287,7 +311,8 @@ export class Notifications {
     return { link, where: `${what} (keep it to yourself: it signs in as you):\n${link}` };
   }
 
-  private async send(kind: MailTemplateKind, participant: Participant, extras: Extras): Promise<number | null> {
+  /** The message composed, as a step that queues it (null: nobody to write to). */
+  private async prepare(kind: MailTemplateKind, participant: Participant, extras: Extras): Promise<(() => void) | null> {
     // Nobody to write to: compose nothing (composing issues the person's link).
     const address = participant.personId ? this.deps.people.get(participant.personId)?.email : undefined;
     const mail = address ? await this.compose(kind, participant, extras) : { to: null };
@@ -295,14 +320,15 @@ export class Notifications {
       this.deps.log.info({ sessionId: participant.sessionId, participantId: participant.id, kind }, 'no email address: not told by email');
       return null;
     }
-    return this.deps.mailer.enqueue({
+    const message = {
       organisationId: this.deps.sessions.organisationOf(participant.sessionId) ?? null,
       to: mail.to,
       subject: mail.subject,
       text: mail.text,
       kind: kind === 'changed' || kind === 'cancelled' ? `booking-${kind}` : kind,
       ...(mail.attachments.length ? { attachments: mail.attachments } : {}),
-    });
+    };
+    return () => void this.deps.mailer.enqueue(message);
   }
 
   /** The reminder for a due row, ready to queue (null: nobody to send it to). */

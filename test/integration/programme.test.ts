@@ -43,7 +43,7 @@ async function joinStatus(participant: Participant, link?: string): Promise<numb
 beforeAll(async () => {
   studio = await startTestStudio();
   studio.templates.saveNewVersion({ ...shortTemplate(600, LONG), name: 'One-hour day' });
-  studio.bookingEvents.on((event) => events.push(event));
+  studio.bookingEvents.on(({ event }) => events.push(event));
   coordinator = bookShortDay(studio, 60).coordinator;
 });
 
