@@ -165,6 +165,11 @@ export class Room extends EventEmitter<RoomEvents> {
     return this.stage;
   }
 
+  /** Who a connected participant is (null: not connected). */
+  peerInfo(participantId: string): PeerInfo | null {
+    return this.peers.get(participantId)?.info ?? null;
+  }
+
   /** Everyone connected to the room. */
   participantIds(): string[] {
     return [...this.peers.keys()];

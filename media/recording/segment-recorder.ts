@@ -165,6 +165,10 @@ interface SegmentEvents {
   failed: [reason: string];
   /** It no longer takes frames (stopped, or failed). */
   closed: [];
+  /** The camera has given no keyframe for a while: the segment records sound only. */
+  pictureMissing: [];
+  /** The picture began after pictureMissing. */
+  pictureStarted: [];
 }
 
 export class SegmentRecorder extends EventEmitter<SegmentEvents> {
@@ -386,6 +390,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
         return;
       }
       if (!this.videoStarted && frame.width && frame.height && !this.tracks) this.writeHeader({ width: frame.width, height: frame.height });
+      if (!this.videoStarted && this.videoStallReported) this.emit('pictureStarted');
       this.videoStarted = true;
     }
     // A track's times only increase: a frame the sender timed no later than the previous one
@@ -463,6 +468,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
       this.videoStallReported = true;
       const tap = Object.fromEntries([...this.tap.tracks].map(([k, t]) => [k, { ...t.stats, awaitingKeyframe: t.awaitingKeyframe, producerId: t.producerId }]));
       this.log.warn({ file: this.file, ...this.counts, tap }, 'segment has no picture yet: no camera keyframe');
+      this.emit('pictureMissing');
     }
     if (this.stallReported || this.counts.written > 0) return;
     this.stallReported = true;

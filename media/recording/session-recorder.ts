@@ -78,6 +78,8 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
   private readonly spares = new Map<string, Spare>();
   private stopped = false;
   private stateNow: RecorderState = 'recording';
+  /** Participants whose live segment has had no picture for a while (sound only). */
+  private readonly withoutPicture = new Set<string>();
 
   constructor(room: Room, taps: RoomTaps, sink: SegmentSink, log: Logger, phaseStartedAt = Date.now()) {
     super();
@@ -193,9 +195,11 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
       const live: Live = { participantId, id: reserved!.id, recorder, producerIds: new Set(producerIds) };
       this.live.set(participantId, live);
       recorder.once('failed', (reason) => this.onSegmentFailed(live, reason));
+      recorder.on('pictureMissing', () => this.pictureOf(live, false));
+      recorder.on('pictureStarted', () => this.pictureOf(live, true));
       for (const id of producerIds) this.producerById(participantId, id)?.observer.once('close', () => void this.onProducerGone(live));
       this.log.info({ participantId, segment, file: path.basename(reserved!.file) }, 'recording segment started');
-      this.setState('recording', `recording ${this.live.size} participant(s)`);
+      this.settle();
       // Its timeline is decided once sender reports time every track (or after a wait); the
       // standby then starts on the same timeline.
       const ready = tap;
@@ -244,8 +248,31 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     });
   }
 
+  /**
+   * A segment recording sound only counts as an interruption: the lead observer's page starts
+   * its backup recording (and the server accepts it) until every picture is back.
+   */
+  private pictureOf(live: Live, present: boolean): void {
+    if (this.stopped) return;
+    const current = this.live.get(live.participantId) === live;
+    if (present || !current) this.withoutPicture.delete(live.participantId);
+    else this.withoutPicture.add(live.participantId);
+    if (this.stateNow !== 'restarting' || [...this.live.values()].every((l) => l.recorder.running)) this.settle();
+  }
+
+  /** Recording, or — while a live segment has no picture — interrupted, naming whose camera. */
+  private settle(): void {
+    if (this.withoutPicture.size > 0) {
+      const who = [...this.withoutPicture].map((id) => this.room.peerInfo(id)?.displayName ?? 'a participant').join(', ');
+      this.setState('restarting', `no picture from the camera of ${who}: recording sound only; the backup recording runs until it is back`);
+    } else {
+      this.setState('recording', `recording ${this.live.size} participant(s)`);
+    }
+  }
+
   private onSegmentFailed(live: Live, reason: string): void {
     if (this.live.get(live.participantId) !== live) return;
+    this.withoutPicture.delete(live.participantId);
     this.live.delete(live.participantId);
     this.setState('restarting', `recorder failed (${reason}); restarting`);
     // The replacement starts first: its start-up is the gap in the recording, while the cut
@@ -269,7 +296,10 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
   }
 
   private async finish(live: Live, outcome: 'complete' | 'interrupted', cutMs?: number): Promise<void> {
-    if (this.live.get(live.participantId) === live) this.live.delete(live.participantId);
+    if (this.live.get(live.participantId) === live) {
+      this.live.delete(live.participantId);
+      this.withoutPicture.delete(live.participantId);
+    }
     await live.recorder.stop(cutMs);
     await this.sink.end(live.id, outcome);
   }
