@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { launchBrowser, openInvite, pollUntil } from '../test/helpers/browser.ts';
-import { byRole, createSession, startTestStudio } from '../test/helpers/studio.ts';
+import { byRole, createSession, signIn, startTestStudio } from '../test/helpers/studio.ts';
 
 const { values } = parseArgs({ options: { joins: { type: 'string', default: '20' } } });
 const joins = Number(values.joins);
@@ -90,6 +90,9 @@ for (const [role, page] of onStage) {
 }
 
 const observer = byRole(participants, 'leadObserver');
+// The privacy and recording notices are answered once, as the observer's first visit would:
+// each join below then goes straight to the room, as a returning observer's does.
+await signIn(studio, observer);
 const samples: Array<{ socket: number; transport: number; frame: number }> = [];
 for (let i = 0; i < joins; i++) {
   const context = await browser.newContext();
