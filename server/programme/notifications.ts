@@ -184,7 +184,7 @@ export class Notifications {
         if (outgoing && incoming) {
           const reason = `${incoming.displayName} now takes part as ${ROLE_LABELS[incoming.role].toLowerCase()} in place of ${outgoing.displayName}.`;
           for (const p of everyone) {
-            if (STAFF_OF_THE_DAY.has(p.role) && p.id !== incoming.id) await send('changed', p, { reason, calendar: 'REQUEST' });
+            if (STAFF_OF_THE_DAY.has(p.role) && p.id !== incoming.id && p.id !== outgoing.id) await send('changed', p, { reason, calendar: 'REQUEST' });
           }
         }
         return;
