@@ -308,6 +308,11 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     return this.ffmpeg.pid;
   }
 
+  /** It has reported that the camera gives no picture, and none has begun since. */
+  get pictureMissing(): boolean {
+    return this.videoStallReported && !this.videoStarted;
+  }
+
   /** ffmpeg runs and nobody asked it to stop. */
   get running(): boolean {
     return !this.stopping && this.ffmpeg.exitCode === null && this.ffmpeg.signalCode === null;

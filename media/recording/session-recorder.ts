@@ -197,6 +197,8 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
       recorder.once('failed', (reason) => this.onSegmentFailed(live, reason));
       recorder.on('pictureMissing', () => this.pictureOf(live, false));
       recorder.on('pictureStarted', () => this.pictureOf(live, true));
+      // A standby taking over may have said so already, before anyone listened.
+      if (recorder.pictureMissing) this.pictureOf(live, false);
       for (const id of producerIds) this.producerById(participantId, id)?.observer.once('close', () => void this.onProducerGone(live));
       this.log.info({ participantId, segment, file: path.basename(reserved!.file) }, 'recording segment started');
       this.settle();
