@@ -2,24 +2,18 @@
 // lines per window, then one summary line saying how many were left out. Without it one
 // client sending 20,000 bad messages writes 20,000 log lines (issue 11, row 13).
 import type { Logger } from './log.ts';
+import { WindowBudget } from './window-budget.ts';
 
 type Level = 'warn' | 'error';
 
 export class LogBudget {
   private readonly log: Logger;
-  private readonly max: number;
-  private readonly windowMs: number;
-  private readonly now: () => number;
-  private windowStart: number;
-  private used = 0;
+  private readonly budget: WindowBudget;
   private suppressed = 0;
 
   constructor(log: Logger, max: number, windowMs = 60_000, now: () => number = Date.now) {
     this.log = log;
-    this.max = max;
-    this.windowMs = windowMs;
-    this.now = now;
-    this.windowStart = now();
+    this.budget = new WindowBudget(max, windowMs, now);
   }
 
   warn(fields: Record<string, unknown>, message: string): void {
@@ -33,22 +27,12 @@ export class LogBudget {
   /** Writes the summary of what this window left out now (e.g. when a socket closes). */
   flush(): void {
     if (this.suppressed === 0) return;
-    this.log.warn({ suppressed: this.suppressed, windowMs: this.windowMs }, 'similar log lines suppressed');
+    this.log.warn({ suppressed: this.suppressed, windowMs: this.budget.windowMs }, 'similar log lines suppressed');
     this.suppressed = 0;
   }
 
   private write(level: Level, fields: Record<string, unknown>, message: string): void {
-    const now = this.now();
-    if (now - this.windowStart >= this.windowMs) {
-      this.flush();
-      this.windowStart = now;
-      this.used = 0;
-    }
-    if (this.used < this.max) {
-      this.used++;
-      this.log[level](fields, message);
-    } else {
-      this.suppressed++;
-    }
+    if (this.budget.take(() => this.flush())) this.log[level](fields, message);
+    else this.suppressed++;
   }
 }

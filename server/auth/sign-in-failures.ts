@@ -7,6 +7,7 @@
 import type { AuditRepo } from '../db/audit-repo.ts';
 import { LogBudget } from '../log-budget.ts';
 import type { Logger } from '../log.ts';
+import { WindowBudget } from '../window-budget.ts';
 
 type AuditAppend = Parameters<AuditRepo['append']>[0];
 
@@ -22,37 +23,29 @@ export interface SignInFailureOptions {
 export class SignInFailures {
   private readonly audit: Pick<AuditRepo, 'append'>;
   private readonly logBudget: LogBudget;
-  private readonly auditPerWindow: number;
-  private readonly windowMs: number;
-  private readonly now: () => number;
-  private windowStart: number;
-  private written = 0;
+  private readonly budget: WindowBudget;
   /** Left out of the audit this window, by action. */
   private readonly suppressed = new Map<string, number>();
   private flushTimer: NodeJS.Timeout | null = null;
 
   constructor(audit: Pick<AuditRepo, 'append'>, log: Logger, options: SignInFailureOptions = {}) {
     this.audit = audit;
-    this.windowMs = options.windowMs ?? 60_000;
-    this.now = options.now ?? Date.now;
-    this.auditPerWindow = options.auditPerWindow ?? 100;
-    this.logBudget = new LogBudget(log, options.logPerWindow ?? 20, this.windowMs, this.now);
-    this.windowStart = this.now();
+    const windowMs = options.windowMs ?? 60_000;
+    const now = options.now ?? Date.now;
+    this.budget = new WindowBudget(options.auditPerWindow ?? 100, windowMs, now);
+    this.logBudget = new LogBudget(log, options.logPerWindow ?? 20, windowMs, now);
   }
 
   /** Audits (within the budget) and logs (within its own) one failed sign-in. */
   record(entry: AuditAppend, log: { fields: Record<string, unknown>; message: string }): void {
     this.logBudget.warn(log.fields, log.message);
-    const now = this.now();
-    if (now - this.windowStart >= this.windowMs) this.flush(now);
-    if (this.written < this.auditPerWindow) {
-      this.written++;
+    if (this.budget.take(() => this.writeCounts())) {
       this.audit.append(entry);
       return;
     }
     this.suppressed.set(entry.action, (this.suppressed.get(entry.action) ?? 0) + 1);
     // The count is written when the window ends even if no further failure comes.
-    this.flushTimer ??= setTimeout(() => this.flush(this.now()), Math.max(0, this.windowStart + this.windowMs - now));
+    this.flushTimer ??= setTimeout(() => this.flush(), this.budget.msLeft());
     this.flushTimer.unref();
   }
 
@@ -62,20 +55,23 @@ export class SignInFailures {
   }
 
   /** Writes what the current window left out, and starts a new window. */
-  flush(now = this.now()): void {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    for (const [action, count] of this.suppressed) {
-      this.audit.append({ job: 'sign-in guard', action: `${action}.suppressed`, detail: { count, windowMs: this.windowMs } });
-    }
-    this.suppressed.clear();
+  flush(): void {
+    this.writeCounts();
     this.logBudget.flush();
-    this.windowStart = now;
-    this.written = 0;
+    this.budget.restart();
   }
 
   /** Writes what is left out (the studio is closing). */
   close(): void {
     this.flush();
+  }
+
+  private writeCounts(): void {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    for (const [action, count] of this.suppressed) {
+      this.audit.append({ job: 'sign-in guard', action: `${action}.suppressed`, detail: { count, windowMs: this.budget.windowMs } });
+    }
+    this.suppressed.clear();
   }
 }

@@ -92,13 +92,7 @@ export class DocStore {
       const { upto } = this.db.prepare('SELECT MAX(id) AS upto FROM collab_updates WHERE doc = ?').get(doc) as { upto: number | null };
       if (upto === null) return null;
       const state = Y.encodeStateAsUpdate(ydoc);
-      this.db
-        .prepare(
-          `INSERT INTO collab_snapshots (doc, state, upto_id, at) VALUES (?, ?, ?, ?)
-           ON CONFLICT(doc) DO UPDATE SET state = excluded.state, upto_id = excluded.upto_id, at = excluded.at`,
-        )
-        .run(doc, state, upto, Date.now());
-      this.db.prepare('DELETE FROM collab_updates WHERE doc = ? AND id <= ?').run(doc, upto);
+      this.writeSnapshot(doc, state, upto);
       return state.byteLength;
     });
     // Only once committed: a rolled-back compaction leaves the stored size as it was.
@@ -115,15 +109,20 @@ export class DocStore {
       const { upto } = this.db
         .prepare('SELECT MAX(upto) AS upto FROM (SELECT MAX(id) AS upto FROM collab_updates WHERE doc = ?1 UNION ALL SELECT upto_id FROM collab_snapshots WHERE doc = ?1)')
         .get(doc) as { upto: number | null };
-      this.db
-        .prepare(
-          `INSERT INTO collab_snapshots (doc, state, upto_id, at) VALUES (?, ?, ?, ?)
-           ON CONFLICT(doc) DO UPDATE SET state = excluded.state, upto_id = excluded.upto_id, at = excluded.at`,
-        )
-        .run(doc, state, upto ?? 0, Date.now());
-      this.db.prepare('DELETE FROM collab_updates WHERE doc = ? AND id <= ?').run(doc, upto ?? 0);
+      this.writeSnapshot(doc, state, upto ?? 0);
     });
     this.sizes.delete(doc);
+  }
+
+  /** The snapshot holds everything up to `upto`: stored, and the log up to there removed. */
+  private writeSnapshot(doc: string, state: Uint8Array, upto: number): void {
+    this.db
+      .prepare(
+        `INSERT INTO collab_snapshots (doc, state, upto_id, at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(doc) DO UPDATE SET state = excluded.state, upto_id = excluded.upto_id, at = excluded.at`,
+      )
+      .run(doc, state, upto, Date.now());
+    this.db.prepare('DELETE FROM collab_updates WHERE doc = ? AND id <= ?').run(doc, upto);
   }
 
   /**
