@@ -1,8 +1,9 @@
 // Live connections' sign-ins are checked again every few seconds (issue 13: a revoked link, an
 // ended staff sign-in or a removed person loses their connection within seconds). Each check is a
-// few database reads; checking every connection at once (1,200 in the collaboration benchmark)
-// held every message up for tens of milliseconds each round, so a round is spread over slices of
-// its interval: the connections open when a round begins, a share of them per slice.
+// few database reads, so a round is spread over slices of its interval (server/in-slices.ts): the
+// connections open when a round begins, a share of them per slice.
+import { everyInSlices } from '../in-slices.ts';
+
 export interface RevalidationOptions<T> {
   /** One round checks every connection once in this long (default REVALIDATE_MS). */
   everyMs?: number;
@@ -27,16 +28,12 @@ export const REVALIDATE_SLICES = 20;
 
 /** Starts the checks; the returned function stops them. */
 export function revalidateInSlices<T>(options: RevalidationOptions<T>): () => void {
-  const slices = options.slices ?? REVALIDATE_SLICES;
-  let round: T[] = [];
-  let perSlice = 0;
-  const timer = setInterval(() => {
-    if (round.length === 0) {
-      round = [...options.connections()];
-      perSlice = Math.ceil(round.length / slices);
-    }
-    for (const connection of round.splice(0, perSlice)) {
-      if (!options.isOpen(connection)) continue;
+  return everyInSlices({
+    everyMs: options.everyMs ?? REVALIDATE_MS,
+    slices: options.slices ?? REVALIDATE_SLICES,
+    items: options.connections,
+    visit: (connection) => {
+      if (!options.isOpen(connection)) return;
       let valid = true;
       try {
         valid = options.stillValid(connection);
@@ -44,8 +41,6 @@ export function revalidateInSlices<T>(options: RevalidationOptions<T>): () => vo
         options.warn({ err: (err as Error).message }, 'could not check a sign-in again; kept for now');
       }
       if (!valid) options.end(connection);
-    }
-  }, (options.everyMs ?? REVALIDATE_MS) / slices);
-  timer.unref();
-  return () => clearInterval(timer);
+    },
+  });
 }
