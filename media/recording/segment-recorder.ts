@@ -135,6 +135,17 @@ export class SegmentClock {
     return at;
   }
 
+  /**
+   * Places frames held before the clock existed, each once and in the order they arrived (as
+   * frames are placed when they come): placing moves the track's shift, so a frame placed again,
+   * or in a sort's order, could land elsewhere.
+   */
+  placeHeld(frames: readonly TapFrame[]): Map<TapFrame, number> {
+    const placed = new Map<TapFrame, number>();
+    for (const frame of [...frames].sort((a, b) => a.arrivalMs - b.arrivalMs)) placed.set(frame, this.serverMs(frame));
+    return placed;
+  }
+
   private placed(frame: TapFrame): number {
     const senderMs = this.senderOffset === null ? null : (this.tap.tracks.get(frame.kind)?.senderMsOf(frame.rtpMs) ?? null);
     // A report that places a frame far from when it arrived is not believed (a forged or broken
@@ -285,16 +296,19 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
     const clock = new SegmentClock(this.tap, [...this.history, ...this.undecided]);
     this.clock = clock;
     this.decidedAt = Date.now();
-    const oldest = Math.min(Date.now(), ...this.history.map((f) => clock.serverMs(f)));
+    const placed = clock.placeHeld(this.history);
+    let oldest = Date.now();
+    for (const at of placed.values()) oldest = Math.min(oldest, at);
     const from = Math.max(this.fromMs, oldest);
     const keyframe = this.history.find((f) => f.kind === 'video');
-    const keyframeMs = keyframe?.keyframe ? clock.serverMs(keyframe) : null;
+    const keyframeMs = keyframe?.keyframe ? placed.get(keyframe)! : null;
     const usable = keyframeMs !== null && keyframeMs >= from - PRE_ROLL_MS;
     this.mediaSince = Math.round(usable ? Math.min(from, keyframeMs) : from);
     this.senderSince = clock.senderTime(this.mediaSince);
     this.timing = clock.timing;
-    const past = this.history.filter((f) => usable || f.kind === 'audio').sort((a, b) => clock.serverMs(a) - clock.serverMs(b));
-    for (const frame of [...past, ...this.undecided.splice(0)]) this.take(frame);
+    const past = this.history.filter((f) => usable || f.kind === 'audio').sort((a, b) => placed.get(a)! - placed.get(b)!);
+    for (const frame of past) this.take(frame, placed.get(frame)!);
+    for (const frame of this.undecided.splice(0)) this.take(frame);
     this.resolveReady();
   }
 
@@ -373,8 +387,7 @@ export class SegmentRecorder extends EventEmitter<SegmentEvents> {
   }
 
   /** A frame from the tap: placed on the timeline and queued (or left out). */
-  private take(frame: TapFrame): void {
-    const serverMs = this.clock!.serverMs(frame);
+  private take(frame: TapFrame, serverMs = this.clock!.serverMs(frame)): void {
     this.lastServerMs.set(frame.kind, Math.max(this.lastServerMs.get(frame.kind) ?? Number.NEGATIVE_INFINITY, serverMs));
     this.taken.set(frame.kind, { frames: (this.taken.get(frame.kind)?.frames ?? 0) + 1, lagMs: Math.round(frame.arrivalMs - serverMs) });
     if (!this.queues.has(frame.kind)) {

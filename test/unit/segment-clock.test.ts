@@ -67,4 +67,20 @@ describe('a segment clock', () => {
     expect(after.length).toBeGreaterThan(2000);
     for (const { f, at } of after) expect(at).toBeGreaterThanOrEqual(f.arrivalMs - 40);
   });
+
+  it('places held frames once each, in the order they arrived, whatever order they are held in', () => {
+    // The stale-then-fresh report above: frames' places depend on the frames placed before them.
+    const all = frames(120, 1.15);
+    const byArrival = new Map(all.map((f) => [f.rtpMs, f.arrivalMs]));
+    const sender: SenderClock = (rtpMs) => (rtpMs < 60_000 ? all[0]!.arrivalMs + rtpMs : byArrival.get(rtpMs)! - 40);
+    const asTheyCame = new SegmentClock(tapWith(sender), all.slice(0, 50));
+    const expected = all.map((f) => asTheyCame.serverMs(f));
+    // Placed in another order, the same frames land elsewhere: the order is what matters.
+    const backwards = new SegmentClock(tapWith(sender), all.slice(0, 50));
+    const misplaced = [...all].reverse().map((f) => [f, backwards.serverMs(f)] as const);
+    expect(misplaced.filter(([f, at]) => at !== expected[all.indexOf(f)]).length).toBeGreaterThan(100);
+    // Held in reverse (as a segment holds one track's frames after another's), placed as they came.
+    const held = new SegmentClock(tapWith(sender), all.slice(0, 50)).placeHeld([...all].reverse());
+    expect(all.map((f) => held.get(f))).toEqual(expected);
+  });
 });
