@@ -7,7 +7,10 @@ import type { Analysis, OptionValues } from './analysis.ts';
 import { AnalysisInputError, labelCell, numberCell, type CsvRow } from './input.ts';
 
 export interface AngoffEstimate {
+  /** Who judged: estimates are grouped by it. */
   judge: string;
+  /** How the judge is named in messages (default: `judge`). */
+  judgeName?: string;
   item: string;
   estimate: number;
   /** The CSV line, so a duplicate can be named. */
@@ -25,22 +28,24 @@ const MIN_JUDGES = 2;
 
 export function angoff(estimates: readonly AngoffEstimate[]): AngoffResult {
   const byJudge = new Map<string, Map<string, number>>();
+  const names = new Map<string, string>();
   const items: string[] = [];
   for (const e of estimates) {
+    names.set(e.judge, e.judgeName ?? e.judge);
     const own = byJudge.get(e.judge) ?? new Map<string, number>();
     if (own.has(e.item)) {
-      throw new AnalysisInputError(`judge "${e.judge}" has a second estimate for item "${e.item}": one row per judge and item`, e.line !== undefined ? { line: e.line, column: 'item' } : { column: 'item' });
+      throw new AnalysisInputError(`judge "${names.get(e.judge)}" has a second estimate for item "${e.item}": one row per judge and item`, e.line !== undefined ? { line: e.line, column: 'item' } : { column: 'item' });
     }
     own.set(e.item, e.estimate);
     byJudge.set(e.judge, own);
     if (!items.includes(e.item)) items.push(e.item);
   }
   const judges = [...byJudge.keys()];
-  if (judges.length < MIN_JUDGES) throw new AnalysisInputError(`needs estimates from at least ${MIN_JUDGES} judges (found 1: "${judges[0]}")`, { column: 'judge' });
+  if (judges.length < MIN_JUDGES) throw new AnalysisInputError(`needs estimates from at least ${MIN_JUDGES} judges (found 1: "${names.get(judges[0]!)}")`, { column: 'judge' });
   for (const [judge, own] of byJudge) {
     const missing = items.filter((item) => !own.has(item));
     if (missing.length > 0) {
-      throw new AnalysisInputError(`judge "${judge}" has no estimate for item${missing.length === 1 ? '' : 's'} ${missing.map((i) => `"${i}"`).join(', ')}: every judge must estimate every item`, { column: 'item' });
+      throw new AnalysisInputError(`judge "${names.get(judge)}" has no estimate for item${missing.length === 1 ? '' : 's'} ${missing.map((i) => `"${i}"`).join(', ')}: every judge must estimate every item`, { column: 'item' });
     }
   }
 

@@ -496,7 +496,7 @@ const MIGRATIONS: Migration[] = [
    ALTER TABLE recordings ADD COLUMN timing TEXT CHECK (timing IN ('sender-report', 'arrival'));`,
   // Standard setting by modified Angoff (issue 14): each judge's estimate, per template and item,
   // of the rating a borderline candidate would get. One row per judge and item; saving replaces.
-  // A judge is known by name until people accounts exist (issue 13).
+  // A judge is known by name until people accounts exist (issue 13; see the judge_id migration).
   `CREATE TABLE angoff_estimates (
      template_id TEXT NOT NULL,
      judge_name TEXT NOT NULL,
@@ -821,6 +821,31 @@ const MIGRATIONS: Migration[] = [
      notified_at INTEGER
    );
    CREATE INDEX booking_events_unnotified ON booking_events(notified_at, id);`,
+  // An Angoff judge is a person, not a name: two judges who share a name were one row set (the
+  // second's save replaced the first's estimates). Rows made so far belong to the person behind
+  // the record that saved them (a staff desk's record is the person itself); where one person
+  // saved under two names, their newest estimates are kept.
+  `CREATE TABLE angoff_estimates_by_judge (
+     organisation_id TEXT NOT NULL DEFAULT '',
+     template_id TEXT NOT NULL,
+     judge_id TEXT NOT NULL,
+     judge_name TEXT NOT NULL,
+     item_id TEXT NOT NULL,
+     estimate REAL NOT NULL,
+     by_participant_id TEXT NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (organisation_id, template_id, judge_id, item_id)
+   );
+   INSERT INTO angoff_estimates_by_judge (organisation_id, template_id, judge_id, judge_name, item_id, estimate, by_participant_id, updated_at)
+     SELECT organisation_id, template_id,
+            COALESCE((SELECT p.person_id FROM participants p WHERE p.id = a.by_participant_id), a.by_participant_id),
+            judge_name, item_id, estimate, by_participant_id, updated_at
+     FROM angoff_estimates a WHERE true ORDER BY a.rowid
+   ON CONFLICT (organisation_id, template_id, judge_id, item_id) DO UPDATE SET
+     judge_name = excluded.judge_name, estimate = excluded.estimate, by_participant_id = excluded.by_participant_id, updated_at = excluded.updated_at
+     WHERE excluded.updated_at >= angoff_estimates_by_judge.updated_at;
+   DROP TABLE angoff_estimates;
+   ALTER TABLE angoff_estimates_by_judge RENAME TO angoff_estimates;`,
 ];
 
 /** The schema version that makes scenarios and templates per organisation (tests migrate a

@@ -8,7 +8,7 @@ import { resultRules, type Template } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { frameworkFor } from '../../shared/rubric.ts';
 import { angoff } from '../analytics/angoff.ts';
-import type { AngoffRepo } from '../analytics/angoff-repo.ts';
+import type { AngoffRepo, Judge } from '../analytics/angoff-repo.ts';
 import { AnalysisInputError } from '../analytics/input.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { TemplatesRepo } from '../assessment/templates-repo.ts';
@@ -93,11 +93,13 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     if (template.practice) throw new ProtocolFailure('CONFLICT', 'a practice template is not scored');
     return template;
   };
+  /** A judge is the person behind the record (a staff desk's record is the person itself). */
+  const judgeOf = (viewer: Participant): Judge => ({ id: viewer.personId ?? viewer.id, name: viewer.displayName });
   /** The judges' Angoff panel; its pass mark is a mean rating (the cut is a sum over the items). */
   const angoffPanel = (template: Template, viewer: Participant): AngoffPanelView['result'] => {
     const items = angoffItems(template).length;
     try {
-      const result = angoff(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)));
+      const result = angoff(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)).map((e) => ({ judge: e.judgeId, judgeName: e.judgeName, item: e.item, estimate: e.estimate })));
       return { ok: true, result: { ...result, passMark: result.cut / items } };
     } catch (error) {
       if (error instanceof AnalysisInputError) return { ok: false, reason: error.message };
@@ -123,7 +125,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     as((req, res, viewer) => {
       const q = AngoffQuerySchema.parse(req.query);
       const template = scoredTemplate(q.templateId, viewer);
-      const mine = Object.fromEntries(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)).filter((e) => e.judge === viewer.displayName).map((e) => [e.item, e.estimate]));
+      const mine = Object.fromEntries(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)).filter((e) => e.judgeId === judgeOf(viewer).id).map((e) => [e.item, e.estimate]));
       const view: AngoffPanelView = {
         templateId: template.id,
         templateName: template.name,
@@ -152,7 +154,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
           `estimates: give one estimate for each scored domain of the template${missing.length ? ` (missing ${missing.join(', ')})` : ''}${unknown.length ? ` (not scored: ${unknown.join(', ')})` : ''}`,
         );
       }
-      deps.angoff.save(template.id, viewer.displayName, viewer.id, new Map(wanted.map((id) => [id, body.estimates[id]!])), deps.auth.organisationOf(viewer));
+      deps.angoff.save(template.id, judgeOf(viewer), viewer.id, new Map(wanted.map((id) => [id, body.estimates[id]!])), deps.auth.organisationOf(viewer));
       deps.audit.append({ actor: actingPerson(viewer), action: 'angoff.estimated', detail: { templateId: template.id, estimates: body.estimates } });
       res.json({ saved: wanted.length });
     }, cohortReaders),

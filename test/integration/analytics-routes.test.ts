@@ -204,7 +204,7 @@ describe('adopting the borderline-regression cut', { timeout: SLOW_MS }, () => {
     expect((await put(day.one('moderator'), { templateId, estimates: estimates(2.4) })).status).toBe(200);
     const one = await callAs<AngoffPanelView>(studio, day.one('moderator'), 'GET', `/analytics/angoff?templateId=${templateId}`);
     expect(one.body.result.ok).toBe(false);
-    if (!one.body.result.ok) expect(one.body.result.reason).toMatch(/at least 2 judges/);
+    if (!one.body.result.ok) expect(one.body.result.reason).toMatch(new RegExp(`at least 2 judges \\(found 1: "${day.one('moderator').displayName}"\\)`));
     expect(one.body.mine).toEqual(estimates(2.4));
     expect((await put(day.one('coordinator'), { templateId, estimates: estimates(2.8) })).status).toBe(200);
     // Saving again replaces the judge's own estimates.
@@ -223,6 +223,30 @@ describe('adopting the borderline-regression cut', { timeout: SLOW_MS }, () => {
     expect(adopted.status).toBe(200);
     expect(adopted.body).toMatchObject({ method: 'angoff', observationPassMark: 2.7 });
     expect(studio.templates.latest(templateId, studio.sessions.organisationOf(day.sessionId))!.results?.observationPassMark).toBe(2.7);
+  });
+
+  it('keeps two judges who share a name apart: neither replaces the other’s estimates', async () => {
+    const templateId = studio.assessment.plans.plan(day.sessionId)!.template.id;
+    const moderator = day.one('moderator');
+    const coordinator = day.one('coordinator');
+    const panel = async (who: Participant) => (await callAs<AngoffPanelView>(studio, who, 'GET', `/analytics/angoff?templateId=${templateId}`)).body;
+    const before = await panel(moderator);
+    // The coordinator now goes by the moderator's name (two people called the same).
+    studio.db.prepare('UPDATE participants SET display_name = ? WHERE id = ?').run(moderator.displayName, coordinator.id);
+    try {
+      const estimates = Object.fromEntries(before.items.map((i) => [i.itemId, 3]));
+      expect((await callAs(studio, coordinator, 'PUT', '/analytics/angoff', { templateId, estimates })).status).toBe(200);
+      const after = await panel(moderator);
+      expect(after.mine).toEqual(before.mine);
+      expect((await panel(coordinator)).mine).toEqual(estimates);
+      if (!after.result.ok) throw new Error(after.result.reason);
+      expect(after.result.result.judges).toBe(2);
+      const stored = studio.db.prepare('SELECT DISTINCT judge_id, judge_name FROM angoff_estimates WHERE template_id = ? ORDER BY judge_id').all(templateId) as Array<{ judge_id: string; judge_name: string }>;
+      expect(stored.map((r) => r.judge_name)).toEqual([moderator.displayName, moderator.displayName]);
+      expect(new Set(stored.map((r) => r.judge_id))).toEqual(new Set([moderator.personId ?? moderator.id, coordinator.personId ?? coordinator.id]));
+    } finally {
+      studio.db.prepare('UPDATE participants SET display_name = ? WHERE id = ?').run(coordinator.displayName, coordinator.id);
+    }
   });
 
   it('audits every read, export and adoption with the acting person', () => {
