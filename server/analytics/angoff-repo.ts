@@ -4,9 +4,10 @@
 // its own panel: no organisation given = the estimates of none (made before organisations).
 import { transaction, type Database } from '../db/database.ts';
 
+/** As the analysis takes it (AngoffEstimate): grouped by the judge's id, named by their name. */
 export interface StoredEstimate {
   /** The judging person's id. */
-  judgeId: string;
+  judge: string;
   judgeName: string;
   item: string;
   estimate: number;
@@ -41,8 +42,8 @@ export class AngoffRepo {
   list(templateId: string, organisationId?: string): StoredEstimate[] {
     return (
       this.db
-        .prepare('SELECT judge_id AS judgeId, judge_name AS judgeName, item_id AS item, estimate FROM angoff_estimates WHERE organisation_id = ? AND template_id = ? ORDER BY rowid')
+        .prepare('SELECT judge_id AS judge, judge_name AS judgeName, item_id AS item, estimate FROM angoff_estimates WHERE organisation_id = ? AND template_id = ? ORDER BY rowid')
         .all(organisationId ?? '', templateId) as unknown as StoredEstimate[]
-    ).map((r) => ({ judgeId: r.judgeId, judgeName: r.judgeName, item: r.item, estimate: Number(r.estimate) }));
+    ).map((r) => ({ judge: r.judge, judgeName: r.judgeName, item: r.item, estimate: Number(r.estimate) }));
   }
 }

@@ -8,7 +8,7 @@ import { resultRules, type Template } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { frameworkFor } from '../../shared/rubric.ts';
 import { angoff } from '../analytics/angoff.ts';
-import type { AngoffRepo, Judge } from '../analytics/angoff-repo.ts';
+import type { AngoffRepo, Judge, StoredEstimate } from '../analytics/angoff-repo.ts';
 import { AnalysisInputError } from '../analytics/input.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { TemplatesRepo } from '../assessment/templates-repo.ts';
@@ -96,10 +96,10 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
   /** A judge is the person behind the record (a staff desk's record is the person itself). */
   const judgeOf = (viewer: Participant): Judge => ({ id: viewer.personId ?? viewer.id, name: viewer.displayName });
   /** The judges' Angoff panel; its pass mark is a mean rating (the cut is a sum over the items). */
-  const angoffPanel = (template: Template, viewer: Participant): AngoffPanelView['result'] => {
+  const angoffPanel = (template: Template, estimates: readonly StoredEstimate[]): AngoffPanelView['result'] => {
     const items = angoffItems(template).length;
     try {
-      const result = angoff(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)).map((e) => ({ judge: e.judgeId, judgeName: e.judgeName, item: e.item, estimate: e.estimate })));
+      const result = angoff(estimates);
       return { ok: true, result: { ...result, passMark: result.cut / items } };
     } catch (error) {
       if (error instanceof AnalysisInputError) return { ok: false, reason: error.message };
@@ -125,14 +125,15 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
     as((req, res, viewer) => {
       const q = AngoffQuerySchema.parse(req.query);
       const template = scoredTemplate(q.templateId, viewer);
-      const mine = Object.fromEntries(deps.angoff.list(template.id, deps.auth.organisationOf(viewer)).filter((e) => e.judgeId === judgeOf(viewer).id).map((e) => [e.item, e.estimate]));
+      const estimates = deps.angoff.list(template.id, deps.auth.organisationOf(viewer));
+      const mine = Object.fromEntries(estimates.filter((e) => e.judge === judgeOf(viewer).id).map((e) => [e.item, e.estimate]));
       const view: AngoffPanelView = {
         templateId: template.id,
         templateName: template.name,
         templateVersion: template.version,
         items: angoffItems(template),
         mine,
-        result: angoffPanel(template, viewer),
+        result: angoffPanel(template, estimates),
       };
       res.json(view);
     }, cohortReaders),
@@ -170,7 +171,7 @@ export function analyticsRoutes(deps: AnalyticsRouteDeps): express.Router {
       let cut: number;
       let basis: Record<string, unknown>;
       if (body.method === 'angoff') {
-        const panel = angoffPanel(template, viewer);
+        const panel = angoffPanel(template, deps.angoff.list(template.id, deps.auth.organisationOf(viewer)));
         if (!panel.ok) throw new ProtocolFailure('CONFLICT', `no cut to adopt: ${panel.reason}`);
         cut = panel.result.passMark;
         basis = { judges: panel.result.judges, angoffCut: panel.result.cut };
