@@ -2,6 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
+/** Integration tests of SQLite's own mechanisms: its file locks, and backup and restore of its file. */
+const SQLITE_ONLY = [
+  'test/integration/backup.test.ts',
+  'test/integration/backup-refusals.test.ts',
+  'test/integration/update-writer.test.ts',
+  'test/integration/hardening-day-timer.test.ts',
+];
+
 export default defineConfig(({ command }) => ({
   root: 'client',
   plugins: [svelte()],
@@ -27,7 +35,6 @@ export default defineConfig(({ command }) => ({
   },
   test: {
     root: '.',
-    include: ['test/**/*.test.ts'],
     environment: 'node',
     // Browser and media tests share 2 cores: run files one at a time so timings stay honest.
     fileParallelism: false,
@@ -36,5 +43,20 @@ export default defineConfig(({ command }) => ({
     // expect.poll waits for a condition; vitest's default of 1 s is a race on a loaded 2-core
     // machine (a Yjs update or a socket round trip can take longer there).
     expect: { poll: { timeout: 15_000 } },
+    projects: [
+      { extends: true, test: { name: 'sqlite', include: ['test/{unit,integration,e2e,fuzz,analytics}/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          // The integration suite again, each studio on a PostgreSQL database of its own
+          // (test/helpers/postgres.ts), but the tests of SQLite's own mechanisms (its file
+          // locks, backup and restore of the database file).
+          name: 'postgres',
+          include: ['test/integration/**/*.test.ts', 'test/postgres/**/*.test.ts'],
+          exclude: SQLITE_ONLY,
+          globalSetup: ['test/helpers/postgres-global-setup.ts'],
+        },
+      },
+    ],
   },
 }));

@@ -1,4 +1,4 @@
-// bench/collab.ts — run by hand: `npm run bench:collab` (options: -- --sessions 200 --seconds 20 --rate 1).
+// bench/collab.ts — run by hand: `npm run bench:collab` (options: -- --sessions 200 --seconds 20 --rate 1 --engine sqlite|postgres).
 // Latency of an observer's edit to their scoring sheet reaching another connection of that
 // sheet (the same observer's second device: before submission nobody else receives a sheet),
 // with N sessions × 3 observers connected to one server process, each observer making `rate`
@@ -25,6 +25,7 @@ import { DocStore } from '../server/collab/doc-store.ts';
 import { loadConfig } from '../server/config.ts';
 import { openData } from '../server/studio.ts';
 import { RawCollabClient } from '../test/helpers/collab-client.ts';
+import { startPostgresForStudios, studioEnv } from '../test/helpers/postgres.ts';
 import { cookieFor, freePort, kill9, startServerProcess } from '../test/helpers/server-process.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,8 +38,13 @@ const { values } = parseArgs({
     heavy: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '3' },
+    engine: { type: 'string', default: 'sqlite' },
   },
 });
+if (values.engine !== 'sqlite' && values.engine !== 'postgres') throw new Error('--engine is sqlite or postgres');
+const ENGINE = values.engine;
+// PostgreSQL: a throwaway cluster on this machine (unix socket), each studio a database of its own.
+const stopPostgres = ENGINE === 'postgres' ? startPostgresForStudios() : () => {};
 const SESSIONS = Number(values.sessions);
 const SECONDS = Number(values.seconds);
 const RATE = Number(values.rate);
@@ -87,7 +93,7 @@ async function simstudio(history: number): Promise<Target> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-bench-collab-'));
   const port = await freePort();
   const server = await startServerProcess(dataDir, port, { SIMSTUDIO_LOG_LEVEL: 'error' });
-  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_PORT: String(port) }));
+  const data = openData(loadConfig({ ...studioEnv(dataDir), SIMSTUDIO_PORT: String(port) }));
   const store = new DocStore(data.db);
   const specs: Array<Array<{ url: string; headers: Record<string, string>; authorId: string }>> = [];
   const heavy = new Set<string>();
@@ -121,7 +127,8 @@ async function simstudio(history: number): Promise<Target> {
   }
   data.db.close();
   const sessions = await connectAll(() => specs);
-  return { name: history > 0 ? `SimStudio, ${heavy.size} docs of ${history} edits` : 'SimStudio /collab', heavy, sessions, stop: () => kill9(server) };
+  const engine = ENGINE === 'postgres' ? ' (PostgreSQL)' : '';
+  return { name: history > 0 ? `SimStudio${engine}, ${heavy.size} docs of ${history} edits` : `SimStudio /collab${engine}`, heavy, sessions, stop: () => kill9(server) };
 }
 
 /** One observer's sheet after `edits` rating changes (each overwrite leaves a struct behind). */
@@ -233,7 +240,7 @@ const heavy = row(`SimStudio, same run: ${HISTORY}-edit docs`, heavyRun.heavy);
 rows.push(light, heavy);
 
 process.stdout.write(
-  `edit → second connection latency: ${SESSIONS} sessions × ${PER_SESSION} observers (each: a writer and a watcher of their own document), ${RATE} edit/s per observer, ${WARMUP} s warm-up + ${SECONDS} s measured, one server process\n`,
+  `edit → second connection latency (SimStudio's database: ${ENGINE === 'postgres' ? 'PostgreSQL' : 'SQLite'}): ${SESSIONS} sessions × ${PER_SESSION} observers (each: a writer and a watcher of their own document), ${RATE} edit/s per observer, ${WARMUP} s warm-up + ${SECONDS} s measured, one server process\n`,
 );
 process.stdout.write(`${'server'.padEnd(48)}${'edits'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}\n`);
 for (const r of rows) {
@@ -243,4 +250,5 @@ const [ourP50, ourP99, refP50, refP99] = [median(ours.map((r) => r.p50)), median
 process.stdout.write(`median of ${ROUNDS} rounds: SimStudio p50 ${ourP50.toFixed(1)} / p99 ${ourP99.toFixed(1)} ms; reference p50 ${refP50.toFixed(1)} / p99 ${refP99.toFixed(1)} ms\n`);
 process.stdout.write(`ratio SimStudio / reference (medians): p50 ×${(ourP50 / refP50).toFixed(2)}, p99 ×${(ourP99 / refP99).toFixed(2)}\n`);
 process.stdout.write(`ratio ${HISTORY}-edit documents / light documents in the same run: p50 ×${(heavy.p50 / light.p50).toFixed(2)}, p99 ×${(heavy.p99 / light.p99).toFixed(2)}\n`);
+stopPostgres();
 process.exit(0);

@@ -28,10 +28,10 @@ export const RUNTIME_PACKAGES = ['ffmpeg'];
 
 /**
  * What the tests need: real browsers (Chromium, and Firefox ESR, whose end-to-end test makes
- * its own network namespace with iproute2's `ip`), and poppler's pdftotext to read the
- * reports' PDFs.
+ * its own network namespace with iproute2's `ip`), poppler's pdftotext to read the reports'
+ * PDFs, and PostgreSQL (the integration suite runs again on a throwaway cluster of it).
  */
-export const TEST_PACKAGES = ['chromium', 'firefox-esr', 'iproute2', 'poppler-utils'];
+export const TEST_PACKAGES = ['chromium', 'firefox-esr', 'iproute2', 'poppler-utils', 'postgresql'];
 
 export function missingAptPackages(packages: string[]): string[] {
   const query = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\\n', ...packages], { encoding: 'utf8' });

@@ -14,6 +14,11 @@ const EnvSchema = z.object({
   SIMSTUDIO_PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   SIMSTUDIO_PUBLIC_URL: z.url().optional(),
   SIMSTUDIO_DATA_DIR: z.string().default(path.resolve('data')),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'DATABASE_URL must be a postgres:// (or postgresql://) URL')
+    .optional(),
   SIMSTUDIO_SECRET: z.string().min(32, 'SIMSTUDIO_SECRET must be at least 32 characters').optional(),
   SIMSTUDIO_INVITE_TTL_HOURS: z.coerce.number().positive().default(24 * 14),
   /** Invite links last until the day's end plus this many days (candidates read their result). */
@@ -81,6 +86,8 @@ export interface Config {
   port: number;
   publicUrl: string | undefined;
   dataDir: string;
+  /** PostgreSQL connection URL; undefined: the embedded SQLite database in the data directory. */
+  databaseUrl: string | undefined;
   secret: string | undefined;
   /** Base64 recording master key; undefined: keys/recording-master.key in the data directory. */
   recordingKey: string | undefined;
@@ -132,6 +139,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     port: e.SIMSTUDIO_PORT,
     publicUrl: e.SIMSTUDIO_PUBLIC_URL?.replace(/\/$/, ''),
     dataDir: path.resolve(e.SIMSTUDIO_DATA_DIR),
+    databaseUrl: e.DATABASE_URL || undefined,
     secret: e.SIMSTUDIO_SECRET,
     recordingKey: e.SIMSTUDIO_RECORDING_KEY?.trim() || undefined,
     inviteTtlSeconds: Math.round(e.SIMSTUDIO_INVITE_TTL_HOURS * 3600),

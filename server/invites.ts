@@ -56,7 +56,7 @@ export class Invites {
   /** The session's day moved: every link in force lasts until the new day's end plus the
    *  result period (issue 15). Returns how many links changed. */
   moveWithDay(sessionId: string): number {
-    const participants = this.db.prepare('SELECT id, session_id AS sessionId FROM participants WHERE session_id = ?').all(sessionId) as Array<{ id: string; sessionId: string }>;
+    const participants = this.db.prepare('SELECT id, session_id AS "sessionId" FROM participants WHERE session_id = ?').all(sessionId) as Array<{ id: string; sessionId: string }>;
     let moved = 0;
     for (const p of participants) {
       const until = new Date(this.validUntil({ sessionId: p.sessionId })).toISOString();

@@ -16,7 +16,7 @@ import { loadOrCreateSecret } from './auth/secret.ts';
 import { TokenService } from './auth/tokens.ts';
 import type { Config } from './config.ts';
 import { AuditRepo } from './db/audit-repo.ts';
-import { databaseFile, databaseHealthy, openDatabase, type Database } from './db/database.ts';
+import { databaseHealthy, databaseLocation, openStudioDatabase, type Database } from './db/database.ts';
 import { SessionsRepo } from './db/sessions-repo.ts';
 import { createHttpApp } from './http/app.ts';
 import { allowedOriginsFor, originAllowed } from './http/origin.ts';
@@ -127,7 +127,7 @@ export interface Studio {
 
 /** Opens the data directory's database and signing secret (no network, no media). */
 export function openData(config: Config): { db: Database; sessions: SessionsRepo; audit: AuditRepo; tokens: TokenService; invites: Invites } {
-  const db = openDatabase(config.dataDir);
+  const db = openStudioDatabase(config);
   const tokens = new TokenService(loadOrCreateSecret(config.dataDir, config.secret));
   const invites = new Invites(tokens, db, { ttlSeconds: config.inviteTtlSeconds, resultPeriodDays: config.resultPeriodDays });
   return { db, sessions: new SessionsRepo(db), audit: new AuditRepo(db), tokens, invites };
@@ -195,9 +195,9 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const templates = new TemplatesRepo(db);
   const assessment = new AssessmentService({ db, sessions, bank, templates, audit, log });
   const docStore = new DocStore(db);
-  const updateWriter = new UpdateWriter(databaseFile(config.dataDir));
+  const updateWriter = new UpdateWriter(databaseLocation(config));
   await updateWriter.start();
-  const cohortAnalyticsService = new CohortAnalyticsService(databaseFile(config.dataDir));
+  const cohortAnalyticsService = new CohortAnalyticsService(databaseLocation(config));
   // Set once the collaboration server exists (it is created after the HTTP server).
   let storing: (docName: string) => boolean = () => false;
   const written = new WrittenExercise({ db, store: docStore, assessment, audit, log, storing: (name) => storing(name) }, config.written);
@@ -348,7 +348,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   subjectAccessContributors.set('privacyNoticeAnswers', (person) =>
     db
       .prepare(
-        `SELECT a.session_id AS sessionId, a.privacy_version AS privacyNoticeVersion, a.recording_version AS recordingNoticeVersion, a.decision, a.at
+        `SELECT a.session_id AS "sessionId", a.privacy_version AS "privacyNoticeVersion", a.recording_version AS "recordingNoticeVersion", a.decision, a.at
            FROM notice_answers a JOIN participants p ON p.id = a.participant_id WHERE p.person_id = ? ORDER BY a.at`,
       )
       .all(person.id)

@@ -2,12 +2,12 @@
 // to the studio's database and computes one request at a time: reading 300 days of ratings and
 // fitting the models takes seconds, which on the main thread would stall every live call,
 // timer and collaboration connection of the day.
-import { DatabaseSync } from 'node:sqlite';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
 import type { EqualitiesReport } from '../../shared/equalities.ts';
 import { PlansRepo } from '../assessment/plans-repo.ts';
 import { DocStore } from '../collab/doc-store.ts';
+import { connectTo, type DatabaseLocation } from '../db/database.ts';
 import { SessionsRepo } from '../db/sessions-repo.ts';
 import { EqualitiesRepo } from '../equalities/equalities-repo.ts';
 import { ModerationRepo } from '../moderation/moderation-repo.ts';
@@ -23,9 +23,8 @@ export type AnalyticsRequest =
 
 export type AnalyticsReply = { id: number; ok: true; result: CohortAnalytics | OwnStringency | EqualitiesReport } | { id: number; ok: false; message: string };
 
-const { file } = workerData as { file: string };
-const db = new DatabaseSync(file, { readOnly: true });
-db.exec('PRAGMA busy_timeout = 5000;');
+const { location } = workerData as { location: DatabaseLocation };
+const db = connectTo(location, { readOnly: true });
 const deps = { db, sessions: new SessionsRepo(db), plans: new PlansRepo(db), store: new DocStore(db), moderation: new ModerationRepo(db) };
 const equalities = new EqualitiesRepo(db);
 

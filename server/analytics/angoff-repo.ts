@@ -42,7 +42,7 @@ export class AngoffRepo {
   list(templateId: string, organisationId?: string): StoredEstimate[] {
     return (
       this.db
-        .prepare('SELECT judge_id AS judge, judge_name AS judgeName, item_id AS item, estimate FROM angoff_estimates WHERE organisation_id = ? AND template_id = ? ORDER BY rowid')
+        .prepare('SELECT judge_id AS judge, judge_name AS "judgeName", item_id AS item, estimate FROM angoff_estimates WHERE organisation_id = ? AND template_id = ? ORDER BY rowid')
         .all(organisationId ?? '', templateId) as unknown as StoredEstimate[]
     ).map((r) => ({ judge: r.judge, judgeName: r.judgeName, item: r.item, estimate: Number(r.estimate) }));
   }

@@ -4,6 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import type { CohortAnalytics, OwnStringency } from '../../shared/analytics.ts';
 import type { EqualitiesReport } from '../../shared/equalities.ts';
+import type { DatabaseLocation } from '../db/database.ts';
 import type { AnalyticsReply, AnalyticsRequest } from './analytics-thread.ts';
 import type { CohortRange } from './cohort-data.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
@@ -16,14 +17,14 @@ type Pending = { resolve: (result: Result) => void; reject: (error: Error) => vo
 type Request = AnalyticsRequest extends infer R ? (R extends AnalyticsRequest ? Omit<R, 'id'> : never) : never;
 
 export class CohortAnalyticsService {
-  private readonly file: string;
+  private readonly location: DatabaseLocation;
   private worker: Worker | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  /** `file`: the studio's database file. */
-  constructor(file: string) {
-    this.file = file;
+  /** `location`: the studio's database. */
+  constructor(location: DatabaseLocation) {
+    this.location = location;
   }
 
   cohort(range: CohortRange, labels: { from: string | null; to: string | null }): Promise<CohortAnalytics> {
@@ -61,7 +62,7 @@ export class CohortAnalyticsService {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./analytics-thread.ts', import.meta.url), { workerData: { file: this.file } });
+    const worker = new Worker(new URL('./analytics-thread.ts', import.meta.url), { workerData: { location: this.location } });
     // The server's own handles keep the process alive; this thread never should on its own.
     worker.unref();
     worker.on('message', (reply: AnalyticsReply) => {

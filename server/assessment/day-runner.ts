@@ -7,6 +7,7 @@
 // audit row), the day stays where it was for everyone, the runner retries with backoff and an
 // alert stands on the coordinator's board until the transition is stored. Retrying recomputes
 // the same transition from the same stored record, so it is applied exactly once, never skipped.
+import { storageErrorText } from '../db/engine.ts';
 import { EventEmitter } from 'node:events';
 import type { BoardAlert } from '../../shared/api.ts';
 import type { DayControl, PhaseSpec } from '../../shared/assessment.ts';
@@ -235,11 +236,8 @@ function timerAudit(from: DayRecord, to: DayRecord): AuditInput {
   return { sessionId: from.sessionId, job: 'day timer', action: 'day.timer', detail: { fromPhaseIndex: from.phaseIndex, toPhaseIndex: to.phaseIndex } };
 }
 
-/** node:sqlite errors carry SQLite's own words in `errstr` ("database is locked", …). */
 function dbReason(error: unknown): string {
-  const errstr = (error as { errstr?: unknown } | null)?.errstr;
-  if (typeof errstr === 'string' && errstr) return errstr.slice(0, 100);
-  return errorText(error).slice(0, 100);
+  return (storageErrorText(error) ?? errorText(error)).slice(0, 100);
 }
 
 function errorText(error: unknown): string {

@@ -108,7 +108,7 @@ export class PlansRepo {
          JOIN sessions x ON x.id = s.session_id
          JOIN scenario_attendance a ON a.session_id = s.session_id AND a.number = s.number
          JOIN participants c ON c.id = a.participant_id AND c.role = 'candidate'
-         WHERE p.candidate_ref = ? AND (? IS NULL OR x.organisation_id = ?)`,
+         WHERE p.candidate_ref = ? AND (CAST(? AS TEXT) IS NULL OR x.organisation_id = ?)`,
       )
       .all(candidateRef, organisationId ?? null, organisationId ?? null) as Array<{ scenario_id: string }>;
     return new Set(rows.map((r) => r.scenario_id));
@@ -131,7 +131,7 @@ export class PlansRepo {
   /** Records that the candidate was on stage in this scenario (once; later calls keep the first time). */
   recordOnStage(sessionId: string, number: number, participantId: string, at: number): boolean {
     const result = this.db
-      .prepare('INSERT OR IGNORE INTO scenario_attendance (session_id, number, participant_id, on_stage_at) VALUES (?, ?, ?, ?)')
+      .prepare('INSERT INTO scenario_attendance (session_id, number, participant_id, on_stage_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
       .run(sessionId, number, participantId, new Date(at).toISOString());
     return Number(result.changes) > 0;
   }

@@ -4,9 +4,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.ts';
 
-/** --data-dir when given, else the studio's own (SIMSTUDIO_DATA_DIR, else ./data). */
+/**
+ * --data-dir when given, else the studio's own (SIMSTUDIO_DATA_DIR, else ./data). These
+ * commands copy the embedded SQLite database with the folder: a studio on PostgreSQL
+ * (DATABASE_URL) backs its database up with PostgreSQL's own tools, so they refuse.
+ */
 export function dataDirFrom(option: string | undefined): string {
-  return path.resolve(option ?? loadConfig().dataDir);
+  const config = loadConfig();
+  if (config.databaseUrl) {
+    throw new Error(
+      "this studio's database is PostgreSQL (DATABASE_URL is set): back it up with pg_dump and restore it with pg_restore; these commands back up the embedded SQLite database and its data folder",
+    );
+  }
+  return path.resolve(option ?? config.dataDir);
 }
 
 /** This SimStudio's version (package.json), without loading the whole studio. */

@@ -107,7 +107,7 @@ export class DocStore {
     const state = Y.encodeStateAsUpdate(ydoc);
     transaction(this.db, () => {
       const { upto } = this.db
-        .prepare('SELECT MAX(upto) AS upto FROM (SELECT MAX(id) AS upto FROM collab_updates WHERE doc = ?1 UNION ALL SELECT upto_id FROM collab_snapshots WHERE doc = ?1)')
+        .prepare('SELECT MAX(upto) AS upto FROM (SELECT MAX(id) AS upto FROM collab_updates WHERE doc = ?1 UNION ALL SELECT upto_id FROM collab_snapshots WHERE doc = ?1) AS known')
         .get(doc) as { upto: number | null };
       this.writeSnapshot(doc, state, upto ?? 0);
     });

@@ -1,7 +1,7 @@
 // The collaboration log's writer thread (see update-writer.ts). It owns its own connection to
 // the studio's database and does nothing but append batches of updates, each batch in one
 // transaction: the commit's fsync blocks this thread, not the one serving every connection.
-import { DatabaseSync } from 'node:sqlite';
+import { connectTo, type DatabaseLocation } from '../db/database.ts';
 import { parentPort, workerData } from 'node:worker_threads';
 
 export interface WriteRequest {
@@ -13,10 +13,9 @@ export interface WriteRequest {
 
 export type WriteReply = { id: number; ok: true } | { id: number; ok: false; message: string };
 
-const { file } = workerData as { file: string };
-const db = new DatabaseSync(file);
+const { location } = workerData as { location: DatabaseLocation };
 // The same durability as the studio's own connection (server/db/database.ts).
-db.exec('PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+const db = connectTo(location);
 const insert = db.prepare('INSERT INTO collab_updates (doc, update_data, at) VALUES (?, ?, ?)');
 
 // Requests that arrived while a commit waited for the disk are stored together, in one
@@ -37,7 +36,9 @@ function commitQueued(): void {
   if (requests.length === 0) return;
   let failure: string | null = null;
   try {
-    db.exec('BEGIN IMMEDIATE');
+    // Appends only: no need to wait for other writers' transactions (PostgreSQL), and SQLite
+    // takes its write lock at the first insert.
+    db.exec('BEGIN');
     try {
       const at = Date.now();
       for (const { entries } of requests) for (const { doc, update } of entries) insert.run(doc, update, at);

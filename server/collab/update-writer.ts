@@ -4,6 +4,7 @@
 // second it took a third of the process's time. The writer thread waits instead, while the
 // main thread goes on checking and applying the next updates, which form the next batch.
 import { Worker } from 'node:worker_threads';
+import type { DatabaseLocation } from '../db/database.ts';
 import type { WriteReply, WriteRequest } from './update-writer-thread.ts';
 
 export interface StoredUpdate {
@@ -12,7 +13,7 @@ export interface StoredUpdate {
 }
 
 export class UpdateWriter {
-  private readonly file: string;
+  private readonly location: DatabaseLocation;
   private worker: Worker | null = null;
   private nextId = 1;
   /** Failures the caller has been told of (the thread refuses batches sent before it knew). */
@@ -20,9 +21,9 @@ export class UpdateWriter {
   private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void; written: Promise<void> }>();
   private closed = false;
 
-  /** `file`: the studio's database file (its schema already migrated). */
-  constructor(file: string) {
-    this.file = file;
+  /** `location`: the studio's database (its schema already migrated). */
+  constructor(location: DatabaseLocation) {
+    this.location = location;
   }
 
   /** Starts the thread and waits until it can write (starting it costs ~200 ms: not on an edit's path). */
@@ -62,7 +63,7 @@ export class UpdateWriter {
 
   private thread(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./update-writer-thread.ts', import.meta.url), { workerData: { file: this.file } });
+    const worker = new Worker(new URL('./update-writer-thread.ts', import.meta.url), { workerData: { location: this.location } });
     // The server's own handles keep the process alive; this thread never should on its own.
     worker.unref();
     worker.on('message', (reply: WriteReply) => this.settle(reply.id, reply.ok ? null : new Error(reply.message)));

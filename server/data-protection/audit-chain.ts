@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { AuditChainVerdict } from '../../shared/data-protection.ts';
 import type { Database } from '../db/database.ts';
+import { engineOf } from '../db/engine.ts';
 
 /** The columns that are chained as they are (no personal data in them). */
 export interface ChainedColumns {
@@ -49,6 +50,8 @@ export function chainHead(db: Database): string {
 
 /** The id the next row will get (AUTOINCREMENT never reuses one, even of deleted rows). */
 export function nextAuditId(db: Database): number {
+  // PostgreSQL's identity sequence hands it out (and never again, whatever becomes of it).
+  if (engineOf(db) === 'postgres') return (db.prepare("SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) AS id").get() as { id: number }).id;
   const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'").get() as { seq: number } | undefined;
   const max = db.prepare('SELECT MAX(id) AS id FROM audit_log').get() as { id: number | null };
   return Math.max(seq?.seq ?? 0, max.id ?? 0) + 1;

@@ -12,6 +12,7 @@ import type { ErasureReport, ErasureRequest } from '../../shared/data-protection
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { AuditPerson, AuditRepo } from '../db/audit-repo.ts';
 import { transaction, type Database } from '../db/database.ts';
+import { engineOf, textColumnsByTable } from '../db/engine.ts';
 import { pseudonymiseScoringDocuments } from './erase-in-documents.ts';
 import type { LegalHolds } from './legal-holds.ts';
 
@@ -121,7 +122,7 @@ export function erasePerson(
       for (const [from, to] of ordered) {
         count(
           table,
-          db.prepare(`UPDATE "${table}" SET "${column}" = replace("${column}", ?, ?) WHERE typeof("${column}") = 'text' AND instr("${column}", ?) > 0`).run(from, to, from).changes,
+          db.prepare(`UPDATE "${table}" SET "${column}" = replace("${column}", ?, ?) WHERE ${holdsText(db, column)} AND instr("${column}", ?) > 0`).run(from, to, from).changes,
         );
       }
     }
@@ -203,13 +204,17 @@ export function erasePerson(
 /** Every column the sweep replaces names in: text columns of every table but NOT_SWEPT. */
 function sweptColumns(db: Database): Array<{ table: string; column: string; bySession: boolean }> {
   const found: Array<{ table: string; column: string; bySession: boolean }> = [];
-  for (const { name: table } of db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all() as Array<{ name: string }>) {
+  for (const [table, columns] of textColumnsByTable(db)) {
     if (NOT_SWEPT.has(table)) continue;
-    const columns = db.prepare('SELECT name, type FROM pragma_table_info(?)').all(table) as Array<{ name: string; type: string }>;
-    const bySession = columns.some((c) => c.name === 'session_id');
-    for (const c of columns) if (!['BLOB', 'INTEGER', 'REAL'].includes(c.type.toUpperCase())) found.push({ table, column: c.name, bySession });
+    const bySession = columns.includes('session_id');
+    for (const column of columns) found.push({ table, column, bySession });
   }
   return found;
+}
+
+/** SQL true where the column holds text (SQLite may keep a number in an untyped column). */
+function holdsText(db: Database, column: string): string {
+  return engineOf(db) === 'sqlite' ? `typeof("${column}") = 'text'` : `"${column}" IS NOT NULL`;
 }
 
 function sessionsNaming(db: Database, columns: Array<{ table: string; column: string; bySession: boolean }>, strings: string[]): string[] {
@@ -217,7 +222,7 @@ function sessionsNaming(db: Database, columns: Array<{ table: string; column: st
   for (const { table, column, bySession } of columns) {
     if (!bySession) continue;
     for (const text of strings) {
-      const rows = db.prepare(`SELECT DISTINCT session_id FROM "${table}" WHERE typeof("${column}") = 'text' AND instr("${column}", ?) > 0`).all(text) as Array<{ session_id: string | null }>;
+      const rows = db.prepare(`SELECT DISTINCT session_id FROM "${table}" WHERE ${holdsText(db, column)} AND instr("${column}", ?) > 0`).all(text) as Array<{ session_id: string | null }>;
       for (const r of rows) if (r.session_id) ids.add(r.session_id);
     }
   }

@@ -105,7 +105,7 @@ export function runRetention(deps: RetentionDeps, options: RetentionOptions): Re
         transaction(db, () => {
           db.prepare("INSERT INTO data_protection_pass (pass_id, kind, session_id) VALUES (?, 'retention', ?)").run(passId, session_id);
           db.prepare('DELETE FROM written_snapshots WHERE session_id = ?').run(session_id);
-          db.prepare('INSERT OR IGNORE INTO written_removed (session_id, removed_at) VALUES (?, ?)').run(session_id, new Date(now).toISOString());
+          db.prepare('INSERT INTO written_removed (session_id, removed_at) VALUES (?, ?) ON CONFLICT DO NOTHING').run(session_id, new Date(now).toISOString());
           deleteDocs(db, `session/${session_id}/written`, `session/${session_id}/written`);
           db.prepare('DELETE FROM data_protection_pass WHERE pass_id = ?').run(passId);
           deps.audit.append({ sessionId: session_id, job: JOB, action: 'written.deleted', detail: { reason: `older than ${periods.writtenWork} days` } });
@@ -178,9 +178,11 @@ export function runRetention(deps: RetentionDeps, options: RetentionOptions): Re
 
   // The studio's own audit rows (no organisation) go by the default period, in a run of all.
   if (!options.organisationId) {
+    const heldIds = [...held];
+    const notHeld = heldIds.length > 0 ? `session_id NOT IN (${heldIds.map(() => '?').join(', ')})` : 'TRUE';
     const due = db
-      .prepare('SELECT id FROM audit_log WHERE organisation_id IS NULL AND at < ? AND personal_salt IS NOT NULL AND (session_id IS NULL OR session_id NOT IN (SELECT value FROM json_each(?)))')
-      .all(new Date(now - deps.periods.defaults.audit * DAY_MS).toISOString(), JSON.stringify([...held])) as Array<{ id: number }>;
+      .prepare(`SELECT id FROM audit_log WHERE organisation_id IS NULL AND at < ? AND personal_salt IS NOT NULL AND (session_id IS NULL OR ${notHeld})`)
+      .all(new Date(now - deps.periods.defaults.audit * DAY_MS).toISOString(), ...heldIds) as Array<{ id: number }>;
     if (!dryRun && due.length > 0) stripAudit(db, passId, due.map((r) => r.id));
     report.classes.audit.pseudonymised += due.length;
   }
@@ -209,7 +211,7 @@ function deleteDocs(db: Database, from: string, to: string): void {
 function removeAuditPrefix(db: Database, passId: string): number {
   const firstKept = db.prepare("SELECT MIN(id) AS id FROM audit_log WHERE pseudonymised_by IS NULL OR pseudonymised_by NOT LIKE 'retention-%'").get() as { id: number | null };
   const last = db
-    .prepare('SELECT id, row_hash FROM audit_log WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT 1')
+    .prepare('SELECT id, row_hash FROM audit_log WHERE (CAST(? AS BIGINT) IS NULL OR id < ?) ORDER BY id DESC LIMIT 1')
     .get(firstKept.id, firstKept.id) as { id: number; row_hash: string } | undefined;
   if (!last) return 0;
   return transaction(db, () => {

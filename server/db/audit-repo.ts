@@ -133,7 +133,7 @@ export class AuditRepo {
   listForOrganisation(organisationId: string, filter: { action?: string; personId?: string; limit?: number } = {}): OrganisationAuditEntry[] {
     const rows = this.db
       .prepare(
-        `SELECT * FROM audit_log WHERE organisation_id = ? AND (? IS NULL OR action = ?) AND (? IS NULL OR actor_person_id = ?)
+        `SELECT * FROM audit_log WHERE organisation_id = ? AND (CAST(? AS TEXT) IS NULL OR action = ?) AND (CAST(? AS TEXT) IS NULL OR actor_person_id = ?)
          ORDER BY id DESC LIMIT ?`,
       )
       .all(organisationId, filter.action ?? null, filter.action ?? null, filter.personId ?? null, filter.personId ?? null, filter.limit ?? 1000) as unknown as Array<

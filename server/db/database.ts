@@ -1,12 +1,40 @@
-// The embedded database: SQLite through Node's built-in node:sqlite (no native addon).
-// Schema changes are numbered migrations tracked with PRAGMA user_version.
+// The studio's database: embedded SQLite through Node's built-in node:sqlite (no native
+// addon) by default, PostgreSQL when DATABASE_URL is set (postgres/open-postgres.ts), behind
+// one interface (engine.ts). SQLite's schema changes are numbered migrations tracked with
+// PRAGMA user_version; PostgreSQL's schema is the same at the latest of them.
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { ensurePrivateDir, ensurePrivateFile, tightenIfPresent } from '../data-dir.ts';
 import { chainExistingAuditRows } from '../data-protection/audit-chain.ts';
+import type { Database } from './engine.ts';
+import { openPostgres } from './postgres/open-postgres.ts';
+import { PostgresDatabase } from './postgres/postgres-database.ts';
 
-export type Database = DatabaseSync;
+export type { Database } from './engine.ts';
+
+/** Where the studio's data lives: what threads of their own need to open it again. */
+export type DatabaseLocation = { engine: 'sqlite'; file: string } | { engine: 'postgres'; url: string };
+
+export function databaseLocation(config: { dataDir: string; databaseUrl?: string | undefined }): DatabaseLocation {
+  return config.databaseUrl ? { engine: 'postgres', url: config.databaseUrl } : { engine: 'sqlite', file: databaseFile(config.dataDir) };
+}
+
+/** The studio's database, its schema brought up to date (created, on an empty PostgreSQL database). */
+export function openStudioDatabase(config: { dataDir: string; databaseUrl?: string | undefined }): Database {
+  return config.databaseUrl ? openPostgres(config.databaseUrl, MIGRATIONS.length) : openDatabase(config.dataDir);
+}
+
+/**
+ * Another connection to a database the studio has opened (and migrated) already, for a thread
+ * of its own. SQLite's keeps the studio's durability and waits out other writers' locks.
+ */
+export function connectTo(location: DatabaseLocation, options: { readOnly?: boolean } = {}): Database {
+  if (location.engine === 'postgres') return new PostgresDatabase(location.url, options);
+  const db = new DatabaseSync(location.file, { readOnly: options.readOnly ?? false });
+  db.exec('PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+  return db;
+}
 
 // Each organisation's own scenario bank and templates (issue 13). Rows with organisation_id ''
 // are the shipped ones, shared by every organisation; an organisation's saved row of the same
@@ -860,7 +888,7 @@ export function databaseFile(dataDir: string): string {
   return path.join(dataDir, 'simstudio.db');
 }
 
-export function openDatabase(dataDir: string): Database {
+export function openDatabase(dataDir: string): DatabaseSync {
   ensurePrivateDir(dataDir);
   const file = databaseFile(dataDir);
   // 0600 before SQLite opens it; SQLite gives its -wal and -shm files the database file's mode.
@@ -879,8 +907,8 @@ export function openDatabase(dataDir: string): Database {
  * again and again (each rubric edit asks for the session and its moderation state): keep the
  * compiled ones. Statements are never iterated lazily here, so one in use is never reused.
  */
-function reuseStatements(db: Database): void {
-  const compiled = new Map<string, ReturnType<Database['prepare']>>();
+function reuseStatements(db: DatabaseSync): void {
+  const compiled = new Map<string, ReturnType<DatabaseSync['prepare']>>();
   const prepare = db.prepare.bind(db);
   db.prepare = (sql: string) => {
     let statement = compiled.get(sql);
@@ -895,7 +923,7 @@ function reuseStatements(db: Database): void {
 }
 
 /** Applies the migrations not yet applied, up to schema version `target` (all by default). */
-export function migrate(db: Database, target = MIGRATIONS.length): void {
+export function migrate(db: DatabaseSync, target = MIGRATIONS.length): void {
   const row = db.prepare('PRAGMA user_version').get() as { user_version: number };
   for (let version = row.user_version; version < target; version++) {
     transaction(db, () => {

@@ -45,7 +45,8 @@ export class SsoRepo {
   begin(browserSecret: string, organisationId: string, pending: OidcPending): void {
     this.db.prepare('DELETE FROM oidc_attempts WHERE expires_at < ?').run(new Date(this.now()).toISOString());
     this.db
-      .prepare('INSERT OR REPLACE INTO oidc_attempts (browser_hash, organisation_id, pending, expires_at) VALUES (?, ?, ?, ?)')
+      .prepare(`INSERT INTO oidc_attempts (browser_hash, organisation_id, pending, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (browser_hash) DO UPDATE SET organisation_id = excluded.organisation_id, pending = excluded.pending, expires_at = excluded.expires_at`)
       .run(hashSecret(browserSecret), organisationId, JSON.stringify(pending), new Date(pending.expiresAt).toISOString());
   }
 

@@ -76,12 +76,12 @@ export class OutboxRepo {
 
   /** Stores a message as queued, due at `at`; returns its id. */
   insert(mail: OutgoingMail, at: Date): number {
-    const result = this.db
+    const stored = this.db
       .prepare(
         `INSERT INTO mail_outbox (organisation_id, to_address, subject, text_body, html_body, kind, status, attempts, created_at, next_attempt_at, attachments)
-         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?) RETURNING id`,
       )
-      .run(
+      .get(
         mail.organisationId,
         mail.to,
         mail.subject,
@@ -92,7 +92,7 @@ export class OutboxRepo {
         at.toISOString(),
         mail.attachments?.length ? JSON.stringify(mail.attachments) : null,
       );
-    return Number(result.lastInsertRowid);
+    return Number((stored as { id: number }).id);
   }
 
   get(id: number): MailOutboxEntry | undefined {
@@ -117,7 +117,7 @@ export class OutboxRepo {
   /** Newest first; `organisationId` null: the studio's own mail (sent for no organisation). */
   list(organisationId: string | null, limit: number): MailOutboxEntry[] {
     const rows = this.db
-      .prepare(`SELECT * FROM mail_outbox WHERE organisation_id IS ? ORDER BY id DESC LIMIT ?`)
+      .prepare(`SELECT * FROM mail_outbox WHERE organisation_id IS NOT DISTINCT FROM ? ORDER BY id DESC LIMIT ?`)
       .all(organisationId, limit) as unknown as OutboxRow[];
     return rows.map(toEntry);
   }
@@ -139,7 +139,7 @@ export class OutboxRepo {
     this.db
       .prepare(
         `UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?,
-           status = CASE WHEN ? IS NULL THEN 'failed' ELSE 'queued' END, next_attempt_at = ?
+           status = CASE WHEN CAST(? AS TEXT) IS NULL THEN 'failed' ELSE 'queued' END, next_attempt_at = ?
          WHERE id = ? AND status = 'queued'`,
       )
       .run(error.slice(0, ERROR_MAX), retryAt?.toISOString() ?? null, retryAt?.toISOString() ?? null, id);

@@ -81,7 +81,7 @@ export class ModerationRepo {
   /** Marks the start of moderation (from then on the observers' rubric is frozen). Returns true when it started now. */
   startModeration(sessionId: string, at: string): boolean {
     this.statuses.delete(sessionId);
-    const result = this.db.prepare(`INSERT OR IGNORE INTO moderation_results (session_id, status, started_at) VALUES (?, 'moderating', ?)`).run(sessionId, at);
+    const result = this.db.prepare(`INSERT INTO moderation_results (session_id, status, started_at) VALUES (?, 'moderating', ?) ON CONFLICT DO NOTHING`).run(sessionId, at);
     return result.changes === 1;
   }
 
@@ -170,15 +170,14 @@ export class ModerationRepo {
       .run(JSON.stringify(decision), reasons, by, at, id);
   }
 
-  /** Every moderator participant record, across sessions, with the title of the session it belongs to. */
   /** Moderator places in sessions, of one organisation when given. */
   moderators(organisationId?: string): Array<{ participantId: string; name: string; sessionTitle: string }> {
     const rows = this.db
       .prepare(
         `SELECT p.id, p.display_name, s.title FROM participants p JOIN sessions s ON s.id = p.session_id
-         WHERE p.role = 'moderator' AND (? IS NULL OR s.organisation_id = ?) ORDER BY p.display_name COLLATE NOCASE, s.created_at DESC, p.rowid`,
+         WHERE p.role = 'moderator' AND (CAST(?1 AS TEXT) IS NULL OR s.organisation_id = ?1) ORDER BY lower(p.display_name), s.created_at DESC, p.rowid`,
       )
-      .all(organisationId ?? null, organisationId ?? null) as Array<{ id: string; display_name: string; title: string }>;
+      .all(organisationId ?? null) as Array<{ id: string; display_name: string; title: string }>;
     return rows.map((r) => ({ participantId: r.id, name: r.display_name, sessionTitle: r.title }));
   }
 

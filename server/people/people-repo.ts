@@ -22,7 +22,7 @@ interface PersonRow {
   roles: string | null;
 }
 
-const PERSON_SELECT = `SELECT p.*, (SELECT group_concat(role) FROM person_roles r WHERE r.person_id = p.id) AS roles FROM people p`;
+const PERSON_SELECT = `SELECT p.*, (SELECT string_agg(role, ',') FROM person_roles r WHERE r.person_id = p.id) AS roles FROM people p`;
 
 const toOrganisation = (r: OrganisationRow): Organisation => ({ id: r.id, name: r.name, createdAt: r.created_at });
 const toPerson = (r: PersonRow): Person => ({
@@ -106,7 +106,7 @@ export class PeopleRepo {
 
   list(organisationId: string, options: { includeRemoved?: boolean } = {}): Person[] {
     const rows = this.db
-      .prepare(`${PERSON_SELECT} WHERE p.organisation_id = ? ${options.includeRemoved ? '' : 'AND p.removed_at IS NULL'} ORDER BY p.display_name COLLATE NOCASE, p.created_at`)
+      .prepare(`${PERSON_SELECT} WHERE p.organisation_id = ? ${options.includeRemoved ? '' : 'AND p.removed_at IS NULL'} ORDER BY lower(p.display_name), p.created_at`)
       .all(organisationId) as unknown as PersonRow[];
     return rows.map(toPerson);
   }
@@ -128,7 +128,7 @@ export class PeopleRepo {
   }
 
   grant(personId: string, role: OrgRole): void {
-    this.db.prepare('INSERT OR IGNORE INTO person_roles (person_id, role) VALUES (?, ?)').run(personId, role);
+    this.db.prepare('INSERT INTO person_roles (person_id, role) VALUES (?, ?) ON CONFLICT DO NOTHING').run(personId, role);
   }
 
   /** Marks the person removed (idempotent); returns whether they were current until now. */

@@ -46,10 +46,10 @@ export class BookingEvents {
   }
 
   emit(event: BookingEvent): void {
-    const { lastInsertRowid } = this.db
-      .prepare('INSERT INTO booking_events (session_id, event, created_at) VALUES (?, ?, ?)')
-      .run(event.sessionId, JSON.stringify(event), this.now());
-    const stored = { id: Number(lastInsertRowid), event };
+    const { id } = this.db
+      .prepare('INSERT INTO booking_events (session_id, event, created_at) VALUES (?, ?, ?) RETURNING id')
+      .get(event.sessionId, JSON.stringify(event), this.now()) as { id: number };
+    const stored = { id, event };
     for (const listener of this.listeners) {
       try {
         listener(stored);

@@ -86,7 +86,7 @@ export class Reminders {
         `SELECT 1 FROM mail_reminders WHERE session_id = ? AND participant_id = ? AND offset_ms = ? AND starts_at = ? AND status = 'sent'`,
       );
       const insert = this.deps.db.prepare(
-        `INSERT OR IGNORE INTO mail_reminders (session_id, participant_id, offset_ms, starts_at, due_at, status) VALUES (?, ?, ?, ?, ?, 'planned')`,
+        `INSERT INTO mail_reminders (session_id, participant_id, offset_ms, starts_at, due_at, status) VALUES (?, ?, ?, ?, ?, 'planned') ON CONFLICT DO NOTHING`,
       );
       for (const participantId of participantIds) {
         for (const offset of this.deps.offsets) {

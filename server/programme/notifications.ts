@@ -360,7 +360,7 @@ export class Notifications {
 
   private bumpSequence(sessionId: string): void {
     this.deps.db
-      .prepare('INSERT INTO mail_calendar (session_id, sequence) VALUES (?, 1) ON CONFLICT(session_id) DO UPDATE SET sequence = sequence + 1')
+      .prepare('INSERT INTO mail_calendar (session_id, sequence) VALUES (?, 1) ON CONFLICT(session_id) DO UPDATE SET sequence = mail_calendar.sequence + 1')
       .run(sessionId);
   }
 }

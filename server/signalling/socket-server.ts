@@ -2,6 +2,7 @@
 // handshake from the session cookie, validates every payload against the schemas in
 // shared/protocol.ts, rate-limits, and maps every failure to a typed error reply.
 // The media rules themselves live in media/room.ts.
+import { isStorageError } from '../db/engine.ts';
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { Participant } from '../../shared/domain.ts';
@@ -397,7 +398,7 @@ function joinedRoom(socket: StudioSocket): Room {
 function toProtocolError(error: unknown): ProtocolError {
   if (error instanceof ProtocolFailure) return error.toJSON();
   // The database refused (busy, full, …): nothing the client described was wrong.
-  if ((error as { code?: unknown } | null)?.code === 'ERR_SQLITE_ERROR') return { code: 'INTERNAL', message: 'the studio could not store this; try again' };
+  if (isStorageError(error)) return { code: 'INTERNAL', message: 'the studio could not store this; try again' };
   // mediasoup rejects bad parameters (TypeError) and worker-side failures (Error); both are
   // about the media the client described, not an internal fault of ours.
   if (error instanceof Error) return { code: 'MEDIA_ERROR', message: error.message.slice(0, 300) };

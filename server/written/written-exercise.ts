@@ -290,7 +290,7 @@ export class WrittenExercise {
   private storeClose(sessionId: string, window: WrittenWindow & { kind: 'closed' }): void {
     this.disarmClose(sessionId);
     const stored = this.db
-      .prepare('INSERT OR IGNORE INTO written_state (session_id, closed_at, candidate_online) VALUES (?, ?, ?)')
+      .prepare('INSERT INTO written_state (session_id, closed_at, candidate_online) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
       .run(sessionId, window.closedAt, window.candidateOnline ? 1 : 0);
     if (stored.changes > 0) {
       this.audit.append({ sessionId, job: 'written exercise deadline', action: 'written.closed', detail: { closedAt: window.closedAt, candidateOnline: window.candidateOnline } });
@@ -362,7 +362,7 @@ export class WrittenExercise {
       .prepare(
         `INSERT INTO written_windows (session_id, deadline, updated_at) VALUES (?, ?, ?)
          ON CONFLICT(session_id) DO UPDATE SET deadline = excluded.deadline, updated_at = excluded.updated_at
-         WHERE written_windows.deadline IS NOT excluded.deadline`,
+         WHERE written_windows.deadline IS DISTINCT FROM excluded.deadline`,
       )
       .run(sessionId, deadline, this.now());
   }

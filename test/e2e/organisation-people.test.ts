@@ -13,6 +13,7 @@ import { launchBrowser } from '../helpers/browser.ts';
 import { startOidcProvider, type TestOidcProvider } from '../helpers/oidc-provider.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp-server.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 let studio: TestStudio;
 let browser: Browser;
@@ -23,7 +24,7 @@ const COORDINATOR_EMAIL = 'jo.bennett@northshire.example';
 beforeAll(async () => {
   smtp = await startSmtp();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-org-e2e-'));
-  const { mail } = loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_SMTP_URL: smtp.url, SIMSTUDIO_MAIL_FROM: 'SimStudio <no-reply@northshire.example>' });
+  const { mail } = loadConfig({ ...studioEnv(dataDir), SIMSTUDIO_SMTP_URL: smtp.url, SIMSTUDIO_MAIL_FROM: 'SimStudio <no-reply@northshire.example>' });
   studio = await startTestStudio({ mail }, dataDir);
   oidc = await startOidcProvider({
     redirectUris: [`${studio.baseUrl}/auth/oidc/callback`],

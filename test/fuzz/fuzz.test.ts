@@ -21,6 +21,7 @@ import { collabDocName, sheetDocName } from '../../shared/collab.ts';
 import type { EvidenceNoteView } from '../../shared/api.ts';
 import { noteKey, submittedKey } from '../../shared/rubric.ts';
 import { FUZZ_TEMPLATE, book, rssKb, runSeed, type SeedResult, type Staff } from './campaign.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 /** Pinned seeds: each has run green; a seed that found a bug stays here as its regression test. */
 const PINNED_SEEDS = [1, 2, 3, 4, 5, 6];
@@ -59,7 +60,7 @@ beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-fuzz-'));
   server = await startServerProcess(dataDir, await freePort());
   // A coordinator of the studio (in the server's own data directory) books each seed's day.
-  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir }));
+  const data = openData(loadConfig({ ...studioEnv(dataDir)}));
   let link: string;
   let coordinatorId: string;
   try {

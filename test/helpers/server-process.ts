@@ -13,6 +13,7 @@ import { loadConfig } from '../../server/config.ts';
 import { openData } from '../../server/studio.ts';
 import { booking } from './assessment.ts';
 import { acceptNotices } from './privacy.ts';
+import { studioEnv } from './postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -39,7 +40,7 @@ export async function startServerProcess(dataDir: string, port: number, env: Rec
     cwd: ROOT,
     env: {
       ...process.env,
-      SIMSTUDIO_DATA_DIR: dataDir,
+      ...studioEnv(dataDir),
       SIMSTUDIO_PORT: String(port),
       SIMSTUDIO_MEDIA_WORKERS: '1',
       SIMSTUDIO_DEMO: 'false',
@@ -105,7 +106,7 @@ export interface ServerDay {
  */
 export async function bookOnServer(server: ServerProcess, dataDir: string, template?: Omit<Template, 'version'>): Promise<ServerDay> {
   // A coordinator to book with, created in the server's own data directory (same secret).
-  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir }));
+  const data = openData(loadConfig({ ...studioEnv(dataDir)}));
   let coordinator: Participant;
   let link: string;
   try {
@@ -136,7 +137,7 @@ export async function bookOnServer(server: ServerProcess, dataDir: string, templ
 /** A link for every participant of a session, made the way the operator's console makes them:
  *  the studio hands out links for candidates and actors only (staff sign in as themselves). */
 export async function operatorInvites(server: ServerProcess, dataDir: string, sessionId: string): Promise<ServerInvite[]> {
-  const operator = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir }));
+  const operator = openData(loadConfig({ ...studioEnv(dataDir)}));
   try {
     return await Promise.all(
       operator.sessions.listParticipants(sessionId).map(async (p) => ({ participantId: p.id, role: p.role, link: await operator.invites.link(server.baseUrl, p) })),

@@ -20,6 +20,7 @@ import { loadConfig, type Config } from '../../server/config.ts';
 import { startStudio, type Studio } from '../../server/studio.ts';
 import { ROOM_ROLES } from '../../shared/roles.ts';
 import { acceptNotices } from './privacy.ts';
+import { studioEnv } from './postgres.ts';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -30,7 +31,7 @@ export interface TestStudio extends Studio {
 
 export async function startTestStudio(overrides: Partial<Config> = {}, dataDir?: string): Promise<TestStudio> {
   const dir = dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-test-'));
-  const base = loadConfig({ SIMSTUDIO_PORT: '0', SIMSTUDIO_DATA_DIR: dir, SIMSTUDIO_MEDIA_WORKERS: '1', SIMSTUDIO_LOG_LEVEL: 'info' });
+  const base = loadConfig({ SIMSTUDIO_PORT: '0', ...studioEnv(dir), SIMSTUDIO_MEDIA_WORKERS: '1', SIMSTUDIO_LOG_LEVEL: 'info' });
   const logLines: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {

@@ -27,6 +27,7 @@ import { storeFinishedDay } from '../../server/demo-finished.ts';
 import { createLogger } from '../../server/log.ts';
 import { openAssessment, openData, openModeration } from '../../server/studio.ts';
 import { WrittenExercise } from '../../server/written/written-exercise.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 // As many as the planted effects need to be flagged (standard errors grow as 1/√N).
@@ -65,7 +66,7 @@ function submittedSheet(sessionId: string, observer: Participant, scenario: 1, i
 
 beforeAll(() => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-cohort-'));
-  data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir }));
+  data = openData(loadConfig({ ...studioEnv(dataDir)}));
   truth = generateCohort(data, { sessions: SESSIONS, seed: 11, refPrefix: 'cohort-test' }, log);
 
   // Beside the cohort: a practice session run to its end and scored, and a practitioner day
@@ -216,11 +217,11 @@ describe('the synthetic cohort, read back as cohort data', () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-cohort-cli-'));
       try {
         const out = execFileSync(process.execPath, [path.join(ROOT, 'server/demo-cli.ts'), '--cohort', '6', '--seed', '5', '--json'], {
-          env: { ...process.env, SIMSTUDIO_DATA_DIR: dir, SIMSTUDIO_LOG_LEVEL: 'warn' },
+          env: { ...process.env, ...studioEnv(dir), SIMSTUDIO_LOG_LEVEL: 'warn' },
           encoding: 'utf8',
         });
         const made = JSON.parse(out) as CohortTruth;
-        const cli = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dir }));
+        const cli = openData(loadConfig({ ...studioEnv(dir)}));
         try {
           const read = cohortData({ db: cli.db, sessions: cli.sessions, plans: new PlansRepo(cli.db), store: new DocStore(cli.db) });
           expect(read.outcomes).toHaveLength(6);

@@ -18,6 +18,7 @@ import { studioRunning } from '../../server/backup/studio-lock.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openData } from '../../server/studio.ts';
 import { pollUntil } from '../helpers/browser.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-backup-refusals-'));
@@ -54,14 +55,14 @@ function writeManifest(dir: string, manifest: Manifest): void {
 
 let targetBefore: Record<string, string>;
 beforeAll(async () => {
-  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: source }));
+  const data = openData(loadConfig({ ...studioEnv(source)}));
   data.sessions.create({ title: 'Backed up', level: 'practitioner', participants: [{ role: 'candidate', displayName: 'Casey' }] });
   data.db.close();
   fs.mkdirSync(path.join(source, 'keys'), { mode: 0o700 });
   fs.writeFileSync(path.join(source, 'keys', 'recording.key'), KEY, { mode: 0o600 });
   await createBackup(source, backupDir, 'test');
 
-  const other = openData(loadConfig({ SIMSTUDIO_DATA_DIR: target }));
+  const other = openData(loadConfig({ ...studioEnv(target)}));
   other.sessions.create({ title: 'Already here', level: 'practitioner', participants: [{ role: 'candidate', displayName: 'Dana' }] });
   other.db.close();
   targetBefore = treeHashes(target);

@@ -10,6 +10,7 @@ import { parseReminderOffsets } from '../../server/mail/schedule-settings.ts';
 import { booking, shortTemplate } from '../helpers/assessment.ts';
 import { startSmtp, type TestSmtp } from '../helpers/smtp-server.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { connectToStudioDatabase } from '../helpers/postgres.ts';
 
 let smtp: TestSmtp | undefined;
 let studio: TestStudio | undefined;
@@ -41,8 +42,7 @@ it('hands an event left unnotified by a stop over at the next start, and sends n
   // The session is cancelled and the studio stops before its email was queued.
   await studio.close();
   studio = undefined;
-  const { DatabaseSync } = await import('node:sqlite');
-  const db = new DatabaseSync(path.join(dataDir, 'simstudio.db'));
+  const db = connectToStudioDatabase(dataDir);
   db.prepare('INSERT INTO booking_events (session_id, event, created_at) VALUES (?, ?, ?)').run(
     sessionId,
     JSON.stringify({ kind: 'cancelled', sessionId, organisationId: orgId, reason: 'the candidate withdrew' }),

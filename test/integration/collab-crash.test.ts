@@ -17,6 +17,7 @@ import { openData } from '../../server/studio.ts';
 import { seededRandom } from '../../server/assessment/draw.ts';
 import { RawCollabClient, collabUrl } from '../helpers/collab-client.ts';
 import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 const PINNED_SEEDS = [7, 19, 2026];
 const EDITS = 90;
@@ -42,7 +43,7 @@ it.each(PINNED_SEEDS)('seed %i: no acknowledged edit is lost across SIGKILLs, an
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `simstudio-crash-${seed}-`));
   const port = await freePort();
   server = await startServerProcess(dataDir, port);
-  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_PORT: String(port) }));
+  const data = openData(loadConfig({ ...studioEnv(dataDir), SIMSTUDIO_PORT: String(port) }));
   const { session, participants } = data.sessions.create({
     title: 'Crash test',
     level: 'practitioner',

@@ -3,8 +3,6 @@
 // forger can send (nothing that lands), what bad bytes do (nothing, to anyone else), bounds,
 // and that accepted updates survive a restart.
 import net from 'node:net';
-import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as encoding from 'lib0/encoding';
 import WebSocket from 'ws';
@@ -22,6 +20,7 @@ import {
 import type { Participant } from '../../shared/domain.ts';
 import { RUBRIC_LIMITS, agreedKey, noteKey, ratingKey, submittedKey } from '../../shared/rubric.ts';
 import { RawCollabClient, collabUrl, mapUpdate, sync } from '../helpers/collab-client.ts';
+import { holdWriteLock } from '../helpers/postgres.ts';
 import { byRole, createSession, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -414,8 +413,7 @@ describe('group commit', () => {
     const reader = await synced('moderator', doc);
     const key = ratingKey(ana().id, 1, 'kss-9');
     // Another connection holds the database's write lock: the commit fails (busy).
-    const blocker = new DatabaseSync(path.join(studio.dataDir, 'simstudio.db'));
-    blocker.exec('BEGIN IMMEDIATE');
+    const blocker = holdWriteLock(studio.dataDir);
     try {
       let ownerClosed = false;
       void owner.closed.then(() => (ownerClosed = true));
@@ -428,8 +426,7 @@ describe('group commit', () => {
       expect(await owner.closed).toMatchObject({ code: CLOSE_CODES.ServerError });
       expect(await reader.closed).toMatchObject({ code: CLOSE_CODES.ServerError });
     } finally {
-      blocker.exec('ROLLBACK');
-      blocker.close();
+      blocker.release();
     }
     expect(owner.serverView.getMap('ratings').has(key)).toBe(false);
     expect(reader.ydoc.getMap('ratings').has(key)).toBe(false);

@@ -22,6 +22,7 @@ import { storedRecording, signOffDemoDay } from '../helpers/calibration.ts';
 import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
 import { callAs, pdfText, type FinishedDay } from '../helpers/moderation.ts';
 import { connect, connected, joinAndProduceVideo, OPEN_ROOM, request, signIn, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
+import { tableNames } from '../../server/db/engine.ts';
 
 type Who = 'coordinator' | 'moderator' | 'observer' | 'leadObserver' | 'candidate' | 'analyst';
 const B_ROLES: readonly Who[] = ['coordinator', 'moderator', 'observer', 'leadObserver', 'candidate', 'analyst'];
@@ -528,8 +529,7 @@ const routeMatched = (reply: Reply): boolean => !reply.text.includes('no such AP
 
 /** Row counts of every table: a refused request leaves them as they were. */
 function tableCounts(): Record<string, number> {
-  const tables = studio.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>;
-  return Object.fromEntries(tables.map(({ name }) => [name, (studio.db.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).get() as { n: number }).n]));
+  return Object.fromEntries(tableNames(studio.db).map((name) => [name, (studio.db.prepare(`SELECT COUNT(*) AS n FROM "${name}"`).get() as { n: number }).n]));
 }
 
 const lastAuditId = (): number => (studio.db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM audit_log').get() as { id: number }).id;

@@ -10,15 +10,17 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import type { AuditChainVerdict, RetentionReport } from '../../shared/data-protection.ts';
 import { AuditRepo } from '../../server/db/audit-repo.ts';
-import { DATA_PROTECTION_VERSION, databaseFile, migrate, openDatabase } from '../../server/db/database.ts';
+import { DATA_PROTECTION_VERSION, migrate, openDatabase, openStudioDatabase } from '../../server/db/database.ts';
 import { PeopleRepo } from '../../server/people/people-repo.ts';
 import { verifyAuditChain } from '../../server/data-protection/audit-chain.ts';
+import { studioEnv } from '../helpers/postgres.ts';
+import { connectToStudioDatabase, dropTrigger, testDatabaseUrl } from '../helpers/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function admin(dataDir: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['server/admin-cli.ts', ...args], { cwd: ROOT, env: { ...process.env, SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_LOG_LEVEL: 'silent' } });
+    const child = spawn(process.execPath, ['server/admin-cli.ts', ...args], { cwd: ROOT, env: { ...process.env, ...studioEnv(dataDir), SIMSTUDIO_LOG_LEVEL: 'silent' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -57,7 +59,7 @@ describe('npm run admin', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-admin-dp-'));
     try {
       // The organisation is made in process (each command is a Node start-up: kept to three).
-      const setup = openDatabase(dataDir);
+      const setup = openStudioDatabase({ dataDir, databaseUrl: testDatabaseUrl(dataDir) });
       const organisationId = new PeopleRepo(setup).createOrganisation('Hazel Trust').id;
       new AuditRepo(setup).append({ person: { personId: null, name: 'vitest', role: 'operator', organisationId }, action: 'organisation.created' });
       setup.close();
@@ -72,12 +74,12 @@ describe('npm run admin', () => {
       expect(JSON.parse(verified.stdout) as AuditChainVerdict).toMatchObject({ ok: true, rows: 2 });
 
       // The run is audited as job:retention, and the chain still holds with its row.
-      const db = new DatabaseSync(databaseFile(dataDir));
+      const db = connectToStudioDatabase(dataDir);
       try {
         expect(db.prepare("SELECT actor_name, actor_role, organisation_id FROM audit_log WHERE action = 'retention.run'").all()).toEqual([
           { actor_name: 'job:retention', actor_role: 'job', organisation_id: organisationId },
         ]);
-        db.exec('DROP TRIGGER audit_log_no_update');
+        dropTrigger(db, 'audit_log_no_update', 'audit_log');
         db.prepare("UPDATE audit_log SET actor_role = 'operator' WHERE action = 'retention.run'").run();
       } finally {
         db.close();

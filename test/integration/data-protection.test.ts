@@ -23,6 +23,8 @@ import { signOffDemoDay, storedRecording } from '../helpers/calibration.ts';
 import { callAs, type FinishedDay } from '../helpers/moderation.ts';
 import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
 import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { tableNames } from '../../server/db/engine.ts';
+import { dropTrigger } from '../helpers/postgres.ts';
 
 let studio: TestStudio;
 let orgA: string;
@@ -308,7 +310,7 @@ describe('erasure', () => {
 
     // Every column of every table, text and bytes alike.
     const found: string[] = [];
-    for (const { name: table } of studio.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as Array<{ name: string }>) {
+    for (const table of tableNames(studio.db)) {
       for (const row of studio.db.prepare(`SELECT * FROM "${table}"`).all() as Array<Record<string, unknown>>) {
         for (const [column, value] of Object.entries(row)) {
           const text = value instanceof Uint8Array ? Buffer.from(value).toString('latin1') : String(value);
@@ -371,7 +373,7 @@ describe('erasure', () => {
     expect((await asStaff(adminA, 'GET', '/org/data-protection/audit-chain')).body).toEqual({ ok: true, reason: null });
     expect((await asStaff(coordinatorA, 'GET', '/org/data-protection/audit-chain')).status).toBe(403);
     const target = studio.db.prepare("SELECT id FROM audit_log WHERE personal_salt IS NOT NULL AND action = 'legal_hold.set' ORDER BY id DESC LIMIT 1").get() as { id: number };
-    studio.db.exec('DROP TRIGGER audit_log_no_update');
+    dropTrigger(studio.db, 'audit_log_no_update', 'audit_log');
     studio.db.prepare("UPDATE audit_log SET detail = '{\"reason\":\"nothing\"}' WHERE id = ?").run(target.id);
     expect(verifyAuditChain(studio.db)).toMatchObject({ ok: false, firstBad: { id: target.id, reason: 'the name or detail was changed' } });
     expect((await asStaff(adminA, 'GET', '/org/data-protection/audit-chain')).body).toMatchObject({ ok: false });

@@ -17,6 +17,7 @@ import { loadConfig } from '../../server/config.ts';
 import { openAssessment, openData } from '../../server/studio.ts';
 import { booking, testTemplate } from '../helpers/assessment.ts';
 import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-day-timer-'));
 let server: ServerProcess | undefined;
@@ -42,7 +43,7 @@ const TEMPLATE = testTemplate('lock-across-deadline', 'Lock across a deadline', 
 it('survives a write lock held across a hard deadline, alerts the board, and applies the transition exactly once', { timeout: 120_000 }, async () => {
   const port = await freePort();
   server = await startServerProcess(dataDir, port);
-  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_PORT: String(port) }));
+  const data = openData(loadConfig({ ...studioEnv(dataDir), SIMSTUDIO_PORT: String(port) }));
   const template = new TemplatesRepo(data.db).saveNewVersion(TEMPLATE);
   const { sessionId, participants } = openAssessment(data, pino({ level: 'silent' })).book(booking(template.id));
   const lead = participants.find((p) => p.role === 'leadObserver')!;

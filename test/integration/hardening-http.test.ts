@@ -11,6 +11,7 @@ import { API_ERROR_CODES } from '../../shared/errors.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openData } from '../../server/studio.ts';
 import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { studioEnv, testDatabaseUrl } from '../helpers/postgres.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-hardening-http-'));
 let server: ServerProcess;
@@ -66,7 +67,7 @@ beforeAll(async () => {
 
   port = await freePort();
   server = await startServerProcess(dataDir, port);
-  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_PORT: String(port) }));
+  const data = openData(loadConfig({ ...studioEnv(dataDir), SIMSTUDIO_PORT: String(port) }));
   const { participants } = data.sessions.create({
     title: 'Staff',
     level: 'practitioner',
@@ -176,9 +177,12 @@ describe('data directory', () => {
 
   it('keeps database, secret and recordings private, tightening what an older version left', () => {
     expect(mode('.')).toBe(0o700);
-    expect(mode('simstudio.db')).toBe(0o600);
-    expect(mode('simstudio.db-wal')).toBe(0o600);
-    expect(mode('simstudio.db-shm')).toBe(0o600);
+    // The embedded database's files (a studio on PostgreSQL keeps none in the folder).
+    if (!testDatabaseUrl(dataDir)) {
+      expect(mode('simstudio.db')).toBe(0o600);
+      expect(mode('simstudio.db-wal')).toBe(0o600);
+      expect(mode('simstudio.db-shm')).toBe(0o600);
+    } else expect(fs.existsSync(path.join(dataDir, 'simstudio.db'))).toBe(false);
     expect(mode('secret.key')).toBe(0o600);
     expect(mode('recordings')).toBe(0o700);
     expect(mode('recordings/old-session')).toBe(0o700);

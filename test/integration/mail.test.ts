@@ -11,12 +11,13 @@ import { pino } from 'pino';
 import { startSmtp, type TestSmtp } from '../helpers/smtp-server.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
-import { openDatabase, type Database } from '../../server/db/database.ts';
+import { openStudioDatabase, type Database } from '../../server/db/database.ts';
 import type { Logger } from '../../server/log.ts';
 import { MailInputError, type OutgoingMail } from '../../server/mail/mail-message.ts';
 import { Mailer, type MailerOptions } from '../../server/mail/mailer.ts';
 import { freePort } from '../helpers/server-process.ts';
 import { startTestStudio } from '../helpers/studio.ts';
+import { studioEnv, testDatabaseUrl } from '../helpers/postgres.ts';
 
 const FROM = { name: 'SimStudio', address: 'no-reply@studio.example.org' };
 // Long enough to be folded by quoted-printable, with the characters QP and HTML treat specially.
@@ -60,7 +61,7 @@ function freshDataDir(): string {
 }
 
 function open(dataDir: string): Database {
-  const db = openDatabase(dataDir);
+  const db = openStudioDatabase({ dataDir, databaseUrl: testDatabaseUrl(dataDir) });
   toClose.push(() => {
     if (db.isOpen) db.close();
   });
@@ -256,7 +257,7 @@ describe('in the studio', () => {
     const dataDir = freshDataDir();
     const server = await smtp();
     // Queued by an earlier run that stopped before delivering it.
-    const db = openDatabase(dataDir);
+    const db = openStudioDatabase({ dataDir, databaseUrl: testDatabaseUrl(dataDir) });
     const left = new Mailer({ db, log: pino({ level: 'silent' }), smtp: null }).enqueue(SIGN_IN);
     db.close();
 
@@ -337,7 +338,7 @@ describe('what is refused', () => {
 });
 
 describe('configuration', () => {
-  const env = (extra: Record<string, string>) => ({ SIMSTUDIO_DATA_DIR: freshDataDir(), ...extra });
+  const env = (extra: Record<string, string>) => ({ ...studioEnv(freshDataDir()), ...extra });
 
   it('reads SMTP settings from the environment, and has none by default', () => {
     expect(loadConfig(env({})).mail.smtp).toBeNull();

@@ -3,16 +3,16 @@
 // one who signed off, not an observer of the session, not the one who opens it — and only that
 // reviewer, signed in as themselves, changes marks during the review and records its decision.
 // Every moderation action's audit row carries the acting person. The database itself refuses
-// changes to a signed-off result (checked through a second node:sqlite connection), and the
+// changes to a signed-off result (checked through a second connection to the database), and the
 // employer summary names no observer or assessor.
-import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModerationView } from '../../shared/moderation.ts';
 import { DEFAULT_RESULT_RULES } from '../../shared/moderation.ts';
 import type { Participant } from '../../shared/domain.ts';
 import { callAs, finishedDemoDay, pdfText, type FinishedDay } from '../helpers/moderation.ts';
+import { connectToStudioDatabase } from '../helpers/postgres.ts';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import type { Database } from '../../server/db/engine.ts';
 
 let studio: TestStudio;
 /** The day under test: observers Priya Shah (lead) and Tom Ellis, moderator Helen Price, coordinator Jo Bennett. */
@@ -25,7 +25,7 @@ let foreignCoordinator: Participant;
 let observerAsModerator: Participant;
 /** A second moderator invite in the signer-off's name. */
 let signerElsewhere: Participant;
-let sqlite: DatabaseSync;
+let sqlite: Database;
 
 const reviewsPath = () => `/moderation/sessions/${day.sessionId}/reviews`;
 const errorOf = (body: unknown): string => (body as { error: { message: string } }).error.message;
@@ -63,8 +63,7 @@ beforeAll(async () => {
   observerAsModerator = finishedDemoDay(studio, { moderator: { displayName: ' tom ellis ' } }).one('moderator');
   signerElsewhere = finishedDemoDay(studio).one('moderator');
   await markAndSignOff(day);
-  sqlite = new DatabaseSync(path.join(studio.dataDir, 'simstudio.db'));
-  sqlite.exec('PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;');
+  sqlite = connectToStudioDatabase(studio.dataDir);
 });
 afterAll(async () => {
   sqlite?.close();
@@ -246,7 +245,7 @@ describe('the database refuses changes to a signed-off result', () => {
     expect(() => sqlite.prepare('UPDATE result_reviews SET decision = ?, decision_reasons = ?, decided_by = ?, decided_at = ? WHERE id = ?').run(decision, 'forged decision', locked.one('moderator').id, new Date().toISOString(), reviewId)).toThrow(/named reviewer/);
     expect(() => sqlite.prepare('UPDATE result_reviews SET reviewer_participant_id = ? WHERE id = ?').run(locked.one('moderator').id, reviewId)).toThrow(/named reviewer/);
     expect(() => sqlite.prepare("UPDATE moderation_results SET status = 'signedOff', outcome = ? WHERE session_id = ?").run(decision, id)).toThrow(/reviewer/);
-    expect(() => sqlite.prepare('INSERT INTO moderated_marks (session_id, part, item_id, rating, rationale, by_participant_id, at) VALUES (?, ?, ?, 4, ?, ?, ?) ON CONFLICT DO UPDATE SET rating = 4').run(id, 'written', 'written-risk', 'forged', locked.one('moderator').id, new Date().toISOString())).toThrow(/only its reviewer/);
+    expect(() => sqlite.prepare('INSERT INTO moderated_marks (session_id, part, item_id, rating, rationale, by_participant_id, at) VALUES (?, ?, ?, 4, ?, ?, ?) ON CONFLICT (session_id, part, item_id) DO UPDATE SET rating = 4').run(id, 'written', 'written-risk', 'forged', locked.one('moderator').id, new Date().toISOString())).toThrow(/only its reviewer/);
     expect(storedResult(id).status).toBe('underReview');
     expect(JSON.parse(storedResult(id).outcome!)).toEqual({ observation: 'pass', written: 'fail' });
   });

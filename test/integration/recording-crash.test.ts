@@ -21,6 +21,7 @@ import { TemplatesRepo } from '../../server/assessment/templates-repo.ts';
 import { booking, testTemplate } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pollUntil } from '../helpers/browser.ts';
 import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 const TEMPLATE = testTemplate('recording-crash', 'Recording crash', 1, [
   { kind: 'briefing', scenario: 1, durationSeconds: 600, timer: 'soft' },
@@ -56,7 +57,7 @@ it('leaves no ffmpeg behind after a SIGKILL, and completes every cut segment on 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-rec-crash-'));
   const recordingsDir = path.join(dataDir, 'recordings');
   const port = await freePort();
-  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_PORT: String(port) }));
+  const data = openData(loadConfig({ ...studioEnv(dataDir), SIMSTUDIO_PORT: String(port) }));
   const assessment = openAssessment(data, createLogger('silent'));
   const template = new TemplatesRepo(data.db).saveNewVersion(TEMPLATE);
   const { sessionId, participants } = assessment.book(booking(template.id, { actors: [{ displayName: 'Ada', scenarios: [1] }] }));

@@ -15,6 +15,7 @@ import { CHUNK_OVERHEAD, CHUNK_SIZE, HEADER_BYTES } from '../../server/recording
 import { recordingKeyFile } from '../../server/recording/recording-key.ts';
 import { looksSealed } from '../helpers/recording-files.ts';
 import { byRole, createSession, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 let studio: TestStudio;
 let dataDir: string;
@@ -195,7 +196,7 @@ describe('recordings encrypted at rest', () => {
     const chunksBefore = fs.readFileSync(legacy.file).subarray(HEADER_BYTES);
     const run = spawnSync(process.execPath, ['server/admin-cli.ts', 'rotate-recording-key'], {
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { ...process.env, SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_LOG_LEVEL: 'silent' },
+      env: { ...process.env, ...studioEnv(dataDir), SIMSTUDIO_LOG_LEVEL: 'silent' },
       encoding: 'utf8',
     });
     expect(run.status, run.stderr).toBe(0);

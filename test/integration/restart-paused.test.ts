@@ -21,6 +21,7 @@ import {
   type ServerProcess,
 } from '../helpers/server-process.ts';
 import { testTemplate } from '../helpers/assessment.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-restart-paused-'));
 let server: ServerProcess | undefined;
@@ -39,7 +40,7 @@ const TEMPLATE = testTemplate('restart-paused', 'Restart while paused', 1, [
 
 /** The session's audit log as stored (read from the data directory, as a coordinator would see it). */
 function auditOf(sessionId: string): AuditEntry[] {
-  const data = openData(loadConfig({ SIMSTUDIO_DATA_DIR: dataDir }));
+  const data = openData(loadConfig({ ...studioEnv(dataDir)}));
   try {
     return data.audit.list(sessionId);
   } finally {

@@ -3,10 +3,9 @@
 // audit keeps 100 of them a minute in full and one row with the count of the rest; the log 20
 // lines and a count.
 import crypto from 'node:crypto';
-import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { afterAll, expect, it } from 'vitest';
 import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { connectToStudioDatabase } from '../helpers/postgres.ts';
 
 let studio: TestStudio | undefined;
 afterAll(async () => {
@@ -33,7 +32,7 @@ it('bounds the audit rows and log lines that failed sign-ins write, and keeps th
   // Closing writes the count of what the minute left out.
   await studio.close();
   studio = undefined;
-  const db = new DatabaseSync(path.join(dataDir, 'simstudio.db'), { readOnly: true });
+  const db = connectToStudioDatabase(dataDir, { readOnly: true });
   try {
     const rows = db.prepare("SELECT detail FROM audit_log WHERE action = 'signin.failed.suppressed'").all() as Array<{ detail: string }>;
     expect(rows.map((r) => JSON.parse(r.detail) as { count: number })).toMatchObject([{ count: 200 }]);

@@ -19,6 +19,7 @@ import { firstRunSignIn } from '../../server/people/first-run.ts';
 import { booking, shortTemplate } from '../helpers/assessment.ts';
 import { startOidcProvider, type TestAccount, type TestOidcProvider } from '../helpers/oidc-provider.ts';
 import { byRole, signIn as openInvite, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const MAGIC_PATH = /\/auth\/magic\/([A-Za-z0-9_-]{43})/;
@@ -474,7 +475,7 @@ describe('mail through a real SMTP server', () => {
   it('the sign-in email arrives addressed to the person with a link that signs them in', async () => {
     const smtp = await startSmtp();
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-signin-smtp-'));
-    const { mail } = loadConfig({ SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_SMTP_URL: smtp.url, SIMSTUDIO_MAIL_FROM: 'SimStudio <no-reply@studio.example.org>' });
+    const { mail } = loadConfig({ ...studioEnv(dataDir), SIMSTUDIO_SMTP_URL: smtp.url, SIMSTUDIO_MAIL_FROM: 'SimStudio <no-reply@studio.example.org>' });
     const mailing = await startTestStudio({ mail }, dataDir);
     try {
       const organisation = mailing.people.createOrganisation('Westshire');
@@ -506,7 +507,7 @@ function admin(dataDir: string, baseUrl: string, ...args: string[]): Promise<{ s
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['server/admin-cli.ts', ...args], {
       cwd: ROOT,
-      env: { ...process.env, SIMSTUDIO_DATA_DIR: dataDir, SIMSTUDIO_PUBLIC_URL: baseUrl, SIMSTUDIO_LOG_LEVEL: 'silent' },
+      env: { ...process.env, ...studioEnv(dataDir), SIMSTUDIO_PUBLIC_URL: baseUrl, SIMSTUDIO_LOG_LEVEL: 'silent' },
     });
     let stdout = '';
     let stderr = '';

@@ -20,6 +20,7 @@ import { EqualitiesRepo } from '../../server/equalities/equalities-repo.ts';
 import { signOffDemoDay, storedRecording } from '../helpers/calibration.ts';
 import { pdfText, type FinishedDay } from '../helpers/moderation.ts';
 import { signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -298,7 +299,7 @@ describe('subject access export', () => {
     const run = spawnSync(process.execPath, ['server/admin-cli.ts', 'subject-access', '--person', candidatePerson.id, '--out', out], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, SIMSTUDIO_DATA_DIR: studio.dataDir, SIMSTUDIO_LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...studioEnv(studio.dataDir), SIMSTUDIO_LOG_LEVEL: 'warn' },
     });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -316,7 +317,7 @@ describe('subject access export', () => {
   });
 
   it('refuses a command without a person, in one line', () => {
-    const run = spawnSync(process.execPath, ['server/admin-cli.ts', 'subject-access', '--out', '/tmp/x.zip'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SIMSTUDIO_DATA_DIR: studio.dataDir } });
+    const run = spawnSync(process.execPath, ['server/admin-cli.ts', 'subject-access', '--out', '/tmp/x.zip'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...studioEnv(studio.dataDir)} });
     expect(run.status).toBe(2);
     expect(run.stderr.trim()).toMatch(/^person: --person ID is required/);
   });

@@ -29,7 +29,7 @@ it('stores batches in order; after a failed batch, one already on its way is ref
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-writer-'));
   openDatabase(dataDir).close();
   const file = databaseFile(dataDir);
-  writer = new UpdateWriter(file);
+  writer = new UpdateWriter({ engine: 'sqlite', file });
   await writer.start();
   const update = new Uint8Array([0, 0]);
 
