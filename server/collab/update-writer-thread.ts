@@ -1,8 +1,9 @@
 // The collaboration log's writer thread (see update-writer.ts). It owns its own connection to
-// the studio's database and does nothing but append batches of updates, each batch in one
-// transaction: the commit's fsync blocks this thread, not the one serving every connection.
-import { connectTo, type DatabaseLocation } from '../db/database.ts';
+// the studio's database and does nothing but append batches of updates, each batch at once:
+// the commit's wait for the disk blocks this thread, not the one serving every connection.
 import { parentPort, workerData } from 'node:worker_threads';
+import { connectTo, transaction, type DatabaseLocation } from '../db/database.ts';
+import type { Statement } from '../db/engine.ts';
 
 export interface WriteRequest {
   id: number;
@@ -16,10 +17,35 @@ export type WriteReply = { id: number; ok: true } | { id: number; ok: false; mes
 const { location } = workerData as { location: DatabaseLocation };
 // The same durability as the studio's own connection (server/db/database.ts).
 const db = connectTo(location);
-const insert = db.prepare('INSERT INTO collab_updates (doc, update_data, at) VALUES (?, ?, ?)');
 
-// Requests that arrived while a commit waited for the disk are stored together, in one
-// transaction (group commit), as soon as it is done.
+/**
+ * Rows per INSERT: one statement is one round trip to PostgreSQL and is stored whole or not
+ * at all by itself; far below either engine's limit on parameters (SQLite 32,766, PostgreSQL
+ * 65,535).
+ */
+const ROWS_PER_INSERT = 500;
+const inserts = new Map<number, Statement>();
+
+function insertRows(rows: Array<{ doc: string; update: Uint8Array }>, at: number): void {
+  let insert = inserts.get(rows.length);
+  if (!insert) {
+    insert = db.prepare(`INSERT INTO collab_updates (doc, update_data, at) VALUES ${rows.map(() => '(?, ?, ?)').join(', ')}`);
+    inserts.set(rows.length, insert);
+  }
+  insert.run(...rows.flatMap(({ doc, update }) => [doc, update, at]));
+}
+
+/** Stores every row, or none. */
+function append(rows: Array<{ doc: string; update: Uint8Array }>): void {
+  const at = Date.now();
+  if (rows.length <= ROWS_PER_INSERT) return insertRows(rows, at);
+  transaction(db, () => {
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) insertRows(rows.slice(i, i + ROWS_PER_INSERT), at);
+  });
+}
+
+// Requests that arrived while a commit waited for the disk are stored together (group commit),
+// as soon as it is done.
 let queued: WriteRequest[] = [];
 // A batch sent before the main thread heard of a failure may build on what failed (the same
 // author's next edits): it is refused too, never stored without what it builds on.
@@ -36,17 +62,8 @@ function commitQueued(): void {
   if (requests.length === 0) return;
   let failure: string | null = null;
   try {
-    // Appends only: no need to wait for other writers' transactions (PostgreSQL), and SQLite
-    // takes its write lock at the first insert.
-    db.exec('BEGIN');
-    try {
-      const at = Date.now();
-      for (const { entries } of requests) for (const { doc, update } of entries) insert.run(doc, update, at);
-      db.exec('COMMIT');
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw err;
-    }
+    const rows = requests.flatMap((r) => r.entries);
+    if (rows.length > 0) append(rows);
   } catch (err) {
     failure = (err as Error).message;
     rejectThrough = Math.max(...requests.map((r) => r.epoch));
