@@ -54,6 +54,27 @@ export class InviteLinksRepo {
     return Number(result.changes);
   }
 
+  /**
+   * Whether a sign-in by this link still holds, in one read (live connections ask every few
+   * seconds): the link is the participant's, neither revoked nor expired, their place has not
+   * ended (swapped out, session cancelled or closed as a no-show) and their person, if any, is
+   * not removed.
+   */
+  holds(linkId: string, participantId: string): boolean {
+    const row = this.db
+      .prepare(
+        `SELECT l.revoked_at, l.valid_until, p.replaced_at, s.cancelled_at, s.no_show_at, pe.removed_at
+           FROM invite_links l JOIN participants p ON p.id = l.participant_id JOIN sessions s ON s.id = p.session_id
+           LEFT JOIN people pe ON pe.id = p.person_id
+          WHERE l.id = ? AND l.participant_id = ?`,
+      )
+      .get(linkId, participantId) as
+      | { revoked_at: string | null; valid_until: string; replaced_at: string | null; cancelled_at: string | null; no_show_at: string | null; removed_at: string | null }
+      | undefined;
+    if (!row || row.revoked_at || this.now() >= Date.parse(row.valid_until)) return false;
+    return !(row.replaced_at || row.cancelled_at || row.no_show_at || row.removed_at);
+  }
+
   check(linkId: string, participantId: string): LinkCheck {
     const row = this.db.prepare('SELECT * FROM invite_links WHERE id = ?').get(linkId) as InviteLinkRow | undefined;
     if (!row || row.participant_id !== participantId) return 'unknown';

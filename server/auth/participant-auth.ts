@@ -17,6 +17,11 @@ export type AuthFailure = 'missing' | 'expired' | 'invalid' | 'revoked';
  *  sign-in session (by its cookie secret). Revoking either ends the sign-in. */
 export type AuthProof = { kind: 'link'; linkId: string } | { kind: 'staff'; secret: string };
 
+/** One sign-in (a participant by one proof): what the same checks give the same answer for. */
+export function signInKey(participant: Participant, proof: AuthProof): string {
+  return `${participant.id} ${proof.kind === 'link' ? `link ${proof.linkId}` : `staff ${proof.secret}`}`;
+}
+
 /** A refusal names the participant when the token was ours but its link no longer is. */
 export type AuthResult = { ok: true; participant: Participant; proof: AuthProof } | { ok: false; reason: AuthFailure; participantId?: string };
 
@@ -54,9 +59,9 @@ export class ParticipantAuth {
   /** Whether a sign-in still holds (live sockets ask every few seconds): its link not revoked
    *  or expired, its staff session open and its person not removed. */
   stillValid(participant: Participant, proof: AuthProof): boolean {
+    if (proof.kind === 'link') return this.links.holds(proof.linkId, participant.id);
     // A place swapped out, or a session cancelled, admits nobody any more (issue 15).
     if (this.sessions.placeEnded(participant.id)) return false;
-    if (proof.kind === 'link') return this.links.check(proof.linkId, participant.id) === 'ok' && !this.personRemoved(participant);
     const staff = this.staff?.verify(proof.secret);
     return Boolean(staff?.ok && staff.person.id === participant.personId);
   }

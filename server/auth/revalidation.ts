@@ -15,6 +15,11 @@ export interface RevalidationOptions<T> {
   isOpen: (connection: T) => boolean;
   /** Whether its sign-in still holds (throwing: unknown, it is kept). */
   stillValid: (connection: T) => boolean;
+  /**
+   * The sign-in a connection rests on: connections with the same key (one person's several
+   * connections, visited in the same slice) share one check.
+   */
+  signIn?: (connection: T) => string;
   /** Ends a connection whose sign-in has ended. */
   end: (connection: T) => void;
   /** Where a failed check is reported (a rate-limited warning). */
@@ -28,19 +33,37 @@ export const REVALIDATE_SLICES = 20;
 
 /** Starts the checks; the returned function stops them. */
 export function revalidateInSlices<T>(options: RevalidationOptions<T>): () => void {
+  const everyMs = options.everyMs ?? REVALIDATE_MS;
+  const slices = options.slices ?? REVALIDATE_SLICES;
+  // A verdict is reused for one slice's length at most: it never delays an ending by more.
+  const reuseMs = everyMs / slices;
+  let verdicts = new Map<string, boolean>();
+  let verdictsFrom = 0;
+  const check = (connection: T): boolean => {
+    const key = options.signIn?.(connection);
+    const now = Date.now();
+    if (now - verdictsFrom >= reuseMs) {
+      verdicts = new Map();
+      verdictsFrom = now;
+    }
+    const known = key === undefined ? undefined : verdicts.get(key);
+    if (known !== undefined) return known;
+    let valid = true;
+    try {
+      valid = options.stillValid(connection);
+    } catch (err) {
+      options.warn({ err: (err as Error).message }, 'could not check a sign-in again; kept for now');
+      return true;
+    }
+    if (key !== undefined) verdicts.set(key, valid);
+    return valid;
+  };
   return everyInSlices({
-    everyMs: options.everyMs ?? REVALIDATE_MS,
-    slices: options.slices ?? REVALIDATE_SLICES,
+    everyMs,
+    slices,
     items: options.connections,
     visit: (connection) => {
-      if (!options.isOpen(connection)) return;
-      let valid = true;
-      try {
-        valid = options.stillValid(connection);
-      } catch (err) {
-        options.warn({ err: (err as Error).message }, 'could not check a sign-in again; kept for now');
-      }
-      if (!valid) options.end(connection);
+      if (options.isOpen(connection) && !check(connection)) options.end(connection);
     },
   });
 }

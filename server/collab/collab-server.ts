@@ -42,7 +42,7 @@ import {
   type CollabTarget,
 } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
-import type { AuthProof, ParticipantAuth } from '../auth/participant-auth.ts';
+import { signInKey, type AuthProof, type ParticipantAuth } from '../auth/participant-auth.ts';
 import { revalidateInSlices } from '../auth/revalidation.ts';
 import { everyInSlices } from '../in-slices.ts';
 import type { Logger } from '../log.ts';
@@ -264,6 +264,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     connections: () => [...docs.values()].flatMap((doc) => [...doc.connections]),
     isOpen: (c) => c.ws.readyState === c.ws.OPEN,
     stillValid: (c) => deps.auth.stillValid(c.participant, c.proof),
+    signIn: (c) => signInKey(c.participant, c.proof),
     end: (c) => c.ws.close(CLOSE_CODES.Unauthorized, 'your sign-in has ended'),
     warn,
   });

@@ -25,7 +25,7 @@ import {
 } from '../../shared/protocol.ts';
 import type { PeerChannel, Room } from '../../media/room.ts';
 import type { RoomRegistry } from '../../media/rooms.ts';
-import { describeAuthFailure, ParticipantAuth, type AuthProof } from '../auth/participant-auth.ts';
+import { describeAuthFailure, ParticipantAuth, signInKey, type AuthProof } from '../auth/participant-auth.ts';
 import { revalidateInSlices } from '../auth/revalidation.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';
@@ -228,6 +228,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     connections: () => connections.values(),
     isOpen: (socket) => socket.connected,
     stillValid: (socket) => deps.auth.stillValid(socket.data.participant, socket.data.proof),
+    signIn: (socket) => signInKey(socket.data.participant, socket.data.proof),
     end: (socket) => {
       log.info({ participantId: socket.data.participant.id }, 'sign-in ended: connection closed');
       socket.emit('signedOut');

@@ -46,3 +46,30 @@ it('checks a share of the connections per tick, ends the revoked and keeps the u
   expect(conns[8]!.open).toBe(true);
   expect(ticks.flat()).not.toContain(9);
 });
+
+it("checks one person's several connections once per slice, and ends all of them when it fails", async () => {
+  // Three connections of each of four people (adjacent, as one document's are); person 2 revoked.
+  const conns = Array.from({ length: 12 }, (_, i) => ({ id: i, person: Math.floor(i / 3), open: true }));
+  const checked: number[] = [];
+  const ended: number[] = [];
+  stop = revalidateInSlices<(typeof conns)[number]>({
+    everyMs: 400,
+    slices: 2,
+    connections: () => conns,
+    isOpen: (c) => c.open,
+    stillValid: (c) => {
+      checked.push(c.person);
+      return c.person !== 2;
+    },
+    signIn: (c) => `person ${c.person}`,
+    end: (c) => {
+      c.open = false;
+      ended.push(c.id);
+    },
+    warn: () => {},
+  });
+  await pollUntil('a round', 10_000, async () => checked.length >= 4 && ended.length === 3);
+  expect(ended.sort((a, b) => a - b)).toEqual([6, 7, 8]);
+  // One check per person in the round, not one per connection.
+  expect(checked.slice(0, 4)).toEqual([0, 1, 2, 3]);
+});
