@@ -18,6 +18,8 @@ const PORT = 5432;
 export interface PostgresCluster {
   /** The URL of one database of the cluster. */
   url(database: string): string;
+  /** Its data directory (what pg_ctl is given). */
+  dataDir: string;
   stop(): void;
 }
 
@@ -54,6 +56,7 @@ export function startPostgresCluster(): PostgresCluster {
   ]);
   return {
     url: (database) => `postgresql://postgres@localhost/${database}?host=${encodeURIComponent(dir)}&port=${PORT}`,
+    dataDir: data,
     stop: () => {
       run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
       fs.rmSync(dir, { recursive: true, force: true });
@@ -73,8 +76,10 @@ export function startPostgresForStudios(): () => void {
   admin.close();
   openStudioDatabase({ dataDir: '', databaseUrl: cluster.url(TEMPLATE_DATABASE) }).close();
   process.env.SIMSTUDIO_TEST_POSTGRES = cluster.url('postgres');
+  process.env.SIMSTUDIO_TEST_POSTGRES_DATA = cluster.dataDir;
   return () => {
     delete process.env.SIMSTUDIO_TEST_POSTGRES;
+    delete process.env.SIMSTUDIO_TEST_POSTGRES_DATA;
     cluster.stop();
   };
 }
@@ -157,4 +162,12 @@ export function connectToStudioDatabase(dataDir: string, options: { readOnly?: b
 /** Drops a trigger as only raw access to the database could (PostgreSQL names its table too). */
 export function dropTrigger(db: Database, trigger: string, table: string): void {
   db.exec(engineOf(db) === 'postgres' ? `DROP TRIGGER ${trigger} ON ${table}` : `DROP TRIGGER ${trigger}`);
+}
+
+/** Stops the run's cluster at once (as a crash would: no shutdown checkpoint) and starts it again. */
+export function restartPostgres(): void {
+  const data = process.env.SIMSTUDIO_TEST_POSTGRES_DATA;
+  if (!data) throw new Error('no PostgreSQL cluster in this run');
+  // Its output to the log, as at the start: a server left holding our pipes would hang the call.
+  run(path.join(binDir(), 'pg_ctl'), ['-D', data, '-l', path.join(path.dirname(data), 'log'), '-m', 'immediate', '-w', 'restart']);
 }
