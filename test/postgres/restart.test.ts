@@ -1,7 +1,12 @@
 // A studio on PostgreSQL outlives a restart of the database server: what it had stored is
 // there afterwards, the statements in flight fail (and say so), and the next ones connect again.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, expect, it } from 'vitest';
-import { restartPostgres } from '../helpers/postgres.ts';
+import { PostgresDatabase } from '../../server/db/postgres/postgres-database.ts';
+import { restartPostgres, testDatabaseUrl } from '../helpers/postgres.ts';
 import { createSession, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio | undefined;
@@ -16,4 +21,18 @@ it('keeps serving across a restart of PostgreSQL, with nothing stored lost', asy
   const after = createSession(studio);
   expect(studio.sessions.getSession(before.sessionId)?.title).toBe('Open room');
   expect(studio.sessions.getSession(after.sessionId)?.title).toBe('Open room');
+});
+
+it("starts the connection's thread again if it ended, and the transaction it held is gone", async () => {
+  const db = new PostgresDatabase(testDatabaseUrl(fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-pg-thread-')))!);
+  try {
+    db.exec('BEGIN IMMEDIATE');
+    db.prepare("INSERT INTO settings (key, value, updated_at) VALUES ('probe', 'x', 'now')").run();
+    expect(db.isTransaction).toBe(true);
+    await (db as unknown as { worker: Worker }).worker.terminate();
+    expect(db.prepare("SELECT COUNT(*) AS n FROM settings WHERE key = 'probe'").get()).toEqual({ n: 0 });
+    expect(db.isTransaction).toBe(false);
+  } finally {
+    db.close();
+  }
 });

@@ -71,8 +71,10 @@ function inTransaction(c: pg.Client | null): boolean {
 
 async function query(sql: string, params: SqlValue[]): Promise<{ rows: Row[]; changes: number }> {
   const c = await connection();
+  // Prepared once per connection; statements built from data (IN lists of any length) beyond
+  // the first thousand texts are parsed each time instead of piling up in the server.
   let name = named.get(sql);
-  if (!name) {
+  if (!name && named.size < 1000) {
     name = `s${named.size + 1}`;
     named.set(sql, name);
   }
@@ -82,7 +84,7 @@ async function query(sql: string, params: SqlValue[]): Promise<{ rows: Row[]; ch
   const guarded = inTransaction(c);
   if (guarded) await c.query('SAVEPOINT statement');
   try {
-    const result = await c.query({ name, text: sql, values });
+    const result = await c.query(name ? { name, text: sql, values } : { text: sql, values });
     if (guarded) await c.query('RELEASE SAVEPOINT statement');
     return { rows: result.rows as Row[], changes: result.rowCount ?? 0 };
   } catch (error) {

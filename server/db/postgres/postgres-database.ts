@@ -32,8 +32,10 @@ export class PostgresError extends Error {
 
 export class PostgresDatabase implements Database {
   readonly engine = 'postgres' as const;
-  private readonly worker: Worker;
-  private readonly port: MessagePort;
+  private readonly url: string;
+  private readonly readOnly: boolean;
+  private worker!: Worker;
+  private port!: MessagePort;
   private readonly ready = new Int32Array(new SharedArrayBuffer(4));
   private readonly statements = new Map<string, Statement>();
   private nextId = 1;
@@ -41,12 +43,20 @@ export class PostgresDatabase implements Database {
   private transactionOpen = false;
 
   constructor(url: string, options: { readOnly?: boolean } = {}) {
+    this.url = url;
+    this.readOnly = options.readOnly ?? false;
+    this.startThread();
+  }
+
+  /** The connection's thread (again, if the one before ended: its transaction ended with it). */
+  private startThread(): void {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    const data: PgThreadData = { url, readOnly: options.readOnly ?? false, port: port2, signal: this.ready.buffer as SharedArrayBuffer };
+    const data: PgThreadData = { url: this.url, readOnly: this.readOnly, port: port2, signal: this.ready.buffer as SharedArrayBuffer };
     this.worker = new Worker(new URL('./pg-thread.ts', import.meta.url), { workerData: data, transferList: [port2] });
     this.worker.unref();
     this.port.unref();
+    this.transactionOpen = false;
   }
 
   get isTransaction(): boolean {
@@ -98,6 +108,8 @@ export class PostgresDatabase implements Database {
 
   private call(request: PgCall): { rows: Row[]; changes: number } {
     if (!this.open) throw new PostgresError('the database connection is closed', null);
+    // An ended thread's threadId is -1 (its 'exit' event cannot arrive while callers wait here).
+    if (this.worker.threadId < 0) this.startThread();
     const id = this.nextId++;
     Atomics.store(this.ready, 0, 0);
     this.port.postMessage({ ...request, id } satisfies PgRequest);
