@@ -43,6 +43,7 @@ export default defineConfig(({ command }) => ({
     // expect.poll waits for a condition; vitest's default of 1 s is a race on a loaded 2-core
     // machine (a Yjs update or a socket round trip can take longer there).
     expect: { poll: { timeout: 15_000 } },
+    setupFiles: ['test/helpers/engine-env.ts'],
     projects: [
       { extends: true, test: { name: 'sqlite', include: ['test/{unit,integration,e2e,fuzz,analytics}/**/*.test.ts'] } },
       {

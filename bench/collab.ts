@@ -44,7 +44,8 @@ const { values } = parseArgs({
 if (values.engine !== 'sqlite' && values.engine !== 'postgres') throw new Error('--engine is sqlite or postgres');
 const ENGINE = values.engine;
 // PostgreSQL: a throwaway cluster on this machine (unix socket), each studio a database of its own.
-const stopPostgres = ENGINE === 'postgres' ? startPostgresForStudios() : () => {};
+const postgres = ENGINE === 'postgres' ? startPostgresForStudios() : undefined;
+if (postgres) process.env.SIMSTUDIO_TEST_POSTGRES = postgres.url('postgres');
 const SESSIONS = Number(values.sessions);
 const SECONDS = Number(values.seconds);
 const RATE = Number(values.rate);
@@ -250,5 +251,5 @@ const [ourP50, ourP99, refP50, refP99] = [median(ours.map((r) => r.p50)), median
 process.stdout.write(`median of ${ROUNDS} rounds: SimStudio p50 ${ourP50.toFixed(1)} / p99 ${ourP99.toFixed(1)} ms; reference p50 ${refP50.toFixed(1)} / p99 ${refP99.toFixed(1)} ms\n`);
 process.stdout.write(`ratio SimStudio / reference (medians): p50 ×${(ourP50 / refP50).toFixed(2)}, p99 ×${(ourP99 / refP99).toFixed(2)}\n`);
 process.stdout.write(`ratio ${HISTORY}-edit documents / light documents in the same run: p50 ×${(heavy.p50 / light.p50).toFixed(2)}, p99 ×${(heavy.p99 / light.p99).toFixed(2)}\n`);
-stopPostgres();
+postgres?.stop();
 process.exit(0);

@@ -1,7 +1,8 @@
 // PostgreSQL for the tests: a throwaway cluster of Debian's postgresql in a temporary folder
-// (unix socket only, no TCP port), started once per run by the `postgres` test project
-// (postgres-global-setup.ts), and one database per studio data directory, created from a
-// template that already holds the schema. Tests find the cluster through SIMSTUDIO_TEST_POSTGRES.
+// (unix socket only, no TCP port), started once per run for the `postgres` test project
+// (postgres-global-setup.ts, which provides its URL to that project's files only; the
+// engine-env.ts set-up file puts it in SIMSTUDIO_TEST_POSTGRES), and one database per studio
+// data directory, created from a template that already holds the schema.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -15,11 +16,18 @@ import { PostgresDatabase } from '../../server/db/postgres/postgres-database.ts'
 export const TEMPLATE_DATABASE = 'simstudio_template';
 const PORT = 5432;
 
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The `postgres` project's cluster (its database `postgres`); absent in the `sqlite` project. */
+    postgresUrl?: string;
+  }
+}
+
 export interface PostgresCluster {
   /** The URL of one database of the cluster. */
   url(database: string): string;
-  /** Its data directory (what pg_ctl is given). */
-  dataDir: string;
+  /** Stops it at once (as a crash would: no shutdown checkpoint) and starts it again. */
+  restart(): void;
   stop(): void;
 }
 
@@ -56,7 +64,8 @@ export function startPostgresCluster(): PostgresCluster {
   ]);
   return {
     url: (database) => `postgresql://postgres@localhost/${database}?host=${encodeURIComponent(dir)}&port=${PORT}`,
-    dataDir: data,
+    // The server's output to the log, as at the start: one left holding our pipes would hang the call.
+    restart: () => run(path.join(bin, 'pg_ctl'), ['-D', data, '-l', path.join(dir, 'log'), '-m', 'immediate', '-w', 'restart']),
     stop: () => {
       run(path.join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
       fs.rmSync(dir, { recursive: true, force: true });
@@ -65,23 +74,17 @@ export function startPostgresCluster(): PostgresCluster {
 }
 
 /**
- * Starts a cluster and the template database every studio's database is copied from (made by
- * the studio's own schema creation, once), and points this process, and those it starts
- * afterwards, at it (SIMSTUDIO_TEST_POSTGRES). Returns what stops it.
+ * Starts a cluster with the template database every studio's database is copied from (made
+ * by the studio's own schema creation, once). Studios find it through SIMSTUDIO_TEST_POSTGRES
+ * (its URL) in the environment of the process that starts them.
  */
-export function startPostgresForStudios(): () => void {
+export function startPostgresForStudios(): PostgresCluster {
   const cluster = startPostgresCluster();
   const admin = new PostgresDatabase(cluster.url('postgres'));
   admin.exec(`CREATE DATABASE ${TEMPLATE_DATABASE}`);
   admin.close();
   openStudioDatabase({ dataDir: '', databaseUrl: cluster.url(TEMPLATE_DATABASE) }).close();
-  process.env.SIMSTUDIO_TEST_POSTGRES = cluster.url('postgres');
-  process.env.SIMSTUDIO_TEST_POSTGRES_DATA = cluster.dataDir;
-  return () => {
-    delete process.env.SIMSTUDIO_TEST_POSTGRES;
-    delete process.env.SIMSTUDIO_TEST_POSTGRES_DATA;
-    cluster.stop();
-  };
+  return cluster;
 }
 
 /** The cluster's URL for `database` (the run's cluster: SIMSTUDIO_TEST_POSTGRES). */
@@ -162,12 +165,4 @@ export function connectToStudioDatabase(dataDir: string, options: { readOnly?: b
 /** Drops a trigger as only raw access to the database could (PostgreSQL names its table too). */
 export function dropTrigger(db: Database, trigger: string, table: string): void {
   db.exec(engineOf(db) === 'postgres' ? `DROP TRIGGER ${trigger} ON ${table}` : `DROP TRIGGER ${trigger}`);
-}
-
-/** Stops the run's cluster at once (as a crash would: no shutdown checkpoint) and starts it again. */
-export function restartPostgres(): void {
-  const data = process.env.SIMSTUDIO_TEST_POSTGRES_DATA;
-  if (!data) throw new Error('no PostgreSQL cluster in this run');
-  // Its output to the log, as at the start: a server left holding our pipes would hang the call.
-  run(path.join(binDir(), 'pg_ctl'), ['-D', data, '-l', path.join(path.dirname(data), 'log'), '-m', 'immediate', '-w', 'restart']);
 }
