@@ -10,6 +10,8 @@ export interface SlicedRoundOptions<T> {
   items: () => Iterable<T>;
   /** Visits one item; must not throw (a throw would end the slice early). */
   visit: (item: T) => void;
+  /** Called as each tick begins, before its visits. */
+  startSlice?: () => void;
 }
 
 /** Starts the rounds; the returned function stops them. */
@@ -23,6 +25,7 @@ export function everyInSlices<T>(options: SlicedRoundOptions<T>): () => void {
       next = 0;
       perSlice = Math.ceil(round.length / options.slices);
     }
+    options.startSlice?.();
     const end = Math.min(round.length, next + perSlice);
     for (; next < end; next++) options.visit(round[next]!);
   }, options.everyMs / options.slices);

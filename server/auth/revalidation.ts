@@ -35,17 +35,12 @@ export const REVALIDATE_SLICES = 20;
 export function revalidateInSlices<T>(options: RevalidationOptions<T>): () => void {
   const everyMs = options.everyMs ?? REVALIDATE_MS;
   const slices = options.slices ?? REVALIDATE_SLICES;
-  // A verdict is reused for one slice's length at most: it never delays an ending by more.
-  const reuseMs = everyMs / slices;
+  // A verdict is reused within one slice only (a slice runs at once), so it never delays an
+  // ending. A window measured by the clock could close between two of one person's connections
+  // on a busy machine and check that person twice.
   let verdicts = new Map<string, boolean>();
-  let verdictsFrom = 0;
   const check = (connection: T): boolean => {
     const key = options.signIn?.(connection);
-    const now = Date.now();
-    if (now - verdictsFrom >= reuseMs) {
-      verdicts = new Map();
-      verdictsFrom = now;
-    }
     const known = key === undefined ? undefined : verdicts.get(key);
     if (known !== undefined) return known;
     let valid = true;
@@ -62,6 +57,7 @@ export function revalidateInSlices<T>(options: RevalidationOptions<T>): () => vo
     everyMs,
     slices,
     items: options.connections,
+    startSlice: () => (verdicts = new Map()),
     visit: (connection) => {
       if (options.isOpen(connection) && !check(connection)) options.end(connection);
     },
