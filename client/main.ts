@@ -8,11 +8,18 @@ import './styles.css';
 
 installTestHook();
 
-// A room page starts its flow (socket, media join) now, while its components still download.
+// A room page starts its flow (socket, media join) before the app mounts, so its socket is
+// already connecting while the page renders and its components download.
 const roomParticipant = participantFromPath(window.location.pathname, 'room');
-if (roomParticipant) void import('./lib/room-flow.svelte.ts').then(({ roomFlow }) => roomFlow(roomParticipant));
+const roomFlowStarted = roomParticipant
+  ? import('./lib/room-flow.svelte.ts').then(
+      ({ roomFlow }) => void roomFlow(roomParticipant),
+      // Not loaded: the room page itself shows why (it imports the flow again).
+      () => undefined,
+    )
+  : Promise.resolve();
 
 const target = document.getElementById('app');
 if (!target) throw new Error('#app element missing');
 
-export default mount(App, { target });
+void roomFlowStarted.then(() => mount(App, { target }));

@@ -385,6 +385,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     cookieSecure: config.cookieSecure,
     health,
     routerRtpCapabilities: () => rooms.routerRtpCapabilities(),
+    noticesAccepted: (participant) => privacy.acceptedCurrent(participant),
     log,
   });
   const server = http.createServer(app);

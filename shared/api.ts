@@ -32,6 +32,9 @@ export interface PageBoot {
   /** The media router's RTP capabilities (the same for every room): the page loads its
    *  mediasoup device while its socket connects, and asks to receive in its join. */
   routerRtpCapabilities?: unknown;
+  /** They have accepted the current privacy and recording notices: the page goes straight on,
+   *  without asking first (the server still refuses the room to anyone who has not). */
+  noticesAccepted?: boolean;
 }
 
 export const PAGE_BOOT_ELEMENT_ID = 'simstudio-boot';

@@ -1,5 +1,5 @@
 // The room page's flow: who am I → the page's one signalling socket (the day, the clock,
-// presence) → privacy and recording notices → device check (candidates and actors) → the room. The entry script starts it
+// presence) → privacy and recording notices (skipped when the page says they are accepted) → device check (candidates and actors) → the room. The entry script starts it
 // before the room's components have downloaded (client/main.ts), so nothing on the way to the
 // first picture waits for them: "who am I" is in the page the server sent (PageBoot; GET
 // /api/me only when it is not), the socket opens at once, and people who only watch join the
@@ -22,6 +22,8 @@ export class RoomFlow {
   #media: Promise<MediaModule> | null = null;
   /** From the page (PageBoot): lets the media join receive in its first request. */
   #routerRtpCapabilities: unknown;
+  /** From the page (PageBoot): the current notices are accepted, so they are not asked for again. */
+  #noticesAccepted = false;
   #closed = false;
 
   constructor(participantId: string) {
@@ -37,6 +39,7 @@ export class RoomFlow {
     app.setPhase('loading');
     const boot = pageBoot(this.participantId);
     this.#routerRtpCapabilities = boot?.routerRtpCapabilities;
+    this.#noticesAccepted = boot?.noticesAccepted === true;
     if (boot) this.#signedIn(boot.me);
     else void this.#loadMe();
   }
@@ -112,8 +115,11 @@ export class RoomFlow {
     app.setMe(me);
     document.title = `${me.sessionTitle} — SimStudio`;
     this.#openConnection(me);
-    // The privacy and recording notices come first (client/prejoin/ConsentNotices.svelte).
+    // The privacy and recording notices come first (client/prejoin/ConsentNotices.svelte),
+    // unless the page says they are accepted already: then someone who only watches joins the
+    // media now, before the room's components have even downloaded.
     app.setPhase('notices');
+    if (this.#noticesAccepted) this.noticesAccepted();
   }
 
   /** The current notices are accepted: on to the device check, or (watching only) the room. */

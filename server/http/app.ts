@@ -28,6 +28,8 @@ export interface HttpDeps {
   health: () => HealthResponse;
   /** For the room page's PageBoot (see RoomRegistry.routerRtpCapabilities). */
   routerRtpCapabilities: () => Promise<unknown>;
+  /** For the room page's PageBoot: whether the current notices are accepted (PrivacyNotices.acceptedCurrent). */
+  noticesAccepted: (participant: Participant) => boolean;
   /** Further /api routes (the assessment day's). */
   extraApi?: express.Router;
   /** The name shown for a staff desk's organisation. */
@@ -166,7 +168,8 @@ export function createHttpApp(deps: HttpDeps): express.Express {
       if (signedIn?.ok && !ROOM_ROLES.has(signedIn.participant.role)) return res.redirect(303, landingPath(signedIn.participant));
       // Without the capabilities the page still works: it learns them from its join, a step later.
       const routerRtpCapabilities = me ? await deps.routerRtpCapabilities().catch(() => undefined) : undefined;
-      sendPage(res, pages.roomPage(me ? { me, ...(routerRtpCapabilities ? { routerRtpCapabilities } : {}) } : null));
+      const noticesAccepted = signedIn?.ok === true && deps.noticesAccepted(signedIn.participant);
+      sendPage(res, pages.roomPage(me ? { me, noticesAccepted, ...(routerRtpCapabilities ? { routerRtpCapabilities } : {}) } : null));
     });
     app.get(['/', '/studio/:participantId', '/playback/:participantId', '/moderation/:participantId', '/analytics/:participantId', '/calibration/:participantId', '/signin', '/staff'], (_req, res) => sendPage(res, pages.indexHtml));
   } else {

@@ -98,6 +98,11 @@ export class PrivacyNotices {
     return answer;
   }
 
+  /** Whether they have accepted the current versions of both notices (the notices page is then skipped). */
+  acceptedCurrent(participant: Participant): boolean {
+    return this.statusOf(this.deps.repo.latest(participant.id), this.currentVersions(this.organisation(participant))) === 'accepted';
+  }
+
   /** Why this participant may not join the room now, or undefined when they may. */
   admission(participant: Participant): ProtocolFailure | undefined {
     if (!ROOM_ROLES.has(participant.role) || ParticipantAuth.isDesk(participant)) return undefined;

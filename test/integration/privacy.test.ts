@@ -3,6 +3,7 @@
 // the current versions (a client that skips the page included), a decline can be changed, a new
 // version asks again, and nothing of one organisation's notices or answers reaches another.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PAGE_BOOT_ELEMENT_ID, type PageBoot } from '../../shared/api.ts';
 import { CLOSE_CODES, sheetDocName } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { NoticeVersion, OrganisationNotices, ParticipantNotices, SessionNoticeAnswers } from '../../shared/privacy.ts';
@@ -56,6 +57,17 @@ async function join(who: Participant): Promise<{ ok: boolean; code?: string; mes
   return reply.ok ? { ok: true } : { ok: false, code: reply.error.code, message: reply.error.message };
 }
 
+/** What the room page the server sends says of the notices (PageBoot): accepted, so not asked again. */
+async function pageSaysAccepted(who: Participant): Promise<boolean | undefined> {
+  const res = await fetch(`${studio.baseUrl}/room/${who.id}`, { headers: { cookie: await cookieOf(who) } });
+  expect(res.status).toBe(200);
+  const boot = new RegExp(`<script type="application/json" id="${PAGE_BOOT_ELEMENT_ID}">(.*?)</script>`, 's').exec(await res.text());
+  if (!boot) throw new Error('the room page carries no boot data (is the client built?)');
+  const parsed = JSON.parse(boot[1]!) as PageBoot;
+  expect(parsed.me.participantId).toBe(who.id);
+  return parsed.noticesAccepted;
+}
+
 const answer = async (who: Participant, decision: 'accepted' | 'declined'): Promise<number> => answerNotices(studio.baseUrl, who.id, await cookieOf(who), decision);
 const auditActions = (who: Participant): Array<{ action: string; detail: Record<string, unknown> }> =>
   studio.audit
@@ -100,6 +112,7 @@ describe('privacy and recording notices', () => {
     expect(closed.code).toBe(CLOSE_CODES.Forbidden);
     expect(closed.reason).toBe(UNANSWERED_MESSAGE.slice(0, 120));
     expect(await statusOf(candidate)).toEqual({ status: 'not-answered', at: null });
+    expect(await pageSaysAccepted(candidate)).toBe(false);
   });
 
   it('stores and audits a decline; the join stays refused and the coordinator sees when', async () => {
@@ -116,6 +129,7 @@ describe('privacy and recording notices', () => {
     // The page shows the decline back, so they can change their mind.
     const notices = (await call(candidate, 'GET', '/privacy/notices')).json as ParticipantNotices;
     expect(notices.answer?.decision).toBe('declined');
+    expect(await pageSaysAccepted(candidate)).toBe(false);
   });
 
   it('lets a candidate who declined change their mind: accepted, audited, and joined', async () => {
@@ -124,6 +138,8 @@ describe('privacy and recording notices', () => {
     expect(auditActions(candidate).map((a) => a.action)).toEqual(['privacy.declined', 'privacy.accepted']);
     expect((await statusOf(candidate)).status).toBe('accepted');
     expect(await join(candidate)).toEqual({ ok: true });
+    // The room page now goes straight on: it says so, and asks nothing first.
+    expect(await pageSaysAccepted(candidate)).toBe(true);
   });
 
   it('asks everyone again after a coordinator saves a new version', async () => {
@@ -140,6 +156,7 @@ describe('privacy and recording notices', () => {
 
     expect(await join(candidate)).toEqual({ ok: false, code: 'FORBIDDEN', message: OUTDATED_MESSAGE });
     expect((await statusOf(candidate)).status).toBe('outdated');
+    expect(await pageSaysAccepted(candidate)).toBe(false);
     const notices = (await call(candidate, 'GET', '/privacy/notices')).json as ParticipantNotices;
     expect(notices.answerIsCurrent).toBe(false);
     expect(notices.recording).toEqual({ version: 1, text: text.replace('{organisation}', notices.organisationName) });
@@ -152,6 +169,7 @@ describe('privacy and recording notices', () => {
     expect(await answer(candidate, 'accepted')).toBe(201);
     expect(auditActions(candidate).at(-1)).toEqual({ action: 'privacy.accepted', detail: { privacyVersion: 0, recordingVersion: 1 } });
     expect(await join(candidate)).toEqual({ ok: true });
+    expect(await pageSaysAccepted(candidate)).toBe(true);
 
     // Versions are kept, never changed.
     expect(() => studio.db.prepare("UPDATE privacy_notices SET text = 'changed' WHERE kind = 'recording'").run()).toThrow(/never changes/);
