@@ -6,27 +6,43 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { afterAll, expect, it } from 'vitest';
+import { UpdateWriter } from '../../server/collab/update-writer.ts';
 import { PostgresDatabase } from '../../server/db/postgres/postgres-database.ts';
 import { startPostgresForStudios, testDatabaseUrl, type PostgresCluster } from '../helpers/postgres.ts';
 import { createSession, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio | undefined;
 let cluster: PostgresCluster | undefined;
+let writer: UpdateWriter | undefined;
 afterAll(async () => {
+  await writer?.close();
   await studio?.close();
   cluster?.stop();
 });
 
 it('keeps serving across a restart of PostgreSQL, with nothing stored lost', { timeout: 180_000 }, async () => {
   cluster = startPostgresForStudios();
-  studio = await startTestStudio({ databaseUrl: cluster.url('simstudio_template') });
+  const url = cluster.url('simstudio_template');
+  studio = await startTestStudio({ databaseUrl: url });
   const before = createSession(studio);
+  // The collaboration log's writer thread has a connection of its own.
+  writer = new UpdateWriter({ engine: 'postgres', url });
+  const update = new Uint8Array([1, 2, 3]);
+  await writer.write([{ doc: 'before-restart', update }]);
   cluster.restart();
   // The connection the studio held is gone; the next statements open a new one.
   await expect.poll(async () => (await fetch(`${studio!.baseUrl}/api/health`)).status, { timeout: 60_000 }).toBe(200);
   const after = createSession(studio);
   expect(studio.sessions.getSession(before.sessionId)?.title).toBe('Open room');
   expect(studio.sessions.getSession(after.sessionId)?.title).toBe('Open room');
+  // The writer's connection was lost too: an append fails at most once, then it connects again.
+  const appended = await writer.write([{ doc: 'after-restart', update }]).then(
+    () => true,
+    () => false,
+  );
+  if (!appended) await writer.write([{ doc: 'after-restart', update }]);
+  const docs = studio.db.prepare("SELECT doc FROM collab_updates WHERE doc LIKE '%-restart' ORDER BY id").all() as Array<{ doc: string }>;
+  expect(docs.map((d) => d.doc)).toEqual(['before-restart', 'after-restart']);
 });
 
 it("starts the connection's thread again if it ended, and the transaction it held is gone", async () => {
