@@ -7,8 +7,14 @@
 // audit row), the day stays where it was for everyone, the runner retries with backoff and an
 // alert stands on the coordinator's board until the transition is stored. Retrying recomputes
 // the same transition from the same stored record, so it is applied exactly once, never skipped.
-import { storageErrorText } from '../db/engine.ts';
+//
+// A transition is stored only on top of the stored day it was computed from (PlansRepo.
+// saveTransition). Another process that runs the same day (a second studio node on the same
+// database) may have stored it first: then this one reads the day again and announces what is
+// stored, never a second copy of the transition or its audit row.
 import { EventEmitter } from 'node:events';
+import { storageErrorText } from '../db/engine.ts';
+import { ProtocolFailure } from '../../shared/errors.ts';
 import type { BoardAlert } from '../../shared/api.ts';
 import type { DayControl, PhaseSpec } from '../../shared/assessment.ts';
 import type { Participant } from '../../shared/domain.ts';
@@ -26,6 +32,13 @@ const RETRY_MAX_MS = 30_000;
 
 export function retryDelayMs(attempts: number): number {
   return Math.min(RETRY_FIRST_MS * 2 ** Math.max(0, attempts - 1), RETRY_MAX_MS);
+}
+
+/** The stored day is not the one a transition was computed from: it moved elsewhere. */
+class DayMovedElsewhere extends ProtocolFailure {
+  constructor() {
+    super('CONFLICT', 'the day was changed elsewhere at the same moment; nothing was changed');
+  }
 }
 
 interface RunnerEvents {
@@ -89,13 +102,24 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
   /** Applies a control action (throws a typed CONFLICT when it is out of order, and the
    *  database's error when it cannot be stored: then nothing changed). */
   control(sessionId: string, actor: Participant, control: DayControl): DayRecord {
+    try {
+      return this.controlOnce(sessionId, actor, control);
+    } catch (error) {
+      if (!(error instanceof DayMovedElsewhere)) throw error;
+      // Judged again against the day as stored (pausing a day paused elsewhere is a CONFLICT).
+      this.reload(sessionId);
+      return this.controlOnce(sessionId, actor, control);
+    }
+  }
+
+  private controlOnce(sessionId: string, actor: Participant, control: DayControl): DayRecord {
     const current = this.get(sessionId);
     if (!current) throw new Error(`session ${sessionId} has no assessment day`);
     const now = this.now();
     // A deadline that passed but is not stored yet (e.g. being retried) is applied first.
     const due = advanceDue(current, now);
     const next = applyControl(due, control, now);
-    this.persist(next, [
+    this.persist(current, next, [
       ...(due !== current ? [timerAudit(current, due)] : []),
       {
         sessionId,
@@ -156,9 +180,10 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     const next = advanceDue(current, this.now());
     if (next !== current) {
       try {
-        this.persist(next, [timerAudit(current, next)]);
+        this.persist(current, next, [timerAudit(current, next)]);
       } catch (error) {
-        this.failed(sessionId, error);
+        if (error instanceof DayMovedElsewhere) this.reloadOrRetry(sessionId, current);
+        else this.failed(sessionId, error);
         return;
       }
       this.applied(next);
@@ -168,12 +193,44 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     this.schedule(current);
   }
 
-  /** One transaction: the new day and its audit rows, or nothing. */
-  private persist(record: DayRecord, audit: AuditInput[]): void {
+  /** One transaction: the new day and its audit rows, or nothing (also when the stored day is no longer `from`). */
+  private persist(from: DayRecord, record: DayRecord, audit: AuditInput[]): void {
     this.plans.atomically(() => {
-      this.plans.saveDay(record);
+      if (!this.plans.saveTransition(from, record)) throw new DayMovedElsewhere();
       for (const entry of audit) this.audit.append(entry);
     });
+  }
+
+  /** The day as stored, remembered, re-armed and announced to this process's listeners. */
+  private reload(sessionId: string): DayRecord | undefined {
+    const stored = this.plans.day(sessionId);
+    if (stored) this.applied(stored);
+    else this.forget(sessionId);
+    return stored;
+  }
+
+  /** A day no longer stored (its session was deleted elsewhere). */
+  private forget(sessionId: string): void {
+    this.days.delete(sessionId);
+    this.failures.delete(sessionId);
+    clearTimeout(this.timers.get(sessionId));
+    this.timers.delete(sessionId);
+  }
+
+  /** A timed transition found the day moved elsewhere: take the stored day (never throws). */
+  private reloadOrRetry(sessionId: string, stale: DayRecord): void {
+    let stored: DayRecord | undefined;
+    try {
+      stored = this.plans.day(sessionId);
+    } catch (error) {
+      this.failed(sessionId, error);
+      return;
+    }
+    // Stored as this process already had it, yet refused: not another runner's doing. Retried
+    // with backoff like any refused transition, never in a tight loop.
+    if (!stored) this.forget(sessionId);
+    else if (sameTimeline(stored, stale)) this.failed(sessionId, new Error('the stored day did not match the day it was computed from'));
+    else this.applied(stored);
   }
 
   /** Stored: now remember, re-arm and announce (a restart never loses a transition anyone has seen). */
@@ -230,6 +287,10 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     timer.unref();
     this.timers.set(sessionId, timer);
   }
+}
+
+function sameTimeline(a: DayRecord, b: DayRecord): boolean {
+  return a.status === b.status && a.phaseIndex === b.phaseIndex && a.phaseStartedAt === b.phaseStartedAt && a.deadline === b.deadline && a.pausedAt === b.pausedAt;
 }
 
 function timerAudit(from: DayRecord, to: DayRecord): AuditInput {

@@ -191,6 +191,37 @@ export class PlansRepo {
       );
   }
 
+  /**
+   * Stores `to` only if the stored day is still `from`, the state it was computed from; false
+   * when another studio process (or node) has moved the day since. Two runners of one day then
+   * store each transition once: the second finds the day moved and reads it again instead.
+   * (The phases are not compared: they change only before the day starts, through saveDay.)
+   */
+  saveTransition(from: DayRecord, to: DayRecord): boolean {
+    const { changes } = this.db
+      .prepare(
+        `UPDATE assessment_days SET status = ?, phases = ?, phase_index = ?, phase_started_at = ?, deadline = ?, paused_at = ?, updated_at = ?
+         WHERE session_id = ? AND status = ? AND phase_index = ? AND phase_started_at IS NOT DISTINCT FROM ?
+           AND deadline IS NOT DISTINCT FROM ? AND paused_at IS NOT DISTINCT FROM ?`,
+      )
+      .run(
+        to.status,
+        JSON.stringify(to.phases),
+        to.phaseIndex,
+        to.phaseStartedAt,
+        to.deadline,
+        to.pausedAt,
+        Date.now(),
+        from.sessionId,
+        from.status,
+        from.phaseIndex,
+        from.phaseStartedAt,
+        from.deadline,
+        from.pausedAt,
+      );
+    return Number(changes) === 1;
+  }
+
   day(sessionId: string): DayRecord | undefined {
     return this.readDays('SELECT * FROM assessment_days WHERE session_id = ?', sessionId)[0];
   }

@@ -1,0 +1,72 @@
+// Two runners of one assessment day on one database, as two studio processes (or nodes) would
+// be: each transition is stored once, with one audit row, whichever runner gets there first;
+// the other reads the day again instead of storing a second copy, and a control judged on a
+// stale copy is judged again on the stored day.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterAll, expect, it } from 'vitest';
+import { DayRunner } from '../../server/assessment/day-runner.ts';
+import { PlansRepo } from '../../server/assessment/plans-repo.ts';
+import { TemplatesRepo } from '../../server/assessment/templates-repo.ts';
+import { loadConfig } from '../../server/config.ts';
+import { openAssessment, openData } from '../../server/studio.ts';
+import { booking, testTemplate } from '../helpers/assessment.ts';
+import { studioEnv } from '../helpers/postgres.ts';
+
+const silent = pino({ level: 'silent' });
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-two-runners-'));
+const config = loadConfig({ ...studioEnv(dataDir) });
+// Two connections to one database: one per studio process.
+const one = openData(config);
+const two = openData(config);
+const runners: DayRunner[] = [];
+afterAll(() => {
+  for (const runner of runners) runner.close();
+  one.db.close();
+  two.db.close();
+});
+
+/** A hard briefing long enough to load the day in both runners before its deadline, then soft phases. */
+const TEMPLATE = testTemplate('two-runners', 'Two runners', 2, [
+  { kind: 'briefing', scenario: 1, durationSeconds: 3, timer: 'hard' },
+  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
+  { kind: 'briefing', scenario: 2, durationSeconds: 600, timer: 'soft' },
+  { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
+  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+]);
+
+it('stores each transition once whichever runner gets there first, and judges a stale control again', { timeout: 60_000 }, async () => {
+  const template = new TemplatesRepo(one.db).saveNewVersion(TEMPLATE);
+  const { sessionId, participants } = openAssessment(one, silent).book(booking(template.id));
+  const lead = participants.find((p) => p.role === 'leadObserver')!;
+  const a = new DayRunner(new PlansRepo(one.db), one.audit, silent);
+  const b = new DayRunner(new PlansRepo(two.db), two.audit, silent);
+  runners.push(a, b);
+  const stored = () => new PlansRepo(one.db).day(sessionId)!;
+  const rows = (action: string) => one.audit.list(sessionId).filter((e) => e.action === action);
+
+  const started = a.control(sessionId, lead, { action: 'start' });
+  // The other runner takes the day up too, and arms its own timer for the same deadline.
+  expect(b.get(sessionId)).toEqual(started);
+
+  // At the deadline both timers fire: the day moves on once.
+  await expect.poll(() => stored().phaseIndex, { timeout: 20_000, interval: 100 }).toBe(1);
+  await expect.poll(() => [a.get(sessionId)!.phaseIndex, b.get(sessionId)!.phaseIndex], { timeout: 10_000, interval: 100 }).toEqual([1, 1]);
+  expect(stored().phaseStartedAt).toBe(started.deadline);
+  expect(rows('day.timer')).toHaveLength(1);
+  expect(rows('day.timer')[0]!.detail).toMatchObject({ fromPhaseIndex: 0, toPhaseIndex: 1 });
+  expect(b.get(sessionId)).toEqual(stored());
+
+  // One pauses; the other, not told, tries to pause too: judged on the stored day, refused.
+  a.control(sessionId, lead, { action: 'pause', reason: 'candidate unwell' });
+  expect(() => b.control(sessionId, lead, { action: 'pause', reason: 'candidate unwell' })).toThrow(/cannot pause while the day is paused/);
+  expect(rows('day.pause')).toHaveLength(1);
+  // It resumes (it has read the stored day); the first, now stale, cannot resume it again.
+  b.control(sessionId, lead, { action: 'resume' });
+  expect(() => a.control(sessionId, lead, { action: 'resume' })).toThrow(/the day is not paused/);
+  expect(rows('day.resume')).toHaveLength(1);
+  expect(stored().status).toBe('running');
+  expect(a.get(sessionId)).toEqual(stored());
+});
