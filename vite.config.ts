@@ -2,11 +2,10 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 
-/** Integration tests of SQLite's own mechanisms: backup and restore of its file, and its file locks. */
+/** Integration tests of SQLite's own mechanism: backup and restore of its file. */
 const SQLITE_ONLY = [
   'test/integration/backup.test.ts',
   'test/integration/backup-refusals.test.ts',
-  'test/integration/hardening-day-timer.test.ts',
 ];
 
 export default defineConfig(({ command }) => ({

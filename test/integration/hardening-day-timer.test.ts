@@ -5,7 +5,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, expect, it } from 'vitest';
@@ -17,17 +16,16 @@ import { loadConfig } from '../../server/config.ts';
 import { openAssessment, openData } from '../../server/studio.ts';
 import { booking, testTemplate } from '../helpers/assessment.ts';
 import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
-import { studioEnv } from '../helpers/postgres.ts';
+import { holdWriteLock, studioEnv } from '../helpers/postgres.ts';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-day-timer-'));
 let server: ServerProcess | undefined;
-let lock: DatabaseSync | undefined;
+let lock: { release(): void } | undefined;
 let socket: Socket<ServerToClientEvents, ClientToServerEvents> | undefined;
 
 afterAll(async () => {
   socket?.disconnect();
-  if (lock?.isTransaction) lock.exec('ROLLBACK');
-  lock?.close();
+  lock?.release();
   if (server) await kill9(server);
 });
 
@@ -57,11 +55,10 @@ it('survives a write lock held across a hard deadline, alerts the board, and app
     if (!res.ok) return undefined;
     return ((await res.json()) as BoardRow[]).find((r) => r.sessionId === sessionId);
   };
-  const stored = () =>
-    data.db.prepare('SELECT phase_index AS phaseIndex, phase_started_at AS phaseStartedAt FROM assessment_days WHERE session_id = ?').get(sessionId) as {
-      phaseIndex: number;
-      phaseStartedAt: number;
-    };
+  const stored = () => {
+    const row = data.db.prepare('SELECT phase_index, phase_started_at FROM assessment_days WHERE session_id = ?').get(sessionId) as { phase_index: number; phase_started_at: number };
+    return { phaseIndex: row.phase_index, phaseStartedAt: row.phase_started_at };
+  };
   const timerRows = () => data.audit.list(sessionId).filter((e) => e.action === 'day.timer');
 
   socket = io(baseUrl, { auth: { participantId: lead.id }, extraHeaders: { cookie: leadCookie }, transports: ['websocket'], reconnection: false, forceNew: true });
@@ -77,8 +74,7 @@ it('survives a write lock held across a hard deadline, alerts the board, and app
   const deadline = started.deadline!;
 
   // A second connection takes the write lock before the deadline and holds it.
-  lock = new DatabaseSync(path.join(dataDir, 'simstudio.db'));
-  lock.exec('BEGIN IMMEDIATE');
+  lock = holdWriteLock(dataDir);
   expect(Date.now()).toBeLessThan(deadline);
 
   // The first attempt waits out the 5 s busy timeout and fails; the board says so, and keeps
@@ -92,7 +88,8 @@ it('survives a write lock held across a hard deadline, alerts the board, and app
   expect((await board())?.day?.phaseIndex).toBe(0); // nobody was told of a transition that is not stored
   expect(seen.every((s) => s.phaseIndex <= 0)).toBe(true); // waiting (-1) on connect, then phase 0
 
-  lock.exec('ROLLBACK');
+  lock.release();
+  lock = undefined;
 
   await expect.poll(() => stored().phaseIndex, { timeout: 60_000, interval: 100 }).toBe(1);
   // At the deadline's time (everyone's clock), not when the retry got through; exactly once.
