@@ -3,6 +3,7 @@
 // signed in with it stops working the moment it is revoked.
 import { randomUUID } from 'node:crypto';
 import type { Database } from '../db/database.ts';
+import { placeHasEnded, type PlaceEndings } from '../db/sessions-repo.ts';
 
 export type LinkCheck = 'ok' | 'revoked' | 'expired' | 'unknown';
 
@@ -68,20 +69,27 @@ export class InviteLinksRepo {
            LEFT JOIN people pe ON pe.id = p.person_id
           WHERE l.id = ? AND l.participant_id = ?`,
       )
-      .get(linkId, participantId) as
-      | { revoked_at: string | null; valid_until: string; replaced_at: string | null; cancelled_at: string | null; no_show_at: string | null; removed_at: string | null }
-      | undefined;
-    if (!row || row.revoked_at || this.now() >= Date.parse(row.valid_until)) return false;
-    return !(row.replaced_at || row.cancelled_at || row.no_show_at || row.removed_at);
+      .get(linkId, participantId) as (LinkValidity & PlaceEndings & { removed_at: string | null }) | undefined;
+    return row !== undefined && this.validity(row) === 'ok' && !placeHasEnded(row) && !row.removed_at;
   }
 
   check(linkId: string, participantId: string): LinkCheck {
     const row = this.db.prepare('SELECT * FROM invite_links WHERE id = ?').get(linkId) as InviteLinkRow | undefined;
     if (!row || row.participant_id !== participantId) return 'unknown';
+    return this.validity(row);
+  }
+
+  /** A link of the participant's own: ended by revocation or by time, or in force. */
+  private validity(row: LinkValidity): Exclude<LinkCheck, 'unknown'> {
     if (row.revoked_at) return 'revoked';
     if (this.now() >= Date.parse(row.valid_until)) return 'expired';
     return 'ok';
   }
+}
+
+interface LinkValidity {
+  revoked_at: string | null;
+  valid_until: string;
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();

@@ -32,6 +32,17 @@ const toParticipant = (r: ParticipantRow): Participant => ({
   ...(r.person_id ? { personId: r.person_id } : {}),
 });
 
+/** What ends a participant's place: swapped out, or the session cancelled or closed as a no-show. */
+export interface PlaceEndings {
+  replaced_at: string | null;
+  cancelled_at: string | null;
+  no_show_at: string | null;
+}
+
+export function placeHasEnded(row: PlaceEndings): boolean {
+  return Boolean(row.replaced_at || row.cancelled_at || row.no_show_at);
+}
+
 export class SessionsRepo {
   private readonly db: Database;
   private readonly people: PeopleRepo;
@@ -136,8 +147,8 @@ export class SessionsRepo {
   placeEnded(participantId: string): boolean {
     const row = this.db
       .prepare('SELECT p.replaced_at, s.cancelled_at, s.no_show_at FROM participants p JOIN sessions s ON s.id = p.session_id WHERE p.id = ?')
-      .get(participantId) as { replaced_at: string | null; cancelled_at: string | null; no_show_at: string | null } | undefined;
-    return Boolean(row && (row.replaced_at || row.cancelled_at || row.no_show_at));
+      .get(participantId) as PlaceEndings | undefined;
+    return row !== undefined && placeHasEnded(row);
   }
 
   /** A new place in an existing session, for the named person (as at booking). */
