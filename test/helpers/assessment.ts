@@ -29,6 +29,17 @@ export function testTemplate(id: string, name: string, scenarioCount: number, ph
   return { id, name, level: 'practitioner', practice: false, scenarioCount, phases };
 }
 
+/** A two-scenario day whose first briefing ends by a hard timer after `seconds`; every later phase waits for the lead. */
+export function hardBriefingThenSoft(id: string, name: string, seconds: number): Omit<Template, 'version'> {
+  return testTemplate(id, name, 2, [
+    { kind: 'briefing', scenario: 1, durationSeconds: seconds, timer: 'hard' },
+    { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
+    { kind: 'briefing', scenario: 2, durationSeconds: 600, timer: 'soft' },
+    { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
+    { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
+  ]);
+}
+
 export function booking(templateId: string, overrides: Partial<BookSession> = {}): BookSession {
   return {
     title: 'Test assessment',

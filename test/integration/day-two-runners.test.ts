@@ -12,7 +12,7 @@ import { PlansRepo } from '../../server/assessment/plans-repo.ts';
 import { TemplatesRepo } from '../../server/assessment/templates-repo.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openAssessment, openData } from '../../server/studio.ts';
-import { booking, testTemplate } from '../helpers/assessment.ts';
+import { booking, hardBriefingThenSoft } from '../helpers/assessment.ts';
 import { studioEnv } from '../helpers/postgres.ts';
 
 const silent = pino({ level: 'silent' });
@@ -29,13 +29,7 @@ afterAll(() => {
 });
 
 /** A hard briefing long enough to load the day in both runners before its deadline, then soft phases. */
-const TEMPLATE = testTemplate('two-runners', 'Two runners', 2, [
-  { kind: 'briefing', scenario: 1, durationSeconds: 3, timer: 'hard' },
-  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
-  { kind: 'briefing', scenario: 2, durationSeconds: 600, timer: 'soft' },
-  { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
-  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-]);
+const TEMPLATE = hardBriefingThenSoft('two-runners', 'Two runners', 3);
 
 it('stores each transition once whichever runner gets there first, and judges a stale control again', { timeout: 60_000 }, async () => {
   const template = new TemplatesRepo(one.db).saveNewVersion(TEMPLATE);

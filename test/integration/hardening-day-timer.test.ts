@@ -14,7 +14,7 @@ import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/pr
 import { TemplatesRepo } from '../../server/assessment/templates-repo.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openAssessment, openData } from '../../server/studio.ts';
-import { booking, testTemplate } from '../helpers/assessment.ts';
+import { booking, hardBriefingThenSoft } from '../helpers/assessment.ts';
 import { cookieFor, freePort, kill9, startServerProcess, type ServerProcess } from '../helpers/server-process.ts';
 import { holdWriteLock, studioEnv } from '../helpers/postgres.ts';
 
@@ -30,13 +30,7 @@ afterAll(async () => {
 });
 
 /** One hard phase (long enough to take the lock before its deadline), then only soft ones. */
-const TEMPLATE = testTemplate('lock-across-deadline', 'Lock across a deadline', 2, [
-  { kind: 'briefing', scenario: 1, durationSeconds: 6, timer: 'hard' },
-  { kind: 'scenario', scenario: 1, durationSeconds: 600, timer: 'soft' },
-  { kind: 'briefing', scenario: 2, durationSeconds: 600, timer: 'soft' },
-  { kind: 'scenario', scenario: 2, durationSeconds: 600, timer: 'soft' },
-  { kind: 'reflectiveConversation', durationSeconds: 600, timer: 'soft' },
-]);
+const TEMPLATE = hardBriefingThenSoft('lock-across-deadline', 'Lock across a deadline', 6);
 
 it('survives a write lock held across a hard deadline, alerts the board, and applies the transition exactly once', { timeout: 120_000 }, async () => {
   const port = await freePort();
