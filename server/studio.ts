@@ -73,6 +73,8 @@ import type { SubjectAccessContributor } from './data-protection/subject-access.
 import { Notifications } from './programme/notifications.ts';
 import { MailTemplates } from './mail/mail-templates.ts';
 import { mailRoutes } from './mail/mail-routes.ts';
+import { DAY_CHANGED_CHANNEL } from './assessment/plans-repo.ts';
+import { listenToPostgres } from './db/postgres/listener.ts';
 import { holdStudioLock } from './backup/studio-lock.ts';
 import { NoticesRepo } from './privacy/notices-repo.ts';
 import { PrivacyNotices } from './privacy/privacy-notices.ts';
@@ -437,6 +439,17 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       .catch((error: unknown) => log.error({ sessionId, err: (error as Error).message }, 'moving people on or off stage failed'));
   });
   assessment.start();
+  // Days changed by another studio process on the same PostgreSQL database reach this one's
+  // people at once, not only when a timer here finds the day moved.
+  const stopDayListener = config.databaseUrl
+    ? listenToPostgres({
+        url: config.databaseUrl,
+        channel: DAY_CHANGED_CHANNEL,
+        onNotify: (sessionId) => assessment.dayChangedElsewhere(sessionId),
+        resync: () => assessment.resyncDays(),
+        log,
+      })
+    : null;
   written.restore();
   recordings.start(assessment);
   dataProtection.start();
@@ -490,6 +503,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       await mailer.close();
       written.close();
       probes.close();
+      await stopDayListener?.();
       assessment.close();
       await collab.close();
       await updateWriter.close();

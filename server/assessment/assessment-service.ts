@@ -90,6 +90,16 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
     this.runner.close();
   }
 
+  /** Another studio process changed this session's day (see PlansRepo.announce). */
+  dayChangedElsewhere(sessionId: string): void {
+    this.runner.refresh(sessionId);
+  }
+
+  /** Every day this process holds, read again (notifications from other processes may be lost). */
+  resyncDays(): void {
+    this.runner.refreshAll();
+  }
+
   /** Books a session: participants, a random scenario draw (avoiding scenarios the candidate
    *  has sat), the plan with adjustments, and a waiting day. All or nothing.
    *  `organisationId`: whose session it is (the booking coordinator's organisation; the

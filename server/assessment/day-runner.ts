@@ -153,6 +153,29 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     return next;
   }
 
+  /**
+   * Another process stored a change of this day (PostgreSQL's notification): a day held here
+   * takes the stored state and announces it; one not held here is read when first used.
+   */
+  refresh(sessionId: string): void {
+    const held = this.days.get(sessionId);
+    if (!held || this.closed) return;
+    const stored = this.plans.day(sessionId);
+    if (!stored) this.forget(sessionId);
+    else if (!sameTimeline(stored, held) || JSON.stringify(stored.phases) !== JSON.stringify(held.phases)) this.applied(stored);
+  }
+
+  /** Every day held here, as stored (notifications may have been missed). */
+  refreshAll(): void {
+    for (const sessionId of [...this.days.keys()]) {
+      try {
+        this.refresh(sessionId);
+      } catch (error) {
+        this.log.warn({ sessionId, err: errorText(error) }, 'reading a day again failed');
+      }
+    }
+  }
+
   /** Faults to show on the live board for this session (empty when all is well). */
   alerts(sessionId: string): BoardAlert[] {
     const failure = this.failures.get(sessionId);

@@ -3,6 +3,7 @@
 import type { Adjustments, DayStatus, PhaseSpec, Template } from '../../shared/assessment.ts';
 import type { Element } from '../../shared/moderation.ts';
 import { transaction, type Database } from '../db/database.ts';
+import { engineOf } from '../db/engine.ts';
 import type { DayRecord } from './day-machine.ts';
 
 export interface SessionPlan {
@@ -27,6 +28,9 @@ interface PlanRow {
   retake_of: string | null;
   retake_element: Element | null;
 }
+
+/** The PostgreSQL channel on which a stored change of a day is announced (its session id). */
+export const DAY_CHANGED_CHANNEL = 'simstudio_day_changed';
 
 const toPlan = (row: PlanRow): SessionPlan => ({
   sessionId: row.session_id,
@@ -189,6 +193,15 @@ export class PlansRepo {
         record.pausedAt,
         Date.now(),
       );
+    this.announce(record.sessionId);
+  }
+
+  /**
+   * Tells the other studio processes on this database that the day changed (PostgreSQL: a
+   * NOTIFY, sent when the transaction commits). SQLite has no such thing; one process serves it.
+   */
+  private announce(sessionId: string): void {
+    if (engineOf(this.db) === 'postgres') this.db.prepare('SELECT pg_notify(?, ?)').get(DAY_CHANGED_CHANNEL, sessionId);
   }
 
   /**
@@ -219,7 +232,9 @@ export class PlansRepo {
         from.deadline,
         from.pausedAt,
       );
-    return Number(changes) === 1;
+    if (Number(changes) !== 1) return false;
+    this.announce(from.sessionId);
+    return true;
   }
 
   day(sessionId: string): DayRecord | undefined {
