@@ -76,6 +76,10 @@ it.each(PINNED_SEEDS)('seed %i: no acknowledged edit is lost across SIGKILLs, an
   const killAt = new Set<number>();
   while (killAt.size < KILLS) killAt.add(5 + Math.floor(random() * (EDITS - 10)));
   const acknowledged = new Map<string, unknown>();
+  /** How much of the writers' work has come back from the server (the sum of its clocks). */
+  const acknowledgedClock = (): number =>
+    clients.reduce((sum, c) => sum + [...Y.decodeStateVector(Y.encodeStateVector(c.serverView)).values()].reduce((a, b) => a + b, 0), 0);
+  let acknowledgedAtLastKill = 0;
 
   for (let edit = 0; edit < EDITS; edit++) {
     const who = Math.floor(random() * writers.length);
@@ -84,6 +88,11 @@ it.each(PINNED_SEEDS)('seed %i: no acknowledged edit is lost across SIGKILLs, an
     clients[who]!.ydoc.getMap('ratings').set(key, 1 + Math.floor(random() * 4));
     await new Promise((r) => setTimeout(r, Math.floor(random() * 15)));
     if (killAt.has(edit)) {
+      // A kill proves something only if some of the work since the last one was acknowledged:
+      // on a loaded machine that can take a while, so wait for it (what is still in flight at
+      // the kill is whatever the seed's timing left).
+      await expect.poll(acknowledgedClock, { timeout: 30_000, interval: 10 }).toBeGreaterThan(acknowledgedAtLastKill);
+      acknowledgedAtLastKill = acknowledgedClock();
       // Whatever any client has seen come back from the server must survive this.
       const ackedVectors = clients.map((c) => Y.decodeStateVector(Y.encodeStateVector(c.serverView)));
       for (const c of clients) for (const [k, v] of Object.entries(ratings(c.serverView))) acknowledged.set(k, v);
@@ -118,7 +127,8 @@ it.each(PINNED_SEEDS)('seed %i: no acknowledged edit is lost across SIGKILLs, an
   const final = Object.assign({}, ...(await serverSheets()).map(ratings)) as Record<string, unknown>;
   for (const key of acknowledged.keys()) expect(final).toHaveProperty([key]);
   expect(Object.keys(final).filter((k) => k.endsWith('kss-10')).length).toBeGreaterThan(0);
-  expect(acknowledged.size).toBeGreaterThan(10);
+  // Every kill came after acknowledged work (the wait above); some of it named entries.
+  expect(acknowledged.size).toBeGreaterThan(0);
   for (const c of clients) c.close();
   data.db.close();
 }, 120_000);
