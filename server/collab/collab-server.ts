@@ -158,8 +158,17 @@ class SharedDoc {
   uncommitted = 0;
   /** Bytes of those updates (a size cap must count them too). */
   uncommittedBytes = 0;
-  /** Sends of document content held until the uncommitted updates are stored. */
-  private held: Array<() => void> = [];
+  /** Updates accepted so far, and how many of them are stored (batches are stored in order). */
+  private acceptedCount = 0;
+  private storedCount = 0;
+  /**
+   * Sends held until what they carry is stored, in the order they were asked for: an update's
+   * broadcast until that update is (`after`: its number), anything that encodes the document as
+   * it is then (a sync reply, a greeting) until all is (`after`: null). Holding every send until
+   * nothing at all was uncommitted starved readers while a writer kept typing faster than the
+   * database committed: no edit reached them until the writer paused.
+   */
+  private held: Array<{ after: number | null; send: () => void }> = [];
 
   constructor(name: string, target: CollabTarget, ydoc: Y.Doc, pendingUpdates: number) {
     this.name = name;
@@ -171,7 +180,8 @@ class SharedDoc {
     this.awareness.setLocalState(null);
     ydoc.on('update', (update: Uint8Array) => {
       const message = encodeSync(SYNC_UPDATE, update);
-      this.deliver(() => {
+      // The update itself was counted as accepted before it was applied (see `accepted`).
+      this.hold(this.acceptedCount, () => {
         for (const c of this.connections) if (c.sees) send(c.ws, message);
       });
     });
@@ -182,21 +192,38 @@ class SharedDoc {
     });
   }
 
-  /** Runs `send` now, or once what the document holds is durable. */
+  /** Runs `send` (which encodes the document as it is then) now, or once all it holds is durable. */
   deliver(send: () => void): void {
-    if (this.uncommitted > 0) this.held.push(send);
-    else send();
+    this.hold(null, send);
   }
 
-  /** The uncommitted updates were stored: release what waited for them. */
+  /** An update is about to be applied; it is stored later, with its batch. */
+  accepted(bytes: number): void {
+    this.acceptedCount++;
+    this.uncommitted++;
+    this.uncommittedBytes += bytes;
+  }
+
+  /** The oldest `count` uncommitted updates were stored: release what waited for them. */
   committed(count: number, bytes: number): void {
+    this.storedCount += count;
     this.uncommitted -= count;
     this.uncommittedBytes -= bytes;
     this.updatesSinceCompaction += count;
-    if (this.uncommitted > 0) return;
-    const held = this.held;
-    this.held = [];
-    for (const send of held) send();
+    let released = 0;
+    while (released < this.held.length && this.durable(this.held[released]!.after)) released++;
+    const ready = this.held.splice(0, released);
+    for (const { send } of ready) send();
+  }
+
+  private hold(after: number | null, send: () => void): void {
+    // Behind anything already held, so that each connection gets its messages in order.
+    if (this.held.length === 0 && this.durable(after)) send();
+    else this.held.push({ after, send });
+  }
+
+  private durable(after: number | null): boolean {
+    return after === null ? this.uncommitted === 0 : this.storedCount >= after;
   }
 }
 
@@ -355,8 +382,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
 
   /** An accepted update: applied now, stored with its batch, sent once stored. */
   const accept = (doc: SharedDoc, update: Uint8Array, origin: Connection): void => {
-    doc.uncommitted++;
-    doc.uncommittedBytes += update.byteLength;
+    doc.accepted(update.byteLength);
     batch.push({ doc, update });
     Y.applyUpdate(doc.ydoc, update, origin);
     if (doc.uncommittedBytes >= COMMIT_AT_BYTES) commit();
