@@ -107,7 +107,7 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     } catch (error) {
       if (!(error instanceof DayMovedElsewhere)) throw error;
       // Judged again against the day as stored (pausing a day paused elsewhere is a CONFLICT).
-      this.reload(sessionId);
+      this.takeStored(sessionId);
       return this.controlOnce(sessionId, actor, control);
     }
   }
@@ -158,11 +158,7 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
    * takes the stored state and announces it; one not held here is read when first used.
    */
   refresh(sessionId: string): void {
-    const held = this.days.get(sessionId);
-    if (!held || this.closed) return;
-    const stored = this.plans.day(sessionId);
-    if (!stored) this.forget(sessionId);
-    else if (!sameTimeline(stored, held) || JSON.stringify(stored.phases) !== JSON.stringify(held.phases)) this.applied(stored);
+    if (this.days.has(sessionId) && !this.closed) this.takeStored(sessionId);
   }
 
   /** Every day held here, as stored (notifications may have been missed). */
@@ -205,7 +201,7 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
       try {
         this.persist(current, next, [timerAudit(current, next)]);
       } catch (error) {
-        if (error instanceof DayMovedElsewhere) this.reloadOrRetry(sessionId, current);
+        if (error instanceof DayMovedElsewhere) this.afterMovedElsewhere(sessionId);
         else this.failed(sessionId, error);
         return;
       }
@@ -224,12 +220,17 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     });
   }
 
-  /** The day as stored, remembered, re-armed and announced to this process's listeners. */
-  private reload(sessionId: string): DayRecord | undefined {
+  /** The day as stored, taken (remembered, re-armed, announced) if it differs from the one held here. */
+  private takeStored(sessionId: string): 'gone' | 'unchanged' | 'taken' {
     const stored = this.plans.day(sessionId);
-    if (stored) this.applied(stored);
-    else this.forget(sessionId);
-    return stored;
+    if (!stored) {
+      this.forget(sessionId);
+      return 'gone';
+    }
+    const held = this.days.get(sessionId);
+    if (held && sameDay(stored, held)) return 'unchanged';
+    this.applied(stored);
+    return 'taken';
   }
 
   /** A day no longer stored (its session was deleted elsewhere). */
@@ -241,19 +242,14 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
   }
 
   /** A timed transition found the day moved elsewhere: take the stored day (never throws). */
-  private reloadOrRetry(sessionId: string, stale: DayRecord): void {
-    let stored: DayRecord | undefined;
+  private afterMovedElsewhere(sessionId: string): void {
     try {
-      stored = this.plans.day(sessionId);
+      // Stored as this process already had it, yet refused: not another runner's doing.
+      // Retried with backoff like any refused transition, never in a tight loop.
+      if (this.takeStored(sessionId) === 'unchanged') this.failed(sessionId, new Error('the stored day did not match the day it was computed from'));
     } catch (error) {
       this.failed(sessionId, error);
-      return;
     }
-    // Stored as this process already had it, yet refused: not another runner's doing. Retried
-    // with backoff like any refused transition, never in a tight loop.
-    if (!stored) this.forget(sessionId);
-    else if (sameTimeline(stored, stale)) this.failed(sessionId, new Error('the stored day did not match the day it was computed from'));
-    else this.applied(stored);
   }
 
   /** Stored: now remember, re-arm and announce (a restart never loses a transition anyone has seen). */
@@ -312,8 +308,15 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
   }
 }
 
-function sameTimeline(a: DayRecord, b: DayRecord): boolean {
-  return a.status === b.status && a.phaseIndex === b.phaseIndex && a.phaseStartedAt === b.phaseStartedAt && a.deadline === b.deadline && a.pausedAt === b.pausedAt;
+function sameDay(a: DayRecord, b: DayRecord): boolean {
+  return (
+    a.status === b.status &&
+    a.phaseIndex === b.phaseIndex &&
+    a.phaseStartedAt === b.phaseStartedAt &&
+    a.deadline === b.deadline &&
+    a.pausedAt === b.pausedAt &&
+    JSON.stringify(a.phases) === JSON.stringify(b.phases)
+  );
 }
 
 function timerAudit(from: DayRecord, to: DayRecord): AuditInput {
