@@ -62,14 +62,23 @@ it('keeps one clean timeline through a pause and a sender restart', async () => 
   };
   const video = await track('video', 2222);
   const audio = await track('audio', 3333);
+  let complaints = '';
   const send = (): ChildProcess => {
     const sender = spawn('ffmpeg', [
       '-v', 'error', '-re', '-i', clip,
       '-map', '0:v:0', '-c', 'copy', '-ssrc', String(video.ssrc), '-payload_type', String(video.pt), '-f', 'rtp', video.url,
       '-map', '0:a:0', '-c', 'copy', '-ssrc', String(audio.ssrc), '-payload_type', String(audio.pt), '-f', 'rtp', audio.url,
-    ], { stdio: 'ignore' });
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    sender.stderr!.on('data', (chunk: Buffer) => (complaints += chunk.toString()));
     senders.push(sender);
     return sender;
+  };
+  /** Kills a sender and waits until it is gone: until then it holds the ports the next one needs. */
+  const stop = async (sender: ChildProcess): Promise<void> => {
+    if (sender.exitCode !== null || sender.signalCode !== null) return;
+    const gone = new Promise((r) => sender.once('exit', r));
+    sender.kill('SIGKILL');
+    await gone;
   };
   let sender = send();
 
@@ -101,9 +110,11 @@ it('keeps one clean timeline through a pause and a sender restart', async () => 
 
   // The sender restarts: new random timestamps and sequence numbers.
   const restartedAt = now();
-  sender.kill('SIGKILL');
+  await stop(sender);
   sender = send();
-  await pollUntil('the restart seen', 10_000, async () => (tap.tracks.get('video')?.clock.restarts ?? 0) >= 1 && (tap.tracks.get('audio')?.clock.restarts ?? 0) >= 1);
+  await pollUntil(`the restart seen (sender said: ${complaints || 'nothing'})`, 20_000, async () => (tap.tracks.get('video')?.clock.restarts ?? 0) >= 1 && (tap.tracks.get('audio')?.clock.restarts ?? 0) >= 1);
+  // The new sender's start-up is the machine's to take (slow when busy); what follows is ours.
+  const restartSeenAt = now();
   await wait(3000);
   const stoppedAt = now();
   await recorder.stop();
@@ -115,18 +126,18 @@ it('keeps one clean timeline through a pause and a sender restart', async () => 
   const big = (times: number[]): string => times.slice(1).flatMap((t, i) => (t - times[i]! > 0.3 ? [`${times[i]!.toFixed(2)}→${t.toFixed(2)}`] : [])).join(' ');
   process.stdout.write(`[timeline] video ${v[0]}…${v.at(-1)} gaps ${big(v)}; audio ${a[0]}…${a.at(-1)} gaps ${big(a)}\n`);
   for (const times of [v, a]) expect(times.every((t, i) => i === 0 || t > times[i - 1]!), 'times only increase').toBe(true);
-  // The pause is where it happened, as long as it was; the restart costs the sender's start-up,
-  // and for the picture up to a second more (the media server drops the first packets of a
-  // renumbered stream, and this sender's next keyframe is a second away).
+  // The pause is where it happened, as long as it was; the restart costs the sender's start-up
+  // (until the restart was seen), and for the picture up to a second more (the media server drops
+  // the first packets of a renumbered stream, and this sender's next keyframe is a second away).
   const gapsOf = (times: number[]) => times.slice(1).map((t, i) => ({ from: times[i]!, to: t })).filter((g) => g.to - g.from > 0.3);
-  for (const [name, times, restartCost] of [['video', v, 2.2], ['audio', a, 1.2]] as const) {
+  for (const [name, times, afterSeen] of [['video', v, 1.2], ['audio', a, 0.3]] as const) {
     const long = gapsOf(times);
     const pause = long.find((g) => Math.abs(g.from - pausedAt) < 0.6);
     expect(pause, `${name}: the pause at ${pausedAt.toFixed(2)} s (gaps ${JSON.stringify(long)})`).toBeDefined();
     expect(Math.abs(pause!.to - resumedAt), `${name}: media again at the resume`).toBeLessThan(1.2);
     for (const g of long.filter((x) => x !== pause)) {
       expect(Math.abs(g.from - restartedAt), `${name}: a gap at ${g.from} s that is not the restart`).toBeLessThan(0.6);
-      expect(g.to - g.from, `${name}: the restart's gap`).toBeLessThan(restartCost);
+      expect(g.to, `${name}: media again after the restart (seen at ${restartSeenAt.toFixed(2)} s)`).toBeLessThan(restartSeenAt + afterSeen);
     }
     expect(Math.abs(times.at(-1)! - stoppedAt), `${name}: ends at the stop`).toBeLessThan(0.5);
     expect(times.filter((t) => t > stoppedAt - 2.5).length, `${name}: media after the restart`).toBeGreaterThan(name === 'video' ? 50 : 100);
