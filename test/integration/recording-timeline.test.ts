@@ -5,6 +5,7 @@
 // SimStudio's recorder. The file decodes without a word, each track's times only increase, the
 // pause shows as a pause, and the restart neither jumps the timeline nor loses what follows.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +28,25 @@ afterAll(() => {
   worker?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/** An even UDP port that is free on 127.0.0.1, with the odd one after it (RTP and RTCP). */
+async function freeUdpPair(): Promise<number> {
+  const bind = (port: number) =>
+    new Promise<dgram.Socket | null>((resolve) => {
+      const socket = dgram.createSocket('udp4');
+      socket.once('error', () => resolve(null));
+      socket.bind(port, '127.0.0.1', () => resolve(socket));
+    });
+  for (;;) {
+    const first = await bind(0);
+    if (!first) continue;
+    const port = first.address().port;
+    const second = port % 2 === 0 && port < 65535 ? await bind(port + 1) : null;
+    first.close();
+    second?.close();
+    if (second) return port;
+  }
+}
 
 /** Packet times (s) of one stream of a file. */
 function packetTimes(file: string, stream: 'v:0' | 'a:0'): number[] {
@@ -55,8 +75,9 @@ it('keeps one clean timeline through a pause and a sender restart', async () => 
       },
     });
     // A fixed source port: the transport takes media from the address it first heard (comedia),
-    // so the restarted sender must send from the same one.
-    const from = 40_000 + 2 * Math.floor(Math.random() * 4000) + (kind === 'video' ? 0 : 10_000);
+    // so the restarted sender must send from the same one. The system picks it (a port of its
+    // own choosing could be held by a media server of a test running beside this one).
+    const from = await freeUdpPair();
     const rtcp = transport.rtcpTuple?.localPort ?? transport.tuple.localPort + 1;
     return { transport, producer, pt, ssrc, url: `rtp://127.0.0.1:${transport.tuple.localPort}?rtcpport=${rtcp}&localrtpport=${from}&localrtcpport=${from + 1}&pkt_size=1200` };
   };
