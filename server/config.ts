@@ -19,6 +19,11 @@ const EnvSchema = z.object({
     .trim()
     .refine((v) => v === '' || /^postgres(ql)?:\/\//.test(v), 'DATABASE_URL must be a postgres:// (or postgresql://) URL')
     .optional(),
+  REDIS_URL: z
+    .string()
+    .trim()
+    .refine((v) => v === '' || /^rediss?:\/\//.test(v), 'REDIS_URL must be a redis:// (or rediss://) URL')
+    .optional(),
   SIMSTUDIO_SECRET: z.string().min(32, 'SIMSTUDIO_SECRET must be at least 32 characters').optional(),
   SIMSTUDIO_INVITE_TTL_HOURS: z.coerce.number().positive().default(24 * 14),
   /** Invite links last until the day's end plus this many days (candidates read their result). */
@@ -88,6 +93,8 @@ export interface Config {
   dataDir: string;
   /** PostgreSQL connection URL; undefined: the embedded SQLite database in the data directory. */
   databaseUrl: string | undefined;
+  /** Redis connection URL, for several studio nodes (server/cluster/); undefined: one process. */
+  redisUrl: string | undefined;
   secret: string | undefined;
   /** Base64 recording master key; undefined: keys/recording-master.key in the data directory. */
   recordingKey: string | undefined;
@@ -140,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     publicUrl: e.SIMSTUDIO_PUBLIC_URL?.replace(/\/$/, ''),
     dataDir: path.resolve(e.SIMSTUDIO_DATA_DIR),
     databaseUrl: e.DATABASE_URL || undefined,
+    redisUrl: e.REDIS_URL || undefined,
     secret: e.SIMSTUDIO_SECRET,
     recordingKey: e.SIMSTUDIO_RECORDING_KEY?.trim() || undefined,
     inviteTtlSeconds: Math.round(e.SIMSTUDIO_INVITE_TTL_HOURS * 3600),

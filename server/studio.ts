@@ -35,6 +35,7 @@ import { ModerationService } from './moderation/moderation-service.ts';
 import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
+import { connectRedis } from './cluster/redis-link.ts';
 import { AssessmentService } from './assessment/assessment-service.ts';
 import { ScenarioBank } from './assessment/scenario-bank.ts';
 import { TemplatesRepo } from './assessment/templates-repo.ts';
@@ -96,8 +97,8 @@ export interface Studio {
   assessment: AssessmentService;
   bank: ScenarioBank;
   templates: TemplatesRepo;
-  /** Participants of a session with a live connection now. */
-  connectedParticipantIds(sessionId: string): Set<string>;
+  /** Participants of a session with a live connection now (on any studio node, with Redis). */
+  connectedParticipantIds(sessionId: string): Promise<Set<string>>;
   collab: CollabServer;
   written: WrittenExercise;
   recordings: RecordingService;
@@ -180,6 +181,9 @@ export function baseUrlFor(config: Config, port: number): string {
 }
 
 export async function startStudio(config: Config, log: Logger = createLogger(config.logLevel)): Promise<Studio> {
+  // Several studio nodes share Socket.IO's channels through Redis (one process needs none): an
+  // unreachable Redis stops the start here, before anything is opened.
+  const redis = config.redisUrl ? await connectRedis(config.redisUrl, log) : null;
   const { db, sessions, audit, tokens, invites } = openData(config);
   // `npm run restore` refuses to swap the data directory while this is held.
   const studioLock = holdStudioLock(config.dataDir);
@@ -191,6 +195,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     checkRecordingKey(db, recordingKey);
   } catch (error) {
     db.close();
+    await redis?.close();
     throw error;
   }
   const bank = new ScenarioBank(db);
@@ -247,7 +252,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   let baseUrl = '';
   /** Origins whose pages may open WebSockets; known once the port is (set after listen). */
   let allowedOrigins: readonly string[] = [];
-  const connections = { ids: (_sessionId: string): Set<string> => new Set<string>() };
+  // Set once the signalling server exists (it is created after the HTTP routes).
+  const connections = { bySession: async (_ids: readonly string[]): Promise<Map<string, Set<string>>> => new Map() };
   // The rubric as it stands: each document live while anyone has it open, else from the store.
   let liveDoc: (name: string) => Y.Doc | undefined = () => undefined;
   const rubricDoc = rubricViews(docStore, sessions, (name) => liveDoc(name));
@@ -306,7 +312,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       audit,
       people: (organisationId) => people.list(organisationId),
       baseUrl: () => baseUrl,
-      connectedParticipantIds: (sessionId) => connections.ids(sessionId),
+      connectedBySession: (sessionIds) => connections.bySession(sessionIds),
       testCalls: (sessionId) => testCalls.latestInSession(sessionId),
       written,
       recordings: () => recordings,
@@ -391,6 +397,18 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     log,
   });
   const server = http.createServer(app);
+  /**
+   * A candidate connected during a scenario is on stage in it. Each studio node records its own
+   * connections, at once (every node hears of a day's change), so the phase is the one they saw.
+   */
+  const noteOnStage = (sessionId: string): void => {
+    try {
+      const here = signalling.localParticipantIds(sessionId);
+      assessment.noteOnStage(sessionId, (id) => here.has(id));
+    } catch (error) {
+      log.error({ sessionId, err: (error as Error).message }, 'recording who was on stage failed');
+    }
+  };
   const signalling = attachSignalling(server, {
     auth,
     rooms,
@@ -401,12 +419,13 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     iceServers: config.iceServers,
     allowedOrigins: () => allowedOrigins,
     log,
+    ...(redis ? { adapter: redis.adapter } : {}),
     // A candidate joining during a scenario is on stage in it: the scenario counts as sat.
-    joined: (participant) => void assessment.noteOnStage(participant.sessionId, (id) => signalling.connectedParticipantIds(participant.sessionId).has(id)),
+    joined: (participant) => noteOnStage(participant.sessionId),
     admission: (p) => privacy.admission(p),
   });
   recordings.on('status', (sessionId, status) => signalling.broadcastRecording(sessionId, status));
-  connections.ids = signalling.connectedParticipantIds;
+  connections.bySession = signalling.connectedBySession;
   const collab = attachCollab(server, {
     auth,
     store: docStore,
@@ -428,11 +447,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // A day's transition reaches every client, and moves people on or off stage.
   assessment.on('dayChanged', (sessionId, _state, stage) => {
     signalling.broadcastDayState(sessionId);
-    try {
-      assessment.noteOnStage(sessionId, (id) => signalling.connectedParticipantIds(sessionId).has(id));
-    } catch (error) {
-      log.error({ sessionId, err: (error as Error).message }, 'recording who was on stage failed');
-    }
+    noteOnStage(sessionId);
     void rooms
       .get(sessionId)
       .then((room) => room?.setStage(stage))
@@ -511,6 +526,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       rooms.closeAll();
       server.closeAllConnections();
       await signalling.close();
+      await redis?.close();
       pool.close();
       db.close();
       studioLock.release();

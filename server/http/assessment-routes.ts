@@ -35,7 +35,8 @@ export interface AssessmentRouteDeps {
   /** The organisation's current people (to book them by name). */
   people: (organisationId: string) => Person[];
   baseUrl: () => string;
-  connectedParticipantIds: (sessionId: string) => Set<string>;
+  /** Who is connected now in each of these sessions (on any studio node). */
+  connectedBySession: (sessionIds: readonly string[]) => Promise<Map<string, Set<string>>>;
   /** Each participant's newest pre-join test call, for the board (server/prejoin/). */
   testCalls: (sessionId: string) => Map<string, TestCallSummary>;
   written: WrittenExercise;
@@ -252,19 +253,22 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
 
   router.get(
     '/studio/board',
-    as((_req, res, viewer) => {
+    as(async (_req, res, viewer) => {
       // Today's sessions of the coordinator's organisation (by planned start, or creation for
       // open rooms), and any day still live.
       const today = new Date();
       today.setHours(0, 0, 0, 0);
       const from = today.getTime();
       const to = from + 24 * 3600 * 1000;
-      const rows: BoardRow[] = deps.sessions.listSessions(deps.auth.organisationOf(viewer)).flatMap((session) => {
+      const shown = deps.sessions.listSessions(deps.auth.organisationOf(viewer)).flatMap((session) => {
         const day = deps.assessment.dayState(session.id);
         const when = day?.scheduledStart ?? Date.parse(session.createdAt);
         const live = day?.status === 'running' || day?.status === 'paused';
-        if (!live && (when < from || when >= to)) return [];
-        const online = deps.connectedParticipantIds(session.id);
+        return live || (when >= from && when < to) ? [{ session, day }] : [];
+      });
+      const connected = await deps.connectedBySession(shown.map(({ session }) => session.id));
+      const rows: BoardRow[] = shown.map(({ session, day }) => {
+        const online = connected.get(session.id) ?? new Set<string>();
         const testCalls = deps.testCalls(session.id);
         // The board is about the day in the room: an analyst takes no part in it.
         const people = deps.sessions.listParticipants(session.id).filter((p) => ROOM_ROLES.has(p.role)).map((p) => ({
@@ -274,9 +278,7 @@ export function assessmentRoutes(deps: AssessmentRouteDeps): express.Router {
           connected: online.has(p.id),
           testCall: testCalls.get(p.id) ?? null,
         }));
-        return [
-          { sessionId: session.id, title: session.title, day, people, warnings: boardWarnings(day, people, deps, session.id), alerts: deps.assessment.alerts(session.id) },
-        ];
+        return { sessionId: session.id, title: session.title, day, people, warnings: boardWarnings(day, people, deps, session.id), alerts: deps.assessment.alerts(session.id) };
       });
       res.json(rows);
     }, coordinator),

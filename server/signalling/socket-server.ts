@@ -4,7 +4,7 @@
 // The media rules themselves live in media/room.ts.
 import { isStorageError } from '../db/engine.ts';
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import {
@@ -49,8 +49,13 @@ const SIGNAL_INTERVAL_MS = 3000;
 /** Log lines about refused messages per socket per minute; the rest are counted in one summary. */
 const REFUSAL_LOG_LINES_PER_MINUTE = 10;
 
+/** What other studio nodes may read of a connection (through the Redis adapter): plain data. */
 interface SocketData {
   participant: Participant;
+}
+
+/** What only this node holds of a connection: live objects, and the sign-in's secret. */
+interface HeldBySocket {
   /** What the sign-in rests on, checked again every few seconds (auth/revalidation.ts). */
   proof: AuthProof;
   room?: Room;
@@ -77,14 +82,20 @@ export interface SignallingDeps {
    *  privacy and recording notices), or undefined when they may. */
   admission?: (participant: Participant) => ProtocolFailure | undefined;
   log: Logger;
+  /** Socket.IO's adapter across studio nodes (server/cluster/redis-link.ts); absent: this process only. */
+  adapter?: ServerOptions['adapter'];
   /** Someone joined the room (issue 15: a candidate on stage makes a scenario sat). */
   joined?: (participant: Participant) => void;
 }
 
 export interface Signalling {
   io: StudioServer;
-  /** Participants of this session with a live connection now. */
-  connectedParticipantIds(sessionId: string): Set<string>;
+  /** Participants of this session with a live connection now, on any studio node. */
+  connectedParticipantIds(sessionId: string): Promise<Set<string>>;
+  /** Participants of this session connected to this studio node (no question to the others). */
+  localParticipantIds(sessionId: string): Set<string>;
+  /** The same for several sessions at once: one question to the other nodes. */
+  connectedBySession(sessionIds: readonly string[]): Promise<Map<string, Set<string>>>;
   /** Sends the day's new state to everyone in the session. */
   broadcastDayState(sessionId: string): void;
   /** Tells everyone in the session whether the phase is being recorded. */
@@ -93,7 +104,12 @@ export interface Signalling {
   close(): Promise<void>;
 }
 
+// Socket.IO rooms ("channels" here, beside the media rooms); with Redis they span the nodes.
 const sessionChannel = (sessionId: string): string => `session:${sessionId}`;
+/** Who hears an actor's signal: the session's lead observer and coordinators. */
+const leadChannel = (sessionId: string): string => `lead:${sessionId}`;
+/** Every connection of one participant: a new one replaces the others, on whichever node. */
+const participantChannel = (participantId: string): string => `participant:${participantId}`;
 
 type Handler<N extends RequestName> = (socket: StudioSocket, payload: RequestPayload<N>) => Promise<ReplyTypes[N]>;
 
@@ -104,6 +120,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     // Engine-level hard cap; anything above MAX_PAYLOAD_BYTES but below this gets a typed error.
     maxHttpBufferSize: 1_000_000,
     serveClient: false,
+    ...(deps.adapter ? { adapter: deps.adapter } : {}),
     // Other upgrades on this server (the /collab/ endpoint) are not Socket.IO's to destroy.
     destroyUpgrade: false,
     cors: { origin: false },
@@ -114,8 +131,19 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       callback(null, allowed);
     },
   });
-  /** The live connection of each participant; a newer one replaces the older. */
+  /** The live connection of each participant on this node; a newer one replaces the older. */
   const connections = new Map<string, StudioSocket>();
+  const held = new WeakMap<StudioSocket, HeldBySocket>();
+  const heldBy = (socket: StudioSocket): HeldBySocket => {
+    const state = held.get(socket);
+    if (!state) throw new ProtocolFailure('UNAUTHENTICATED', 'this connection is not signed in');
+    return state;
+  };
+  const joinedRoom = (socket: StudioSocket): Room => {
+    const { room } = heldBy(socket);
+    if (!room || room.isClosed) throw new ProtocolFailure('NOT_JOINED', 'join the session first');
+    return room;
+  };
 
   io.use(async (socket, next) => {
     const auth = HandshakeAuthSchema.safeParse(socket.handshake.auth);
@@ -139,7 +167,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       return next(handshakeError('FORBIDDEN', `a ${result.participant.role} takes no part in the room`));
     }
     socket.data.participant = result.participant;
-    socket.data.proof = result.proof;
+    held.set(socket, { proof: result.proof });
     next();
   });
 
@@ -155,10 +183,11 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       const refusal = deps.admission?.(participant);
       if (refusal) throw refusal;
       const room = await deps.rooms.getOrCreate(participant.sessionId);
-      const channel: PeerChannel = socket.data.channel ?? { notify: (event, ...args) => socket.emit(event, ...args) };
+      const mine = heldBy(socket);
+      const channel: PeerChannel = mine.channel ?? { notify: (event, ...args) => socket.emit(event, ...args) };
       const joined = room.join(participant, channel);
-      socket.data.room = room;
-      socket.data.channel = channel;
+      mine.room = room;
+      mine.channel = channel;
       try {
         deps.joined?.(participant);
       } catch (error) {
@@ -169,9 +198,9 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       receiving.catch(() => undefined); // awaited below; not unhandled if the audit throws first
       // One audit row per connection: a client repeating join (up to the rate limit) must not
       // flood the append-only log.
-      if (!socket.data.joinAudited) {
+      if (!mine.joinAudited) {
         deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'room.joined' });
-        socket.data.joinAudited = true;
+        mine.joinAudited = true;
       }
       return {
         self: { participantId: participant.id, displayName: participant.displayName, role: participant.role },
@@ -205,20 +234,17 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       if (participant.role !== 'actor') throw new ProtocolFailure('FORBIDDEN', 'only actors signal the lead observer');
       // One signal every few seconds is plenty; more is a stuck button or a flood.
       const now = Date.now();
-      if (now - (socket.data.lastSignalAt ?? 0) < SIGNAL_INTERVAL_MS) {
+      const mine = heldBy(socket);
+      if (now - (mine.lastSignalAt ?? 0) < SIGNAL_INTERVAL_MS) {
         throw new ProtocolFailure('RATE_LIMITED', 'signal sent a moment ago: the lead observer has it');
       }
-      socket.data.lastSignalAt = now;
+      mine.lastSignalAt = now;
       deps.audit.append({ sessionId: participant.sessionId, actorParticipantId: participant.id, action: 'day.actor_signalled', detail: { kind: p.kind } });
       const signal = { from: { participantId: participant.id, displayName: participant.displayName, role: participant.role }, kind: p.kind, at: now };
-      let delivered = 0;
-      for (const s of connections.values()) {
-        const to = s.data.participant;
-        if (to.sessionId !== participant.sessionId || (to.role !== 'leadObserver' && to.role !== 'coordinator')) continue;
-        s.emit('leadSignal', signal);
-        delivered++;
-      }
-      return { delivered };
+      // To the lead observer and coordinators on whichever node they are connected to.
+      const leads = leadChannel(participant.sessionId);
+      io.to(leads).emit('leadSignal', signal);
+      return { delivered: (await socketsIn([leads])).length };
     },
   };
 
@@ -227,8 +253,8 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   const stopRevalidation = revalidateInSlices<StudioSocket>({
     connections: () => connections.values(),
     isOpen: (socket) => socket.connected,
-    stillValid: (socket) => deps.auth.stillValid(socket.data.participant, socket.data.proof),
-    signIn: (socket) => signInKey(socket.data.participant, socket.data.proof),
+    stillValid: (socket) => deps.auth.stillValid(socket.data.participant, heldBy(socket).proof),
+    signIn: (socket) => signInKey(socket.data.participant, heldBy(socket).proof),
     end: (socket) => {
       log.info({ participantId: socket.data.participant.id }, 'sign-in ended: connection closed');
       socket.emit('signedOut');
@@ -237,24 +263,44 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     warn: (context, message) => log.warn(context, message),
   });
 
-  const connectedParticipantIds = (sessionId: string): Set<string> =>
+  const clusterLog = new LogBudget(log, 10);
+  /**
+   * The connections in these channels on every node (with Redis, a question to the others; one
+   * that does not answer in time leaves this node's own, with a warning).
+   */
+  const socketsIn = async (channels: string[]): Promise<Array<{ data: SocketData; emit: StudioSocket['emit'] }>> => {
+    try {
+      return await io.in(channels).fetchSockets();
+    } catch (error) {
+      clusterLog.warn({ err: (error as Error).message }, 'the other studio nodes did not say who is connected: this node only');
+      return io.local.in(channels).fetchSockets();
+    }
+  };
+
+  const connectedBySession = async (sessionIds: readonly string[]): Promise<Map<string, Set<string>>> => {
+    const online = new Map(sessionIds.map((id) => [id, new Set<string>()]));
+    if (sessionIds.length === 0) return online;
+    for (const s of await socketsIn(sessionIds.map(sessionChannel))) online.get(s.data.participant.sessionId)?.add(s.data.participant.id);
+    return online;
+  };
+  const localParticipantIds = (sessionId: string): Set<string> =>
     new Set([...connections.values()].filter((s) => s.data.participant.sessionId === sessionId).map((s) => s.data.participant.id));
+  const connectedParticipantIds = async (sessionId: string): Promise<Set<string>> => (await connectedBySession([sessionId])).get(sessionId)!;
 
   /** Candidates and actors hear only of candidates and actors; hidden roles of everyone. */
-  const presenceFor = (viewer: Participant): PresenceInfo => {
+  const presenceFor = (viewer: Participant, online: Set<string>): PresenceInfo => {
     const visible = deps.sessions
       .listParticipants(viewer.sessionId)
       .filter((p) => p.id !== viewer.id && ROOM_ROLES.has(p.role) && (HIDDEN_ROLES.has(viewer.role) || SCENARIO_STAGE.has(p.role)))
       .map((p) => ({ participantId: p.id, displayName: p.displayName, role: p.role }));
-    const online = connectedParticipantIds(viewer.sessionId);
     return { connected: visible.filter((p) => online.has(p.participantId)), expected: visible };
   };
 
   const broadcastPresence = async (sessionId: string): Promise<void> => {
     try {
-      for (const s of await io.in(sessionChannel(sessionId)).fetchSockets()) {
-        s.emit('presence', presenceFor(s.data.participant));
-      }
+      const sockets = await socketsIn([sessionChannel(sessionId)]);
+      const online = new Set(sockets.map((s) => s.data.participant.id));
+      for (const s of sockets) s.emit('presence', presenceFor(s.data.participant, online));
     } catch (error) {
       log.error({ sessionId, err: (error as Error).message }, 'presence broadcast failed');
     }
@@ -281,13 +327,14 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     const refusalLog = new LogBudget(socketLog, REFUSAL_LOG_LINES_PER_MINUTE);
     const limiter = rateLimiter(MAX_REQUESTS_PER_SECOND);
     // Presence counts from the first connection, before the media join (waiting room).
-    const previous = connections.get(participant.id);
+    // The newest connection of a participant is the one: older ones, here or on another node, end.
+    const older = io.in(participantChannel(participant.id)).except(socket.id);
+    older.emit('sessionReplaced');
+    older.disconnectSockets(true);
     connections.set(participant.id, socket);
-    if (previous && previous !== socket) {
-      previous.emit('sessionReplaced');
-      previous.disconnect(true);
-    }
-    void socket.join(sessionChannel(participant.sessionId));
+    const channels = [sessionChannel(participant.sessionId), participantChannel(participant.id)];
+    if (participant.role === 'leadObserver' || participant.role === 'coordinator') channels.push(leadChannel(participant.sessionId));
+    void socket.join(channels);
     const day = deps.assessment.dayState(participant.sessionId);
     if (day) socket.emit('dayState', day);
     socket.emit('recording', deps.recordings.status(participant.sessionId));
@@ -362,7 +409,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
       socketLog.info({ reason }, 'socket disconnected');
       if (connections.get(participant.id) === socket) connections.delete(participant.id);
       void broadcastPresence(participant.sessionId);
-      const { room, channel } = socket.data;
+      const { room, channel } = held.get(socket) ?? {};
       if (room && channel) {
         room.leave(participant.id, channel);
         try {
@@ -381,6 +428,8 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   return {
     io,
     connectedParticipantIds,
+    localParticipantIds,
+    connectedBySession,
     broadcastDayState,
     broadcastRecording,
     async close() {
@@ -390,11 +439,6 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   };
 }
 
-function joinedRoom(socket: StudioSocket): Room {
-  const { room } = socket.data;
-  if (!room || room.isClosed) throw new ProtocolFailure('NOT_JOINED', 'join the session first');
-  return room;
-}
 
 function toProtocolError(error: unknown): ProtocolError {
   if (error instanceof ProtocolFailure) return error.toJSON();

@@ -68,7 +68,7 @@ export async function startServerProcess(dataDir: string, port: number, env: Rec
 }
 
 export async function kill9(server: ServerProcess): Promise<void> {
-  if (server.child.exitCode !== null) return;
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return; // gone already
   const exited = new Promise((resolve) => server.child.once('exit', resolve));
   server.child.kill('SIGKILL');
   await exited;

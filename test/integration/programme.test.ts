@@ -289,7 +289,7 @@ describe('no-shows and what counts as sat (issue 15 item 3)', () => {
     studio.assessment.control(day.lead, { action: 'advance', fromPhaseIndex: 0 }); // scenario 1, candidate here
     expect(studio.assessment.plans.scenariosAttended(day.sessionId)).toEqual([1]);
     socket.disconnect();
-    await pollUntil('the candidate to be gone', 5000, async () => !studio.connectedParticipantIds(day.sessionId).has(day.candidate.id));
+    await pollUntil('the candidate to be gone', 5000, async () => !(await studio.connectedParticipantIds(day.sessionId)).has(day.candidate.id));
     studio.assessment.control(day.lead, { action: 'advance', fromPhaseIndex: 1 });
     studio.assessment.control(day.lead, { action: 'advance', fromPhaseIndex: 2 }); // scenario 2, candidate away
     expect(studio.assessment.plans.scenariosAttended(day.sessionId)).toEqual([1]);
