@@ -141,12 +141,24 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
   /** New phases for a day that has not started (changed adjustments). Stored, then announced;
    *  `inTransaction` runs inside the same transaction (the caller's audit row and plan). */
   replan(sessionId: string, phases: PhaseSpec[], inTransaction: () => void): DayRecord {
+    try {
+      return this.replanOnce(sessionId, phases, inTransaction);
+    } catch (error) {
+      if (!(error instanceof DayMovedElsewhere)) throw error;
+      // Started (or replanned) by another process meanwhile: judged again on the stored day.
+      this.takeStored(sessionId);
+      return this.replanOnce(sessionId, phases, inTransaction);
+    }
+  }
+
+  private replanOnce(sessionId: string, phases: PhaseSpec[], inTransaction: () => void): DayRecord {
     const current = this.get(sessionId);
     if (!current) throw new Error(`session ${sessionId} has no assessment day`);
-    if (current.status !== 'waiting') throw new Error('only a day that has not started can be replanned');
+    if (current.status !== 'waiting') throw new ProtocolFailure('CONFLICT', 'the day has started: its phases can no longer change');
     const next: DayRecord = { ...current, phases };
     this.plans.atomically(() => {
-      this.plans.saveDay(next);
+      // Only on the waiting day it was computed from: never over a day another process started.
+      if (!this.plans.saveReplan(current, next)) throw new DayMovedElsewhere();
       inTransaction();
     });
     this.applied(next);

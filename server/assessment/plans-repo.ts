@@ -237,6 +237,19 @@ export class PlansRepo {
     return true;
   }
 
+  /**
+   * New phases for a day that has not started, stored only if the stored day is still `from`
+   * and waiting; false when another studio process has started or replanned it since.
+   */
+  saveReplan(from: DayRecord, to: DayRecord): boolean {
+    const { changes } = this.db
+      .prepare(`UPDATE assessment_days SET phases = ?, updated_at = ? WHERE session_id = ? AND status = 'waiting' AND phases = ?`)
+      .run(JSON.stringify(to.phases), Date.now(), from.sessionId, JSON.stringify(from.phases));
+    if (Number(changes) !== 1) return false;
+    this.announce(from.sessionId);
+    return true;
+  }
+
   day(sessionId: string): DayRecord | undefined {
     return this.readDays('SELECT * FROM assessment_days WHERE session_id = ?', sessionId)[0];
   }

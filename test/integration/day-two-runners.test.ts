@@ -64,3 +64,32 @@ it('stores each transition once whichever runner gets there first, and judges a 
   expect(stored().status).toBe('running');
   expect(a.get(sessionId)).toEqual(stored());
 });
+
+it('never replans over a day another runner started, and replans again on a day replanned elsewhere', { timeout: 60_000 }, () => {
+  const template = new TemplatesRepo(one.db).saveNewVersion(hardBriefingThenSoft('two-runners-replan', 'Two runners replan', 600));
+  const { sessionId, participants } = openAssessment(one, silent).book(booking(template.id));
+  const lead = participants.find((p) => p.role === 'leadObserver')!;
+  const a = new DayRunner(new PlansRepo(one.db), one.audit, silent);
+  const b = new DayRunner(new PlansRepo(two.db), two.audit, silent);
+  runners.push(a, b);
+  const stored = () => new PlansRepo(one.db).day(sessionId)!;
+  const waiting = a.get(sessionId)!;
+  expect(b.get(sessionId)).toEqual(waiting);
+  const longer = waiting.phases.map((phase, i) => (i === 0 ? { ...phase, durationSeconds: 900 } : phase));
+  const shorter = waiting.phases.map((phase, i) => (i === 0 ? { ...phase, durationSeconds: 300 } : phase));
+
+  // Replanned by one; the other, holding the older plan, replans on top of the stored one.
+  let inTransaction = 0;
+  b.replan(sessionId, longer, () => inTransaction++);
+  expect(stored().phases).toEqual(longer);
+  a.replan(sessionId, shorter, () => inTransaction++);
+  expect(stored().phases).toEqual(shorter);
+  expect(inTransaction).toBe(2);
+
+  // Started by one; the other, not told, may not replan it: refused, and the stored day stands.
+  const started = b.control(sessionId, lead, { action: 'start' });
+  expect(() => a.replan(sessionId, longer, () => inTransaction++)).toThrow(/the day has started/);
+  expect(inTransaction).toBe(2);
+  expect(stored()).toEqual(started);
+  expect(a.get(sessionId)).toEqual(started);
+});
