@@ -86,13 +86,26 @@ export class DocStore {
     }
   }
 
-  /** Replaces the log up to now with one snapshot of `ydoc` (which holds all of it). */
+  /**
+   * Replaces the log up to now with one snapshot of `ydoc` merged with what is stored. Another
+   * studio process sharing the database may have logged (or compacted) updates of the same
+   * document that `ydoc` has never seen: they go into the snapshot, never out of the store.
+   */
   compact(doc: string, ydoc: Y.Doc): void {
     const compacted = transaction(this.db, () => {
-      const { upto } = this.db.prepare('SELECT MAX(id) AS upto FROM collab_updates WHERE doc = ?').get(doc) as { upto: number | null };
-      if (upto === null) return null;
-      const state = Y.encodeStateAsUpdate(ydoc);
-      this.writeSnapshot(doc, state, upto);
+      const stored = this.db.prepare('SELECT state, upto_id FROM collab_snapshots WHERE doc = ?').get(doc) as
+        | { state: Uint8Array; upto_id: number }
+        | undefined;
+      const log = this.db
+        .prepare('SELECT id, update_data FROM collab_updates WHERE doc = ? AND id > ? ORDER BY id')
+        .all(doc, stored?.upto_id ?? 0) as Array<{ id: number; update_data: Uint8Array }>;
+      if (log.length === 0) return null;
+      // Applying what `ydoc` already holds changes nothing, so this is `ydoc` plus what it lacks.
+      const merged = rebuild(stored?.state, log.map((row) => row.update_data));
+      Y.applyUpdate(merged, Y.encodeStateAsUpdate(ydoc));
+      const state = Y.encodeStateAsUpdate(merged);
+      merged.destroy();
+      this.writeSnapshot(doc, state, Number(log.at(-1)!.id));
       return state.byteLength;
     });
     // Only once committed: a rolled-back compaction leaves the stored size as it was.
