@@ -438,6 +438,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     }),
     log,
     heartbeatMs: config.collabHeartbeatMs,
+    ...(redis ? { fanOut: redis.collabFanOut } : {}),
     admission: (p) => privacy.admission(p),
     originAllowed: (origin) => originAllowed(origin, allowedOrigins),
   });

@@ -1,13 +1,16 @@
 // Redis, when REDIS_URL is set: what must cross studio nodes goes through it. Socket.IO's
 // Redis adapter carries a message to a session's channel to its people on every node, and a
 // question about who is in a channel (presence, the coordinator's board, the lead observer's
-// signals) to every node. Without REDIS_URL a studio is one process and needs none of it.
+// signals) to every node; the collaboration fan-out carries each stored update of a shared
+// document to the other nodes' live copies (collab-fan-out.ts). Without REDIS_URL a studio is
+// one process and needs none of it.
 //
 // ioredis, not node-redis: Socket.IO's documentation warns that node-redis may not restore its
 // subscriptions after a reconnection; ioredis resubscribes, and retries for as long as Redis is
 // away (each node keeps serving its own people meanwhile).
 import { createAdapter } from '@socket.io/redis-adapter';
 import { Redis } from 'ioredis';
+import { redisCollabFanOut, type RedisCollabFanOut } from './collab-fan-out.ts';
 import type { Logger } from '../log.ts';
 import { LogBudget } from '../log-budget.ts';
 
@@ -21,6 +24,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export interface RedisLink {
   /** For `io.adapter(...)`. */
   adapter: ReturnType<typeof createAdapter>;
+  /** For the collaboration server (`fanOut`). */
+  collabFanOut: RedisCollabFanOut;
   close(): Promise<void>;
 }
 
@@ -39,7 +44,7 @@ export function redactRedisUrl(url: string): string {
 export async function connectRedis(url: string, log: Logger): Promise<RedisLink> {
   const redisLog = log.child({ module: 'redis', url: redactRedisUrl(url) });
   const errors = new LogBudget(redisLog, 10);
-  const open = (role: 'publish' | 'subscribe'): Redis => {
+  const open = (role: 'publish' | 'subscribe' | 'collab'): Redis => {
     const client = new Redis(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, connectionName: `simstudio-${role}` });
     // Without a listener an 'error' event would end the process; the client retries by itself.
     client.on('error', (err: Error) => errors.warn({ role, err: err.message }, 'redis connection error'));
@@ -48,18 +53,21 @@ export async function connectRedis(url: string, log: Logger): Promise<RedisLink>
   };
   const pub = open('publish');
   const sub = open('subscribe');
+  const collabSub = open('collab');
   try {
-    await Promise.all([pub.connect(), sub.connect()]);
+    await Promise.all([pub.connect(), sub.connect(), collabSub.connect()]);
   } catch (error) {
-    pub.disconnect();
-    sub.disconnect();
+    for (const client of [pub, sub, collabSub]) client.disconnect();
     throw new Error(`could not reach Redis at ${redactRedisUrl(url)} (REDIS_URL): ${(error as Error).message}`);
   }
-  redisLog.info('connected to redis: Socket.IO messages and questions cross the studio nodes');
+  redisLog.info('connected to redis: Socket.IO messages and questions, and stored document updates, cross the studio nodes');
+  const collabFanOut = redisCollabFanOut(pub, collabSub, redisLog);
   return {
     adapter: createAdapter(pub, sub, { key: ADAPTER_KEY, requestsTimeout: REQUESTS_TIMEOUT_MS, publishOnSpecificResponseChannel: true }),
+    collabFanOut,
     async close() {
       errors.flush();
+      await collabFanOut.close();
       await Promise.allSettled([pub.quit(), sub.quit()]);
     },
   };

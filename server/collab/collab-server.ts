@@ -19,6 +19,8 @@
 // (update-writer.ts) while this one goes on serving. If a commit fails, the documents
 // concerned are dropped from memory and their connections closed (4500): clients still hold
 // their edits and send them again on reconnect, to a document reloaded from what was stored.
+// With several studio nodes (CollabFanOut, through Redis) each stored update also goes to the
+// other nodes, which apply it to their live copy of the document and send it to their clients.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import * as decoding from 'lib0/decoding';
@@ -146,6 +148,20 @@ class Connection implements CollabConnection {
   }
 }
 
+/** The origin of updates that another studio node stored: applied and sent, never stored again. */
+const FROM_ANOTHER_NODE = Symbol('another studio node');
+
+/**
+ * Stored updates between studio nodes that share a database (server/cluster/): each node's
+ * live copy of a document follows what the others store of it.
+ */
+export interface CollabFanOut {
+  /** A stored update of a document, for the other nodes. */
+  publish(doc: string, update: Uint8Array): void;
+  /** The other nodes' stored updates; `resync` when some may have been missed (a lost link). */
+  listen(handlers: { update: (doc: string, update: Uint8Array) => void; resync: () => void }): void;
+}
+
 /** One live document and everyone connected to it. */
 class SharedDoc {
   readonly name: string;
@@ -170,7 +186,7 @@ class SharedDoc {
    */
   private held: Array<{ after: number | null; send: () => void }> = [];
 
-  constructor(name: string, target: CollabTarget, ydoc: Y.Doc, pendingUpdates: number) {
+  constructor(name: string, target: CollabTarget, ydoc: Y.Doc, pendingUpdates: number, fanOut: CollabFanOut | undefined) {
     this.name = name;
     this.target = target;
     this.ydoc = ydoc;
@@ -178,11 +194,13 @@ class SharedDoc {
     this.awareness = new awarenessProtocol.Awareness(ydoc);
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
-    ydoc.on('update', (update: Uint8Array) => {
+    ydoc.on('update', (update: Uint8Array, origin: unknown) => {
       const message = encodeSync(SYNC_UPDATE, update);
-      // The update itself was counted as accepted before it was applied (see `accepted`).
+      // The update itself was counted as accepted before it was applied (see `accepted`). One
+      // from another node is stored already; it keeps its place behind what is held here.
       this.hold(this.acceptedCount, () => {
         for (const c of this.connections) if (c.sees) send(c.ws, message);
+        if (origin !== FROM_ANOTHER_NODE) fanOut?.publish(name, update);
       });
     });
     this.awareness.on('update', ({ added, updated, removed }: { added: number[]; updated: number[]; removed: number[] }) => {
@@ -254,6 +272,8 @@ export interface CollabDeps {
   /** Why this participant may not open their session's documents now (e.g. they have not
    *  accepted the privacy and recording notices), or undefined when they may. */
   admission?: (participant: Participant) => { message: string } | undefined;
+  /** The other studio nodes (with Redis); absent: this process is the only one. */
+  fanOut?: CollabFanOut;
 }
 
 export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabServer {
@@ -300,7 +320,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     let doc = docs.get(name);
     if (!doc) {
       const { ydoc, pendingUpdates } = deps.store.load(name);
-      doc = new SharedDoc(name, target, ydoc, pendingUpdates);
+      doc = new SharedDoc(name, target, ydoc, pendingUpdates, deps.fanOut);
       docs.set(name, doc);
     }
     return doc;
@@ -319,6 +339,31 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     doc.ydoc.destroy();
     docs.delete(doc.name);
   };
+
+  // ---- other studio nodes ----
+  /** Applies what another node stored to the live copy here (which sends it on to its clients). */
+  const fromAnotherNode = (name: string, update: Uint8Array): void => {
+    const doc = docs.get(name);
+    if (!doc) return; // loaded from the store when next opened
+    try {
+      Y.applyUpdate(doc.ydoc, update, FROM_ANOTHER_NODE);
+    } catch (err) {
+      warn({ docName: name, err: (err as Error).message }, 'an update from another studio node could not be applied');
+    }
+  };
+  deps.fanOut?.listen({
+    update: fromAnotherNode,
+    // Updates may have been missed: each live copy takes what is stored (what it holds already changes nothing).
+    resync: () => {
+      for (const name of [...docs.keys()]) {
+        try {
+          fromAnotherNode(name, Y.encodeStateAsUpdate(deps.store.load(name).ydoc));
+        } catch (err) {
+          warn({ docName: name, err: (err as Error).message }, 'reading a document again after a lost link failed');
+        }
+      }
+    },
+  });
 
   // ---- group commit ----
   const write = deps.write ?? (async (entries: StoredUpdate[]) => deps.store.appendMany(entries));

@@ -1,15 +1,22 @@
 // Two studio nodes on one PostgreSQL database and one Redis (REDIS_URL: Socket.IO's Redis
 // adapter, server/cluster/redis-link.ts). What one node's people do reaches the people and the
 // coordinator's board on the other: presence, the actor's signal to the lead observer, a newer
-// connection replacing an older one; a node that dies drops out of who is connected. Without
-// Redis a node starts only when it can reach the Redis it was told to use.
+// connection replacing an older one, the lead observer's agreed ratings as they are written
+// (stored once, by the node they were written to); a node that dies drops out of who is
+// connected. A node starts only when it can reach the Redis it was told to use.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { BoardRow } from '../../shared/api.ts';
 import type { LeadSignal, PresenceInfo } from '../../shared/protocol.ts';
+import { agreedKey } from '../../shared/rubric.ts';
+import { DocStore } from '../../server/collab/doc-store.ts';
+import { loadConfig } from '../../server/config.ts';
+import { openData } from '../../server/studio.ts';
 import { pollUntil } from '../helpers/browser.ts';
+import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
+import { studioEnv } from '../helpers/postgres.ts';
 import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import {
   bookOnServer,
@@ -28,10 +35,12 @@ import {
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-redis-nodes-'));
 const servers: ServerProcess[] = [];
 const sockets: ServerSocket[] = [];
+const collabClients: RawCollabClient[] = [];
 let redis: TestRedis | undefined;
 
 afterAll(async () => {
   for (const socket of sockets) socket.disconnect();
+  for (const client of collabClients) client.close();
   for (const server of servers) await kill9(server);
   await redis?.stop();
   fs.rmSync(dataDir, { recursive: true, force: true });
@@ -61,7 +70,7 @@ async function connect(server: ServerProcess, invite: ServerInvite): Promise<Hea
 
 const connectedIn = (heard: Heard): string[] => (heard.presence.at(-1)?.connected ?? []).map((p) => p.participantId).sort();
 
-it('carries presence, signals and replaced connections between nodes, and forgets a node that died', { timeout: 180_000 }, async () => {
+it('carries presence, signals, replaced connections and agreed ratings between nodes, and forgets a node that died', { timeout: 180_000 }, async () => {
   redis = await startRedis();
   const [one, two] = [await freePort(), await freePort()];
   servers.push(await startServerProcess(dataDir, one, { REDIS_URL: redis.url }), await startServerProcess(dataDir, two, { REDIS_URL: redis.url }));
@@ -94,6 +103,26 @@ it('carries presence, signals and replaced connections between nodes, and forget
     return (row?.people ?? []).filter((p) => p.connected).map((p) => p.participantId).sort();
   };
   expect(await board()).toEqual([lead!.participantId, ...stage].sort());
+
+  // The lead observer agrees a rating on node one: the observer reading the rubric on node two
+  // sees it as soon as it is stored, and it is stored once (node two only passes it on).
+  const rubric = `session/${day.sessionId}/rubric`;
+  const openRubric = async (server: ServerProcess, invite: ServerInvite): Promise<RawCollabClient> => {
+    const client = new RawCollabClient(collabUrl(server.baseUrl, rubric, invite.participantId), { cookie: await cookieFor(invite.link, invite.participantId) });
+    collabClients.push(client);
+    await client.synced;
+    return client;
+  };
+  const leadRubric = await openRubric(nodeOne, lead!);
+  const observerRubric = await openRubric(nodeTwo, inviteOf(day, 'observer'));
+  leadRubric.ydoc.getMap('agreed').set(agreedKey(1, 'kss-1'), { rating: 3, rationale: 'agreed after discussion' });
+  await expect.poll(() => observerRubric.serverView.getMap('agreed').get(agreedKey(1, 'kss-1')), { timeout: 10_000 }).toMatchObject({ rating: 3 });
+  const data = openData(loadConfig({ ...studioEnv(dataDir) }));
+  try {
+    expect(new DocStore(data.db).updateCount(rubric)).toBe(1);
+  } finally {
+    data.db.close();
+  }
 
   // The candidate opens the room again on node one: the older connection, on node two, ends.
   const candidateOnOne = await connect(nodeOne, candidate!);
