@@ -158,8 +158,10 @@ const FROM_ANOTHER_NODE = Symbol('another studio node');
 export interface CollabFanOut {
   /** A stored update of a document, for the other nodes. */
   publish(doc: string, update: Uint8Array): void;
-  /** The other nodes' stored updates; `resync` when some may have been missed (a lost link). */
-  listen(handlers: { update: (doc: string, update: Uint8Array) => void; resync: () => void }): void;
+  /** Documents rewritten in the store (erasure): the other nodes drop their live copies. */
+  publishReload(docs: readonly string[]): void;
+  /** The other nodes' stored updates and rewrites; `resync` when some may have been missed (a lost link). */
+  listen(handlers: { update: (doc: string, update: Uint8Array) => void; reload: (docs: readonly string[]) => void; resync: () => void }): void;
 }
 
 /** One live document and everyone connected to it. */
@@ -351,8 +353,16 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
       warn({ docName: name, err: (err as Error).message }, 'an update from another studio node could not be applied');
     }
   };
+  /** Drops the live copies of documents rewritten in the store; their clients reconnect and load them afresh. */
+  const reloadHere = (names: readonly string[]): void => {
+    for (const name of names) {
+      const doc = docs.get(name);
+      if (doc) drop(doc, 'the document was changed on the server; reconnecting');
+    }
+  };
   deps.fanOut?.listen({
     update: fromAnotherNode,
+    reload: reloadHere,
     // Updates may have been missed: each live copy takes what is stored (what it holds already changes nothing).
     resync: () => {
       for (const name of [...docs.keys()]) {
@@ -584,10 +594,9 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     },
     storing: (name) => (docs.get(name)?.uncommitted ?? 0) > 0,
     reload(names) {
-      for (const name of names) {
-        const doc = docs.get(name);
-        if (doc) drop(doc, 'the document was changed on the server; reconnecting');
-      }
+      reloadHere(names);
+      // A stale copy on another node must not be sent, or compacted back into the store.
+      if (names.length > 0) deps.fanOut?.publishReload(names);
     },
     async close() {
       closing = true;

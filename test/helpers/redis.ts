@@ -5,14 +5,16 @@ import { freePort } from './server-process.ts';
 
 export interface TestRedis {
   url: string;
+  port: number;
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<TestRedis> {
+/** `port`: a given one (to start Redis again where it was), else a free one. */
+export async function startRedis(port?: number): Promise<TestRedis> {
   if (spawnSync('sh', ['-c', 'command -v redis-server']).status !== 0) {
     throw new Error("Redis is not installed (Debian package 'redis-server'): the multi-node tests need it");
   }
-  const port = await freePort();
+  port ??= await freePort();
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,6 +38,7 @@ export async function startRedis(): Promise<TestRedis> {
   await ready;
   return {
     url: `redis://127.0.0.1:${port}`,
+    port,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const gone = new Promise((r) => child.once('exit', r));
