@@ -29,10 +29,11 @@ export const RUNTIME_PACKAGES = ['ffmpeg'];
 /**
  * What the tests need: real browsers (Chromium, and Firefox ESR, whose end-to-end test makes
  * its own network namespace with iproute2's `ip`), poppler's pdftotext to read the reports'
- * PDFs, PostgreSQL (the integration suite runs again on a throwaway cluster of it) and Redis
- * (the multi-node tests start a throwaway redis-server).
+ * PDFs, PostgreSQL (the integration suite runs again on a throwaway cluster of it), and Redis
+ * and HAProxy (the multi-node tests start a throwaway redis-server, and haproxy on
+ * deploy/haproxy.cfg).
  */
-export const TEST_PACKAGES = ['chromium', 'firefox-esr', 'iproute2', 'poppler-utils', 'postgresql', 'redis-server'];
+export const TEST_PACKAGES = ['chromium', 'firefox-esr', 'iproute2', 'poppler-utils', 'postgresql', 'redis-server', 'haproxy'];
 
 export function missingAptPackages(packages: string[]): string[] {
   const query = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\\n', ...packages], { encoding: 'utf8' });

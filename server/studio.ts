@@ -238,6 +238,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     helpContact: config.helpContact,
   });
 
+  // Set once the signalling and collaboration servers exist (after the HTTP routes).
+  let liveConnections = (): HealthResponse['connections'] => ({ signalling: 0, collab: 0 });
   const health = (): HealthResponse => {
     const pids = pool.pids;
     const dbOk = databaseHealthy(db);
@@ -246,6 +248,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       version: VERSION,
       mediasoup: { workers: pids.length, pids },
       db: dbOk ? 'ok' : 'error',
+      connections: liveConnections(),
     };
   };
 
@@ -443,6 +446,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     originAllowed: (origin) => originAllowed(origin, allowedOrigins),
   });
   liveDoc = (name) => collab.doc(name);
+  liveConnections = () => ({ signalling: signalling.connectionCount(), collab: collab.connectionCount() });
   storing = (name) => collab.storing(name);
   dataProtection.documentsChanged = (names) => collab.reload(names);
   // A day's transition reaches every client, and moves people on or off stage.

@@ -12,6 +12,8 @@ export interface HealthResponse {
   version: string;
   mediasoup: { workers: number; pids: number[] };
   db: 'ok' | 'error';
+  /** Live connections to this studio node (a balancer's view of where people are). */
+  connections: { signalling: number; collab: number };
 }
 
 /** Who the browser is signed in as, for one participant of one session. */

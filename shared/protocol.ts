@@ -248,6 +248,8 @@ export interface ServerToClientEvents {
 
 /** What the client passes in the Socket.IO handshake. */
 export const HandshakeAuthSchema = z.strictObject({ participantId: Id });
+/** The Socket.IO query parameter naming the participant's session: what a balancer routes by. */
+export const SESSION_ROUTING_PARAM = 'session';
 export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
 
 export { RoleSchema };

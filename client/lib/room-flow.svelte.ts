@@ -141,7 +141,7 @@ export class RoomFlow {
   /** One Socket.IO connection per page, before any device check: the day and presence need it. */
   #openConnection(me: MeResponse): void {
     if (this.#socket) return;
-    this.#socket = connectSignalling(this.participantId);
+    this.#socket = connectSignalling(this.participantId, me.sessionId);
     // Everyone in the room needs mediasoup-client; candidates and actors after their device check.
     void this.#mediaModule().catch(() => undefined);
     app.setDay(new DayClock(this.#socket));

@@ -1,13 +1,14 @@
 // Typed Socket.IO signalling: one socket per room page, and a request helper that turns
 // every acknowledged request into a Result (it never throws for protocol problems).
 import { io, type Socket } from 'socket.io-client';
-import type {
-  ClientToServerEvents,
-  ErrorCode,
-  RequestName,
-  RequestPayload,
-  ReplyTypes,
-  ServerToClientEvents,
+import {
+  SESSION_ROUTING_PARAM,
+  type ClientToServerEvents,
+  type ErrorCode,
+  type RequestName,
+  type RequestPayload,
+  type ReplyTypes,
+  type ServerToClientEvents,
 } from '../../shared/protocol.ts';
 
 export type SignallingSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -25,9 +26,12 @@ export type RequestResult<T> = { ok: true; data: T } | { ok: false; error: Reque
 export const REQUEST_TIMEOUT_MS = 10_000;
 
 /** Opens the signalling socket for one participant (cookie is sent with the upgrade). */
-export function connectSignalling(participantId: string): SignallingSocket {
+export function connectSignalling(participantId: string, sessionId?: string): SignallingSocket {
   return io({
     auth: { participantId },
+    // For a balancer in front of several studio nodes: a session's people meet on one node
+    // (deploy/haproxy.cfg routes by it). The server refuses one that is not the participant's.
+    ...(sessionId ? { query: { [SESSION_ROUTING_PARAM]: sessionId } } : {}),
     transports: ['websocket'],
     // Reconnect for as long as the page is open; the room shows 'reconnecting' meanwhile.
     reconnection: true,

@@ -250,6 +250,8 @@ class SharedDoc {
 export interface CollabServer {
   /** Connected documents (for tests and health). */
   openDocs(): string[];
+  /** Open WebSocket connections (health). */
+  connectionCount(): number;
   /** The live document, if loaded and all it holds is stored (else read the store). */
   doc(name: string): Y.Doc | undefined;
   /** Whether the document holds accepted updates that are not stored yet. */
@@ -588,6 +590,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
 
   return {
     openDocs: () => [...docs.keys()],
+    connectionCount: () => wss.clients.size,
     doc: (name) => {
       const doc = docs.get(name);
       return doc && doc.uncommitted === 0 ? doc.ydoc : undefined;

@@ -13,6 +13,7 @@ import {
   MAX_PAYLOAD_DEPTH,
   PROTOCOL_VERSION,
   REQUEST_NAMES,
+  SESSION_ROUTING_PARAM,
   requestSchemas,
   type ClientToServerEvents,
   type ErrorCode,
@@ -100,6 +101,8 @@ export interface Signalling {
   broadcastDayState(sessionId: string): void;
   /** Tells everyone in the session whether the phase is being recorded. */
   broadcastRecording(sessionId: string, status: RecordingStatus): void;
+  /** Live Socket.IO connections to this node. */
+  connectionCount(): number;
   /** Stops checking sign-ins again and closes every connection. */
   close(): Promise<void>;
 }
@@ -158,6 +161,13 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     if (!result.ok) {
       log.warn({ reason: result.reason, participantId: auth.data.participantId }, 'socket refused');
       return next(handshakeError('UNAUTHENTICATED', describeAuthFailure(result.reason)));
+    }
+    // The session a balancer routed this connection by must be the participant's own: one
+    // routed by another session's id could meet nobody of its own session on that node.
+    const routedBy = socket.handshake.query[SESSION_ROUTING_PARAM];
+    if (routedBy !== undefined && routedBy !== result.participant.sessionId) {
+      log.warn({ participantId: result.participant.id }, 'socket refused: routed by another session');
+      return next(handshakeError('FORBIDDEN', 'this connection names another session; reload the page'));
     }
     // A staff desk belongs to no session, so to no room.
     if (ParticipantAuth.isDesk(result.participant)) return next(handshakeError('FORBIDDEN', 'open a session you take part in to join its room'));
@@ -432,6 +442,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     connectedBySession,
     broadcastDayState,
     broadcastRecording,
+    connectionCount: () => io.of('/').sockets.size,
     async close() {
       stopRevalidation();
       await io.close();

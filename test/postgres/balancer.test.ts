@@ -1,0 +1,154 @@
+// Two studio nodes behind HAProxy running deploy/haproxy.cfg, on one PostgreSQL database and
+// one Redis. A session's signalling and collaboration land on one node, routed by its id;
+// when that node is killed (SIGKILL), its people reconnect through the balancer to the other
+// node, which serves the day as stored (status, deadline) and the documents as acknowledged.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { io } from 'socket.io-client';
+import { afterAll, expect, it } from 'vitest';
+import type { HealthResponse } from '../../shared/api.ts';
+import type { DayState } from '../../shared/assessment.ts';
+import type { PresenceInfo } from '../../shared/protocol.ts';
+import { SESSION_ROUTING_PARAM } from '../../shared/protocol.ts';
+import { agreedKey } from '../../shared/rubric.ts';
+import { startHaproxy, type TestBalancer } from '../helpers/haproxy.ts';
+import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import {
+  bookOnServer,
+  cookieFor,
+  dayControl,
+  freePort,
+  inviteOf,
+  kill9,
+  startServerProcess,
+  type ServerInvite,
+  type ServerProcess,
+  type ServerSocket,
+} from '../helpers/server-process.ts';
+
+const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-balancer-'));
+const servers: ServerProcess[] = [];
+const sockets: ServerSocket[] = [];
+const collabClients: RawCollabClient[] = [];
+let redis: TestRedis | undefined;
+let balancer: TestBalancer | undefined;
+
+afterAll(async () => {
+  for (const socket of sockets) socket.disconnect();
+  for (const client of collabClients) client.close();
+  await balancer?.stop();
+  for (const server of servers) await kill9(server);
+  await redis?.stop();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** An invite link as the balancer serves it (the link names the node it was made on). */
+function viaBalancer(invite: ServerInvite): string {
+  const link = new URL(invite.link);
+  return new URL(link.pathname + link.search, balancer!.baseUrl).toString();
+}
+
+interface Person {
+  socket: ServerSocket;
+  days: DayState[];
+  presence: PresenceInfo[];
+}
+
+/** A room page's socket through the balancer: routed by its session, reconnecting as a page does. */
+async function throughBalancer(invite: ServerInvite, sessionId: string): Promise<Person> {
+  const cookie = await cookieFor(viaBalancer(invite), invite.participantId);
+  const socket: ServerSocket = io(balancer!.baseUrl, {
+    auth: { participantId: invite.participantId },
+    query: { [SESSION_ROUTING_PARAM]: sessionId },
+    extraHeaders: { cookie },
+    transports: ['websocket'],
+    reconnection: true,
+    reconnectionDelay: 200,
+    reconnectionDelayMax: 1000,
+    forceNew: true,
+  });
+  sockets.push(socket);
+  const person: Person = { socket, days: [], presence: [] };
+  socket.on('dayState', (s) => person.days.push(s));
+  socket.on('presence', (p) => person.presence.push(p));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', reject);
+  });
+  return person;
+}
+
+async function connections(server: ServerProcess): Promise<HealthResponse['connections']> {
+  return ((await (await fetch(`${server.baseUrl}/api/health`)).json()) as HealthResponse).connections;
+}
+
+it('routes a session to one node, and to the other when that one dies, with its day and documents', { timeout: 240_000 }, async () => {
+  redis = await startRedis();
+  const env = { REDIS_URL: redis.url };
+  servers.push(await startServerProcess(dataDir, await freePort(), env), await startServerProcess(dataDir, await freePort(), env));
+  balancer = await startHaproxy([servers[0]!.baseUrl, servers[1]!.baseUrl]);
+  const day = await bookOnServer(servers[0]!, dataDir);
+  const [lead, candidate, actor] = (['leadObserver', 'candidate', 'actor'] as const).map((role) => inviteOf(day, role)) as [ServerInvite, ServerInvite, ServerInvite];
+
+  // Everyone of the session on one node: signalling and the rubric alike.
+  const people = [await throughBalancer(lead, day.sessionId), await throughBalancer(candidate, day.sessionId), await throughBalancer(actor, day.sessionId)];
+  const rubric = `session/${day.sessionId}/rubric`;
+  const openRubric = async (): Promise<RawCollabClient> => {
+    const client = new RawCollabClient(collabUrl(balancer!.baseUrl, rubric, lead.participantId), { cookie: await cookieFor(viaBalancer(lead), lead.participantId) });
+    collabClients.push(client);
+    await client.synced;
+    return client;
+  };
+  const leadRubric = await openRubric();
+  const counts = await Promise.all(servers.map(connections));
+  const owner = counts.findIndex((c) => c.signalling === 3);
+  expect(owner, `connections per node: ${JSON.stringify(counts)}`).toBeGreaterThanOrEqual(0);
+  expect(counts[owner]!.collab).toBe(1);
+  expect(counts[1 - owner]).toEqual({ signalling: 0, collab: 0 });
+
+  // The day runs; an agreed rating is acknowledged (stored, and sent back).
+  const started = await dayControl(people[0]!.socket, { action: 'start' });
+  leadRubric.ydoc.getMap('agreed').set(agreedKey(1, 'kss-1'), { rating: 3, rationale: 'agreed after discussion' });
+  await expect.poll(() => leadRubric.serverView.getMap('agreed').get(agreedKey(1, 'kss-1')), { timeout: 10_000 }).toMatchObject({ rating: 3 });
+
+  // The node that holds the session dies. Within 10 s everyone is back, on the other node.
+  const killedAt = Date.now();
+  for (const person of people) person.days.length = 0;
+  await kill9(servers[owner]!);
+  const survivor = servers[1 - owner]!;
+  await expect.poll(async () => (await connections(survivor)).signalling, { timeout: 10_000, interval: 200 }).toBe(3);
+  expect(Date.now() - killedAt).toBeLessThan(10_000);
+  // The day as stored: running, with the deadline it had (so every countdown shows the same time left).
+  for (const person of people) {
+    await expect.poll(() => person.days.at(-1)?.status, { timeout: 5_000 }).toBe('running');
+    expect(person.days.at(-1)!.deadline).toBe(started.deadline);
+  }
+  // They see each other again (the lead observer, hidden, sees both).
+  await expect
+    .poll(() => (people[0]!.presence.at(-1)?.connected ?? []).map((p) => p.participantId).sort(), { timeout: 5_000 })
+    .toEqual([candidate.participantId, actor.participantId].sort());
+  // The rubric, opened again through the balancer, is on the survivor with the acknowledged rating.
+  const reopened = await openRubric();
+  expect(reopened.serverView.getMap('agreed').get(agreedKey(1, 'kss-1'))).toMatchObject({ rating: 3 });
+  expect((await connections(survivor)).collab).toBe(1);
+});
+
+it('refuses a connection routed by a session that is not the participant’s', { timeout: 60_000 }, async () => {
+  const node = servers.find((s) => s.child.exitCode === null && s.child.signalCode === null)!;
+  const day = await bookOnServer(node, dataDir);
+  const candidate = inviteOf(day, 'candidate');
+  const other = await bookOnServer(node, dataDir);
+  const socket: ServerSocket = io(node.baseUrl, {
+    auth: { participantId: candidate.participantId },
+    query: { [SESSION_ROUTING_PARAM]: other.sessionId },
+    extraHeaders: { cookie: await cookieFor(candidate.link, candidate.participantId) },
+    transports: ['websocket'],
+    reconnection: false,
+    forceNew: true,
+  });
+  sockets.push(socket);
+  const error = await new Promise<Error>((resolve) => socket.once('connect_error', resolve));
+  expect(error.message).toMatch(/names another session/);
+});
