@@ -102,13 +102,18 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
   /** Applies a control action (throws a typed CONFLICT when it is out of order, and the
    *  database's error when it cannot be stored: then nothing changed). */
   control(sessionId: string, actor: Participant, control: DayControl): DayRecord {
+    // Judged again against the day as stored (pausing a day paused elsewhere is a CONFLICT).
+    return this.onStoredDay(sessionId, () => this.controlOnce(sessionId, actor, control));
+  }
+
+  /** Runs `attempt`; if another process moved the day under it, takes the stored day and runs it once more. */
+  private onStoredDay<T>(sessionId: string, attempt: () => T): T {
     try {
-      return this.controlOnce(sessionId, actor, control);
+      return attempt();
     } catch (error) {
       if (!(error instanceof DayMovedElsewhere)) throw error;
-      // Judged again against the day as stored (pausing a day paused elsewhere is a CONFLICT).
       this.takeStored(sessionId);
-      return this.controlOnce(sessionId, actor, control);
+      return attempt();
     }
   }
 
@@ -141,14 +146,8 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
   /** New phases for a day that has not started (changed adjustments). Stored, then announced;
    *  `inTransaction` runs inside the same transaction (the caller's audit row and plan). */
   replan(sessionId: string, phases: PhaseSpec[], inTransaction: () => void): DayRecord {
-    try {
-      return this.replanOnce(sessionId, phases, inTransaction);
-    } catch (error) {
-      if (!(error instanceof DayMovedElsewhere)) throw error;
-      // Started (or replanned) by another process meanwhile: judged again on the stored day.
-      this.takeStored(sessionId);
-      return this.replanOnce(sessionId, phases, inTransaction);
-    }
+    // Started (or replanned) by another process meanwhile: judged again on the stored day.
+    return this.onStoredDay(sessionId, () => this.replanOnce(sessionId, phases, inTransaction));
   }
 
   private replanOnce(sessionId: string, phases: PhaseSpec[], inTransaction: () => void): DayRecord {
