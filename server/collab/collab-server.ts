@@ -171,7 +171,10 @@ class SharedDoc {
   readonly ydoc: Y.Doc;
   readonly awareness: awarenessProtocol.Awareness;
   readonly connections = new Set<Connection>();
+  /** Updates logged after the snapshot this copy started from (all of them applied here). */
   updatesSinceCompaction: number;
+  /** That snapshot (its last logged update's id; 0: none). */
+  snapshotUpto: number;
   /** Updates applied here but not yet committed to the store. */
   uncommitted = 0;
   /** Bytes of those updates (a size cap must count them too). */
@@ -188,11 +191,13 @@ class SharedDoc {
    */
   private held: Array<{ after: number | null; send: () => void }> = [];
 
-  constructor(name: string, target: CollabTarget, ydoc: Y.Doc, pendingUpdates: number, fanOut: CollabFanOut | undefined) {
+  constructor(name: string, target: CollabTarget, stored: ReturnType<DocStore['load']>, fanOut: CollabFanOut | undefined) {
+    const { ydoc } = stored;
     this.name = name;
     this.target = target;
     this.ydoc = ydoc;
-    this.updatesSinceCompaction = pendingUpdates;
+    this.updatesSinceCompaction = stored.pendingUpdates;
+    this.snapshotUpto = stored.snapshotUpto;
     this.awareness = new awarenessProtocol.Awareness(ydoc);
     // The server has no presence of its own.
     this.awareness.setLocalState(null);
@@ -323,18 +328,24 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
   const getDoc = (name: string, target: CollabTarget): SharedDoc => {
     let doc = docs.get(name);
     if (!doc) {
-      const { ydoc, pendingUpdates } = deps.store.load(name);
-      doc = new SharedDoc(name, target, ydoc, pendingUpdates, deps.fanOut);
+      doc = new SharedDoc(name, target, deps.store.load(name), deps.fanOut);
       docs.set(name, doc);
     }
     return doc;
+  };
+
+  /** Compacts a document's log into a snapshot (only when all it accepted is stored). */
+  const compact = (doc: SharedDoc): void => {
+    const upto = deps.store.compact(doc.name, doc.ydoc, { snapshotUpto: doc.snapshotUpto, rows: doc.updatesSinceCompaction });
+    if (upto !== null) doc.snapshotUpto = upto;
+    doc.updatesSinceCompaction = 0;
   };
 
   /** Drops a document nobody has open, compacting what it logged (once all of it is stored). */
   const release = (doc: SharedDoc): void => {
     if (doc.connections.size > 0 || doc.uncommitted > 0 || docs.get(doc.name) !== doc) return;
     try {
-      if (doc.updatesSinceCompaction > 0) deps.store.compact(doc.name, doc.ydoc);
+      if (doc.updatesSinceCompaction > 0) compact(doc);
     } catch (err) {
       // The log still holds every update: the next load replays it.
       warn({ docName: doc.name, err: (err as Error).message }, 'collab compaction failed');
@@ -418,8 +429,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
       // A snapshot holds the document as it is: only when all of that is stored.
       if (doc.updatesSinceCompaction >= COMPACT_EVERY && doc.uncommitted === 0 && !closing) {
         try {
-          deps.store.compact(doc.name, doc.ydoc);
-          doc.updatesSinceCompaction = 0;
+          compact(doc);
         } catch (err) {
           warn({ docName: doc.name, err: (err as Error).message }, 'collab compaction failed');
         }
@@ -611,7 +621,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       for (const doc of docs.values()) {
         try {
-          if (doc.updatesSinceCompaction > 0 && doc.uncommitted === 0) deps.store.compact(doc.name, doc.ydoc);
+          if (doc.updatesSinceCompaction > 0 && doc.uncommitted === 0) compact(doc);
         } catch (err) {
           warn({ docName: doc.name, err: (err as Error).message }, 'collab compaction failed');
         }

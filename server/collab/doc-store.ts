@@ -6,6 +6,13 @@
 import * as Y from 'yjs';
 import { transaction, type Database } from '../db/database.ts';
 
+/** What a live copy of a document holds of the store: the snapshot it started from (its last
+ *  logged update's id; 0 for none) and how many updates were logged after it, all applied. */
+export interface HeldLog {
+  snapshotUpto: number;
+  rows: number;
+}
+
 export class DocStore {
   private readonly db: Database;
   /** Stored bytes (snapshot + logged updates) of the documents whose size was asked for. */
@@ -16,14 +23,14 @@ export class DocStore {
   }
 
   /** Rebuilds a document from its snapshot and every update logged after it. */
-  load(doc: string): { ydoc: Y.Doc; pendingUpdates: number } {
+  load(doc: string): { ydoc: Y.Doc; pendingUpdates: number; snapshotUpto: number } {
     const snapshot = this.db.prepare('SELECT state, upto_id FROM collab_snapshots WHERE doc = ?').get(doc) as
       | { state: Uint8Array; upto_id: number }
       | undefined;
     const updates = this.db
       .prepare('SELECT update_data FROM collab_updates WHERE doc = ? AND id > ? ORDER BY id')
       .all(doc, snapshot?.upto_id ?? 0) as Array<{ update_data: Uint8Array }>;
-    return { ydoc: rebuild(snapshot?.state, updates.map((u) => u.update_data)), pendingUpdates: updates.length };
+    return { ydoc: rebuild(snapshot?.state, updates.map((u) => u.update_data)), pendingUpdates: updates.length, snapshotUpto: Number(snapshot?.upto_id ?? 0) };
   }
 
   /**
@@ -87,15 +94,30 @@ export class DocStore {
   }
 
   /**
-   * Replaces the log up to now with one snapshot of `ydoc` merged with what is stored. Another
-   * studio process sharing the database may have logged (or compacted) updates of the same
-   * document that `ydoc` has never seen: they go into the snapshot, never out of the store.
+   * Replaces the log up to now with one snapshot of `ydoc` merged with what is stored, and says
+   * up to which logged update the snapshot holds (null: nothing was logged). Another studio
+   * process sharing the database may have logged (or compacted) updates of the same document
+   * that `ydoc` has never seen: they go into the snapshot, never out of the store. `held`, what
+   * `ydoc` is known to hold (the snapshot it started from and the rows logged after it), lets
+   * the common case (no other writer) skip the merge.
    */
-  compact(doc: string, ydoc: Y.Doc): void {
-    const compacted = transaction(this.db, () => {
+  compact(doc: string, ydoc: Y.Doc, held?: HeldLog): number | null {
+    const compacted = transaction(this.db, (): { bytes: number; upto: number } | null => {
       const stored = this.db.prepare('SELECT state, upto_id FROM collab_snapshots WHERE doc = ?').get(doc) as
         | { state: Uint8Array; upto_id: number }
         | undefined;
+      if (held && Number(stored?.upto_id ?? 0) === held.snapshotUpto) {
+        const logged = this.db.prepare('SELECT COUNT(*) AS n, MAX(id) AS upto FROM collab_updates WHERE doc = ? AND id > ?').get(doc, held.snapshotUpto) as {
+          n: number;
+          upto: number | null;
+        };
+        if (logged.upto === null) return null;
+        if (Number(logged.n) === held.rows) {
+          const state = Y.encodeStateAsUpdate(ydoc);
+          this.writeSnapshot(doc, state, Number(logged.upto));
+          return { bytes: state.byteLength, upto: Number(logged.upto) };
+        }
+      }
       const log = this.db
         .prepare('SELECT id, update_data FROM collab_updates WHERE doc = ? AND id > ? ORDER BY id')
         .all(doc, stored?.upto_id ?? 0) as Array<{ id: number; update_data: Uint8Array }>;
@@ -105,11 +127,13 @@ export class DocStore {
       Y.applyUpdate(merged, Y.encodeStateAsUpdate(ydoc));
       const state = Y.encodeStateAsUpdate(merged);
       merged.destroy();
-      this.writeSnapshot(doc, state, Number(log.at(-1)!.id));
-      return state.byteLength;
+      const upto = Number(log.at(-1)!.id);
+      this.writeSnapshot(doc, state, upto);
+      return { bytes: state.byteLength, upto };
     });
     // Only once committed: a rolled-back compaction leaves the stored size as it was.
-    if (compacted !== null && this.sizes.has(doc)) this.sizes.set(doc, compacted);
+    if (compacted !== null && this.sizes.has(doc)) this.sizes.set(doc, compacted.bytes);
+    return compacted?.upto ?? null;
   }
 
   /**
