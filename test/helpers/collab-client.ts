@@ -66,7 +66,11 @@ export class RawCollabClient {
       this.awareness.destroy();
       for (const a of this.spoken.values()) a.destroy();
     });
-    void this.opened.then(() => this.send(sync(SYNC_STEP_1, Y.encodeStateVector(this.ydoc))), () => undefined);
+    // Asks for what the server's view here lacks, not what `ydoc` lacks: after a reconnection
+    // the server may hold an edit whose echo never arrived (it was stored just before a crash).
+    // Asked by `ydoc`'s state, it would not be sent again, and every later echo of that author
+    // would wait behind it in `serverView`, never counted as acknowledged.
+    void this.opened.then(() => this.send(sync(SYNC_STEP_1, Y.encodeStateVector(this.serverView))), () => undefined);
   }
 
   private readonly onLocalUpdate: (update: Uint8Array, origin: unknown) => void;

@@ -71,6 +71,16 @@ it.each(PINNED_SEEDS)('seed %i: no acknowledged edit is lost across SIGKILLs, an
   };
   let clients = writers.map((p) => connect(p));
   await Promise.all(clients.map((c) => c.synced));
+  /** Closes by the server that were not a kill (named when acknowledgements stop coming). */
+  const closes: string[] = [];
+  let killing = false;
+  const watch = (c: RawCollabClient): RawCollabClient => {
+    void c.closed.then(({ code, reason }) => {
+      if (!killing) closes.push(`${code} ${reason}`);
+    });
+    return c;
+  };
+  clients.forEach(watch);
 
   // Kill points, drawn from the seed.
   const killAt = new Set<number>();
@@ -91,11 +101,14 @@ it.each(PINNED_SEEDS)('seed %i: no acknowledged edit is lost across SIGKILLs, an
       // A kill proves something only if some of the work since the last one was acknowledged:
       // on a loaded machine that can take a while, so wait for it (what is still in flight at
       // the kill is whatever the seed's timing left).
-      await expect.poll(acknowledgedClock, { timeout: 30_000, interval: 10 }).toBeGreaterThan(acknowledgedAtLastKill);
+      await expect
+        .poll(acknowledgedClock, { timeout: 30_000, interval: 10, message: `acknowledgements after the kill before edit ${edit} (server closes: ${closes.join('; ') || 'none'})` })
+        .toBeGreaterThan(acknowledgedAtLastKill);
       acknowledgedAtLastKill = acknowledgedClock();
       // Whatever any client has seen come back from the server must survive this.
       const ackedVectors = clients.map((c) => Y.decodeStateVector(Y.encodeStateVector(c.serverView)));
       for (const c of clients) for (const [k, v] of Object.entries(ratings(c.serverView))) acknowledged.set(k, v);
+      killing = true;
       await kill9(server);
       // Edits while the server is down stay on the clients and are sent on reconnect.
       const offline = writers[Math.floor(random() * writers.length)]!;
@@ -114,6 +127,8 @@ it.each(PINNED_SEEDS)('seed %i: no acknowledged edit is lost across SIGKILLs, an
       for (const key of acknowledged.keys()) expect(restored, `after kill at edit ${edit}`).toHaveProperty([key]);
       clients = writers.map((p, i) => connect(p, clients[i]));
       await Promise.all(clients.map((c) => c.synced));
+      killing = false;
+      clients.forEach(watch);
     }
   }
 
