@@ -2,9 +2,6 @@
 // one Redis. A session's signalling and collaboration land on one node, routed by its id;
 // when that node is killed (SIGKILL), its people reconnect through the balancer to the other
 // node, which serves the day as stored (status, deadline) and the documents as acknowledged.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, expect, it } from 'vitest';
 import type { HealthResponse } from '../../shared/api.ts';
@@ -12,9 +9,10 @@ import type { DayState } from '../../shared/assessment.ts';
 import type { PresenceInfo } from '../../shared/protocol.ts';
 import { SESSION_ROUTING_PARAM } from '../../shared/protocol.ts';
 import { agreedKey } from '../../shared/rubric.ts';
-import { startHaproxy, type TestBalancer } from '../helpers/haproxy.ts';
+import { startHaproxy } from '../helpers/haproxy.ts';
 import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { TestCluster } from '../helpers/cluster.ts';
+import { startRedis } from '../helpers/redis.ts';
 import {
   bookOnServer,
   cookieFor,
@@ -28,26 +26,14 @@ import {
   type ServerSocket,
 } from '../helpers/server-process.ts';
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-balancer-'));
-const servers: ServerProcess[] = [];
-const sockets: ServerSocket[] = [];
-const collabClients: RawCollabClient[] = [];
-let redis: TestRedis | undefined;
-let balancer: TestBalancer | undefined;
-
-afterAll(async () => {
-  for (const socket of sockets) socket.disconnect();
-  for (const client of collabClients) client.close();
-  await balancer?.stop();
-  for (const server of servers) await kill9(server);
-  await redis?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const cluster = new TestCluster('balancer');
+const { dataDir, servers, sockets, collabClients } = cluster;
+afterAll(() => cluster.close());
 
 /** An invite link as the balancer serves it (the link names the node it was made on). */
 function viaBalancer(invite: ServerInvite): string {
   const link = new URL(invite.link);
-  return new URL(link.pathname + link.search, balancer!.baseUrl).toString();
+  return new URL(link.pathname + link.search, cluster.balancer!.baseUrl).toString();
 }
 
 interface Person {
@@ -59,7 +45,7 @@ interface Person {
 /** A room page's socket through the balancer: routed by its session, reconnecting as a page does. */
 async function throughBalancer(invite: ServerInvite, sessionId: string): Promise<Person> {
   const cookie = await cookieFor(viaBalancer(invite), invite.participantId);
-  const socket: ServerSocket = io(balancer!.baseUrl, {
+  const socket: ServerSocket = io(cluster.balancer!.baseUrl, {
     auth: { participantId: invite.participantId },
     query: { [SESSION_ROUTING_PARAM]: sessionId },
     extraHeaders: { cookie },
@@ -85,10 +71,10 @@ async function connections(server: ServerProcess): Promise<HealthResponse['conne
 }
 
 it('routes a session to one node, and to the other when that one dies, with its day and documents', { timeout: 240_000 }, async () => {
-  redis = await startRedis();
+  const redis = (cluster.redis = await startRedis());
   const env = { REDIS_URL: redis.url };
   servers.push(await startServerProcess(dataDir, await freePort(), env), await startServerProcess(dataDir, await freePort(), env));
-  balancer = await startHaproxy([servers[0]!.baseUrl, servers[1]!.baseUrl]);
+  cluster.balancer = await startHaproxy([servers[0]!.baseUrl, servers[1]!.baseUrl]);
   const day = await bookOnServer(servers[0]!, dataDir);
   const [lead, candidate, actor] = (['leadObserver', 'candidate', 'actor'] as const).map((role) => inviteOf(day, role)) as [ServerInvite, ServerInvite, ServerInvite];
 
@@ -96,7 +82,7 @@ it('routes a session to one node, and to the other when that one dies, with its 
   const people = [await throughBalancer(lead, day.sessionId), await throughBalancer(candidate, day.sessionId), await throughBalancer(actor, day.sessionId)];
   const rubric = `session/${day.sessionId}/rubric`;
   const openRubric = async (): Promise<RawCollabClient> => {
-    const client = new RawCollabClient(collabUrl(balancer!.baseUrl, rubric, lead.participantId), { cookie: await cookieFor(viaBalancer(lead), lead.participantId) });
+    const client = new RawCollabClient(collabUrl(cluster.balancer!.baseUrl, rubric, lead.participantId), { cookie: await cookieFor(viaBalancer(lead), lead.participantId) });
     collabClients.push(client);
     await client.synced;
     return client;

@@ -4,9 +4,6 @@
 // connection replacing an older one, the lead observer's agreed ratings as they are written
 // (stored once, by the node they were written to); a node that dies drops out of who is
 // connected. A node starts only when it can reach the Redis it was told to use.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import type { BoardRow } from '../../shared/api.ts';
 import type { LeadSignal, PresenceInfo } from '../../shared/protocol.ts';
@@ -17,7 +14,8 @@ import { openData } from '../../server/studio.ts';
 import { pollUntil } from '../helpers/browser.ts';
 import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
 import { studioEnv } from '../helpers/postgres.ts';
-import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { TestCluster } from '../helpers/cluster.ts';
+import { startRedis } from '../helpers/redis.ts';
 import {
   bookOnServer,
   cookieFor,
@@ -32,19 +30,9 @@ import {
   type ServerSocket,
 } from '../helpers/server-process.ts';
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-redis-nodes-'));
-const servers: ServerProcess[] = [];
-const sockets: ServerSocket[] = [];
-const collabClients: RawCollabClient[] = [];
-let redis: TestRedis | undefined;
-
-afterAll(async () => {
-  for (const socket of sockets) socket.disconnect();
-  for (const client of collabClients) client.close();
-  for (const server of servers) await kill9(server);
-  await redis?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const cluster = new TestCluster('redis-nodes');
+const { dataDir, servers, sockets, collabClients } = cluster;
+afterAll(() => cluster.close());
 
 interface Heard {
   socket: ServerSocket;
@@ -71,7 +59,7 @@ async function connect(server: ServerProcess, invite: ServerInvite): Promise<Hea
 const connectedIn = (heard: Heard): string[] => (heard.presence.at(-1)?.connected ?? []).map((p) => p.participantId).sort();
 
 it('carries presence, signals, replaced connections and agreed ratings between nodes, and forgets a node that died', { timeout: 180_000 }, async () => {
-  redis = await startRedis();
+  const redis = (cluster.redis = await startRedis());
   const [one, two] = [await freePort(), await freePort()];
   servers.push(await startServerProcess(dataDir, one, { REDIS_URL: redis.url }), await startServerProcess(dataDir, two, { REDIS_URL: redis.url }));
   const [nodeOne, nodeTwo] = servers as [ServerProcess, ServerProcess];
