@@ -31,14 +31,19 @@ afterAll(() => {
 /** A hard briefing long enough to load the day in both runners before its deadline, then soft phases. */
 const TEMPLATE = hardBriefingThenSoft('two-runners', 'Two runners', 3);
 
-it('stores each transition once whichever runner gets there first, and judges a stale control again', { timeout: 60_000 }, async () => {
-  const template = new TemplatesRepo(one.db).saveNewVersion(TEMPLATE);
-  const { sessionId, participants } = openAssessment(one, silent).book(booking(template.id));
+/** A day booked on `template`, two runners of it (one per process), and its stored day. */
+function dayWithTwoRunners(template: Parameters<TemplatesRepo['saveNewVersion']>[0]) {
+  const saved = new TemplatesRepo(one.db).saveNewVersion(template);
+  const { sessionId, participants } = openAssessment(one, silent).book(booking(saved.id));
   const lead = participants.find((p) => p.role === 'leadObserver')!;
   const a = new DayRunner(new PlansRepo(one.db), one.audit, silent);
   const b = new DayRunner(new PlansRepo(two.db), two.audit, silent);
   runners.push(a, b);
-  const stored = () => new PlansRepo(one.db).day(sessionId)!;
+  return { sessionId, lead, a, b, stored: () => new PlansRepo(one.db).day(sessionId)! };
+}
+
+it('stores each transition once whichever runner gets there first, and judges a stale control again', { timeout: 60_000 }, async () => {
+  const { sessionId, lead, a, b, stored } = dayWithTwoRunners(TEMPLATE);
   const rows = (action: string) => one.audit.list(sessionId).filter((e) => e.action === action);
 
   const started = a.control(sessionId, lead, { action: 'start' });
@@ -66,13 +71,7 @@ it('stores each transition once whichever runner gets there first, and judges a 
 });
 
 it('never replans over a day another runner started, and replans again on a day replanned elsewhere', { timeout: 60_000 }, () => {
-  const template = new TemplatesRepo(one.db).saveNewVersion(hardBriefingThenSoft('two-runners-replan', 'Two runners replan', 600));
-  const { sessionId, participants } = openAssessment(one, silent).book(booking(template.id));
-  const lead = participants.find((p) => p.role === 'leadObserver')!;
-  const a = new DayRunner(new PlansRepo(one.db), one.audit, silent);
-  const b = new DayRunner(new PlansRepo(two.db), two.audit, silent);
-  runners.push(a, b);
-  const stored = () => new PlansRepo(one.db).day(sessionId)!;
+  const { sessionId, lead, a, b, stored } = dayWithTwoRunners(hardBriefingThenSoft('two-runners-replan', 'Two runners replan', 600));
   const waiting = a.get(sessionId)!;
   expect(b.get(sessionId)).toEqual(waiting);
   const longer = waiting.phases.map((phase, i) => (i === 0 ? { ...phase, durationSeconds: 900 } : phase));
