@@ -24,6 +24,12 @@ const EnvSchema = z.object({
     .trim()
     .refine((v) => v === '' || /^rediss?:\/\//.test(v), 'REDIS_URL must be a redis:// (or rediss://) URL')
     .optional(),
+  /** This node's name among several (a lease's holder, a recording's writer; a folder name). */
+  SIMSTUDIO_NODE_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'SIMSTUDIO_NODE_NAME must be 1–63 letters, digits, dots, dashes or underscores')
+    .optional(),
   SIMSTUDIO_SECRET: z.string().min(32, 'SIMSTUDIO_SECRET must be at least 32 characters').optional(),
   SIMSTUDIO_INVITE_TTL_HOURS: z.coerce.number().positive().default(24 * 14),
   /** Invite links last until the day's end plus this many days (candidates read their result). */
@@ -95,6 +101,12 @@ export interface Config {
   databaseUrl: string | undefined;
   /** Redis connection URL, for several studio nodes (server/cluster/); undefined: one process. */
   redisUrl: string | undefined;
+  /**
+   * This node's name (several nodes: it holds leases and writes recordings under it). Stable
+   * across restarts of the node, different for every node: SIMSTUDIO_NODE_NAME, else the host's
+   * name and the port.
+   */
+  nodeName: string;
   secret: string | undefined;
   /** Base64 recording master key; undefined: keys/recording-master.key in the data directory. */
   recordingKey: string | undefined;
@@ -148,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: path.resolve(e.SIMSTUDIO_DATA_DIR),
     databaseUrl: e.DATABASE_URL || undefined,
     redisUrl: e.REDIS_URL || undefined,
+    nodeName: e.SIMSTUDIO_NODE_NAME ?? defaultNodeName(e.SIMSTUDIO_PORT),
     secret: e.SIMSTUDIO_SECRET,
     recordingKey: e.SIMSTUDIO_RECORDING_KEY?.trim() || undefined,
     inviteTtlSeconds: Math.round(e.SIMSTUDIO_INVITE_TTL_HOURS * 3600),
@@ -237,4 +250,10 @@ function parseIceServers(json: string | undefined): IceServer[] {
   const parsed = IceServersSchema.safeParse(value);
   if (!parsed.success) throw new Error(`invalid configuration: SIMSTUDIO_ICE_SERVERS: ${parsed.error.message}`);
   return parsed.data;
+}
+
+/** The host's name and the port (a port chosen by the system: the process id instead). */
+function defaultNodeName(port: number): string {
+  const host = os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 40) || 'node';
+  return `${host}-${port === 0 ? `pid${process.pid}` : port}`;
 }

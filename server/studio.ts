@@ -36,6 +36,7 @@ import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
 import { connectRedis } from './cluster/redis-link.ts';
+import { SessionLeases } from './cluster/session-leases.ts';
 import { AssessmentService } from './assessment/assessment-service.ts';
 import { ScenarioBank } from './assessment/scenario-bank.ts';
 import { TemplatesRepo } from './assessment/templates-repo.ts';
@@ -213,7 +214,24 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const rooms = new RoomRegistry(pool, config.media, log, (sessionId) => assessment.stageFor(sessionId));
   // Ready before the first room page is served (it carries them).
   void rooms.routerRtpCapabilities().catch((error: unknown) => log.warn({ err: (error as Error).message }, 'could not read the router capabilities yet'));
-  const recordings = new RecordingService({ db, dataDir: config.dataDir, rooms, assessment, audit, log, key: recordingKey }, config.recording);
+  // Several nodes: a session is recorded (and owned) by the node holding its lease, the one its
+  // people are connected to; which sessions those are is known once signalling exists.
+  let localSessions: () => Iterable<string> = () => [];
+  const leases = redis
+    ? new SessionLeases({
+        db,
+        node: config.nodeName,
+        log,
+        wanted: () => [...localSessions()].filter((id) => {
+          const status = assessment.dayState(id)?.status;
+          return status !== undefined && status !== 'complete';
+        }),
+      })
+    : null;
+  const recordings = new RecordingService(
+    { db, dataDir: config.dataDir, rooms, assessment, audit, log, key: recordingKey, ...(leases ? { cluster: { node: config.nodeName, leases } } : {}) },
+    config.recording,
+  );
   const people = new PeopleRepo(db);
   const staffSessions = new StaffSessions({ db, people, timeouts: config.staffSessions });
   const magicLinks = new MagicLinks(db);
@@ -472,6 +490,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     : null;
   written.restore();
   recordings.start(assessment);
+  localSessions = () => signalling.localSessionIds();
+  leases?.start();
   dataProtection.start();
 
   await new Promise<void>((resolve, reject) => {
@@ -519,6 +539,8 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       signInFailures.close();
       dataProtection.close();
       await recordings.close();
+      // Let go once nothing records here: another node may take the sessions at once.
+      leases?.close();
       await notifications.close();
       await mailer.close();
       written.close();

@@ -28,6 +28,9 @@ export interface SegmentTiming {
 export interface SegmentSink {
   /** A fresh id and absolute file path for a segment (nothing is stored yet). */
   reserve(): { id: string; file: string };
+  /** How many segments of this phase the participant has stored already (by an earlier run,
+   *  or another studio node before this one took the session over). */
+  storedSegments(participantId: string): number;
   /** The segment's recorder runs: its row is stored (one for every segment that ran), with
    *  the zero it was asked for (its timing is not known yet). */
   begin(reserved: { id: string; file: string }, participantId: string, segment: number, fromMs: number): void;
@@ -161,7 +164,7 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
 
   private async startSegment(participantId: string, producerIds: string[]): Promise<void> {
     if (this.stopped) return;
-    const segment = (this.segments.get(participantId) ?? 0) + 1;
+    const segment = (this.segments.get(participantId) ?? this.sink.storedSegments(participantId)) + 1;
     this.segments.set(participantId, segment);
     // The hot standby already records these producers: it becomes the segment, and the media
     // it holds from before the failure covers what the failed recorder lost.
@@ -172,6 +175,7 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
     if (spare && spare.producerIds.join() === producerIds.join() && spare.recorder.running) recorder = spare.recorder;
     else if (spare) void dropSpare(spare);
     let tap: ParticipantTap | null = null;
+    let begun = false;
     try {
       tap = await this.taps.tapOf(participantId);
       if (!tap || !tap.taps(producerIds)) throw new Error('the participant’s media is not tapped yet');
@@ -192,6 +196,7 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
         return;
       }
       this.sink.begin(reserved!, participantId, segment, from);
+      begun = true;
       const live: Live = { participantId, id: reserved!.id, recorder, producerIds: new Set(producerIds) };
       this.live.set(participantId, live);
       recorder.once('failed', (reason) => this.onSegmentFailed(live, reason));
@@ -211,6 +216,11 @@ export class SessionRecorder extends EventEmitter<SessionRecorderEvents> {
         if (this.live.get(participantId) === live) this.prepareSpare(participantId, ready, live);
       });
     } catch (error) {
+      // A recorder whose row could not be stored must not run on unlisted (its file is nobody's).
+      if (recorder && !begun && reserved) {
+        const file = reserved.file;
+        void recorder.stop().finally(() => fs.rmSync(file, { force: true }));
+      }
       if (this.stopped) return;
       this.log.error({ participantId, err: (error as Error).message }, 'recording segment could not start');
       this.setState('failed', `recorder could not start: ${(error as Error).message}`);

@@ -246,6 +246,20 @@ const DATA_PROTECTION_SQL = `CREATE TABLE retention_periods (
        OR NEW.saved_at IS NOT OLD.saved_at OR NEW.saved_by_person_id IS NOT OLD.saved_by_person_id
      BEGIN SELECT RAISE(ABORT, 'a notice version never changes: save a new one'); END;`;
 
+/**
+ * Several studio nodes (server/cluster/session-leases.ts): which node holds a session (a lease
+ * with a fencing token, raised by every takeover), and which node wrote each recording segment
+ * (a node completes only its own segments cut off by a crash). Mirrored for PostgreSQL in
+ * schema.sql and, for a database created before it, in open-postgres.ts.
+ */
+const SESSION_LEASES_MIGRATION = `ALTER TABLE recordings ADD COLUMN node TEXT;
+   CREATE TABLE session_leases (
+     session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+     node TEXT NOT NULL,
+     token INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL
+   );`;
+
 /** A schema change: SQL, or (where a value must be computed, like the audit chain) code. */
 type Migration = string | ((db: DatabaseSync) => void);
 
@@ -874,6 +888,7 @@ const MIGRATIONS: Migration[] = [
      WHERE excluded.updated_at >= angoff_estimates_by_judge.updated_at;
    DROP TABLE angoff_estimates;
    ALTER TABLE angoff_estimates_by_judge RENAME TO angoff_estimates;`,
+  SESSION_LEASES_MIGRATION,
 ];
 
 /** The schema version that makes scenarios and templates per organisation (tests migrate a

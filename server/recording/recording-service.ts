@@ -16,6 +16,11 @@
 // encrypts any finished file still in plaintext (from before encryption) and removes standby
 // files and half-written encryptions nobody owns. Hash and size stay those of the plaintext
 // media: the evidence is the WebM, which `openRecordingStream` gives back byte for byte.
+//
+// With several studio nodes (one shared data directory), a node records a session only while it
+// holds the session's lease (server/cluster/session-leases.ts), stores each segment's row under
+// that lease's fencing token, writes under recordings/nodes/<node>/ and, at start-up, ends,
+// repairs and clears only what it wrote itself: never another node's live segment.
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -32,6 +37,7 @@ import type { AssessmentService } from '../assessment/assessment-service.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
+import type { SessionLeases } from '../cluster/session-leases.ts';
 import { FallbackUploads, freeBytes, type DownWindow } from './fallback-uploads.ts';
 import { declareFrameTiming, fileSize, remux } from './webm-repair.ts';
 import {
@@ -80,6 +86,10 @@ export function removeRecordingFile(recordingsDir: string, file: string): void {
 
 export class RecordingService extends EventEmitter<ServiceEvents> {
   readonly dir: string;
+  /** Where this node's recorder writes (below `dir`: every node plays back every recording). */
+  private readonly writeDir: string;
+  /** With several nodes: this node's name (rows it wrote) and its session leases. */
+  private readonly cluster: { node: string; leases: SessionLeases } | undefined;
   private readonly db: Database;
   private readonly rooms: RoomRegistry;
   private readonly audit: AuditRepo;
@@ -118,7 +128,16 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   repaired: Promise<void> = Promise.resolve();
 
   constructor(
-    deps: { db: Database; dataDir: string; rooms: RoomRegistry; assessment: AssessmentService; audit: AuditRepo; log: Logger; key: RecordingMasterKey },
+    deps: {
+      db: Database;
+      dataDir: string;
+      rooms: RoomRegistry;
+      assessment: AssessmentService;
+      audit: AuditRepo;
+      log: Logger;
+      key: RecordingMasterKey;
+      cluster?: { node: string; leases: SessionLeases };
+    },
     options: RecordingOptions,
   ) {
     super();
@@ -130,11 +149,15 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     this.options = options;
     this.stageFor = (sessionId) => deps.assessment.stageFor(sessionId);
     this.dir = path.join(deps.dataDir, 'recordings');
-    fs.mkdirSync(this.dir, { recursive: true });
+    this.cluster = deps.cluster;
+    this.writeDir = deps.cluster ? path.join(this.dir, 'nodes', deps.cluster.node) : this.dir;
+    fs.mkdirSync(this.writeDir, { recursive: true });
     // Taken before this run can start a recorder of its own (both are synchronous here).
-    this.orphans = processesMentioning(`${this.dir}/`);
+    this.orphans = processesMentioning(`${this.writeDir}/`);
     this.cut = (
-      this.db.prepare("SELECT id FROM recordings WHERE status = 'recording' OR (status = 'interrupted' AND sha256 IS NULL)").all() as Array<{ id: string }>
+      this.db
+        .prepare("SELECT id FROM recordings WHERE (status = 'recording' OR (status = 'interrupted' AND sha256 IS NULL)) AND COALESCE(node, '') = ?")
+        .all(this.nodeColumn) as Array<{ id: string }>
     ).map((r) => r.id);
     this.fallback = new FallbackUploads(
       {
@@ -149,6 +172,18 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       { runBytes: options.fallbackRunBytes, sessionBytes: options.fallbackSessionBytes, minFreeBytes: options.minFreeBytes },
     );
     deps.assessment.on('dayChanged', (sessionId, state) => this.dayChanged(sessionId, state));
+    // Taking a session's lease starts its recorder here (a new segment); losing it stops it.
+    const followLease = (sessionId: string): void => {
+      const state = deps.assessment.dayState(sessionId);
+      if (state) this.dayChanged(sessionId, state);
+    };
+    deps.cluster?.leases.on('acquired', followLease);
+    deps.cluster?.leases.on('lost', followLease);
+  }
+
+  /** The node column of the rows this node writes ('' for the only process). */
+  private get nodeColumn(): string {
+    return this.cluster?.node ?? '';
   }
 
   /** Resumes recording of phases that were running when the server stopped. */
@@ -216,7 +251,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
    */
   private async repairAfterCrash(): Promise<void> {
     if (this.orphans.length > 0) {
-      const ended = await reapOrphans(`${this.dir}/`);
+      const ended = await reapOrphans(`${this.writeDir}/`);
       this.log.warn({ pids: ended }, 'recorder processes left by an earlier run ended');
     }
     for (const id of this.cut) {
@@ -233,9 +268,16 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
    * left by a crash, a half-written encryption, an undo record of a finished append.
    */
   private async sealLeftovers(): Promise<void> {
-    const rows = this.db.prepare("SELECT id, file, status, bytes FROM recordings WHERE status != 'deleted'").all() as Array<{ id: string; file: string; status: string; bytes: number | null }>;
+    const rows = this.db.prepare("SELECT id, file, status, bytes, node FROM recordings WHERE status != 'deleted'").all() as Array<{
+      id: string;
+      file: string;
+      status: string;
+      bytes: number | null;
+      node: string | null;
+    }>;
     const owned = new Set(rows.map((r) => path.join(this.dir, r.file)));
-    for (const r of rows) {
+    // Another node's rows are its own to complete (it may be writing them now).
+    for (const r of rows.filter((row) => (row.node ?? '') === this.nodeColumn)) {
       if (this.closed) return;
       const file = path.join(this.dir, r.file);
       fs.rmSync(sealingFile(file), { force: true });
@@ -251,10 +293,10 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       await encryptInPlace(file, this.key);
       this.log.warn({ id: r.id, status: r.status }, 'plaintext recording encrypted at start-up');
     }
-    for (const session of fs.readdirSync(this.dir, { withFileTypes: true })) {
+    for (const session of fs.readdirSync(this.writeDir, { withFileTypes: true })) {
       if (!session.isDirectory()) continue;
-      for (const entry of fs.readdirSync(path.join(this.dir, session.name), { withFileTypes: true })) {
-        const file = path.join(this.dir, session.name, entry.name);
+      for (const entry of fs.readdirSync(path.join(this.writeDir, session.name), { withFileTypes: true })) {
+        const file = path.join(this.writeDir, session.name, entry.name);
         // Only what the recorder itself makes (a segment or standby named by its id, a half-done
         // encryption, remux or undo record); `.undo` records of live rows are applied above.
         if (!entry.isFile() || owned.has(file) || !RECORDER_LEFTOVER.test(entry.name)) continue;
@@ -276,9 +318,10 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   }
 
   private async onDay(sessionId: string, state: DayState): Promise<void> {
-    const phase = state.status === 'running' || state.status === 'paused' ? state.phases[state.phaseIndex] : undefined;
+    // With several nodes, only the lease holder records (to the others the day is as if over).
+    const dayLive = (state.status === 'running' || state.status === 'paused') && (!this.cluster || this.cluster.leases.holds(sessionId));
+    const phase = dayLive ? state.phases[state.phaseIndex] : undefined;
     const recordable = phase?.kind === 'scenario' || phase?.kind === 'reflectiveConversation';
-    const dayLive = state.status === 'running' || state.status === 'paused';
     if (dayLive && !this.taps.get(sessionId)?.open) this.tapsFor(sessionId, await this.rooms.getOrCreate(sessionId));
     const current = this.active.get(sessionId);
     if (current && current.phaseIndex === state.phaseIndex && recordable) return;
@@ -332,9 +375,17 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   }
 
   private sinkFor(sessionId: string, phaseIndex: number, scenarioKey: string, phaseStartedAt: number): SegmentSink {
-    const sessionDir = path.join(this.dir, sessionId);
+    const sessionDir = path.join(this.writeDir, sessionId);
     fs.mkdirSync(sessionDir, { recursive: true });
     return {
+      storedSegments: (participantId) =>
+        Number(
+          (
+            this.db.prepare("SELECT COALESCE(MAX(segment), 0) AS last FROM recordings WHERE session_id = ? AND phase_index = ? AND participant_id = ? AND status != 'fallback'").get(sessionId, phaseIndex, participantId) as {
+              last: number | bigint;
+            }
+          ).last,
+        ),
       reserve: () => {
         const id = randomUUID();
         return { id, file: path.join(sessionDir, `${id}.webm`) };
@@ -342,12 +393,17 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       begin: (reserved, participantId, segment, fromMs) => {
         if (this.closed) throw new Error('the recording service is closed');
         const relative = path.relative(this.dir, reserved.file);
-        this.db
-          .prepare(
-            `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?)`,
-          )
-          .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, Math.round(fromMs));
+        const store = (): void => {
+          this.db
+            .prepare(
+              `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, node)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?, ?)`,
+            )
+            .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, Math.round(fromMs), this.cluster?.node ?? null);
+        };
+        // Under the lease's fencing token: a node that lost the session stores no segment of it.
+        if (!this.cluster) store();
+        else if (!this.cluster.leases.fenced(sessionId, store)) throw new Error(`this node (${this.cluster.node}) no longer holds the session: segment not stored`);
       },
       timed: (id, timing) => {
         if (this.closed) return;

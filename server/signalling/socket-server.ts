@@ -95,6 +95,8 @@ export interface Signalling {
   connectedParticipantIds(sessionId: string): Promise<Set<string>>;
   /** Participants of this session connected to this studio node (no question to the others). */
   localParticipantIds(sessionId: string): Set<string>;
+  /** Sessions with anyone connected to this studio node. */
+  localSessionIds(): Set<string>;
   /** The same for several sessions at once: one question to the other nodes. */
   connectedBySession(sessionIds: readonly string[]): Promise<Map<string, Set<string>>>;
   /** Sends the day's new state to everyone in the session. */
@@ -295,6 +297,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   };
   const localParticipantIds = (sessionId: string): Set<string> =>
     new Set([...connections.values()].filter((s) => s.data.participant.sessionId === sessionId).map((s) => s.data.participant.id));
+  const localSessionIds = (): Set<string> => new Set([...connections.values()].map((s) => s.data.participant.sessionId));
   const connectedParticipantIds = async (sessionId: string): Promise<Set<string>> => (await connectedBySession([sessionId])).get(sessionId)!;
 
   /** Candidates and actors hear only of candidates and actors; hidden roles of everyone. */
@@ -439,6 +442,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     io,
     connectedParticipantIds,
     localParticipantIds,
+    localSessionIds,
     connectedBySession,
     broadcastDayState,
     broadcastRecording,

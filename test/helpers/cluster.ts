@@ -16,9 +16,15 @@ export class TestCluster {
   readonly collabClients: RawCollabClient[] = [];
   redis: TestRedis | undefined;
   balancer: TestBalancer | undefined;
+  private readonly cleanups: Array<() => void> = [];
 
   constructor(name: string) {
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `simstudio-${name}-`));
+  }
+
+  /** Runs once the nodes are stopped (e.g. closing the test's own database connection). */
+  onClose(cleanup: () => void): void {
+    this.cleanups.push(cleanup);
   }
 
   async close(): Promise<void> {
@@ -27,6 +33,7 @@ export class TestCluster {
     await this.balancer?.stop();
     for (const server of this.servers) await kill9(server);
     await this.redis?.stop();
+    for (const cleanup of this.cleanups) cleanup();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
 }

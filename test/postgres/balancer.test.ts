@@ -2,16 +2,19 @@
 // one Redis. A session's signalling and collaboration land on one node, routed by its id;
 // when that node is killed (SIGKILL), its people reconnect through the balancer to the other
 // node, which serves the day as stored (status, deadline) and the documents as acknowledged.
+// Only the node holding the session's lease records it; the survivor takes the lease over
+// (a higher fencing token) and records the phase again.
 import { io } from 'socket.io-client';
 import { afterAll, expect, it } from 'vitest';
 import type { HealthResponse } from '../../shared/api.ts';
 import type { DayState } from '../../shared/assessment.ts';
-import type { PresenceInfo } from '../../shared/protocol.ts';
+import type { PresenceInfo, RecordingStatus } from '../../shared/protocol.ts';
 import { SESSION_ROUTING_PARAM } from '../../shared/protocol.ts';
 import { agreedKey } from '../../shared/rubric.ts';
 import { startHaproxy } from '../helpers/haproxy.ts';
 import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
 import { TestCluster } from '../helpers/cluster.ts';
+import { connectToStudioDatabase } from '../helpers/postgres.ts';
 import { startRedis } from '../helpers/redis.ts';
 import {
   bookOnServer,
@@ -40,6 +43,7 @@ interface Person {
   socket: ServerSocket;
   days: DayState[];
   presence: PresenceInfo[];
+  recording: RecordingStatus[];
 }
 
 /** A room page's socket through the balancer: routed by its session, reconnecting as a page does. */
@@ -56,8 +60,9 @@ async function throughBalancer(invite: ServerInvite, sessionId: string): Promise
     forceNew: true,
   });
   sockets.push(socket);
-  const person: Person = { socket, days: [], presence: [] };
+  const person: Person = { socket, days: [], presence: [], recording: [] };
   socket.on('dayState', (s) => person.days.push(s));
+  socket.on('recording', (r) => person.recording.push(r));
   socket.on('presence', (p) => person.presence.push(p));
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
@@ -73,7 +78,16 @@ async function connections(server: ServerProcess): Promise<HealthResponse['conne
 it('routes a session to one node, and to the other when that one dies, with its day and documents', { timeout: 240_000 }, async () => {
   const redis = (cluster.redis = await startRedis());
   const env = { REDIS_URL: redis.url };
-  servers.push(await startServerProcess(dataDir, await freePort(), env), await startServerProcess(dataDir, await freePort(), env));
+  const names = ['node-1', 'node-2'];
+  servers.push(
+    await startServerProcess(dataDir, await freePort(), { ...env, SIMSTUDIO_NODE_NAME: names[0]! }),
+    await startServerProcess(dataDir, await freePort(), { ...env, SIMSTUDIO_NODE_NAME: names[1]! }),
+  );
+  const db = connectToStudioDatabase(dataDir);
+  cluster.onClose(() => db.close());
+  const lease = (sessionId: string): unknown => db.prepare('SELECT node, token FROM session_leases WHERE session_id = ?').get(sessionId);
+  const recordersStarted = (sessionId: string): number =>
+    Number((db.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE session_id = ? AND action = 'recording.started'").get(sessionId) as { n: number | bigint }).n);
   cluster.balancer = await startHaproxy([servers[0]!.baseUrl, servers[1]!.baseUrl]);
   const day = await bookOnServer(servers[0]!, dataDir);
   const [lead, candidate, actor] = (['leadObserver', 'candidate', 'actor'] as const).map((role) => inviteOf(day, role)) as [ServerInvite, ServerInvite, ServerInvite];
@@ -94,14 +108,25 @@ it('routes a session to one node, and to the other when that one dies, with its 
   expect(counts[owner]!.collab).toBe(1);
   expect(counts[1 - owner]).toEqual({ signalling: 0, collab: 0 });
 
-  // The day runs; an agreed rating is acknowledged (stored, and sent back).
-  const started = await dayControl(people[0]!.socket, { action: 'start' });
+  // The node its people are on holds the session (within a renewal, 1 s).
+  await expect.poll(() => lease(day.sessionId), { timeout: 5_000, interval: 100 }).toEqual({ node: names[owner], token: 1 });
+
+  // The day runs, into the first scenario: recorded by the node holding the session, and by it alone.
+  await dayControl(people[0]!.socket, { action: 'start' });
+  const started = await dayControl(people[0]!.socket, { action: 'advance', fromPhaseIndex: 0 });
+  expect(started.phases[started.phaseIndex]!.kind).toBe('scenario');
+  await expect.poll(() => people[1]!.recording.at(-1)?.state, { timeout: 10_000 }).toBe('recording');
+  expect(recordersStarted(day.sessionId)).toBe(1);
+  // An agreed rating is acknowledged (stored, and sent back).
   leadRubric.ydoc.getMap('agreed').set(agreedKey(1, 'kss-1'), { rating: 3, rationale: 'agreed after discussion' });
   await expect.poll(() => leadRubric.serverView.getMap('agreed').get(agreedKey(1, 'kss-1')), { timeout: 10_000 }).toMatchObject({ rating: 3 });
 
   // The node that holds the session dies. Within 10 s everyone is back, on the other node.
   const killedAt = Date.now();
-  for (const person of people) person.days.length = 0;
+  for (const person of people) {
+    person.days.length = 0;
+    person.recording.length = 0;
+  }
   await kill9(servers[owner]!);
   const survivor = servers[1 - owner]!;
   await expect.poll(async () => (await connections(survivor)).signalling, { timeout: 10_000, interval: 200 }).toBe(3);
@@ -119,6 +144,13 @@ it('routes a session to one node, and to the other when that one dies, with its 
   const reopened = await openRubric();
   expect(reopened.serverView.getMap('agreed').get(agreedKey(1, 'kss-1'))).toMatchObject({ rating: 3 });
   expect((await connections(survivor)).collab).toBe(1);
+  // The survivor took the session's lease over (once the dead node's ran out: a higher token)
+  // and records the scenario again (a new segment); the dead node's cut segments are its own
+  // to complete when it comes back.
+  await expect.poll(() => lease(day.sessionId), { timeout: 10_000, interval: 100 }).toEqual({ node: names[1 - owner], token: 2 });
+  await expect.poll(() => people[1]!.recording.at(-1)?.state, { timeout: 10_000 }).toBe('recording');
+  // (Once each: had the other node recorded too, there would be more.)
+  await expect.poll(() => recordersStarted(day.sessionId), { timeout: 5_000 }).toBe(2);
 });
 
 it('refuses a connection routed by a session that is not the participant’s', { timeout: 60_000 }, async () => {

@@ -44,6 +44,7 @@ it('says the recording is interrupted while a camera gives no picture, naming wh
   let n = 0;
   const sink = {
     reserve: () => ({ id: `segment-${++n}`, file: path.join(dir, `segment-${n}.webm`) }),
+    storedSegments: () => 0,
     begin: () => undefined,
     timed: () => undefined,
     end: async () => undefined,

@@ -1,5 +1,5 @@
 -- The studio's schema in PostgreSQL (15 and later): the PostgreSQL form of the SQLite schema at
--- schema version 27 (PRAGMA user_version after all 27 entries of MIGRATIONS in
+-- schema version 28 (PRAGMA user_version after all 28 entries of MIGRATIONS in
 -- server/db/database.ts). It creates the whole schema in an empty database, in one script.
 -- Any change to the SQLite migrations must be mirrored here (and the version above raised).
 --
@@ -395,7 +395,15 @@ CREATE TABLE recordings (
   chunks BIGINT NOT NULL DEFAULT 0,
   deleted_at BIGINT,
   sender_started_at BIGINT,
-  timing TEXT CHECK (timing IN ('sender-report', 'arrival'))
+  timing TEXT CHECK (timing IN ('sender-report', 'arrival')),
+  node TEXT
+);
+
+CREATE TABLE session_leases (
+  session_id TEXT PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
+  node TEXT NOT NULL,
+  token BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
 );
 
 CREATE TABLE result_reviews (

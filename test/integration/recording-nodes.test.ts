@@ -1,0 +1,91 @@
+// Several studio nodes on one data directory (and database): a node starting after a crash
+// ends its own leftover recorder processes, completes its own cut segments and removes its own
+// files no row owns, and touches nothing of another node's, which may be recording right now.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { looksSealed } from '../helpers/recording-files.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
+import { byRole, createSession, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+
+let redis: TestRedis | undefined;
+let studio: TestStudio | undefined;
+const children: ChildProcess[] = [];
+afterAll(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await studio?.close();
+  await redis?.stop();
+});
+
+/** A 2-second VP8 WebM. */
+function makeWebm(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=160x120:rate=15', '-t', '2', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', file]);
+}
+
+/** A process whose command line names `file`, as a recorder writing it would. */
+function processWriting(file: string): ChildProcess {
+  const child = spawn('sh', ['-c', 'sleep 120', file], { stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+
+const alive = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
+
+it('at start-up, repairs and clears only what this node wrote', { timeout: 120_000 }, async () => {
+  redis = await startRedis();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-rec-nodes-'));
+  const cluster = { redisUrl: redis.url };
+  const first = await startTestStudio({ ...cluster, nodeName: 'node-a' }, dataDir);
+  await first.recordings.repaired;
+  const { sessionId, participants } = createSession(first);
+  const candidate = byRole(participants, 'candidate');
+  const recordingsDir = first.recordings.dir;
+  const fileOf = (node: string, id: string): string => path.join(recordingsDir, 'nodes', node, sessionId, `${id}.webm`);
+  const ids = {
+    ownCut: '00000000-0000-4000-8000-00000000b001',
+    otherLive: '00000000-0000-4000-8000-00000000b002',
+    ownStray: '00000000-0000-4000-8000-00000000b003',
+    otherStandby: '00000000-0000-4000-8000-00000000b004',
+  };
+  const insert = (id: string, node: string): void => {
+    first.db
+      .prepare(
+        `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, node)
+         VALUES (?, ?, 1, '1', ?, 1, ?, ?, 'recording', ?, ?)`,
+      )
+      .run(id, sessionId, candidate.id, Date.now() - 60_000, path.relative(recordingsDir, fileOf(node, id)), Date.now() - 60_000, node);
+  };
+  // Node A crashed mid-segment; node B is recording a segment now, and has a standby running.
+  makeWebm(fileOf('node-a', ids.ownCut));
+  insert(ids.ownCut, 'node-a');
+  makeWebm(fileOf('node-b', ids.otherLive));
+  insert(ids.otherLive, 'node-b');
+  const otherLiveBytes = fs.readFileSync(fileOf('node-b', ids.otherLive));
+  fs.copyFileSync(fileOf('node-a', ids.ownCut), fileOf('node-a', ids.ownStray));
+  fs.copyFileSync(fileOf('node-b', ids.otherLive), fileOf('node-b', ids.otherStandby));
+  await first.close();
+  const ownOrphan = processWriting(fileOf('node-a', ids.ownCut));
+  const otherRecorder = processWriting(fileOf('node-b', ids.otherLive));
+
+  studio = await startTestStudio({ ...cluster, nodeName: 'node-a' }, dataDir);
+  await studio.recordings.repaired;
+
+  // Its own: the recorder left behind ended, the cut segment completed and sealed, the stray file gone.
+  await expect.poll(() => alive(ownOrphan), { timeout: 10_000 }).toBe(false);
+  const own = studio.recordings.get(ids.ownCut)!;
+  expect(own.status).toBe('interrupted');
+  expect(own.sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(looksSealed(fileOf('node-a', ids.ownCut))).toBe(true);
+  expect(fs.existsSync(fileOf('node-a', ids.ownStray))).toBe(false);
+  // Node B's: its recorder still runs, its live segment is as it wrote it, its standby is there.
+  expect(alive(otherRecorder)).toBe(true);
+  const other = studio.recordings.get(ids.otherLive)!;
+  expect(other.status).toBe('recording');
+  expect(other.sha256).toBeNull();
+  expect(fs.readFileSync(fileOf('node-b', ids.otherLive)).equals(otherLiveBytes)).toBe(true);
+  expect(fs.existsSync(fileOf('node-b', ids.otherStandby))).toBe(true);
+});
