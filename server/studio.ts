@@ -491,6 +491,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   written.restore();
   recordings.start(assessment);
   localSessions = () => signalling.localSessionIds();
+  if (leases) assessment.gateDayTimers((sessionId) => leases.actsFor(sessionId));
   leases?.start();
   dataProtection.start();
 

@@ -90,6 +90,11 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
     this.runner.close();
   }
 
+  /** With several nodes: which sessions' timers this node applies (DayRunner.gateTimers). */
+  gateDayTimers(timersHere: (sessionId: string) => boolean): void {
+    this.runner.gateTimers(timersHere);
+  }
+
   /** Another studio process changed this session's day (see PlansRepo.announce). */
   dayChangedElsewhere(sessionId: string): void {
     this.runner.refresh(sessionId);

@@ -12,6 +12,10 @@
 // saveTransition). Another process that runs the same day (a second studio node on the same
 // database) may have stored it first: then this one reads the day again and announces what is
 // stored, never a second copy of the transition or its audit row.
+//
+// With several nodes, a day's timers are the business of the node holding its session (the
+// `timersHere` gate, server/cluster/session-leases.ts); the others take the stored day as it is
+// announced, and look again every second while a deadline is due, in case its holder died.
 import { EventEmitter } from 'node:events';
 import { storageErrorText } from '../db/engine.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
@@ -29,6 +33,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *  (each attempt may itself wait out the database's busy timeout). */
 const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30_000;
+/** A due deadline this node leaves to another (the session's holder) is looked at again this soon. */
+const GATED_RECHECK_MS = 1_000;
 
 export function retryDelayMs(attempts: number): number {
   return Math.min(RETRY_FIRST_MS * 2 ** Math.max(0, attempts - 1), RETRY_MAX_MS);
@@ -64,6 +70,8 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
   /** Sessions whose due transition could not be stored yet. */
   private readonly failures = new Map<string, Failure>();
   private closed = false;
+  /** Whether this process applies the session's timed transitions (every session, by default). */
+  private timersHere: (sessionId: string) => boolean = () => true;
 
   constructor(plans: PlansRepo, audit: AuditRepo, log: Logger, now: () => number = Date.now) {
     super();
@@ -71,6 +79,11 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     this.audit = audit;
     this.log = log.child({ module: 'day-runner' });
     this.now = now;
+  }
+
+  /** With several nodes: timed transitions only where `timersHere` says (control actions anywhere). */
+  gateTimers(timersHere: (sessionId: string) => boolean): void {
+    this.timersHere = timersHere;
   }
 
   /** Restores every day from the database, catching up on deadlines that passed while down. */
@@ -209,6 +222,10 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     if (!current || this.closed) return;
     const next = advanceDue(current, this.now());
     if (next !== current) {
+      if (!this.mayApplyTimers(sessionId)) {
+        this.arm(sessionId, GATED_RECHECK_MS);
+        return;
+      }
       try {
         this.persist(current, next, [timerAudit(current, next)]);
       } catch (error) {
@@ -221,6 +238,16 @@ export class DayRunner extends EventEmitter<RunnerEvents> {
     }
     this.recovered(sessionId);
     this.schedule(current);
+  }
+
+  private mayApplyTimers(sessionId: string): boolean {
+    try {
+      return this.timersHere(sessionId);
+    } catch (error) {
+      // Unknown (the database cannot say who holds it): applied here; storing it is compare-and-set.
+      this.log.warn({ sessionId, err: errorText(error) }, 'who applies this day’s timers is unknown: applied here');
+      return true;
+    }
   }
 
   /** One transaction: the new day and its audit rows, or nothing (also when the stored day is no longer `from`). */

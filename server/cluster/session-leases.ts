@@ -73,6 +73,16 @@ export class SessionLeases extends EventEmitter<LeaseEvents> {
     return held !== undefined && this.options.now() < held.validUntil;
   }
 
+  /**
+   * Whether this node should act for the session where any node could (a day's timers): when it
+   * holds it, or when no node does (nobody connected anywhere, or its holder's lease ran out).
+   */
+  actsFor(sessionId: string): boolean {
+    if (this.holds(sessionId)) return true;
+    const other = this.db.prepare('SELECT 1 AS held FROM session_leases WHERE session_id = ? AND node <> ? AND expires_at > ?').get(sessionId, this.node, this.options.now());
+    return !other;
+  }
+
   /** The fencing token this node holds for the session, if it holds it. */
   token(sessionId: string): number | undefined {
     return this.holds(sessionId) ? this.held.get(sessionId)!.token : undefined;

@@ -14,11 +14,12 @@ export interface TestBalancer {
 }
 
 /** `nodes`: the studio nodes' base URLs (two, as the shipped configuration names). */
-export async function startHaproxy(nodes: [string, string]): Promise<TestBalancer> {
+/** `port`: where it listens (chosen beforehand when the nodes must know their public URL). */
+export async function startHaproxy(nodes: [string, string], port?: number): Promise<TestBalancer> {
   if (spawnSync('sh', ['-c', 'command -v haproxy']).status !== 0) {
     throw new Error("HAProxy is not installed (Debian package 'haproxy'): the balancer test needs it");
   }
-  const port = await freePort();
+  port ??= await freePort();
   const hostPort = (url: string) => new URL(url).host;
   let output = '';
   const child = spawn('haproxy', ['-db', '-f', CONFIG], {

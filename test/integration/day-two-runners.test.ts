@@ -10,6 +10,7 @@ import { afterAll, expect, it } from 'vitest';
 import { DayRunner } from '../../server/assessment/day-runner.ts';
 import { PlansRepo } from '../../server/assessment/plans-repo.ts';
 import { TemplatesRepo } from '../../server/assessment/templates-repo.ts';
+import { SessionLeases } from '../../server/cluster/session-leases.ts';
 import { loadConfig } from '../../server/config.ts';
 import { openAssessment, openData } from '../../server/studio.ts';
 import { booking, hardBriefingThenSoft } from '../helpers/assessment.ts';
@@ -91,4 +92,30 @@ it('never replans over a day another runner started, and replans again on a day 
   expect(inTransaction).toBe(2);
   expect(stored()).toEqual(started);
   expect(a.get(sessionId)).toEqual(started);
+});
+
+it('with several nodes, leaves a day’s timers to the node holding its session, and takes them up once nobody holds it', { timeout: 60_000 }, async () => {
+  const { sessionId, lead, a, b, stored } = dayWithTwoRunners(hardBriefingThenSoft('two-runners-gated', 'Two runners gated', 2));
+  const rows = (action: string) => one.audit.list(sessionId).filter((e) => e.action === action);
+  // Node A holds the session (a long lease: this test decides when it ends); B does not.
+  const holder = new SessionLeases({ db: one.db, node: 'node-a', wanted: () => [sessionId], log: silent }, { ttlMs: 60_000, renewEveryMs: 1_000, keepMs: 60_000 });
+  const other = new SessionLeases({ db: two.db, node: 'node-b', wanted: () => [], log: silent });
+  holder.sweep();
+  expect(holder.holds(sessionId)).toBe(true);
+  a.gateTimers((id) => holder.actsFor(id));
+  b.gateTimers((id) => other.actsFor(id));
+
+  const started = b.control(sessionId, lead, { action: 'start' });
+  expect(a.get(sessionId)).toEqual(started);
+  // Node A dies before the deadline; its lease still stands. B leaves the due deadline alone.
+  a.close();
+  await new Promise((r) => setTimeout(r, Math.max(0, started.deadline! - Date.now()) + 2_000));
+  expect(stored().phaseIndex).toBe(0);
+  expect(rows('day.timer')).toHaveLength(0);
+  // Once nobody holds the session, B applies the deadline (within its 1 s look again), once.
+  holder.close();
+  await expect.poll(() => stored().phaseIndex, { timeout: 10_000, interval: 100 }).toBe(1);
+  expect(stored().phaseStartedAt).toBe(started.deadline);
+  expect(rows('day.timer')).toHaveLength(1);
+  other.close();
 });

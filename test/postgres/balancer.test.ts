@@ -7,8 +7,6 @@
 import { io } from 'socket.io-client';
 import { afterAll, expect, it } from 'vitest';
 import type { HealthResponse } from '../../shared/api.ts';
-import type { DayState } from '../../shared/assessment.ts';
-import type { PresenceInfo, RecordingStatus } from '../../shared/protocol.ts';
 import { SESSION_ROUTING_PARAM } from '../../shared/protocol.ts';
 import { agreedKey } from '../../shared/rubric.ts';
 import { startHaproxy } from '../helpers/haproxy.ts';
@@ -33,44 +31,6 @@ const cluster = new TestCluster('balancer');
 const { dataDir, servers, sockets, collabClients } = cluster;
 afterAll(() => cluster.close());
 
-/** An invite link as the balancer serves it (the link names the node it was made on). */
-function viaBalancer(invite: ServerInvite): string {
-  const link = new URL(invite.link);
-  return new URL(link.pathname + link.search, cluster.balancer!.baseUrl).toString();
-}
-
-interface Person {
-  socket: ServerSocket;
-  days: DayState[];
-  presence: PresenceInfo[];
-  recording: RecordingStatus[];
-}
-
-/** A room page's socket through the balancer: routed by its session, reconnecting as a page does. */
-async function throughBalancer(invite: ServerInvite, sessionId: string): Promise<Person> {
-  const cookie = await cookieFor(viaBalancer(invite), invite.participantId);
-  const socket: ServerSocket = io(cluster.balancer!.baseUrl, {
-    auth: { participantId: invite.participantId },
-    query: { [SESSION_ROUTING_PARAM]: sessionId },
-    extraHeaders: { cookie },
-    transports: ['websocket'],
-    reconnection: true,
-    reconnectionDelay: 200,
-    reconnectionDelayMax: 1000,
-    forceNew: true,
-  });
-  sockets.push(socket);
-  const person: Person = { socket, days: [], presence: [], recording: [] };
-  socket.on('dayState', (s) => person.days.push(s));
-  socket.on('recording', (r) => person.recording.push(r));
-  socket.on('presence', (p) => person.presence.push(p));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', () => resolve());
-    socket.once('connect_error', reject);
-  });
-  return person;
-}
-
 async function connections(server: ServerProcess): Promise<HealthResponse['connections']> {
   return ((await (await fetch(`${server.baseUrl}/api/health`)).json()) as HealthResponse).connections;
 }
@@ -93,10 +53,10 @@ it('routes a session to one node, and to the other when that one dies, with its 
   const [lead, candidate, actor] = (['leadObserver', 'candidate', 'actor'] as const).map((role) => inviteOf(day, role)) as [ServerInvite, ServerInvite, ServerInvite];
 
   // Everyone of the session on one node: signalling and the rubric alike.
-  const people = [await throughBalancer(lead, day.sessionId), await throughBalancer(candidate, day.sessionId), await throughBalancer(actor, day.sessionId)];
+  const people = [await cluster.throughBalancer(lead, day.sessionId), await cluster.throughBalancer(candidate, day.sessionId), await cluster.throughBalancer(actor, day.sessionId)];
   const rubric = `session/${day.sessionId}/rubric`;
   const openRubric = async (): Promise<RawCollabClient> => {
-    const client = new RawCollabClient(collabUrl(cluster.balancer!.baseUrl, rubric, lead.participantId), { cookie: await cookieFor(viaBalancer(lead), lead.participantId) });
+    const client = new RawCollabClient(collabUrl(cluster.balancer!.baseUrl, rubric, lead.participantId), { cookie: await cookieFor(cluster.viaBalancer(lead), lead.participantId) });
     collabClients.push(client);
     await client.synced;
     return client;
