@@ -115,11 +115,13 @@ export class SessionLeases extends EventEmitter<LeaseEvents> {
       wanted = new Set();
       for (const held of this.held.values()) held.lastWanted = now;
     }
+    const keep: string[] = [];
     for (const [sessionId, held] of [...this.held]) {
       if (wanted.has(sessionId)) held.lastWanted = now;
       if (now - held.lastWanted > this.options.keepMs) this.release(sessionId);
-      else this.renew(sessionId, held, now);
+      else keep.push(sessionId);
     }
+    this.renew(keep, now);
     for (const sessionId of wanted) if (!this.held.has(sessionId)) this.tryAcquire(sessionId, now);
   }
 
@@ -152,21 +154,34 @@ export class SessionLeases extends EventEmitter<LeaseEvents> {
     }
   }
 
-  private renew(sessionId: string, held: Held, now: number): void {
-    let renewed: boolean;
+  /** Renews the leases of these sessions in one statement; those it did not renew are lost. */
+  private renew(sessionIds: string[], now: number): void {
+    if (sessionIds.length === 0) return;
+    let renewed: Set<string>;
     try {
-      const result = this.db.prepare('UPDATE session_leases SET expires_at = ? WHERE session_id = ? AND node = ? AND token = ?').run(now + this.options.ttlMs, sessionId, this.node, held.token);
-      renewed = Number(result.changes) === 1;
+      // Each lease only under the token this node took it with (a lease taken over is not renewed).
+      const rows = this.db
+        .prepare(
+          `UPDATE session_leases SET expires_at = ? WHERE node = ? AND (session_id || ':' || token) IN (${sessionIds.map(() => '?').join(', ')})
+           RETURNING session_id`,
+        )
+        .all(now + this.options.ttlMs, this.node, ...sessionIds.map((id) => `${id}:${this.held.get(id)!.token}`)) as Array<{ session_id: string }>;
+      renewed = new Set(rows.map((r) => r.session_id));
     } catch (error) {
-      // Not renewed this time: still held until it runs out, tried again at the next renewal.
-      this.log.warn({ sessionId, err: (error as Error).message }, 'renewing a session lease failed');
-      if (this.holds(sessionId)) return;
-      renewed = false;
-    }
-    if (renewed) {
-      held.validUntil = now + this.options.ttlMs - SAFETY_MARGIN_MS;
+      // Not renewed this time: each still held until it runs out, tried again at the next renewal.
+      this.log.warn({ sessions: sessionIds.length, err: (error as Error).message }, 'renewing session leases failed');
+      for (const id of sessionIds) if (!this.holds(id)) this.lost(id);
       return;
     }
+    for (const id of sessionIds) {
+      if (renewed.has(id)) this.held.get(id)!.validUntil = now + this.options.ttlMs - SAFETY_MARGIN_MS;
+      else this.lost(id);
+    }
+  }
+
+  private lost(sessionId: string): void {
+    const held = this.held.get(sessionId);
+    if (!held) return;
     this.held.delete(sessionId);
     this.log.warn({ sessionId, token: held.token }, 'session lease lost (it expired and another node took it, or the database could not be reached)');
     this.emit('lost', sessionId);

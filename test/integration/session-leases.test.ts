@@ -22,7 +22,7 @@ function twoNodes(): { a: Database; b: Database; clock: { now: number }; options
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-leases-'));
   const a = openStudioDatabase({ dataDir, databaseUrl: testDatabaseUrl(dataDir) });
   const b = connectToStudioDatabase(dataDir);
-  a.prepare("INSERT INTO sessions (id, title, level, created_at) VALUES ('s1', 'Day', 'practitioner', 'now')").run();
+  a.prepare("INSERT INTO sessions (id, title, level, created_at) VALUES ('s1', 'Day', 'practitioner', 'now'), ('s2', 'Day two', 'practitioner', 'now')").run();
   cleanups.push(() => {
     a.close();
     b.close();
@@ -142,4 +142,23 @@ it('lets a lease go once its session has not been wanted for a while, or when th
   wantedByA.add('s1');
   nodeA.leases.sweep();
   expect(nodeA.events.at(-1)).toBe('acquired s1 3');
+});
+
+it('renews every lease a node holds together, and loses only the one taken from it', () => {
+  const { a, b, clock, options } = twoNodes();
+  const nodeA = leases(a, 'node-a', new Set(['s1', 's2']), options);
+  nodeA.leases.sweep();
+  expect(nodeA.events).toEqual(['acquired s1 1', 'acquired s2 1']);
+  b.prepare("UPDATE session_leases SET node = 'node-b', token = token + 1 WHERE session_id = 's2'").run();
+  clock.now += 1_000;
+  nodeA.leases.sweep();
+  expect(nodeA.events).toEqual(['acquired s1 1', 'acquired s2 1', 'lost s2']);
+  expect(nodeA.leases.holds('s1')).toBe(true);
+  const expiry = (id: string) => Number((a.prepare('SELECT expires_at FROM session_leases WHERE session_id = ?').get(id) as { expires_at: number | bigint }).expires_at);
+  expect(expiry('s1')).toBe(clock.now + 5_000);
+  // Held past its first lifetime only by being renewed.
+  clock.now += 4_500;
+  nodeA.leases.sweep();
+  expect(nodeA.leases.holds('s1')).toBe(true);
+  expect(expiry('s1')).toBe(clock.now + 5_000);
 });
