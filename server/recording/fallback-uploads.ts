@@ -60,6 +60,9 @@ interface RunRow {
 export class FallbackUploads {
   private readonly db: Database;
   private readonly dir: string;
+  /** Where new runs go (below `dir`), and the node column of their rows (several nodes). */
+  private readonly writeDir: string;
+  private readonly node: string | null;
   private readonly audit: AuditRepo;
   private readonly log: Logger;
   private readonly limits: FallbackLimits;
@@ -76,6 +79,8 @@ export class FallbackUploads {
     deps: {
       db: Database;
       dir: string;
+      writeDir?: string;
+      node?: string;
       audit: AuditRepo;
       log: Logger;
       key: RecordingMasterKey;
@@ -88,6 +93,8 @@ export class FallbackUploads {
     this.ready = deps.ready;
     this.db = deps.db;
     this.dir = deps.dir;
+    this.writeDir = deps.writeDir ?? deps.dir;
+    this.node = deps.node ?? null;
     this.audit = deps.audit;
     this.log = deps.log;
     this.limits = limits;
@@ -130,7 +137,7 @@ export class FallbackUploads {
       return { ok: false, reason: 'DISK_FULL', message: "the server's disk is nearly full" };
     }
 
-    const row = existing ?? { id: randomUUID(), file: path.join(c.sessionId, `${randomUUID()}.webm`), bytes: 0 };
+    const row = existing ?? { id: randomUUID(), file: path.relative(this.dir, path.join(this.writeDir, c.sessionId, `${randomUUID()}.webm`)), bytes: 0 };
     const file = path.join(this.dir, row.file);
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     // What the database has is what counts: the appender drops anything a crash left after it.
@@ -161,10 +168,10 @@ export class FallbackUploads {
     if (!existing) {
       this.db
         .prepare(
-          `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, ended_at, bytes, sha256, chunks)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'fallback', ?, ?, ?, ?, 1)`,
+          `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, ended_at, bytes, sha256, chunks, node)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'fallback', ?, ?, ?, ?, 1, ?)`,
         )
-        .run(row.id, c.sessionId, c.phaseIndex, scenarioKeyOf(c.day!, c.phaseIndex), c.uploaderId, c.run, this.phaseStartedAt(c.day!, c.phaseIndex), row.file, c.runStartedAt, Date.now(), bytes, sha256);
+        .run(row.id, c.sessionId, c.phaseIndex, scenarioKeyOf(c.day!, c.phaseIndex), c.uploaderId, c.run, this.phaseStartedAt(c.day!, c.phaseIndex), row.file, c.runStartedAt, Date.now(), bytes, sha256, this.node);
       this.log.warn({ sessionId: c.sessionId, phaseIndex: c.phaseIndex, run: c.run }, 'backup recording from the lead observer page started');
       this.audit.append({ sessionId: c.sessionId, actorParticipantId: c.uploaderId, action: 'recording.fallback-started', detail: { id: row.id, phaseIndex: c.phaseIndex, run: c.run } });
     } else {

@@ -163,6 +163,8 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       {
         db: this.db,
         dir: this.dir,
+        writeDir: this.writeDir,
+        ...(deps.cluster ? { node: deps.cluster.node } : {}),
         audit: this.audit,
         log: this.log,
         key: this.key,

@@ -3,14 +3,19 @@ import { recordingPlaintext, writeSealedRecording } from '../helpers/recording-f
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.ts';
 import { bookDay, testTemplate } from '../helpers/assessment.ts';
 import { pollUntil } from '../helpers/browser.ts';
+import { startRedis, type TestRedis } from '../helpers/redis.ts';
 import { connectAs, joinAndProduceVideo, request, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 // Recording storage rules: a nearly full disk stops new recordings loudly and leaves existing
 
 let studio: TestStudio | undefined;
+let redis: TestRedis | undefined;
+afterAll(async () => {
+  await redis?.stop();
+});
 afterEach(async () => {
   await studio?.close();
   studio = undefined;
@@ -71,8 +76,12 @@ it('recordings past the retention period are deleted at start-up, and the deleti
   expect(studio.logLines.some((l) => l.msg === 'recording deleted by retention' && l.id === old.id)).toBe(true);
 });
 
-it('the lead observer’s backup recording is stored in order, one file per recorder run, only while the server recorder is down; nobody else may upload', async () => {
-  studio = await startTestStudio();
+it.each([
+  { nodes: 'one studio process', cluster: false },
+  { nodes: 'a node among several (written under its own folder, named on the row)', cluster: true },
+])('the lead observer’s backup recording is stored in order, one file per recorder run, only while the server recorder is down; nobody else may upload — $nodes', async ({ cluster }) => {
+  if (cluster) redis ??= await startRedis();
+  studio = await startTestStudio(cluster ? { redisUrl: redis!.url, nodeName: 'node-x' } : {});
   const day = bookDay(studio, studio.templates.saveNewVersion(TEMPLATE).id, { actors: [{ displayName: 'Ada', scenarios: [1] }] });
   const lead = await connectAs(studio, day.lead);
   const candidate = await connectAs(studio, day.candidate);
@@ -112,6 +121,10 @@ it('the lead observer’s backup recording is stored in order, one file per reco
   expect(fs.readFileSync(first.file).includes('run1-chunk')).toBe(false);
   expect((await recordingPlaintext(studio, first.file)).toString('utf8')).toBe('run1-chunk0run1-chunk1');
   expect(first.sha256).toBe(createHash('sha256').update('run1-chunk0run1-chunk1').digest('hex'));
+  const folder = cluster ? path.join(studio.recordings.dir, 'nodes', 'node-x', day.sessionId) : path.join(studio.recordings.dir, day.sessionId);
+  expect(path.dirname(first.file)).toBe(folder);
+  const nodes = (studio.db.prepare("SELECT DISTINCT node FROM recordings WHERE session_id = ?").all(day.sessionId) as Array<{ node: string | null }>).map((r) => r.node);
+  expect(nodes).toEqual([cluster ? 'node-x' : null]);
 
   // The day ends: nothing more is taken, not even for a run that was accepted before.
   await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 1 });
