@@ -2,17 +2,20 @@
 // PostgreSQL database, one Redis, a candidate and an actor in real Chromium pages with fake
 // cameras, in a recorded scenario. The node holding the session is SIGKILLed: within 10 s the
 // pages, without a reload, are on the other node and decode each other's video again; their
-// countdown shows the stored deadline (±1 s); the survivor took the session's lease (a higher
-// fencing token) and records the scenario on, as new segments.
+// countdown shows the stored deadline (±1 s); the lead observer's acknowledged agreed rating is
+// there; the survivor took the session's lease (a higher fencing token) and records the scenario
+// on, as new segments. (The written exercise across a failover: failover-written.test.ts.)
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, expect, it } from 'vitest';
 import type { HealthResponse } from '../../shared/api.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
+import { agreedKey } from '../../shared/rubric.ts';
 import { TestCluster } from '../helpers/cluster.ts';
+import { collabUrl, RawCollabClient } from '../helpers/collab-client.ts';
 import { startHaproxy } from '../helpers/haproxy.ts';
 import { connectToStudioDatabase } from '../helpers/postgres.ts';
 import { startRedis } from '../helpers/redis.ts';
-import { bookOnServer, dayControl, freePort, inviteOf, kill9, startServerProcess, type ServerInvite } from '../helpers/server-process.ts';
+import { bookOnServer, cookieFor, dayControl, freePort, inviteOf, kill9, startServerProcess, type ServerInvite } from '../helpers/server-process.ts';
 
 const cluster = new TestCluster('failover-browser');
 let browser: Browser | undefined;
@@ -53,7 +56,7 @@ async function joinRoom(invite: ServerInvite): Promise<Page> {
   return page;
 }
 
-it('survives the death of the node holding a session: media back within 10 s, the same deadline, recording on as new segments', { timeout: 300_000 }, async () => {
+it('survives the death of the node holding a session: media back within 10 s, the same deadline, the acknowledged rating kept, recording on as new segments', { timeout: 300_000 }, async () => {
   const redis = (cluster.redis = await startRedis());
   const names = ['node-1', 'node-2'];
   // The pages' origin is the balancer's: every node is told it is its public URL.
@@ -95,6 +98,18 @@ it('survives the death of the node holding a session: media back within 10 s, th
   await pollUntil('both recorded by the owner', 30_000, async () => JSON.stringify(recorded(held.node)) === JSON.stringify(both));
   const survivorName = names[1 - owner]!;
   expect(segments(survivorName)).toEqual([]);
+  // The lead observer's agreed rating, acknowledged (stored and sent back) before the kill.
+  const openRubric = async (): Promise<RawCollabClient> => {
+    const client = new RawCollabClient(collabUrl(cluster.balancer!.baseUrl, `session/${day.sessionId}/rubric`, lead.participantId), {
+      cookie: await cookieFor(cluster.viaBalancer(lead), lead.participantId),
+    });
+    cluster.collabClients.push(client);
+    await client.synced;
+    return client;
+  };
+  const rubric = await openRubric();
+  rubric.ydoc.getMap('agreed').set(agreedKey(1, 'kss-1'), { rating: 3, rationale: 'agreed before the failover' });
+  await pollUntil('the agreed rating acknowledged', 10_000, async () => rubric.serverView.getMap('agreed').get(agreedKey(1, 'kss-1')) !== undefined);
 
   // The owner dies.
   const killedAt = Date.now();
@@ -131,5 +146,8 @@ it('survives the death of the node holding a session: media back within 10 s, th
     const after = Math.min(...segments(survivorName).filter((s) => s.participant_id === participant).map((s) => s.segment));
     expect(after).toBeGreaterThan(before);
   }
+  // The acknowledged rating, on the survivor.
+  const reopened = await openRubric();
+  expect(reopened.serverView.getMap('agreed').get(agreedKey(1, 'kss-1'))).toMatchObject({ rating: 3, rationale: 'agreed before the failover' });
   expect(pageErrors).toEqual([]);
 });
