@@ -90,7 +90,10 @@ beforeAll(() => {
 
   deps = { db: data.db, sessions: data.sessions, plans: new PlansRepo(data.db), store };
   all = cohortData(deps, {});
-});
+  // 300 whole days through the real services: about 60,000 statements, each a round trip on
+  // PostgreSQL (45 s on an idle slow 2-core machine, over 60 s with a busy core), as the other
+  // cohort tests allow.
+}, 240_000);
 
 afterAll(() => {
   written?.close();
