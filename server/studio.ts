@@ -36,6 +36,7 @@ import { Invites } from './invites.ts';
 import { createLogger, type Logger } from './log.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
 import { connectRedis } from './cluster/redis-link.ts';
+import { NodePresence } from './cluster/node-presence.ts';
 import { SessionLeases } from './cluster/session-leases.ts';
 import { AssessmentService } from './assessment/assessment-service.ts';
 import { ScenarioBank } from './assessment/scenario-bank.ts';
@@ -217,6 +218,11 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   // Several nodes: a session is recorded (and owned) by the node holding its lease, the one its
   // people are connected to; which sessions those are is known once signalling exists.
   let localSessions: () => Iterable<string> = () => [];
+  // Stamped every second, so the other nodes know this one is alive (and finish its cut
+  // segments if it dies). Stamped before the recordings look for this node's own cut segments:
+  // from then on no other node takes them over.
+  const presence = redis ? new NodePresence({ db, node: config.nodeName, log }) : null;
+  presence?.start();
   const leases = redis
     ? new SessionLeases({
         db,
@@ -229,7 +235,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       })
     : null;
   const recordings = new RecordingService(
-    { db, dataDir: config.dataDir, rooms, assessment, audit, log, key: recordingKey, ...(leases ? { cluster: { node: config.nodeName, leases } } : {}) },
+    { db, dataDir: config.dataDir, rooms, assessment, audit, log, key: recordingKey, ...(leases ? { cluster: { leases } } : {}) },
     config.recording,
   );
   const people = new PeopleRepo(db);
@@ -542,6 +548,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
       await recordings.close();
       // Let go once nothing records here: another node may take the sessions at once.
       leases?.close();
+      presence?.close();
       await notifications.close();
       await mailer.close();
       written.close();

@@ -260,6 +260,16 @@ const SESSION_LEASES_MIGRATION = `ALTER TABLE recordings ADD COLUMN node TEXT;
      expires_at INTEGER NOT NULL
    );`;
 
+/**
+ * Which studio nodes are alive (server/cluster/node-presence.ts): each stamps its row every
+ * second; a node silent for long is gone, and another node completes the segments it cut.
+ * Mirrored for PostgreSQL in schema.sql and open-postgres.ts.
+ */
+const CLUSTER_NODES_MIGRATION = `CREATE TABLE cluster_nodes (
+     node TEXT PRIMARY KEY,
+     seen_at INTEGER NOT NULL
+   );`;
+
 /** A schema change: SQL, or (where a value must be computed, like the audit chain) code. */
 type Migration = string | ((db: DatabaseSync) => void);
 
@@ -889,6 +899,7 @@ const MIGRATIONS: Migration[] = [
    DROP TABLE angoff_estimates;
    ALTER TABLE angoff_estimates_by_judge RENAME TO angoff_estimates;`,
   SESSION_LEASES_MIGRATION,
+  CLUSTER_NODES_MIGRATION,
 ];
 
 /** The schema version that makes scenarios and templates per organisation (tests migrate a

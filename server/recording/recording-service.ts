@@ -20,7 +20,9 @@
 // With several studio nodes (one shared data directory), a node records a session only while it
 // holds the session's lease (server/cluster/session-leases.ts), stores each segment's row under
 // that lease's fencing token, writes under recordings/nodes/<node>/ and, at start-up, ends,
-// repairs and clears only what it wrote itself: never another node's live segment.
+// repairs and clears only what it wrote itself: never another node's live segment. The cut
+// segments of a node gone silent (server/cluster/node-presence.ts) are taken over and completed
+// by a live node, from the shared data directory.
 import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -37,6 +39,7 @@ import type { AssessmentService } from '../assessment/assessment-service.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Database } from '../db/database.ts';
 import type { Logger } from '../log.ts';
+import { NODE_GONE_AFTER_MS } from '../cluster/node-presence.ts';
 import type { SessionLeases } from '../cluster/session-leases.ts';
 import { FallbackUploads, freeBytes, type DownWindow } from './fallback-uploads.ts';
 import { declareFrameTiming, fileSize, remux } from './webm-repair.ts';
@@ -88,8 +91,13 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
   readonly dir: string;
   /** Where this node's recorder writes (below `dir`: every node plays back every recording). */
   private readonly writeDir: string;
-  /** With several nodes: this node's name (rows it wrote) and its session leases. */
-  private readonly cluster: { node: string; leases: SessionLeases } | undefined;
+  /** With several nodes: this node's session leases (and its name: rows it wrote). */
+  private readonly cluster: { leases: SessionLeases } | undefined;
+  /** With several nodes: the check for gone nodes' cut segments, and the one running. */
+  private adoptTimer: NodeJS.Timeout | undefined;
+  private adopting: Promise<void> = Promise.resolve();
+  /** Gone nodes' segments whose file this node cannot see (said once each). */
+  private readonly unreachable = new Set<string>();
   private readonly db: Database;
   private readonly rooms: RoomRegistry;
   private readonly audit: AuditRepo;
@@ -136,7 +144,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       audit: AuditRepo;
       log: Logger;
       key: RecordingMasterKey;
-      cluster?: { node: string; leases: SessionLeases };
+      cluster?: { leases: SessionLeases };
     },
     options: RecordingOptions,
   ) {
@@ -150,7 +158,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     this.stageFor = (sessionId) => deps.assessment.stageFor(sessionId);
     this.dir = path.join(deps.dataDir, 'recordings');
     this.cluster = deps.cluster;
-    this.writeDir = deps.cluster ? path.join(this.dir, 'nodes', deps.cluster.node) : this.dir;
+    this.writeDir = deps.cluster ? path.join(this.dir, 'nodes', deps.cluster.leases.node) : this.dir;
     fs.mkdirSync(this.writeDir, { recursive: true });
     // Taken before this run can start a recorder of its own (both are synchronous here).
     this.orphans = processesMentioning(`${this.writeDir}/`);
@@ -164,7 +172,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
         db: this.db,
         dir: this.dir,
         writeDir: this.writeDir,
-        ...(deps.cluster ? { node: deps.cluster.node } : {}),
+        ...(deps.cluster ? { node: deps.cluster.leases.node } : {}),
         audit: this.audit,
         log: this.log,
         key: this.key,
@@ -185,12 +193,18 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
 
   /** The node column of the rows this node writes ('' for the only process). */
   private get nodeColumn(): string {
-    return this.cluster?.node ?? '';
+    return this.cluster?.leases.node ?? '';
   }
 
   /** Resumes recording of phases that were running when the server stopped. */
   start(assessment: AssessmentService): void {
     this.repaired = this.repairAfterCrash();
+    if (this.cluster) {
+      this.adoptTimer = setInterval(() => {
+        this.adopting = this.adopting.then(() => this.adoptFromGoneNodes());
+      }, ADOPT_EVERY_MS);
+      this.adoptTimer.unref();
+    }
     const rows = this.db.prepare('SELECT session_id FROM assessment_days WHERE status IN (?, ?)').all('running', 'paused') as Array<{ session_id: string }>;
     for (const { session_id } of rows) {
       const state = assessment.dayState(session_id);
@@ -236,6 +250,8 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.adoptTimer);
+    await this.adopting;
     await Promise.all(this.dayChanges.values());
     await Promise.all([...this.active.values()].map((a) => a.recorder?.stop()));
     this.active.clear();
@@ -306,6 +322,46 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
         fs.rmSync(file, { force: true });
         this.log.warn({ file: path.relative(this.dir, file) }, 'recording file no row owns removed at start-up');
       }
+    }
+  }
+
+  /**
+   * Completes the segments a node gone silent (NODE_GONE_AFTER_MS) left cut off, as that node
+   * would at its next start: each row is first made to name this node, in one statement that
+   * holds only while that node is still gone, so no two live nodes complete the same segment and
+   * the gone node, should it come back, leaves it alone. Only segments whose file this node can
+   * see (the data directory is shared) are taken; never throws.
+   */
+  private async adoptFromGoneNodes(): Promise<void> {
+    if (this.closing) return;
+    try {
+      const goneBefore = Date.now() - NODE_GONE_AFTER_MS;
+      const live = 'SELECT node FROM cluster_nodes WHERE seen_at >= ?';
+      const cut = this.db
+        .prepare(
+          `SELECT id, file, node FROM recordings
+           WHERE (status = 'recording' OR (status = 'interrupted' AND sha256 IS NULL)) AND node IS NOT NULL AND node <> '' AND node <> ? AND node NOT IN (${live})`,
+        )
+        .all(this.nodeColumn, goneBefore) as Array<{ id: string; file: string; node: string }>;
+      for (const row of cut) {
+        if (this.closing) return;
+        if (!fs.existsSync(path.join(this.dir, row.file))) {
+          if (!this.unreachable.has(row.id)) this.log.warn({ id: row.id, node: row.node, file: row.file }, 'a gone node cut a segment this node cannot see: start that node again to complete it');
+          this.unreachable.add(row.id);
+          continue;
+        }
+        const taken = this.db
+          .prepare(`UPDATE recordings SET node = ? WHERE id = ? AND node = ? AND (status = 'recording' OR (status = 'interrupted' AND sha256 IS NULL)) AND node NOT IN (${live})`)
+          .run(this.nodeColumn, row.id, row.node, goneBefore);
+        if (Number(taken.changes) !== 1) continue;
+        this.log.warn({ id: row.id, gone: row.node }, 'segment cut off by a node gone silent taken over');
+        const done = this.finalise(row.id, 'interrupted');
+        this.finalising.add(done);
+        await done.finally(() => this.finalising.delete(done));
+        this.log.warn({ id: row.id, ...this.get(row.id) }, 'segment of a gone node repaired');
+      }
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, "completing a gone node's cut segments failed; tried again later");
     }
   }
 
@@ -401,11 +457,11 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
               `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, node)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'recording', ?, ?)`,
             )
-            .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, Math.round(fromMs), this.cluster?.node ?? null);
+            .run(reserved.id, sessionId, phaseIndex, scenarioKey, participantId, segment, phaseStartedAt, relative, Math.round(fromMs), this.cluster?.leases.node ?? null);
         };
         // Under the lease's fencing token: a node that lost the session stores no segment of it.
         if (!this.cluster) store();
-        else if (!this.cluster.leases.fenced(sessionId, store)) throw new Error(`this node (${this.cluster.node}) no longer holds the session: segment not stored`);
+        else if (!this.cluster.leases.fenced(sessionId, store)) throw new Error(`this node (${this.cluster.leases.node}) no longer holds the session: segment not stored`);
       },
       timed: (id, timing) => {
         if (this.closed) return;
@@ -432,6 +488,11 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     if (this.closed) return;
     const row = this.get(id);
     if (!row) return;
+    if (!this.writes(id)) {
+      // Taken over by another node while this one was silent: it is that node's to complete.
+      this.log.warn({ id }, 'segment taken over by another node while this one was silent: left to it');
+      return;
+    }
     fs.rmSync(`${row.file}.sdp`, { force: true });
     fs.rmSync(`${row.file}.remux.webm`, { force: true });
     const size = fileSize(row.file);
@@ -449,10 +510,20 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
       fs.rmSync(sealed, { force: true });
       return;
     }
-    this.db
-      .prepare('UPDATE recordings SET status = ?, ended_at = COALESCE(ended_at, ?), bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ?')
-      .run(outcome, Date.now(), bytes, sha256, durationMs, id);
+    const stored = this.db
+      .prepare("UPDATE recordings SET status = ?, ended_at = COALESCE(ended_at, ?), bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ? AND COALESCE(node, '') = ?")
+      .run(outcome, Date.now(), bytes, sha256, durationMs, id, this.nodeColumn);
+    if (Number(stored.changes) !== 1) {
+      fs.rmSync(sealed, { force: true });
+      return;
+    }
     if (present) fs.renameSync(sealed, row.file);
+  }
+
+  /** Whether the segment's row names this node (the one that completes it). */
+  private writes(id: string): boolean {
+    const row = this.db.prepare('SELECT node FROM recordings WHERE id = ?').get(id) as { node: string | null } | undefined;
+    return (row?.node ?? '') === this.nodeColumn;
   }
 
   private setStatus(sessionId: string, status: Omit<RecordingStatus, 'since'>): void {
@@ -470,6 +541,9 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     this.emit('status', sessionId, full);
   }
 }
+
+/** How often a node looks for segments cut off by a node gone silent. */
+const ADOPT_EVERY_MS = 5_000;
 
 /** Files the recorder and its encryption make: `<uuid>.webm` and its temporary companions. */
 const RECORDER_LEFTOVER = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.webm(\.enc-tmp|\.remux\.webm|\.sdp|\.undo|\.undo\.tmp)?$/;

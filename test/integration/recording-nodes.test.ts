@@ -1,6 +1,7 @@
 // Several studio nodes on one data directory (and database): a node starting after a crash
 // ends its own leftover recorder processes, completes its own cut segments and removes its own
 // files no row owns, and touches nothing of another node's, which may be recording right now.
+// A node gone silent for good has its cut segments completed by a live node.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,10 +14,12 @@ import { byRole, createSession, startTestStudio, type TestStudio } from '../help
 
 let redis: TestRedis | undefined;
 let studio: TestStudio | undefined;
+let survivor: TestStudio | undefined;
 const children: ChildProcess[] = [];
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   await studio?.close();
+  await survivor?.close();
   await redis?.stop();
 });
 
@@ -88,4 +91,70 @@ it('at start-up, repairs and clears only what this node wrote', { timeout: 120_0
   expect(other.sha256).toBeNull();
   expect(fs.readFileSync(fileOf('node-b', ids.otherLive)).equals(otherLiveBytes)).toBe(true);
   expect(fs.existsSync(fileOf('node-b', ids.otherStandby))).toBe(true);
+});
+
+it("completes the cut segments of a node gone silent, and of no node still alive", { timeout: 120_000 }, async () => {
+  redis ??= await startRedis();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-rec-gone-'));
+  survivor = await startTestStudio({ redisUrl: redis.url, nodeName: 'node-b' }, dataDir);
+  await survivor.recordings.repaired;
+  const { sessionId, participants } = createSession(survivor);
+  const candidate = byRole(participants, 'candidate');
+  const recordingsDir = survivor.recordings.dir;
+  const fileOf = (node: string, id: string): string => path.join(recordingsDir, 'nodes', node, sessionId, `${id}.webm`);
+  const ids = {
+    gone: '00000000-0000-4000-8000-00000000c001',
+    alive: '00000000-0000-4000-8000-00000000c002',
+    unseen: '00000000-0000-4000-8000-00000000c003',
+  };
+  const insert = (id: string, node: string): void => {
+    survivor!.db
+      .prepare(
+        `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, node)
+         VALUES (?, ?, 1, '1', ?, 1, ?, ?, 'recording', ?, ?)`,
+      )
+      .run(id, sessionId, candidate.id, Date.now() - 120_000, path.relative(recordingsDir, fileOf(node, id)), Date.now() - 120_000, node);
+  };
+  const seen = (node: string, at: number): void => {
+    survivor!.db.prepare('INSERT INTO cluster_nodes (node, seen_at) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at').run(node, at);
+  };
+  // node-x died a minute ago mid-segment; node-y is alive (stamped now) and writing; node-z died
+  // too but its file is not on this node's storage.
+  seen('node-x', Date.now() - 60_000);
+  seen('node-y', Date.now() + 600_000);
+  seen('node-z', Date.now() - 60_000);
+  makeWebm(fileOf('node-x', ids.gone));
+  insert(ids.gone, 'node-x');
+  makeWebm(fileOf('node-y', ids.alive));
+  insert(ids.alive, 'node-y');
+  const aliveBytes = fs.readFileSync(fileOf('node-y', ids.alive));
+  insert(ids.unseen, 'node-z');
+
+  // Taken over by the survivor, completed and sealed as the dead node's own start-up would.
+  await expect.poll(() => survivor!.recordings.get(ids.gone)?.status, { timeout: 30_000 }).toBe('interrupted');
+  const gone = survivor.recordings.get(ids.gone)!;
+  expect(gone.sha256).toMatch(/^[0-9a-f]{64}$/);
+  expect(gone.durationMs).toBeGreaterThan(1500);
+  expect(looksSealed(fileOf('node-x', ids.gone))).toBe(true);
+  expect(survivor.db.prepare('SELECT node FROM recordings WHERE id = ?').get(ids.gone)).toEqual({ node: 'node-b' });
+  // The live node's segment and the unseen file's row are as they were.
+  const alive = survivor.recordings.get(ids.alive)!;
+  expect(alive.status).toBe('recording');
+  expect(alive.sha256).toBeNull();
+  expect(fs.readFileSync(fileOf('node-y', ids.alive)).equals(aliveBytes)).toBe(true);
+  expect(survivor.recordings.get(ids.unseen)!.status).toBe('recording');
+  // Its own presence is stamped every second.
+  const own = survivor.db.prepare("SELECT seen_at FROM cluster_nodes WHERE node = 'node-b'").get() as { seen_at: number | bigint };
+  expect(Date.now() - Number(own.seen_at)).toBeLessThan(5_000);
+
+  // The dead node, started again under its name, leaves the segment taken over as it is.
+  const sealed = fs.readFileSync(fileOf('node-x', ids.gone));
+  const back = await startTestStudio({ redisUrl: redis.url, nodeName: 'node-x' }, dataDir);
+  try {
+    await back.recordings.repaired;
+    expect(back.recordings.get(ids.gone)!.sha256).toBe(gone.sha256);
+    expect(fs.readFileSync(fileOf('node-x', ids.gone)).equals(sealed)).toBe(true);
+  } finally {
+    await back.close();
+  }
 });

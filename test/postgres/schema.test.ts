@@ -54,20 +54,20 @@ it('has every SQLite table, column, index and trigger, with matching types and n
   }
 });
 
-it('brings a database made by the previous schema up to date (recordings name their node; session leases)', () => {
+it('brings a database made by an older schema up to date (recordings name their node; session leases; node presence)', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-schema-upgrade-'));
   const url = testDatabaseUrl(dataDir)!;
   const old = new PostgresDatabase(url);
   try {
     // The database as schema version 27 made it.
-    old.exec('DROP TABLE session_leases; ALTER TABLE recordings DROP COLUMN node; UPDATE simstudio_schema SET version = 27');
+    old.exec('DROP TABLE cluster_nodes; DROP TABLE session_leases; ALTER TABLE recordings DROP COLUMN node; UPDATE simstudio_schema SET version = 27');
   } finally {
     old.close();
   }
   const upgraded = openPostgres(url, postgresSchemaVersion());
   try {
     const versions = (upgraded.prepare('SELECT version FROM simstudio_schema ORDER BY version').all() as Array<{ version: number | bigint }>).map((v) => Number(v.version));
-    expect(versions).toEqual([27, 28]);
+    expect(versions).toEqual([27, 28, 29]);
     const columns = upgraded.prepare("SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'session_leases' ORDER BY ordinal_position").all();
     expect(columns).toEqual([
       { name: 'session_id', type: 'text' },
@@ -76,6 +76,11 @@ it('brings a database made by the previous schema up to date (recordings name th
       { name: 'expires_at', type: 'bigint' },
     ]);
     expect(upgraded.prepare("SELECT 1 AS found FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'recordings' AND column_name = 'node'").get()).toEqual({ found: 1 });
+    const presence = upgraded.prepare("SELECT column_name AS name, data_type AS type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'cluster_nodes' ORDER BY ordinal_position").all();
+    expect(presence).toEqual([
+      { name: 'node', type: 'text' },
+      { name: 'seen_at', type: 'bigint' },
+    ]);
   } finally {
     upgraded.close();
     fs.rmSync(dataDir, { recursive: true, force: true });

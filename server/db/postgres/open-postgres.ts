@@ -19,6 +19,10 @@ const UPGRADES: Record<number, string> = {
          token BIGINT NOT NULL,
          expires_at BIGINT NOT NULL
        );`,
+  29: `CREATE TABLE cluster_nodes (
+         node TEXT PRIMARY KEY,
+         seen_at BIGINT NOT NULL
+       );`,
 };
 
 /** The schema version schema.sql creates (its header says which SQLite migration it matches). */

@@ -1,5 +1,5 @@
 -- The studio's schema in PostgreSQL (15 and later): the PostgreSQL form of the SQLite schema at
--- schema version 28 (PRAGMA user_version after all 28 entries of MIGRATIONS in
+-- schema version 29 (PRAGMA user_version after all 29 entries of MIGRATIONS in
 -- server/db/database.ts). It creates the whole schema in an empty database, in one script.
 -- Any change to the SQLite migrations must be mirrored here (and the version above raised).
 --
@@ -404,6 +404,11 @@ CREATE TABLE session_leases (
   node TEXT NOT NULL,
   token BIGINT NOT NULL,
   expires_at BIGINT NOT NULL
+);
+
+CREATE TABLE cluster_nodes (
+  node TEXT PRIMARY KEY,
+  seen_at BIGINT NOT NULL
 );
 
 CREATE TABLE result_reviews (
