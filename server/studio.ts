@@ -374,7 +374,10 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   api.use(calibrationRoutes({ auth, calibration, audit, recordings: () => recordings, log }));
   api.use(supportRoutes({ auth, assessment, moderation, sessions, audit, log }));
   const signInFailures = new SignInFailures(audit, log);
-  const identity = identityRoutes({ people, staffSessions, magicLinks, sso: new SsoRepo(db), sessions, assessment, audit, signInFailures, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
+  // Client secrets sealed under the studio's signing secret; any an older studio stored in the clear are sealed now.
+  const sso = new SsoRepo({ db, signingSecret: loadOrCreateSecret(config.dataDir, config.secret), log });
+  sso.sealStoredInClear();
+  const identity = identityRoutes({ people, staffSessions, magicLinks, sso, sessions, assessment, audit, signInFailures, sendMail: (mail) => void mailer.enqueue(mail), outbox: (organisationId) => mailer.list(organisationId, { limit: 200 }), baseUrl: () => baseUrl, cookieSecure: config.cookieSecure, log });
   api.use(identity.api);
   api.use(dataProtectionRoutes({ dataProtection, staffSessions, audit, db }));
   api.use(passkeyRoutes({ passkeys: new Passkeys(new PasskeyRepo(db), () => relyingPartyFor(baseUrl)), people, staffSessions, audit, signInFailures, cookieSecure: config.cookieSecure, log }));

@@ -107,6 +107,17 @@ export interface StaffMeResponse {
   assignments: MyAssignment[];
 }
 
+/** GET and PUT /api/org/sso: the organisation's single sign-on, never its client secret. */
+export interface OrgSsoResponse {
+  configured: boolean;
+  issuer?: string;
+  clientId?: string;
+  /** False when the stored client secret no longer opens (the studio's secret changed): enter it again. */
+  secretReadable?: boolean;
+  /** The address to register at the provider. */
+  redirectUri: string;
+}
+
 /** The page a signed-out staff member is sent to, and the one they land on after sign-in. */
 export const SIGN_IN_PATH = '/signin';
 export const STAFF_HOME_PATH = '/staff';

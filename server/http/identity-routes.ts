@@ -15,6 +15,7 @@ import {
   STAFF_HOME_PATH,
   STAFF_ROLES,
   type MyAssignment,
+  type OrgSsoResponse,
   type OutboxMessageView,
   type OrgRole,
   type Person,
@@ -223,9 +224,13 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
   api.get(
     '/org/sso',
     staff((_req, res, { person }) => {
-      const settings = deps.sso.settings(person.organisationId);
+      const summary = deps.sso.summary(person.organisationId);
+      const redirectUri = oidcRedirectUri(deps.baseUrl());
       // Never the client secret: it stays on the server once given.
-      res.json(settings ? { configured: true, issuer: settings.issuer, clientId: settings.clientId, redirectUri: oidcRedirectUri(deps.baseUrl()) } : { configured: false, redirectUri: oidcRedirectUri(deps.baseUrl()) });
+      const body: OrgSsoResponse = summary
+        ? { configured: true, issuer: summary.issuer, clientId: summary.clientId, secretReadable: summary.secretReadable, redirectUri }
+        : { configured: false, redirectUri };
+      res.json(body);
     }, ['administrator']),
   );
 
@@ -235,7 +240,8 @@ export function identityRoutes(deps: IdentityRouteDeps): { api: express.Router; 
       const settings = OidcSettingsSchema.parse(req.body);
       deps.sso.save(person.organisationId, settings);
       deps.audit.append({ person: auditPerson(person), action: 'organisation.sso_saved', detail: { issuer: settings.issuer, clientId: settings.clientId } });
-      res.json({ configured: true, issuer: settings.issuer, clientId: settings.clientId, redirectUri: oidcRedirectUri(deps.baseUrl()) });
+      const body: OrgSsoResponse = { configured: true, issuer: settings.issuer, clientId: settings.clientId, secretReadable: true, redirectUri: oidcRedirectUri(deps.baseUrl()) };
+      res.json(body);
     }, ['administrator']),
   );
 

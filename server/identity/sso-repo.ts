@@ -1,23 +1,44 @@
 // Where single sign-on keeps its state (issue 13): each organisation's provider settings, the
 // sign-ins in progress (one per browser, used once), and which provider identity is whose.
+// The client secret is stored sealed (secret-box.ts), bound to its organisation.
 import type { Database } from '../db/database.ts';
+import type { Logger } from '../log.ts';
 import { OidcPendingSchema, type OidcPending, type OidcSettings } from './oidc.ts';
+import { SecretBox, SecretUnreadable } from './secret-box.ts';
 import { hashSecret } from './secrets.ts';
+
+/** An organisation's provider as its administrator sees it: never the client secret. */
+export interface SsoSummary {
+  issuer: string;
+  clientId: string;
+  /** False when the stored client secret no longer opens (the studio's secret changed). */
+  secretReadable: boolean;
+}
 
 export class SsoRepo {
   private readonly db: Database;
+  private readonly box: SecretBox;
+  private readonly log: Logger;
   private readonly now: () => number;
 
-  constructor(db: Database, now: () => number = Date.now) {
-    this.db = db;
+  constructor(deps: { db: Database; signingSecret: Uint8Array; log: Logger }, now: () => number = Date.now) {
+    this.db = deps.db;
+    this.box = new SecretBox(deps.signingSecret, 'oidc client secret');
+    this.log = deps.log.child({ module: 'sso' });
     this.now = now;
   }
 
+  /** The provider settings to sign in with; none when unset or its client secret does not open. */
   settings(organisationId: string): OidcSettings | undefined {
-    const row = this.db.prepare('SELECT issuer, client_id, client_secret FROM organisation_sso WHERE organisation_id = ?').get(organisationId) as
-      | { issuer: string; client_id: string; client_secret: string }
-      | undefined;
-    return row && { issuer: row.issuer, clientId: row.client_id, clientSecret: row.client_secret };
+    const row = this.row(organisationId);
+    if (!row) return undefined;
+    const clientSecret = this.openSecret(organisationId, row.client_secret);
+    return clientSecret === undefined ? undefined : { issuer: row.issuer, clientId: row.client_id, clientSecret };
+  }
+
+  summary(organisationId: string): SsoSummary | undefined {
+    const row = this.row(organisationId);
+    return row && { issuer: row.issuer, clientId: row.client_id, secretReadable: this.openSecret(organisationId, row.client_secret) !== undefined };
   }
 
   save(organisationId: string, settings: OidcSettings): void {
@@ -26,7 +47,41 @@ export class SsoRepo {
         `INSERT INTO organisation_sso (organisation_id, issuer, client_id, client_secret, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (organisation_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, client_secret = excluded.client_secret, updated_at = excluded.updated_at`,
       )
-      .run(organisationId, settings.issuer, settings.clientId, settings.clientSecret, new Date(this.now()).toISOString());
+      .run(organisationId, settings.issuer, settings.clientId, this.box.seal(settings.clientSecret, organisationId), new Date(this.now()).toISOString());
+  }
+
+  /** Seals the client secrets an older studio stored in the clear; returns how many. */
+  sealStoredInClear(): number {
+    const rows = this.db.prepare('SELECT organisation_id, client_secret FROM organisation_sso').all() as Array<{ organisation_id: string; client_secret: string }>;
+    let sealed = 0;
+    for (const row of rows) {
+      if (SecretBox.isSealed(row.client_secret)) continue;
+      // Only if it is still the value read (an administrator may have saved a new one meanwhile).
+      const changed = this.db
+        .prepare('UPDATE organisation_sso SET client_secret = ? WHERE organisation_id = ? AND client_secret = ?')
+        .run(this.box.seal(row.client_secret, row.organisation_id), row.organisation_id, row.client_secret);
+      sealed += Number(changed.changes);
+    }
+    if (sealed > 0) this.log.info({ organisations: sealed }, 'single sign-on client secrets stored in the clear sealed');
+    return sealed;
+  }
+
+  private row(organisationId: string): { issuer: string; client_id: string; client_secret: string } | undefined {
+    return this.db.prepare('SELECT issuer, client_id, client_secret FROM organisation_sso WHERE organisation_id = ?').get(organisationId) as
+      | { issuer: string; client_id: string; client_secret: string }
+      | undefined;
+  }
+
+  private openSecret(organisationId: string, stored: string): string | undefined {
+    // One an older studio (or node) stored in the clear still works until it is sealed.
+    if (!SecretBox.isSealed(stored)) return stored;
+    try {
+      return this.box.open(stored, organisationId);
+    } catch (error) {
+      if (!(error instanceof SecretUnreadable)) throw error;
+      this.log.warn({ organisationId }, "the organisation's single sign-on client secret does not open with this studio's secret (it changed?): its administrator must enter it again");
+      return undefined;
+    }
   }
 
   remove(organisationId: string): void {

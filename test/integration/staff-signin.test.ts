@@ -420,6 +420,10 @@ describe('single sign-on through the studio', () => {
     const read = await admin.json<Record<string, unknown>>('/api/org/sso');
     expect(read.body).toMatchObject({ configured: true, issuer: op.issuer, clientId: op.settings.clientId });
     expect(JSON.stringify(read.body)).not.toContain(op.settings.clientSecret);
+    // Nor is it in the database in the clear.
+    const stored = studio.db.prepare('SELECT client_secret FROM organisation_sso WHERE organisation_id = ?').get(organisationId) as { client_secret: string };
+    expect(stored.client_secret).toMatch(/^sealed:v1:/);
+    expect(stored.client_secret).not.toContain(op.settings.clientSecret);
     const offered = await new Browser(studio.baseUrl).json<Array<{ id: string; name: string }>>('/api/auth/sso');
     expect(offered.body.map((o) => o.id)).toContain(organisationId);
 
