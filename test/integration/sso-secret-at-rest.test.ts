@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 async function adminView(studio: TestStudio, adminId: string): Promise<OrgSsoResponse> {
-  const { secret } = studio.staffSessions.create(adminId, 'magic', 'test');
+  const { secret } = studio.staffSessions.create(adminId, 'magic-link', 'test');
   const response = await fetch(`${studio.baseUrl}/api/org/sso`, { headers: { cookie: `${STAFF_COOKIE}=${secret}` } });
   expect(response.status).toBe(200);
   return (await response.json()) as OrgSsoResponse;
