@@ -501,6 +501,13 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   recordings.start(assessment);
   localSessions = () => signalling.localSessionIds();
   if (leases) assessment.gateDayTimers((sessionId) => leases.actsFor(sessionId));
+  // Another node took a session over while this one stalled: the balancer now sends its people
+  // there, so those still connected here go too, or the session's call would be split in two.
+  leases?.on('lost', (sessionId, why) => {
+    if (why !== 'taken') return;
+    const moved = signalling.sendSessionElsewhere(sessionId);
+    if (moved > 0) log.warn({ sessionId, connections: moved }, 'session taken over by another node: its people here sent to reconnect');
+  });
   leases?.start();
   dataProtection.start();
 

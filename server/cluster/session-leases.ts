@@ -34,9 +34,13 @@ interface Held {
   lastWanted: number;
 }
 
+/** Why a lease is no longer held: another node took it over (this one stalled past its expiry),
+ *  the database could not be reached in time, or this node let it go. */
+export type LeaseLoss = 'taken' | 'unreachable' | 'released';
+
 interface LeaseEvents {
   acquired: [sessionId: string, token: number];
-  lost: [sessionId: string];
+  lost: [sessionId: string, why: LeaseLoss];
 }
 
 export class SessionLeases extends EventEmitter<LeaseEvents> {
@@ -170,21 +174,25 @@ export class SessionLeases extends EventEmitter<LeaseEvents> {
     } catch (error) {
       // Not renewed this time: each still held until it runs out, tried again at the next renewal.
       this.log.warn({ sessions: sessionIds.length, err: (error as Error).message }, 'renewing session leases failed');
-      for (const id of sessionIds) if (!this.holds(id)) this.lost(id);
+      for (const id of sessionIds) if (!this.holds(id)) this.lost(id, 'unreachable');
       return;
     }
     for (const id of sessionIds) {
       if (renewed.has(id)) this.held.get(id)!.validUntil = now + this.options.ttlMs - SAFETY_MARGIN_MS;
-      else this.lost(id);
+      // Not renewed under this node's token (even one past its expiry would have been): taken.
+      else this.lost(id, 'taken');
     }
   }
 
-  private lost(sessionId: string): void {
+  private lost(sessionId: string, why: Exclude<LeaseLoss, 'released'>): void {
     const held = this.held.get(sessionId);
     if (!held) return;
     this.held.delete(sessionId);
-    this.log.warn({ sessionId, token: held.token }, 'session lease lost (it expired and another node took it, or the database could not be reached)');
-    this.emit('lost', sessionId);
+    this.log.warn(
+      { sessionId, token: held.token, why },
+      why === 'taken' ? 'session lease lost: another node took it over' : 'session lease lost: the database could not be reached before it ran out',
+    );
+    this.emit('lost', sessionId, why);
   }
 
   private release(sessionId: string): void {
@@ -197,6 +205,6 @@ export class SessionLeases extends EventEmitter<LeaseEvents> {
       this.log.warn({ sessionId, err: (error as Error).message }, 'letting go of a session lease failed: it runs out by itself');
     }
     this.log.info({ sessionId, token: held.token }, 'session lease let go');
-    this.emit('lost', sessionId);
+    this.emit('lost', sessionId, 'released');
   }
 }

@@ -105,6 +105,12 @@ export interface Signalling {
   broadcastRecording(sessionId: string, status: RecordingStatus): void;
   /** Live Socket.IO connections to this node. */
   connectionCount(): number;
+  /**
+   * Drops the connections of a session's people on this node as a network failure would, so
+   * that their pages reconnect through the balancer (to the node now serving the session);
+   * returns how many.
+   */
+  sendSessionElsewhere(sessionId: string): number;
   /** Stops checking sign-ins again and closes every connection. */
   close(): Promise<void>;
 }
@@ -447,6 +453,17 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
     broadcastDayState,
     broadcastRecording,
     connectionCount: () => io.of('/').sockets.size,
+    sendSessionElsewhere(sessionId) {
+      let dropped = 0;
+      for (const socket of connections.values()) {
+        if (socket.data.participant.sessionId !== sessionId) continue;
+        // The transport, not a Socket.IO disconnect: a client told "disconnected by the server"
+        // does not reconnect by itself, one whose connection dropped does.
+        socket.conn.close();
+        dropped++;
+      }
+      return dropped;
+    },
     async close() {
       stopRevalidation();
       await io.close();

@@ -36,7 +36,7 @@ function leases(db: Database, node: string, wanted: Set<string>, options: LeaseO
   const events: string[] = [];
   const l = new SessionLeases({ db, node, wanted: () => wanted, log }, options);
   l.on('acquired', (id, token) => events.push(`acquired ${id} ${token}`));
-  l.on('lost', (id) => events.push(`lost ${id}`));
+  l.on('lost', (id, why) => events.push(`lost ${id} ${why}`));
   return { leases: l, events };
 }
 
@@ -88,7 +88,7 @@ it('has one holder at a time; another node takes over only after expiry, with a 
   // A wakes up: whatever it tries to store as the holder is refused, and it learns it lost.
   expect(nodeA.leases.fenced('s1', storeSegment(a, 'seg-a2', 'node-a'))).toBe(false);
   nodeA.leases.sweep();
-  expect(nodeA.events).toEqual(['acquired s1 1', 'lost s1']);
+  expect(nodeA.events).toEqual(['acquired s1 1', 'lost s1 taken']);
   expect(nodeB.leases.fenced('s1', storeSegment(b, 'seg-b1', 'node-b'))).toBe(true);
   expect(segmentRows(a)).toBe(2);
   const stored = a.prepare("SELECT id, node FROM recordings WHERE session_id = 's1' ORDER BY id").all();
@@ -115,7 +115,7 @@ it('is refused to a node whose fencing token is stale even inside its own validi
   expect(segmentRows(a)).toBe(0);
   clock.now += 1_000;
   nodeA.leases.sweep();
-  expect(nodeA.events).toEqual(['acquired s1 1', 'lost s1']);
+  expect(nodeA.events).toEqual(['acquired s1 1', 'lost s1 taken']);
 });
 
 it('lets a lease go once its session has not been wanted for a while, or when the node stops: another node takes it at once', () => {
@@ -133,12 +133,12 @@ it('lets a lease go once its session has not been wanted for a while, or when th
   expect(nodeA.leases.holds('s1')).toBe(true);
   clock.now += 2_000;
   nodeA.leases.sweep();
-  expect(nodeA.events).toEqual(['acquired s1 1', 'lost s1']);
+  expect(nodeA.events).toEqual(['acquired s1 1', 'lost s1 released']);
   nodeB.leases.sweep();
   expect(nodeB.events).toEqual(['acquired s1 2']);
 
   nodeB.leases.close();
-  expect(nodeB.events).toEqual(['acquired s1 2', 'lost s1']);
+  expect(nodeB.events).toEqual(['acquired s1 2', 'lost s1 released']);
   wantedByA.add('s1');
   nodeA.leases.sweep();
   expect(nodeA.events.at(-1)).toBe('acquired s1 3');
@@ -152,7 +152,7 @@ it('renews every lease a node holds together, and loses only the one taken from 
   b.prepare("UPDATE session_leases SET node = 'node-b', token = token + 1 WHERE session_id = 's2'").run();
   clock.now += 1_000;
   nodeA.leases.sweep();
-  expect(nodeA.events).toEqual(['acquired s1 1', 'acquired s2 1', 'lost s2']);
+  expect(nodeA.events).toEqual(['acquired s1 1', 'acquired s2 1', 'lost s2 taken']);
   expect(nodeA.leases.holds('s1')).toBe(true);
   const expiry = (id: string) => Number((a.prepare('SELECT expires_at FROM session_leases WHERE session_id = ?').get(id) as { expires_at: number | bigint }).expires_at);
   expect(expiry('s1')).toBe(clock.now + 5_000);
