@@ -38,29 +38,36 @@ function processWriting(file: string): ChildProcess {
 
 const alive = (child: ChildProcess): boolean => child.exitCode === null && child.signalCode === null;
 
+/** One session's segments as nodes write them: files under each node's folder, rows naming it. */
+function segmentsOf(studio: TestStudio) {
+  const { sessionId, participants } = createSession(studio);
+  const candidate = byRole(participants, 'candidate');
+  const recordingsDir = studio.recordings.dir;
+  const fileOf = (node: string, id: string): string => path.join(recordingsDir, 'nodes', node, sessionId, `${id}.webm`);
+  /** A segment row still 'recording', started a minute or two ago, written by `node`. */
+  const insert = (id: string, node: string): void => {
+    studio.db
+      .prepare(
+        `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, node)
+         VALUES (?, ?, 1, '1', ?, 1, ?, ?, 'recording', ?, ?)`,
+      )
+      .run(id, sessionId, candidate.id, Date.now() - 120_000, path.relative(recordingsDir, fileOf(node, id)), Date.now() - 120_000, node);
+  };
+  return { fileOf, insert };
+}
+
 it('at start-up, repairs and clears only what this node wrote', { timeout: 120_000 }, async () => {
   redis = await startRedis();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-rec-nodes-'));
   const cluster = { redisUrl: redis.url };
   const first = await startTestStudio({ ...cluster, nodeName: 'node-a' }, dataDir);
   await first.recordings.repaired;
-  const { sessionId, participants } = createSession(first);
-  const candidate = byRole(participants, 'candidate');
-  const recordingsDir = first.recordings.dir;
-  const fileOf = (node: string, id: string): string => path.join(recordingsDir, 'nodes', node, sessionId, `${id}.webm`);
+  const { fileOf, insert } = segmentsOf(first);
   const ids = {
     ownCut: '00000000-0000-4000-8000-00000000b001',
     otherLive: '00000000-0000-4000-8000-00000000b002',
     ownStray: '00000000-0000-4000-8000-00000000b003',
     otherStandby: '00000000-0000-4000-8000-00000000b004',
-  };
-  const insert = (id: string, node: string): void => {
-    first.db
-      .prepare(
-        `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, node)
-         VALUES (?, ?, 1, '1', ?, 1, ?, ?, 'recording', ?, ?)`,
-      )
-      .run(id, sessionId, candidate.id, Date.now() - 60_000, path.relative(recordingsDir, fileOf(node, id)), Date.now() - 60_000, node);
   };
   // Node A crashed mid-segment; node B is recording a segment now, and has a standby running.
   makeWebm(fileOf('node-a', ids.ownCut));
@@ -98,22 +105,11 @@ it("completes the cut segments of a node gone silent, and of no node still alive
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'simstudio-rec-gone-'));
   survivor = await startTestStudio({ redisUrl: redis.url, nodeName: 'node-b' }, dataDir);
   await survivor.recordings.repaired;
-  const { sessionId, participants } = createSession(survivor);
-  const candidate = byRole(participants, 'candidate');
-  const recordingsDir = survivor.recordings.dir;
-  const fileOf = (node: string, id: string): string => path.join(recordingsDir, 'nodes', node, sessionId, `${id}.webm`);
+  const { fileOf, insert } = segmentsOf(survivor);
   const ids = {
     gone: '00000000-0000-4000-8000-00000000c001',
     alive: '00000000-0000-4000-8000-00000000c002',
     unseen: '00000000-0000-4000-8000-00000000c003',
-  };
-  const insert = (id: string, node: string): void => {
-    survivor!.db
-      .prepare(
-        `INSERT INTO recordings (id, session_id, phase_index, scenario_key, participant_id, segment, phase_started_at, file, status, started_at, node)
-         VALUES (?, ?, 1, '1', ?, 1, ?, ?, 'recording', ?, ?)`,
-      )
-      .run(id, sessionId, candidate.id, Date.now() - 120_000, path.relative(recordingsDir, fileOf(node, id)), Date.now() - 120_000, node);
   };
   const seen = (node: string, at: number): void => {
     survivor!.db.prepare('INSERT INTO cluster_nodes (node, seen_at) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at').run(node, at);
