@@ -30,6 +30,12 @@ const EnvSchema = z.object({
     .trim()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'SIMSTUDIO_NODE_NAME must be 1–63 letters, digits, dots, dashes or underscores')
     .optional(),
+  /** How the other nodes reach this one (several nodes: they pass it people of a session it holds). */
+  SIMSTUDIO_NODE_ADDRESS: z
+    .string()
+    .trim()
+    .regex(/^http:\/\/[A-Za-z0-9.\-\[\]:]+:\d{1,5}$/, 'SIMSTUDIO_NODE_ADDRESS must be http://host:port (how the other studio nodes reach this one)')
+    .optional(),
   SIMSTUDIO_SECRET: z.string().min(32, 'SIMSTUDIO_SECRET must be at least 32 characters').optional(),
   SIMSTUDIO_INVITE_TTL_HOURS: z.coerce.number().positive().default(24 * 14),
   /** Invite links last until the day's end plus this many days (candidates read their result). */
@@ -107,6 +113,8 @@ export interface Config {
    * name and the port.
    */
   nodeName: string;
+  /** How the other nodes reach this one (http://host:port); undefined: they do not pass it anyone. */
+  nodeAddress: string | undefined;
   secret: string | undefined;
   /** Base64 recording master key; undefined: keys/recording-master.key in the data directory. */
   recordingKey: string | undefined;
@@ -161,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl: e.DATABASE_URL || undefined,
     redisUrl: e.REDIS_URL || undefined,
     nodeName: e.SIMSTUDIO_NODE_NAME ?? defaultNodeName(e.SIMSTUDIO_PORT),
+    nodeAddress: e.SIMSTUDIO_NODE_ADDRESS,
     secret: e.SIMSTUDIO_SECRET,
     recordingKey: e.SIMSTUDIO_RECORDING_KEY?.trim() || undefined,
     inviteTtlSeconds: Math.round(e.SIMSTUDIO_INVITE_TTL_HOURS * 3600),

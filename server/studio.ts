@@ -37,6 +37,7 @@ import { createLogger, type Logger } from './log.ts';
 import { attachSignalling } from './signalling/socket-server.ts';
 import { connectRedis } from './cluster/redis-link.ts';
 import { NodePresence } from './cluster/node-presence.ts';
+import { holderElsewhere, passSessionsToHolders } from './cluster/session-proxy.ts';
 import { SessionLeases } from './cluster/session-leases.ts';
 import { AssessmentService } from './assessment/assessment-service.ts';
 import { ScenarioBank } from './assessment/scenario-bank.ts';
@@ -472,6 +473,9 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     admission: (p) => privacy.admission(p),
     originAllowed: (origin) => originAllowed(origin, allowedOrigins),
   });
+  // Several nodes: a session's people who land on a node not holding it are passed on to the one
+  // that does (after the other upgrade handlers are attached: it goes in front of them).
+  if (leases) passSessionsToHolders(server, { node: config.nodeName, holderOf: (sessionId) => holderElsewhere(db, config.nodeName, sessionId), log });
   liveDoc = (name) => collab.doc(name);
   liveConnections = () => ({ signalling: signalling.connectionCount(), collab: collab.connectionCount() });
   storing = (name) => collab.storing(name);
@@ -518,6 +522,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const { port } = server.address() as AddressInfo;
   baseUrl = baseUrlFor(config, port);
   allowedOrigins = allowedOriginsFor(config, baseUrl);
+  if (config.nodeAddress) presence?.advertise(config.nodeAddress);
   log.info({ baseUrl, workers: pool.pids }, 'SimStudio listening');
 
   return {

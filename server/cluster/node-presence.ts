@@ -18,6 +18,7 @@ export class NodePresence {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  private address: string | null = null;
 
   constructor(deps: { db: Database; node: string; log: Logger; now?: () => number }) {
     this.db = deps.db;
@@ -33,6 +34,12 @@ export class NodePresence {
     this.timer.unref();
   }
 
+  /** How the other nodes reach this one (known once it listens); stamped from now on. */
+  advertise(address: string): void {
+    this.address = address;
+    this.stamp();
+  }
+
   /** Stops stamping (a node that stopped cleanly has finished what it wrote). */
   close(): void {
     clearInterval(this.timer);
@@ -43,8 +50,8 @@ export class NodePresence {
   stamp(): void {
     try {
       this.db
-        .prepare('INSERT INTO cluster_nodes (node, seen_at) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at')
-        .run(this.node, this.now());
+        .prepare('INSERT INTO cluster_nodes (node, seen_at, address) VALUES (?, ?, ?) ON CONFLICT (node) DO UPDATE SET seen_at = excluded.seen_at, address = excluded.address')
+        .run(this.node, this.now(), this.address);
       if (this.failing) this.log.info('node presence stamped again');
       this.failing = false;
     } catch (error) {

@@ -262,12 +262,14 @@ const SESSION_LEASES_MIGRATION = `ALTER TABLE recordings ADD COLUMN node TEXT;
 
 /**
  * Which studio nodes are alive (server/cluster/node-presence.ts): each stamps its row every
- * second; a node silent for long is gone, and another node completes the segments it cut.
+ * second; a node silent for long is gone, and another node completes the segments it cut. The
+ * address is how the others reach it (server/cluster/session-proxy.ts).
  * Mirrored for PostgreSQL in schema.sql and open-postgres.ts.
  */
 const CLUSTER_NODES_MIGRATION = `CREATE TABLE cluster_nodes (
      node TEXT PRIMARY KEY,
-     seen_at INTEGER NOT NULL
+     seen_at INTEGER NOT NULL,
+     address TEXT
    );`;
 
 /** A schema change: SQL, or (where a value must be computed, like the audit chain) code. */

@@ -27,7 +27,10 @@ async function signalling(server: ServerProcess): Promise<number> {
 it('sends the people still on a stalled node to the node that took their session over', { timeout: 180_000 }, async () => {
   const redis = (cluster.redis = await startRedis());
   const names = ['node-1', 'node-2'];
-  for (const name of names) servers.push(await startServerProcess(dataDir, await freePort(), { REDIS_URL: redis.url, SIMSTUDIO_NODE_NAME: name }));
+  for (const name of names) {
+    const port = await freePort();
+    servers.push(await startServerProcess(dataDir, port, { REDIS_URL: redis.url, SIMSTUDIO_NODE_NAME: name, SIMSTUDIO_NODE_ADDRESS: `http://127.0.0.1:${port}` }));
+  }
   const db = connectToStudioDatabase(dataDir);
   cluster.onClose(() => db.close());
   const lease = (sessionId: string): unknown => db.prepare('SELECT node, token FROM session_leases WHERE session_id = ?').get(sessionId);

@@ -80,6 +80,7 @@ it('brings a database made by an older schema up to date (recordings name their 
     expect(presence).toEqual([
       { name: 'node', type: 'text' },
       { name: 'seen_at', type: 'bigint' },
+      { name: 'address', type: 'text' },
     ]);
   } finally {
     upgraded.close();

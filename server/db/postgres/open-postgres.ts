@@ -21,7 +21,8 @@ const UPGRADES: Record<number, string> = {
        );`,
   29: `CREATE TABLE cluster_nodes (
          node TEXT PRIMARY KEY,
-         seen_at BIGINT NOT NULL
+         seen_at BIGINT NOT NULL,
+         address TEXT
        );`,
 };
 

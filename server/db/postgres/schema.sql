@@ -408,7 +408,8 @@ CREATE TABLE session_leases (
 
 CREATE TABLE cluster_nodes (
   node TEXT PRIMARY KEY,
-  seen_at BIGINT NOT NULL
+  seen_at BIGINT NOT NULL,
+  address TEXT
 );
 
 CREATE TABLE result_reviews (
