@@ -13,7 +13,8 @@ import type { Database } from '../db/engine.ts';
 import type { Logger } from '../log.ts';
 import { LogBudget } from '../log-budget.ts';
 
-/** Marks a connection already passed on once: it is never passed on again (no loops). */
+/** Marks a connection already passed on once: it is never passed on again (no loops while a
+ *  lease moves). A client that sends it itself is only served where it landed: its own call. */
 export const PASSED_ON_HEADER = 'x-simstudio-passed-on-by';
 /** How long a holder's last stamp may be old for it to count as alive. */
 const HOLDER_SEEN_WITHIN_MS = 5_000;
