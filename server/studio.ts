@@ -50,6 +50,7 @@ import { readEvidenceNotes } from './collab/evidence-notes.ts';
 import { rubricViews } from './collab/rubric-view.ts';
 import type { EvidenceNoteView } from '../shared/api.ts';
 import type { Participant } from '../shared/domain.ts';
+import { dayOver } from '../shared/assessment.ts';
 import { WrittenExercise } from './written/written-exercise.ts';
 import { RecordingService } from './recording/recording-service.ts';
 import { checkRecordingKey, loadOrCreateRecordingKey } from './recording/recording-key.ts';
@@ -231,7 +232,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
         log,
         wanted: () => [...localSessions()].filter((id) => {
           const status = assessment.dayState(id)?.status;
-          return status !== undefined && status !== 'complete';
+          return status !== undefined && !dayOver(status);
         }),
       })
     : null;
@@ -259,7 +260,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
     audit,
     organisationOf: (participant) => auth.organisationOf(participant),
     organisationName: (id) => people.organisation(id)?.name ?? 'Your organisation',
-    dayOver: (sessionId) => assessment.dayState(sessionId)?.status === 'complete',
+    dayOver: (sessionId) => dayOver(assessment.dayState(sessionId)?.status),
     helpContact: config.helpContact,
   });
 

@@ -132,8 +132,16 @@ export function resultRules(template: Pick<Template, 'results'>): ResultRules {
   return template.results ?? DEFAULT_RESULT_RULES;
 }
 
-export const DAY_STATUSES = ['waiting', 'running', 'paused', 'complete'] as const;
+/** `stopped`: ended early by the lead observer or a coordinator (the candidate unwell, a
+ *  failure that cannot be mended on the day): nothing of it is marked; the candidate can be
+ *  booked again. */
+export const DAY_STATUSES = ['waiting', 'running', 'paused', 'complete', 'stopped'] as const;
 export type DayStatus = (typeof DAY_STATUSES)[number];
+
+/** Whether the day is over, by finishing or by being stopped early. */
+export function dayOver(status: DayStatus | undefined | null): boolean {
+  return status === 'complete' || status === 'stopped';
+}
 
 /** What every participant's client receives; times are server epoch milliseconds. */
 export interface DayState {
@@ -141,12 +149,13 @@ export interface DayState {
   status: DayStatus;
   scheduledStart: number | null;
   phases: PhaseSpec[];
-  /** Index into phases; -1 while waiting, phases.length when complete. */
+  /** Index into phases; -1 while waiting, phases.length when complete; when stopped, the phase it stopped in. */
   phaseIndex: number;
   phaseStartedAt: number | null;
   /** When the current phase ends (hard) or is due to end (soft). Moves on pause and extend. */
   deadline: number | null;
-  /** While paused: the moment the pause began (the countdown is frozen there). */
+  /** While paused: the moment the pause began (the countdown is frozen there). When stopped:
+   *  the moment the day's clock stopped for good (the stop, or the pause before it). */
   pausedAt: number | null;
   /** Server clock when this state was sent. */
   serverNow: number;
@@ -170,6 +179,8 @@ export const DayControlSchema = z.discriminatedUnion('action', [
     seconds: z.number().int().min(1).max(3600),
     reason: z.string().trim().min(1).max(500),
   }),
+  /** Ends a started day early, for good; the reason goes to the audit and the session's history. */
+  z.strictObject({ action: z.literal('stop'), reason: z.string().trim().min(1).max(500) }),
 ]);
 export type DayControl = z.infer<typeof DayControlSchema>;
 

@@ -226,6 +226,8 @@ export interface ModerationView {
   scheduledStart: number | null;
   templateName: string;
   dayComplete: boolean;
+  /** The day was stopped early: nothing of it is marked. */
+  dayStopped: boolean;
   status: ModerationStatus;
   /** Marks can change now: before sign-off, or while an independent review is open. */
   editable: boolean;

@@ -6,7 +6,8 @@ import { LevelSchema, PersonIdSchema, type Level } from './domain.ts';
 import type { Role } from './roles.ts';
 
 /** Where a booked session stands, as the calendar shows it. */
-export const SESSION_STATUSES = ['scheduled', 'running', 'complete', 'cancelled', 'no-show'] as const;
+/** `stopped`: the day was stopped early (no result; the candidate can be booked again). */
+export const SESSION_STATUSES = ['scheduled', 'running', 'complete', 'cancelled', 'no-show', 'stopped'] as const;
 export const SessionStatusSchema = z.enum(SESSION_STATUSES);
 export type SessionStatus = z.infer<typeof SessionStatusSchema>;
 
@@ -16,6 +17,7 @@ export const SESSION_STATUS_LABELS: Record<SessionStatus, string> = {
   complete: 'Complete',
   cancelled: 'Cancelled',
   'no-show': 'Candidate did not attend',
+  stopped: 'Stopped early',
 };
 
 const Reason = z.string().trim().min(1, 'a reason is required').max(500);
@@ -57,7 +59,7 @@ export const AdjustmentsChangeSchema = z.strictObject({ adjustments: Adjustments
 
 export const NoShowSchema = z.strictObject({ reason: Reason });
 
-/** Book the same people again (a session the candidate did not attend, or a cancelled one). */
+/** Book the same people again (a session the candidate did not attend, a cancelled one, or one stopped early). */
 export const RebookSchema = z.strictObject({ scheduledStart: z.iso.datetime({ offset: true }) });
 
 /** Someone booked into two sessions whose times overlap. */

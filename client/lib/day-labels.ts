@@ -23,19 +23,20 @@ export function phaseSpecLabel(phase: PhaseSpec): string {
   }
 }
 
-/** What the day bar calls the present moment: a phase label, "Waiting to start", "Paused" or "Complete". */
+/** What the day bar calls the present moment: a phase label, "Waiting to start", "Paused", "Complete" or "Stopped". */
 export function phaseLabel(state: DayState | null): string {
   if (!state) return '';
   if (state.status === 'waiting') return 'Waiting to start';
   if (state.status === 'paused') return 'Paused';
   if (state.status === 'complete') return 'Complete';
+  if (state.status === 'stopped') return 'Stopped';
   const phase = currentPhase(state);
   return phase ? phaseSpecLabel(phase) : 'Complete';
 }
 
 /** The phase after the current one (null at the end). */
 export function nextPhase(state: DayState | null): PhaseSpec | null {
-  if (!state || state.status === 'complete') return null;
+  if (!state || state.status === 'complete' || state.status === 'stopped') return null;
   return state.phases[state.phaseIndex + 1] ?? null;
 }
 

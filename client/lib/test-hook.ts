@@ -88,7 +88,7 @@ export function installTestHook(): void {
       get phaseKind(): string | null {
         const day = app.day;
         if (!day?.state) return null;
-        if (day.state.status === 'waiting' || day.state.status === 'complete') return day.state.status;
+        if (day.state.status === 'waiting' || day.state.status === 'complete' || day.state.status === 'stopped') return day.state.status;
         return day.phase?.kind ?? null;
       },
       get scenario(): number | null {

@@ -32,6 +32,7 @@ export function dayLabel(day: DayState | null): string {
   if (!day) return 'Not set up';
   if (day.status === 'waiting') return 'Waiting';
   if (day.status === 'complete') return 'Complete';
+  if (day.status === 'stopped') return 'Stopped early';
   const phase = day.phases[day.phaseIndex];
   const name = phase ? phaseName(phase) : 'Unknown phase';
   return day.status === 'paused' ? `Paused — ${name}` : name;

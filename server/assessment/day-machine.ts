@@ -60,6 +60,12 @@ export function applyControl(record: DayRecord, control: DayControl, now: number
         throw new ProtocolFailure('CONFLICT', `cannot extend while the day is ${record.status}`);
       }
       return { ...record, deadline: record.deadline + control.seconds * 1000 };
+    case 'stop':
+      if (record.status !== 'running' && record.status !== 'paused') {
+        throw new ProtocolFailure('CONFLICT', record.status === 'waiting' ? 'the day has not started: cancel the booking instead' : `the day is ${record.status}: it cannot be stopped`);
+      }
+      // Where it stopped stays (the phase, its start); the clock stops for good, at the pause if paused.
+      return { ...record, status: 'stopped', deadline: null, pausedAt: record.pausedAt ?? now };
   }
 }
 

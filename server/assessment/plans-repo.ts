@@ -119,14 +119,14 @@ export class PlansRepo {
   }
 
   /** Scenarios drawn for this candidate's sessions still to come (not cancelled, not closed as
-   *  a no-show, day not complete): a second booking must not draw them again. */
+   *  a no-show, day neither complete nor stopped): a second booking must not draw them again. */
   scenariosReservedFor(candidateRef: string, organisationId: string): Set<string> {
     const rows = this.db
       .prepare(
         `SELECT s.scenario_id FROM session_scenarios s JOIN session_plans p ON p.session_id = s.session_id
          JOIN sessions x ON x.id = s.session_id LEFT JOIN assessment_days d ON d.session_id = s.session_id
          WHERE p.candidate_ref = ? AND x.organisation_id = ? AND x.cancelled_at IS NULL AND x.no_show_at IS NULL
-           AND (d.status IS NULL OR d.status <> 'complete')`,
+           AND (d.status IS NULL OR d.status NOT IN ('complete', 'stopped'))`,
       )
       .all(candidateRef, organisationId) as Array<{ scenario_id: string }>;
     return new Set(rows.map((r) => r.scenario_id));

@@ -71,6 +71,8 @@ export interface SessionFacts {
   rubric: RubricView;
   candidate: Participant | undefined;
   dayComplete: boolean;
+  /** Stopped early: no result is ever made of it. */
+  dayStopped: boolean;
   stored: ResultRow | undefined;
   rows: MarkRow[];
   results: ElementResult[];
@@ -115,6 +117,7 @@ export class ModerationService {
       rubric,
       candidate: participants.find((p) => p.role === 'candidate'),
       dayComplete: this.deps.assessment.dayState(sessionId)?.status === 'complete',
+      dayStopped: this.deps.assessment.dayState(sessionId)?.status === 'stopped',
       stored,
       rows,
       results,
@@ -191,6 +194,7 @@ export class ModerationService {
       scheduledStart: plan.scheduledStart,
       templateName: plan.template.name,
       dayComplete: facts.dayComplete,
+      dayStopped: facts.dayStopped,
       status,
       editable: lockedReason === null,
       lockedReason,
@@ -314,7 +318,7 @@ export class ModerationService {
   signOff(moderator: ActingPerson, sessionId: string, input: SignOff): ModerationView {
     transaction(this.deps.db, () => {
       const facts = this.facts(sessionId);
-      if (!facts.dayComplete) throw new ProtocolFailure('CONFLICT', 'the assessment day has not finished yet');
+      if (!facts.dayComplete) throw new ProtocolFailure('CONFLICT', this.lockedReason(facts) ?? 'the assessment day has not finished yet');
       if (facts.status === 'moderated') throw new ProtocolFailure('CONFLICT', 'this result is already signed off and locked');
       if (facts.status === 'underReview') throw new ProtocolFailure('CONFLICT', 'this result is under independent review: record the review decision instead');
       this.assertMayModerate(facts, moderator);
@@ -507,6 +511,7 @@ export class ModerationService {
   }
 
   private lockedReason(facts: SessionFacts): string | null {
+    if (facts.dayStopped) return 'the assessment day was stopped early: it has no result (the candidate can be booked again)';
     if (!facts.dayComplete) return 'the assessment day has not finished yet';
     if (facts.status === 'moderated') return 'this result is signed off and locked; it can change only through a recorded independent review';
     return null;

@@ -24,6 +24,7 @@ const DESCRIBE: Record<string, (detail: Record<string, unknown>) => string> = {
   'day.pause': (d) => `Paused the day.${reason(d)}`,
   'day.resume': () => 'Resumed the day.',
   'day.extend': (d) => `Added ${String(d.seconds)} s to the phase.${reason(d)}`,
+  'day.stop': (d) => `Stopped the day early.${reason(d)}`,
   'day.timer': () => 'The phase ended on time.',
 };
 

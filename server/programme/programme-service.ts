@@ -47,7 +47,8 @@ export interface ProgrammeDeps {
   now?: () => number;
 }
 
-const ENDED: ReadonlySet<SessionStatus> = new Set(['cancelled', 'no-show']);
+/** Sessions that ended without a result: nobody is booked into them any more; the same people can be booked again. */
+const ENDED: ReadonlySet<SessionStatus> = new Set(['cancelled', 'no-show', 'stopped']);
 /** Who must be in the room for the whole day: booked into two overlapping days is a conflict.
  *  (Coordinators oversee days side by side; moderators and analysts work afterwards.) */
 const PRESENT_ALL_DAY: ReadonlySet<Role> = new Set(['candidate', 'actor', 'observer', 'leadObserver']);
@@ -146,7 +147,7 @@ export class ProgrammeService {
    *  outgoing place ends at once (links revoked; live connections close at the next check). */
   swap(sessionId: string, input: Swap, by: Participant): Participant {
     const { status, plan } = this.changeable(sessionId);
-    if (status === 'complete') throw new ProtocolFailure('CONFLICT', 'the day is over: nobody can be swapped any more');
+    if (status === 'complete' || status === 'stopped') throw new ProtocolFailure('CONFLICT', 'the day is over: nobody can be swapped any more');
     const outgoing = this.deps.sessions.getParticipant(input.participantId);
     if (!outgoing || outgoing.sessionId !== sessionId || this.deps.sessions.listReplaced(sessionId).some((p) => p.id === outgoing.id)) {
       throw new ProtocolFailure('NOT_FOUND', 'no such person in this session');
@@ -226,7 +227,7 @@ export class ProgrammeService {
     if (plan.scheduledStart !== null && plan.scheduledStart > this.now()) {
       throw new ProtocolFailure('CONFLICT', 'the session has not started yet: reschedule or cancel it instead');
     }
-    if (status === 'complete') throw new ProtocolFailure('CONFLICT', 'the day is over');
+    if (status === 'complete' || status === 'stopped') throw new ProtocolFailure('CONFLICT', 'the day is over');
     if (this.deps.assessment.plans.scenariosAttended(sessionId).length > 0) {
       throw new ProtocolFailure('CONFLICT', 'the candidate was on stage in this session: they attended');
     }
@@ -244,7 +245,7 @@ export class ProgrammeService {
     const status = this.statusOf(sessionId);
     const plan = this.deps.assessment.plans.plan(sessionId);
     if (!plan || !status) throw new ProtocolFailure('NOT_FOUND', 'no such booked session');
-    if (!ENDED.has(status)) throw new ProtocolFailure('CONFLICT', 'only a cancelled session or one the candidate did not attend can be booked again');
+    if (!ENDED.has(status)) throw new ProtocolFailure('CONFLICT', 'only a cancelled session, one the candidate did not attend or one stopped early can be booked again');
     const people = this.deps.sessions.listParticipants(sessionId);
     const place = (p: Participant) => ({ displayName: p.displayName, ...(p.personId ? { personId: p.personId } : {}) });
     const one = (role: Role) => people.find((p) => p.role === role);
@@ -358,6 +359,7 @@ function sessionStatus(cancelledAt: string | null, noShowAt: string | null, day:
   if (noShowAt) return 'no-show';
   if (day === 'running' || day === 'paused') return 'running';
   if (day === 'complete') return 'complete';
+  if (day === 'stopped') return 'stopped';
   return 'scheduled';
 }
 

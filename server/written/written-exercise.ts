@@ -215,6 +215,14 @@ export class WrittenExercise {
     const day = this.assessment.dayState(sessionId);
     const index = writtenIndex(day);
     if (!day || index < 0 || day.status === 'waiting' || day.phaseIndex < index) return { kind: 'not-started' };
+    if (day.status === 'stopped' && day.phaseIndex === index) {
+      // Stopped during the exercise: writing closed when the day's clock stopped (or at the
+      // deadline, had that come first: a soft phase running over).
+      const stoppedAt = day.pausedAt ?? day.phaseStartedAt ?? this.now();
+      const deadline = this.storedDeadline(sessionId);
+      const closedAt = deadline === null ? stoppedAt : Math.min(deadline, stoppedAt);
+      return { kind: 'closed', closedAt, candidateOnline: this.presence.onlineAt(sessionId, closedAt) };
+    }
     if (day.phaseIndex === index && day.deadline !== null) {
       // Paused before the deadline: no writing, and the deadline moves on by the pause. A
       // pause after it (a soft phase running over) does not reopen anything.

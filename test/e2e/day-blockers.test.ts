@@ -3,7 +3,8 @@
 // during a scenario, the screen-reader status names the phase entered, the observers' guidance
 // is on screen at common laptop sizes, submitting ratings takes a deliberate second step, and in
 // the reflective conversation the lead checks their camera before going on and can mute. First,
-// the coordinator: no booking in the past, and a way from the room to the studio.
+// the coordinator: no booking in the past, and a way from the room to the studio. Last, the lead
+// stops the day early (a reason, a deliberate second step) and everyone is told.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { sheetDocName } from '../../shared/collab.ts';
@@ -11,6 +12,7 @@ import { submittedKey } from '../../shared/rubric.ts';
 import { booking, bookDay, testTemplate, type BookedDay } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil } from '../helpers/browser.ts';
 import { callAs } from '../helpers/moderation.ts';
+import { axeViolations } from '../helpers/axe.ts';
 import { connectAs, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -223,4 +225,48 @@ it('lets the lead check their camera before the reflective conversation, then mu
   // And back on.
   await lead.getByTestId('toggle-mic').click();
   await pollUntil('the candidate hears the lead again', 20_000, async () => (await energyOverTwoSeconds(candidate)) > HEARD);
+});
+
+it('stops the day early only after the lead says why, tells everyone, and the coordinator sees it stopped and can book again', async () => {
+  const controls = lead.getByTestId('day-controls');
+  await controls.getByRole('button', { name: 'Stop the day…' }).click();
+  const form = lead.getByTestId('stop-form');
+  await form.waitFor();
+  // What it means is said before anything happens, and the reason field has the focus.
+  expect(await form.textContent()).toMatch(/for good.*cannot be resumed/s);
+  expect(await lead.evaluate(() => document.activeElement?.id)).toBe('day-reason');
+  expect(await axeViolations(lead)).toEqual([]);
+  // Keeping going changes nothing.
+  await form.getByRole('button', { name: 'Keep going' }).click();
+  expect(studio.assessment.dayState(day.sessionId)?.status).toBe('running');
+
+  await controls.getByRole('button', { name: 'Stop the day…' }).click();
+  await lead.locator('#day-reason').fill('The candidate is unwell and cannot go on');
+  await lead.getByTestId('stop-form').getByRole('button', { name: 'Stop the day' }).click();
+  await lead.getByTestId('day-stopped-hint').waitFor();
+  await lead.getByTestId('day-stopped').waitFor();
+  expect(studio.assessment.dayState(day.sessionId)?.status).toBe('stopped');
+  expect(studio.audit.list(day.sessionId).at(-1)).toMatchObject({ action: 'day.stop', detail: { reason: 'The candidate is unwell and cannot go on' } });
+
+  // The candidate is told, off the call, without the reason; nobody receives their camera any more.
+  await candidate.getByTestId('day-stopped').getByText("Today's assessment has been stopped").waitFor({ timeout: 20_000 });
+  expect(await candidate.getByTestId('day-stopped').textContent()).not.toContain('unwell');
+  await expect
+    .poll(async () => (await lead.evaluate(() => window.simstudio?.state.remoteTracks ?? [])).filter((t) => t.participantId === day.candidate.id).length, { timeout: 20_000 })
+    .toBe(0);
+  expect(await axeViolations(candidate)).toEqual([]);
+
+  // The coordinator: the calendar and the session's page say so, with the reason, and offer a new booking.
+  const { page, context } = await openInvite(browser, await studio.invites.link(studio.baseUrl, day.coordinator));
+  await page.getByTestId('day-stopped').waitFor({ timeout: 20_000 });
+  await page.goto(`${studio.baseUrl}/studio/${day.coordinator.id}#calendar`);
+  const row = page.locator(`[data-testid="calendar-row"][data-session-id="${day.sessionId}"]`);
+  await row.waitFor({ timeout: 20_000 });
+  expect(await row.getAttribute('data-status')).toBe('stopped');
+  await row.getByTestId('calendar-open').click();
+  await page.getByTestId('session-status').getByText('Stopped early').waitFor();
+  await page.getByTestId('session-history').getByText('Stopped the day early. Reason: The candidate is unwell and cannot go on').waitFor();
+  await page.getByRole('form', { name: 'Book again' }).waitFor();
+  expect(await axeViolations(page)).toEqual([]);
+  await context.close();
 });

@@ -69,3 +69,30 @@ it('keeps recording a scenario the lead moved into while the start of the day wa
   );
   for (const s of [lead, candidate, actor]) s.disconnect();
 }, 60_000);
+
+it('ends the scenario’s recording when the day is stopped early, and completes its segments', async () => {
+  const template = studio.templates.latest('day-changes') ?? studio.templates.saveNewVersion(TEMPLATE);
+  const day = bookDay(studio, template.id, { actors: [{ displayName: 'Ada', scenarios: [1] }] });
+  const lead = await connectAs(studio, day.lead);
+  const candidate = await connectAs(studio, day.candidate);
+  const actor = await connectAs(studio, day.actor1);
+  await joinAndProduceVideo(candidate, 310);
+  await joinAndProduceVideo(actor, 311);
+  expect((await request(lead, 'dayControl', { action: 'start' })).ok).toBe(true);
+  expect((await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 0 })).ok).toBe(true);
+  await pollUntil('both people recorded in scenario 1', 20_000, async () => studio.recordings.pids(day.sessionId).length === 2);
+
+  expect((await request(lead, 'dayControl', { action: 'stop', reason: 'The candidate is unwell' })).ok).toBe(true);
+  await pollUntil('the recorders ended', 20_000, async () => studio.recordings.pids(day.sessionId).length === 0);
+  await pollUntil('both segments completed', 20_000, async () => studio.recordings.list(day.sessionId).every((r) => r.status === 'complete'));
+  const rows = studio.recordings.list(day.sessionId);
+  expect(rows.map((r) => r.participantId).sort()).toEqual([day.candidate.id, day.actor1.id].sort());
+  // (These senders send no packets: what a segment holds is tested with real media elsewhere.)
+  for (const r of rows) {
+    expect(r.bytes).not.toBeNull();
+    expect(r.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.endedAt).not.toBeNull();
+  }
+  expect(studio.recordings.status(day.sessionId)).toMatchObject({ state: 'stopped', phaseIndex: 1 });
+  for (const s of [lead, candidate, actor]) s.disconnect();
+}, 60_000);

@@ -53,6 +53,40 @@ describe('day machine', () => {
   });
 });
 
+describe('stopping a day early', () => {
+  it('stops a running or paused day for good, where it was, with the clock stopped at the stop or the pause', () => {
+    const started = applyControl(newDay('s', phases), { action: 'start' }, T0);
+    const stopped = applyControl(started, { action: 'stop', reason: 'candidate unwell' }, T0 + 3_000);
+    expect(stopped).toMatchObject({ status: 'stopped', phaseIndex: 0, phaseStartedAt: T0, deadline: null, pausedAt: T0 + 3_000 });
+    // No timer moves it on.
+    expect(nextWakeUp(stopped)).toBeNull();
+    expect(advanceDue(stopped, T0 + 3_600_000)).toBe(stopped);
+
+    const paused = applyControl(started, { action: 'pause', reason: 'fire alarm' }, T0 + 4_000);
+    expect(applyControl(paused, { action: 'stop', reason: 'building closed' }, T0 + 60_000)).toMatchObject({ status: 'stopped', deadline: null, pausedAt: T0 + 4_000 });
+  });
+
+  it('refuses to stop a day that has not started or is over, and refuses every action after a stop', () => {
+    const waiting = newDay('s', phases);
+    expect(() => applyControl(waiting, { action: 'stop', reason: 'x' }, T0)).toThrow(/not started: cancel the booking instead/);
+    const started = applyControl(waiting, { action: 'start' }, T0);
+    const complete = [0, 1, 2].reduce((r, i) => applyControl(r, { action: 'advance', fromPhaseIndex: i }, T0 + i), started);
+    expect(complete.status).toBe('complete');
+    expect(() => applyControl(complete, { action: 'stop', reason: 'x' }, T0)).toThrow(/complete: it cannot be stopped/);
+    const stopped = applyControl(started, { action: 'stop', reason: 'x' }, T0 + 1);
+    for (const control of [
+      { action: 'start' },
+      { action: 'advance', fromPhaseIndex: 0 },
+      { action: 'pause', reason: 'x' },
+      { action: 'resume' },
+      { action: 'extend', seconds: 60, reason: 'x' },
+      { action: 'stop', reason: 'x' },
+    ] as const) {
+      expect(() => applyControl(stopped, control, T0 + 2)).toThrow();
+    }
+  });
+});
+
 describe('templates', () => {
   it('the default templates are valid', () => {
     for (const t of DEFAULT_TEMPLATES) expect(TemplateSchema.parse(t)).toEqual(t);
