@@ -50,6 +50,9 @@ export class SessionLeases extends EventEmitter<LeaseEvents> {
   private readonly options: Required<LeaseOptions>;
   private readonly log: Logger;
   private readonly held = new Map<string, Held>();
+  /** Sessions whose lease ran out while the database could not be reached: whether another
+   *  node took them meanwhile is learnt when it can be reached again. */
+  private readonly cutOff = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -126,6 +129,7 @@ export class SessionLeases extends EventEmitter<LeaseEvents> {
       else keep.push(sessionId);
     }
     this.renew(keep, now);
+    for (const sessionId of this.cutOff) if (!wanted.has(sessionId)) this.cutOff.delete(sessionId);
     for (const sessionId of wanted) if (!this.held.has(sessionId)) this.tryAcquire(sessionId, now);
   }
 
@@ -148,7 +152,16 @@ export class SessionLeases extends EventEmitter<LeaseEvents> {
            RETURNING token`,
         )
         .get(sessionId, this.node, now + this.options.ttlMs, now) as { token: number | bigint } | undefined;
-      if (!row) return;
+      if (!row) {
+        // Held by another node. If this one lost it only for want of the database, it was taken
+        // over meanwhile: said as such once (its people here then follow the balancer there).
+        if (this.cutOff.delete(sessionId)) {
+          this.log.warn({ sessionId }, 'session lease lost while the database could not be reached: another node holds it now');
+          this.emit('lost', sessionId, 'taken');
+        }
+        return;
+      }
+      this.cutOff.delete(sessionId);
       const token = Number(row.token);
       this.held.set(sessionId, { token, validUntil: now + this.options.ttlMs - SAFETY_MARGIN_MS, lastWanted: now });
       this.log.info({ sessionId, token }, 'session lease taken');
@@ -188,6 +201,7 @@ export class SessionLeases extends EventEmitter<LeaseEvents> {
     const held = this.held.get(sessionId);
     if (!held) return;
     this.held.delete(sessionId);
+    if (why === 'unreachable') this.cutOff.add(sessionId);
     this.log.warn(
       { sessionId, token: held.token, why },
       why === 'taken' ? 'session lease lost: another node took it over' : 'session lease lost: the database could not be reached before it ran out',

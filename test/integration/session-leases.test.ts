@@ -1,7 +1,8 @@
 // Session leases between studio nodes (server/cluster/session-leases.ts), on the engine of the
 // project (SQLite, or PostgreSQL): one holder at a time, a takeover only after expiry with a
 // higher fencing token, a stalled holder that stores nothing once it lost the lease, a lease let
-// go when its session is no longer wanted (or the node stops).
+// go when its session is no longer wanted (or the node stops), a node cut off from the database
+// told that its lease was taken once it reaches the database again.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -161,4 +162,49 @@ it('renews every lease a node holds together, and loses only the one taken from 
   nodeA.leases.sweep();
   expect(nodeA.leases.holds('s1')).toBe(true);
   expect(expiry('s1')).toBe(clock.now + 5_000);
+});
+
+it('a node cut off from the database past its lease learns, once it reaches it again, that another node took the session meanwhile', () => {
+  const { a, b, clock, options } = twoNodes();
+  // Node A's connection, which the test can cut: every statement then fails as an unreachable server's would.
+  const link = { cut: false };
+  const cuttable = new Proxy(a, {
+    get(target, key, receiver) {
+      if (key === 'prepare') {
+        return (sql: string) => {
+          if (link.cut) throw new Error('connection refused');
+          return target.prepare(sql);
+        };
+      }
+      const value = Reflect.get(target, key, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const nodeA = leases(cuttable, 'node-a', new Set(['s1', 's2']), options);
+  const nodeB = leases(b, 'node-b', new Set(['s1']), options);
+  nodeA.leases.sweep();
+  expect(nodeA.events).toEqual(['acquired s1 1', 'acquired s2 1']);
+
+  // Cut off past the lease: A stops counting on both; the database does not hear of it.
+  link.cut = true;
+  for (let i = 0; i < 6; i++) {
+    clock.now += 1_000;
+    nodeA.leases.sweep();
+  }
+  expect(nodeA.events.slice(2)).toEqual(['lost s1 unreachable', 'lost s2 unreachable']);
+  // B (whose people reconnected through the balancer) takes s1 over; nobody wants s2 elsewhere.
+  nodeB.leases.sweep();
+  expect(nodeB.events).toEqual(['acquired s1 2']);
+
+  // A reaches the database again: s1 was taken (said once, so that its people here follow the
+  // balancer to B); s2 was not, and A takes it again.
+  link.cut = false;
+  clock.now += 1_000;
+  nodeA.leases.sweep();
+  expect(nodeA.events.slice(4)).toEqual(['lost s1 taken', 'acquired s2 2']);
+  clock.now += 1_000;
+  nodeB.leases.sweep();
+  nodeA.leases.sweep();
+  expect(nodeA.events.slice(6)).toEqual([]);
+  expect(nodeB.leases.holds('s1')).toBe(true);
 });
