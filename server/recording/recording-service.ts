@@ -274,7 +274,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     }
     for (const id of this.cut) {
       if (this.closed) return;
-      await this.finalise(id, 'interrupted');
+      await this.finalise(id, 'interrupted', { repair: true });
       this.log.warn({ id, ...this.get(id) }, 'segment cut off by a crash repaired');
     }
     await this.sealLeftovers();
@@ -355,7 +355,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
           .run(this.nodeColumn, row.id, row.node, goneBefore);
         if (Number(taken.changes) !== 1) continue;
         this.log.warn({ id: row.id, gone: row.node }, 'segment cut off by a node gone silent taken over');
-        const done = this.finalise(row.id, 'interrupted');
+        const done = this.finalise(row.id, 'interrupted', { repair: true });
         this.finalising.add(done);
         await done.finally(() => this.finalising.delete(done));
         this.log.warn({ id: row.id, ...this.get(row.id) }, 'segment of a gone node repaired');
@@ -482,9 +482,11 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
    * Size, SHA-256 and duration of a finished segment file. A row stays for every segment, even
    * one that holds nothing (it says that a recorder ran and what it got). A segment whose
    * ffmpeg was killed has no index or duration: a copy-remux completes it first. Every
-   * segment's frame timing is declared before the hash (webm-repair.ts).
+   * segment's frame timing is declared before the hash (webm-repair.ts). A repair (after a
+   * crash, or of a gone node's segment) runs long after the media stopped: the segment then
+   * ended where its media ends, not when it was repaired.
    */
-  private async finalise(id: string, outcome: 'complete' | 'interrupted'): Promise<void> {
+  private async finalise(id: string, outcome: 'complete' | 'interrupted', how: { repair?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     const row = this.get(id);
     if (!row) return;
@@ -512,7 +514,7 @@ export class RecordingService extends EventEmitter<ServiceEvents> {
     }
     const stored = this.db
       .prepare("UPDATE recordings SET status = ?, ended_at = COALESCE(ended_at, ?), bytes = ?, sha256 = ?, duration_ms = ? WHERE id = ? AND COALESCE(node, '') = ?")
-      .run(outcome, Date.now(), bytes, sha256, durationMs, id, this.nodeColumn);
+      .run(outcome, how.repair ? row.startedAt + (durationMs ?? 0) : Date.now(), bytes, sha256, durationMs, id, this.nodeColumn);
     if (Number(stored.changes) !== 1) {
       fs.rmSync(sealed, { force: true });
       return;

@@ -89,6 +89,9 @@ it('at start-up, repairs and clears only what this node wrote', { timeout: 120_0
   const own = studio.recordings.get(ids.ownCut)!;
   expect(own.status).toBe('interrupted');
   expect(own.sha256).toMatch(/^[0-9a-f]{64}$/);
+  // It ended where its media ends (two minutes ago), not when it was repaired.
+  expect(own.endedAt).toBe(own.startedAt + own.durationMs!);
+  expect(own.endedAt!).toBeLessThan(Date.now() - 100_000);
   expect(looksSealed(fileOf('node-a', ids.ownCut))).toBe(true);
   expect(fs.existsSync(fileOf('node-a', ids.ownStray))).toBe(false);
   // Node B's: its recorder still runs, its live segment is as it wrote it, its standby is there.
@@ -131,6 +134,7 @@ it("completes the cut segments of a node gone silent, and of no node still alive
   const gone = survivor.recordings.get(ids.gone)!;
   expect(gone.sha256).toMatch(/^[0-9a-f]{64}$/);
   expect(gone.durationMs).toBeGreaterThan(1500);
+  expect(gone.endedAt).toBe(gone.startedAt + gone.durationMs!);
   expect(looksSealed(fileOf('node-x', ids.gone))).toBe(true);
   expect(survivor.db.prepare('SELECT node FROM recordings WHERE id = ?').get(ids.gone)).toEqual({ node: 'node-b' });
   // The live node's segment and the unseen file's row are as they were.
