@@ -253,6 +253,7 @@ export async function startStudio(config: Config, log: Logger = createLogger(con
   const dataProtection = openDataProtection(config, { db, audit }, log);
   const programme = new ProgrammeService({ db, sessions, people, assessment, invites, audit, events: bookingEvents });
   assessment.on('booked', (sessionId, organisationId) => bookingEvents.emit({ kind: 'booked', sessionId, organisationId }));
+  assessment.on('dayStopped', (sessionId) => bookingEvents.emit({ kind: 'day-stopped', sessionId, organisationId: sessions.organisationOf(sessionId) ?? sessions.defaultOrganisation() }));
   const mailTemplates = new MailTemplates(db);
   const privacy = new PrivacyNotices({
     repo: new NoticesRepo(db),

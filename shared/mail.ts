@@ -3,7 +3,7 @@
 // Defined once here for server and client.
 import { z } from 'zod';
 
-export const MAIL_TEMPLATE_KINDS = ['invitation', 'reminder', 'changed', 'cancelled', 'result-available'] as const;
+export const MAIL_TEMPLATE_KINDS = ['invitation', 'reminder', 'changed', 'cancelled', 'day-stopped', 'result-available'] as const;
 export const MailTemplateKindSchema = z.enum(MAIL_TEMPLATE_KINDS);
 export type MailTemplateKind = z.infer<typeof MailTemplateKindSchema>;
 
@@ -12,6 +12,7 @@ export const MAIL_TEMPLATE_LABELS: Record<MailTemplateKind, string> = {
   reminder: 'Reminder',
   changed: 'Booking changed',
   cancelled: 'Booking cancelled',
+  'day-stopped': 'Day stopped early',
   'result-available': 'Result available',
 };
 
@@ -39,6 +40,9 @@ export const PLACEHOLDERS: Record<MailTemplateKind, readonly Placeholder[]> = {
   reminder: [...COMMON, 'when'],
   changed: [...COMMON, 'reason'],
   cancelled: [...COMMON, 'reason'],
+  // Told to the candidate and actors (who may have lost their connection when it happened); the
+  // reason stays with the staff (it may be the candidate's health).
+  'day-stopped': ['name', 'organisation', 'session', 'role', 'date', 'time', 'timezone'],
   'result-available': ['name', 'organisation', 'session', 'date', 'where', 'link'],
 };
 

@@ -44,6 +44,8 @@ Based on what you have heard in the scenarios so far, write:
 interface ServiceEvents {
   /** The day changed: its new state and the stage that follows from it. */
   dayChanged: [sessionId: string, state: DayState, stage: Stage];
+  /** Someone stopped the day early (heard once, on the node that stored it). */
+  dayStopped: [sessionId: string];
   /** A booking committed (issue 15: notifications follow it). */
   booked: [sessionId: string, organisationId: string];
 }
@@ -254,7 +256,9 @@ export class AssessmentService extends EventEmitter<ServiceEvents> {
       throw new ProtocolFailure('FORBIDDEN', 'only the lead observer or a coordinator runs the day');
     }
     if (!this.runner.get(actor.sessionId)) throw new ProtocolFailure('NOT_FOUND', 'this session has no assessment day');
-    return this.toState(this.runner.control(actor.sessionId, actor, control));
+    const state = this.toState(this.runner.control(actor.sessionId, actor, control));
+    if (control.action === 'stop') this.emit('dayStopped', actor.sessionId);
+    return state;
   }
 
   /** Who is on stage now. Sessions without a day are an open room: candidates and actors. */

@@ -54,6 +54,16 @@ export const DEFAULT_TEMPLATES: Record<MailTemplateKind, MailTemplateInput> = {
       'The attached calendar file (cancellation.ics) removes it from your calendar.',
     ].join('\n'),
   },
+  'day-stopped': {
+    subject: 'Stopped early: {{session}} on {{date}}',
+    body: [
+      'Hello {{name}},',
+      '',
+      '{{session}} with {{organisation}} on {{date}}, which began at {{time}} ({{timezone}}), was stopped before the end. Nothing from it counts towards a result.',
+      '',
+      'Your coordinator will be in touch about what happens next, and about another date if one is needed.',
+    ].join('\n'),
+  },
   'result-available': {
     subject: 'Your result for {{session}} is available',
     body: ['Hello {{name}},', '', 'The result of {{session}} ({{date}}) with {{organisation}} has been signed off and is ready for you to read.', '', '{{where}}'].join('\n'),

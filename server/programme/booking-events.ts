@@ -14,6 +14,8 @@ export type BookingEvent =
   /** One person replaced by another in the same place (role) of a session. */
   | { kind: 'person-swapped'; sessionId: string; organisationId: string; role: string; outgoingParticipantId: string; incomingParticipantId: string }
   | { kind: 'adjustments-changed'; sessionId: string; organisationId: string }
+  /** The day was stopped before its end (by the lead observer or a coordinator). */
+  | { kind: 'day-stopped'; sessionId: string; organisationId: string }
   /** The candidate's result has been signed off and can be seen (never the result itself in mail). */
   | { kind: 'result-available'; sessionId: string; organisationId: string; candidateParticipantId: string };
 

@@ -1,8 +1,9 @@
 // Programme email (issue 15): what each booking event means for each person's inbox. Listens to
 // studio.bookingEvents (emitted after the booking change committed) and queues, through the
 // outbox, the organisation's templates filled in for each person: an invitation with an .ics,
-// a change (updated .ics), a cancellation (METHOD:CANCEL), the result being available (never the
-// result itself); and keeps the person's reminders planned (server/programme/notification-reminders.ts).
+// a change (updated .ics), a cancellation (METHOD:CANCEL), a day stopped early (to the candidate
+// and actors, who may have lost their connection when it happened), the result being available
+// (never the result itself); and keeps the person's reminders planned (server/programme/notification-reminders.ts).
 // A person without an email address gets no mail (staff booked by name until they have an
 // account; candidates and actors whose address the coordinator has not given).
 import type { Participant } from '../../shared/domain.ts';
@@ -196,6 +197,10 @@ export class Notifications {
         for (const p of everyone) await send('changed', p, { reason: 'the timings of the day have been adjusted.', calendar: 'REQUEST' });
         return;
       }
+      case 'day-stopped': {
+        for (const p of everyone) if (LINK_HOLDERS.has(p.role)) await send('day-stopped', p, {});
+        return;
+      }
       case 'result-available': {
         const candidate = this.deps.sessions.getParticipant(event.candidateParticipantId);
         if (candidate?.sessionId === event.sessionId && candidate.role === 'candidate') await send('result-available', candidate, {});
@@ -304,7 +309,8 @@ export class Notifications {
     if (!LINK_HOLDERS.has(participant.role) || this.deps.signsInAsStaff(participant)) {
       return { link: signIn, where: `Sign in to SimStudio as yourself at ${signIn}: the session is listed under “My sessions”.` };
     }
-    if (kind === 'cancelled') return { link: '', where: '' };
+    // Nothing to join: no link is issued for it.
+    if (kind === 'cancelled' || kind === 'day-stopped') return { link: '', where: '' };
     const link = preview ? `${this.deps.baseUrl()}/join/…(their personal link)…` : await this.deps.invites.current(this.deps.baseUrl(), participant);
     if (!link) return { link: '', where: 'Your coordinator will send you a new personal link.' };
     const what = kind === 'result-available' ? 'Read your result with your personal link' : 'Join with your personal link';

@@ -307,6 +307,48 @@ describe('event order', () => {
   });
 });
 
+describe('day stopped early', () => {
+  it('tells the candidate and the actors, without the reason and without a link; the staff who stopped it are not mailed', async () => {
+    const candidate = newCandidate('Stella Stopped');
+    const { sessionId, participants } = studio.assessment.book(
+      booking('short-3s', {
+        title: 'Stopped day',
+        scheduledStart: new Date(Date.now()).toISOString(),
+        candidate,
+        actors: [
+          { displayName: 'Ada Actor', personId: people.actor.id, scenarios: [1] },
+          { displayName: 'Ben Actor', scenarios: [2] },
+        ],
+        leadObserver: { displayName: 'Lee Lead', personId: people.lead.id },
+      }),
+      Math.random,
+      orgId,
+    );
+    await studio.notifications.settled();
+    const lead = participants.find((p) => p.role === 'leadObserver')!;
+    const before = smtp.received.length;
+    studio.assessment.control(lead, { action: 'start' });
+    studio.assessment.control(lead, { action: 'stop', reason: 'The candidate is unwell' });
+    await studio.notifications.settled();
+    const address = studio.people.get(candidate.personId)!.email!;
+    const stopped = (): Map<string, ParsedMail> => new Map(smtp.received.slice(before).filter((r) => r.mail.subject?.startsWith('Stopped early')).map((r) => [to(r), r.mail]));
+    await expect.poll(() => [...stopped().keys()].sort(), { timeout: 15_000 }).toEqual(['ada@actors.example', address].sort());
+    const mail = stopped().get(address)!;
+    expect(mail.subject).toMatch(/^Stopped early: Stopped day on /);
+    expect(mail.text).toContain('was stopped before the end. Nothing from it counts towards a result.');
+    expect(mail.text).not.toContain('unwell');
+    expect(mail.text).not.toContain('/join/');
+    expect(mail.attachments).toEqual([]);
+    // Queued for exactly those two (the lead, who has an address too, is not mailed).
+    const queued = () => studio.mailer.list(orgId, { limit: 500 }).filter((m) => m.kind === 'day-stopped' && (m.to === address || m.to === 'ada@actors.example' || m.to === 'lee@northshire.example'));
+    expect(queued().map((m) => m.to).sort()).toEqual(['ada@actors.example', address].sort());
+    // Stopping is said once: a refused second stop sends nothing more.
+    expect(() => studio.assessment.control(lead, { action: 'stop', reason: 'again' })).toThrow(/cannot be stopped/);
+    await studio.notifications.settled();
+    expect(queued()).toHaveLength(2);
+  });
+});
+
 describe('result available', () => {
   it('emails the candidate that the result is ready once the moderator signs it off, never the result', async () => {
     const { sessionId, participants } = studio.assessment.book({ ...demoBooking(), title: 'Result day', candidate: newCandidate() }, Math.random, orgId);
@@ -433,6 +475,7 @@ describe('templates and preview', () => {
       ['reminder', false],
       ['changed', false],
       ['cancelled', false],
+      ['day-stopped', false],
       ['result-available', false],
     ]);
     const typo = await call<{ error: { message: string } }>(coordinator, 'PUT', '/studio/mail/templates/invitation', { subject: 'Hi {{nmae}}', body: 'Hello {{name}}' });
