@@ -58,6 +58,7 @@ it('every page state of every role has no WCAG 2.2 AA violation at 1280×800 and
     'coordinator studio-scenario-bank', 'coordinator studio-templates', 'coordinator studio-results',
     'coordinator studio-book-a-session-errors', 'moderator moderation-queue', 'moderator moderation-session',
     'moderator moderation-mark-error', 'lead playback', 'observer end-of-day', 'lead reflective-device-check',
+    'lead stop-form', 'lead day-stopped', 'candidate day-stopped',
   ]) {
     expect(states, `tour reached ${required}`).toContain(required);
   }

@@ -1,6 +1,7 @@
 // A guided tour of every page and state an assessment day reaches, for every role, in real
 // headless Chromium against a real studio: the device check, waiting room, briefing, call,
-// written exercise, reflective conversation and end of day for candidate and actor; the
+// written exercise, reflective conversation and end of day for candidate and actor; a day
+// stopped early (the lead's form, the candidate's and the lead's pages after it); the
 // observer and lead views; the coordinator's studio tabs; the recordings; moderation; and the
 // candidate's result. At each state the tour waits until the page shows it, then calls the
 // visitor (the accessibility test runs axe there; `npm run screenshots` takes pictures).
@@ -203,6 +204,27 @@ export async function runTour({ studio, browser, visit, onStep = () => {} }: Tou
   await stop('lead', 'end-of-day', lead);
   await shown(observer, 'day-complete');
   await stop('observer', 'end-of-day', observer);
+
+  // Another day, stopped early: the lead's form (a reason, a deliberate second step), then what
+  // the candidate and the lead see.
+  const stoppedDay = bookDay(studio, studio.templates.latest(TOUR_TEMPLATE.id)!.id, { title: 'Stopped day', actors: [{ displayName: 'Ada Actor', scenarios: [1] }] });
+  const stoppedCandidate = await open(stoppedDay.candidate);
+  await joinStage(stoppedCandidate, 'candidate');
+  await shown(stoppedCandidate, 'waiting-room');
+  const stoppingLead = await open(stoppedDay.lead);
+  await stoppingLead.getByRole('button', { name: 'Start the day' }).waitFor({ timeout: WAIT_MS });
+  await dayControl(stoppingLead, 'Start the day', 'Yes, start the day', async () => (await dayPhase(stoppingLead)).status === 'running');
+  await stoppingLead.getByRole('button', { name: 'Stop the day…' }).click();
+  await shown(stoppingLead, 'stop-form');
+  await stop('lead', 'stop-form', stoppingLead);
+  await stoppingLead.locator('#day-reason').fill('The candidate is unwell and cannot go on');
+  await stoppingLead.getByTestId('stop-form').getByRole('button', { name: 'Stop the day' }).click();
+  await shown(stoppingLead, 'day-stopped');
+  await stop('lead', 'day-stopped', stoppingLead);
+  await shown(stoppedCandidate, 'day-stopped');
+  await stop('candidate', 'day-stopped', stoppedCandidate);
+  await stoppedCandidate.context().close();
+  await stoppingLead.context().close();
 
   // Recordings of the day's scenario.
   await pollUntil('recordings finished', WAIT_MS, async () => {
