@@ -5,15 +5,16 @@
 // shows as stopped early with its reason in the history, and the same people can be booked
 // again, with the scenario the candidate sat not drawn again and the ones they never saw free.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLOSE_CODES, WRITTEN_FRAGMENT, collabDocName, type WrittenStatus } from '../../shared/collab.ts';
+import { CLOSE_CODES, WRITTEN_FRAGMENT } from '../../shared/collab.ts';
 import type { Participant } from '../../shared/domain.ts';
 import type { ModerationView } from '../../shared/moderation.ts';
 import type { SessionPage } from '../../shared/programme.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { bookShortDay, type BookedDay } from '../helpers/assessment.ts';
-import { RawCollabClient, collabUrl, typeParagraph } from '../helpers/collab-client.ts';
+import { typeParagraph } from '../helpers/collab-client.ts';
+import { openWritten, storedWrittenText, writtenStatus } from '../helpers/written.ts';
 import { callAs } from '../helpers/moderation.ts';
-import { connectAs, request, signIn, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
+import { connectAs, request, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
 const WRITTEN_INDEX = 4;
@@ -30,29 +31,6 @@ async function control(socket: ClientSocket, payload: Parameters<typeof request<
   return request(socket, 'dayControl', payload);
 }
 
-async function writtenStatus(day: BookedDay): Promise<WrittenStatus> {
-  const res = await fetch(`${studio.baseUrl}/api/sessions/${day.sessionId}/written?participantId=${day.candidate.id}`, {
-    headers: { cookie: await signIn(studio, day.candidate) },
-  });
-  return (await res.json()) as WrittenStatus;
-}
-
-async function openWritten(day: BookedDay, reuse?: RawCollabClient): Promise<RawCollabClient> {
-  const client = new RawCollabClient(
-    collabUrl(studio.baseUrl, collabDocName(day.sessionId, 'written'), day.candidate.id),
-    { cookie: await signIn(studio, day.candidate) },
-    reuse && { ydoc: reuse.ydoc, serverView: reuse.serverView },
-  );
-  await client.opened;
-  return client;
-}
-
-function storedText(day: BookedDay): string {
-  const { ydoc } = studio.docStore.load(collabDocName(day.sessionId, 'written'));
-  const text = plainText(ydoc.getXmlFragment(WRITTEN_FRAGMENT));
-  ydoc.destroy();
-  return text;
-}
 
 const moderatorOf = (day: BookedDay): Participant => day.participants.find((p) => p.role === 'moderator')!;
 
@@ -92,11 +70,11 @@ describe('stopping a started day early', () => {
     const lead = await connectAs(studio, day.lead);
     expect((await control(lead, { action: 'start' })).ok).toBe(true);
     for (let i = 0; i < WRITTEN_INDEX; i++) expect((await control(lead, { action: 'advance', fromPhaseIndex: i })).ok).toBe(true);
-    const writer = await openWritten(day);
+    const writer = await openWritten(studio, day);
     await writer.synced;
     typeParagraph(writer.ydoc, 'Case notes so far.');
     await expect.poll(() => plainText(writer.serverView.getXmlFragment(WRITTEN_FRAGMENT))).toBe('Case notes so far.');
-    expect((await writtenStatus(day)).status).toBe('open');
+    expect((await writtenStatus(studio, day)).status).toBe('open');
 
     const before = Date.now();
     expect((await control(lead, { action: 'pause', reason: 'Candidate feels faint' })).ok).toBe(true);
@@ -110,19 +88,19 @@ describe('stopping a started day early', () => {
     const closed = studio.db.prepare('SELECT closed_at FROM written_state WHERE session_id = ?').get(day.sessionId) as { closed_at: number | bigint };
     expect(Number(closed.closed_at)).toBe(pausedAt);
     expect(pausedAt).toBeGreaterThanOrEqual(before);
-    await expect.poll(async () => (await writtenStatus(day)).frozen?.text, { timeout: 15_000 }).toBe('Case notes so far.');
+    await expect.poll(async () => (await writtenStatus(studio, day)).frozen?.text, { timeout: 15_000 }).toBe('Case notes so far.');
 
     // Typing kept on the device is refused after the stop, and nothing more is stored.
     typeParagraph(writer.ydoc, 'Typed after the stop.');
-    const again = await openWritten(day, writer);
+    const again = await openWritten(studio, day, day.candidate, writer);
     expect(await again.closed).toMatchObject({ code: CLOSE_CODES.Forbidden, reason: expect.stringMatching(/^time is up/) });
-    expect(storedText(day)).toBe('Case notes so far.');
+    expect(storedWrittenText(studio, day)).toBe('Case notes so far.');
 
     const dataDir = studio.dataDir;
     await studio.close();
     studio = await startTestStudio(OPTIONS, dataDir);
     expect(studio.assessment.dayState(day.sessionId)).toMatchObject({ status: 'stopped', phaseIndex: WRITTEN_INDEX, deadline: null, pausedAt });
-    expect((await writtenStatus(day)).frozen?.text).toBe('Case notes so far.');
+    expect((await writtenStatus(studio, day)).frozen?.text).toBe('Case notes so far.');
   });
 
   it('is never marked or signed off, shows as stopped early with its reason, and books the same people again', async () => {

@@ -8,8 +8,9 @@ import { CLOSE_CODES, SYNC_UPDATE, WRITTEN_FRAGMENT, collabDocName, type Written
 import type { Participant } from '../../shared/domain.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { bookDay, bookShortDay, shortTemplate, type BookedDay } from '../helpers/assessment.ts';
-import { RawCollabClient, collabUrl, sync, typeParagraph } from '../helpers/collab-client.ts';
-import { connectAs, request, signIn, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
+import { RawCollabClient, sync, typeParagraph } from '../helpers/collab-client.ts';
+import { openWritten, storedWrittenText, writtenStatus } from '../helpers/written.ts';
+import { connectAs, request, startTestStudio, type ClientSocket, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
 /** Text cap 4 kB: the stored document may hold 5× that, 20 kB. */
@@ -24,27 +25,14 @@ afterAll(async () => {
   await studio.close();
 });
 
-async function open(day: BookedDay, reuse?: RawCollabClient): Promise<RawCollabClient> {
-  const client = new RawCollabClient(
-    collabUrl(studio.baseUrl, collabDocName(day.sessionId, 'written'), day.candidate.id),
-    { cookie: await signIn(studio, day.candidate) },
-    reuse && { ydoc: reuse.ydoc, serverView: reuse.serverView },
-  );
-  await client.opened;
-  return client;
-}
+const open = (day: BookedDay, reuse?: RawCollabClient): Promise<RawCollabClient> => openWritten(studio, day, day.candidate, reuse);
 
 function serverText(day: BookedDay): string {
   const doc = studio.collab.doc(collabDocName(day.sessionId, 'written'));
   return doc ? plainText(doc.getXmlFragment(WRITTEN_FRAGMENT)) : storedText(day);
 }
 
-function storedText(day: BookedDay): string {
-  const { ydoc } = studio.docStore.load(collabDocName(day.sessionId, 'written'));
-  const text = plainText(ydoc.getXmlFragment(WRITTEN_FRAGMENT));
-  ydoc.destroy();
-  return text;
-}
+const storedText = (day: BookedDay): string => storedWrittenText(studio, day);
 
 /** Bytes the database holds for the written document (snapshot + logged updates). */
 function storedBytes(day: BookedDay): number {
@@ -54,12 +42,7 @@ function storedBytes(day: BookedDay): number {
   return (snapshot?.n ?? 0) + updates.n;
 }
 
-async function status(day: BookedDay, who: Participant = day.candidate): Promise<WrittenStatus> {
-  const res = await fetch(`${studio.baseUrl}/api/sessions/${day.sessionId}/written?participantId=${who.id}`, {
-    headers: { cookie: await signIn(studio, who) },
-  });
-  return (await res.json()) as WrittenStatus;
-}
+const status = (day: BookedDay, who: Participant = day.candidate): Promise<WrittenStatus> => writtenStatus(studio, day, who);
 
 async function control(lead: ClientSocket, payload: Parameters<typeof request<'dayControl'>>[2]): Promise<void> {
   const result = await request(lead, 'dayControl', payload);

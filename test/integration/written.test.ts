@@ -7,7 +7,8 @@ import { CLOSE_CODES, WRITTEN_FRAGMENT, collabDocName, type WrittenStatus } from
 import type { Participant } from '../../shared/domain.ts';
 import { plainText } from '../../shared/written-text.ts';
 import { bookShortDay, type BookedDay } from '../helpers/assessment.ts';
-import { RawCollabClient, collabUrl, typeParagraph } from '../helpers/collab-client.ts';
+import { RawCollabClient, typeParagraph } from '../helpers/collab-client.ts';
+import { openWritten, storedWrittenText, writtenStatus } from '../helpers/written.ts';
 import { connectAs, request, signIn, startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
@@ -21,15 +22,7 @@ afterAll(async () => {
   await studio.close();
 });
 
-async function open(day: BookedDay, who: Participant, reuse?: RawCollabClient): Promise<RawCollabClient> {
-  const client = new RawCollabClient(
-    collabUrl(studio.baseUrl, collabDocName(day.sessionId, 'written'), who.id),
-    { cookie: await signIn(studio, who) },
-    reuse && { ydoc: reuse.ydoc, serverView: reuse.serverView },
-  );
-  await client.opened;
-  return client;
-}
+const open = (day: BookedDay, who: Participant, reuse?: RawCollabClient): Promise<RawCollabClient> => openWritten(studio, day, who, reuse);
 
 function serverText(day: BookedDay): string {
   const doc = studio.collab.doc(collabDocName(day.sessionId, 'written'));
@@ -44,12 +37,7 @@ async function toWrittenExercise(day: BookedDay): Promise<void> {
   lead.disconnect();
 }
 
-async function status(day: BookedDay, who: Participant): Promise<WrittenStatus> {
-  const res = await fetch(`${studio.baseUrl}/api/sessions/${day.sessionId}/written?participantId=${who.id}`, {
-    headers: { cookie: await signIn(studio, who) },
-  });
-  return (await res.json()) as WrittenStatus;
-}
+const status = (day: BookedDay, who: Participant): Promise<WrittenStatus> => writtenStatus(studio, day, who);
 
 describe('written exercise window', () => {
   it('the candidate writes in the window; after the deadline nothing changes; the frozen text matches its SHA-256 and survives a restart', async () => {
