@@ -12,13 +12,16 @@
 // - size and rate caps per connection; malformed messages close the connection.
 // Nothing a client sends may end the process: every handler is total, and a failure inside
 // one is a typed close (4500), logged at a limited rate.
-// Every accepted update is stored durably before anyone hears of it. Updates are applied at
-// once (so the next message is checked against them) but what they change is sent only after
-// their group commit: the updates accepted while one commit is in flight (or in one turn of
-// the event loop) share the next transaction and its fsync, which runs on the writer thread
-// (update-writer.ts) while this one goes on serving. If a commit fails, the documents
-// concerned are dropped from memory and their connections closed (4500): clients still hold
-// their edits and send them again on reconnect, to a document reloaded from what was stored.
+// Every accepted update is stored durably before its author hears it back (the echo that
+// turns their edit from "pending" to "saved": nothing acknowledged is lost). Updates are
+// applied at once (so the next message is checked against them) and sent to the document's
+// other connections at once; the author's echo waits for their group commit: the updates
+// accepted while one commit is in flight (or in one turn of the event loop) share the next
+// transaction and its fsync, which runs on the writer thread (update-writer.ts) while this one
+// goes on serving. If a commit fails, the documents concerned are dropped from memory and
+// their connections closed (4500): authors still hold their unacknowledged edits and send them
+// again on reconnect, to a document reloaded from what was stored; a reader's copy of them is
+// not taken back from the reader (only the author's is).
 // With several studio nodes (CollabFanOut, through Redis) each stored update also goes to the
 // other nodes, which apply it to their live copy of the document and send it to their clients.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
@@ -82,6 +85,8 @@ export interface CollabConnection {
 export interface CollabPolicy {
   /** Access at connect time, re-checked for each update and after each accepted change. */
   access(participant: Participant, target: CollabTarget, doc: Y.Doc, connection: CollabConnection): DocAccess;
+  /** Whether this participant is the one who writes this document (whatever their access now). */
+  isAuthor?(participant: Participant, target: CollabTarget): boolean;
   /** Why a read-only connection's change is refused, in words for its user. */
   readOnlyReason?(participant: Participant, target: CollabTarget, doc: Y.Doc): string;
   /** Largest message accepted for this document (default COLLAB_LIMITS.maxMessageBytes). */
@@ -203,8 +208,18 @@ class SharedDoc {
     this.awareness.setLocalState(null);
     ydoc.on('update', (update: Uint8Array, origin: unknown) => {
       const message = encodeSync(SYNC_UPDATE, update);
-      // The update itself was counted as accepted before it was applied (see `accepted`). One
-      // from another node is stored already; it keeps its place behind what is held here.
+      if (origin instanceof Connection) {
+        // A client's update, checked and applied: everyone else sees it now (as with any
+        // y-websocket server); its author hears it back (their "saved") and the other nodes
+        // get it only once it is stored (see `accepted`: it was counted before it was applied).
+        for (const c of this.connections) if (c !== origin && c.sees) send(c.ws, message);
+        this.hold(this.acceptedCount, () => {
+          if (this.connections.has(origin) && origin.sees) send(origin.ws, message);
+          fanOut?.publish(name, update);
+        });
+        return;
+      }
+      // One from another node is stored already; it keeps its place behind what is held here.
       this.hold(this.acceptedCount, () => {
         for (const c of this.connections) if (c.sees) send(c.ws, message);
         if (origin !== FROM_ANOTHER_NODE) fanOut?.publish(name, update);
@@ -439,8 +454,9 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
   };
 
   const failed = (items: Array<{ doc: SharedDoc; update: Uint8Array }>, err: unknown): void => {
-    // Nothing of this batch was stored: forget it here too, so that nobody hears of it. What
-    // these documents accepted since builds on it, so it goes too (the authors send it again).
+    // Nothing of this batch was stored: forget it here too, so that its authors are never told
+    // it is saved. What these documents accepted since builds on it, so it goes too (the
+    // authors send it all again on reconnect).
     const lost = new Set(totalsPerDoc(items).keys());
     warn({ err: (err as Error)?.message, docs: lost.size }, 'collab updates could not be stored; documents reloaded');
     batch = batch.filter((item) => !lost.has(item.doc));
@@ -716,8 +732,14 @@ function handleSync(doc: SharedDoc, conn: Connection, decoder: decoding.Decoder,
     return { code: CLOSE_CODES.BadRequest, reason: 'malformed update' };
   }
   if (conn.access !== 'write') {
-    // A reader's provider answers our greeting with whatever it has: nothing new is fine.
-    if (step === SYNC_STEP_2 && (!conn.sees || !addsContent(doc.ydoc, update.decoded))) return undefined;
+    if (step === SYNC_STEP_2) {
+      // A reader's provider answers our greeting with whatever it has: nothing new is fine.
+      if (!conn.sees || !addsContent(doc.ydoc, update.decoded)) return undefined;
+      // Someone who never writes this document holds only what we sent: content we lack was
+      // sent before it was stored and then lost (a failed commit, a crash). It is not applied;
+      // its author's client still holds it and sends it again.
+      if (policy.isAuthor && !policy.isAuthor(conn.participant, doc.target)) return undefined;
+    }
     return { code: CLOSE_CODES.Forbidden, reason: policy.readOnlyReason?.(conn.participant, doc.target, doc.ydoc) ?? 'read-only: changes are not accepted' };
   }
   const refused = policy.checkUpdate?.(conn.participant, doc.target, doc.ydoc, update, {

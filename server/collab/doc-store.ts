@@ -1,5 +1,5 @@
 // Durable storage of collaborative documents: every accepted update is appended (and, with
-// PRAGMA synchronous = FULL, on disk) before anyone is told about it; a document loads from
+// PRAGMA synchronous = FULL, on disk) before its author is told it is saved; a document loads from
 // its snapshot plus the updates after it, and is compacted into a new snapshot now and then.
 // It also knows how many bytes each document holds in storage, without reading it, so that a
 // size cap costs what the update costs (issue 11, row 7).

@@ -68,6 +68,16 @@ export function createCollabPolicy(deps: CollabPolicyDeps): CollabPolicy {
           return SCORERS.has(participant.role) || READERS.has(participant.role) ? 'read' : 'none';
       }
     },
+    isAuthor(participant, target) {
+      switch (target.kind) {
+        case 'written':
+          return participant.role === 'candidate';
+        case 'sheet':
+          return participant.id === target.observerId;
+        case 'rubric':
+          return participant.role === 'leadObserver';
+      }
+    },
     readOnlyReason(participant, target, doc) {
       if (target.kind === 'written') return written.readOnlyReason(participant, target.sessionId);
       const lock = deps.rubricLock(target.sessionId);

@@ -1,5 +1,5 @@
 // What must hold after a fuzz run, read from the server's own database (the durable truth:
-// every accepted update is appended before anyone hears of it):
+// every accepted update is appended before its author is told it is saved):
 // - no document has pending structs or deletions (nothing waits to be integrated later);
 // - every marker in a document is its one writer's, made for that document (no forged byte);
 // - every entry has the layout shared/rubric.ts gives it (sections, keys of its owner, values);

@@ -406,9 +406,10 @@ describe('the upgrade path (rows 1 and 12)', () => {
 });
 
 describe('group commit', () => {
-  it('an update that cannot be stored reaches nobody; the document reloads and the author’s reconnect stores it', async () => {
+  it('an update that cannot be stored is never acknowledged; a reader that saw it reconnects unrefused; the author’s reconnect stores it', async () => {
     const doc = sheet(ana(), 1);
     const headers = { cookie: await signIn(studio, ana()) };
+    const moderatorHeaders = { cookie: await signIn(studio, byRole(participants, 'moderator')) };
     const owner = await synced(ana(), doc);
     const reader = await synced('moderator', doc);
     const key = ratingKey(ana().id, 1, 'kss-9');
@@ -422,6 +423,9 @@ describe('group commit', () => {
       // answering meanwhile (on the main thread it stopped everything for those 5 s).
       await expect.poll(() => studio.collab.storing(doc)).toBe(true);
       expect((await fetch(`${studio.baseUrl}/api/health`)).ok).toBe(true);
+      // The reader sees the checked edit at once; its author is not told it is saved.
+      await expect.poll(() => reader.ydoc.getMap('ratings').get(key)).toBe(2);
+      expect(owner.serverView.getMap('ratings').has(key)).toBe(false);
       expect(ownerClosed).toBe(false);
       expect(await owner.closed).toMatchObject({ code: CLOSE_CODES.ServerError });
       expect(await reader.closed).toMatchObject({ code: CLOSE_CODES.ServerError });
@@ -429,13 +433,32 @@ describe('group commit', () => {
       blocker.release();
     }
     expect(owner.serverView.getMap('ratings').has(key)).toBe(false);
-    expect(reader.ydoc.getMap('ratings').has(key)).toBe(false);
+    // The reader reconnects holding the lost edit: it is neither refused nor taken from it.
+    const readerAgain = new RawCollabClient(collabUrl(studio.baseUrl, doc, byRole(participants, 'moderator').id), moderatorHeaders, {
+      ydoc: reader.ydoc,
+      serverView: reader.serverView,
+    });
+    clients.push(readerAgain);
+    await readerAgain.synced;
+    const fresh = await synced('moderator', doc);
+    expect(fresh.ydoc.getMap('ratings').has(key)).toBe(false);
+    expect(readerAgain.ws.readyState).toBe(readerAgain.ws.OPEN);
     // The author's client still holds the edit and sends it on reconnect.
     const again = new RawCollabClient(collabUrl(studio.baseUrl, doc, ana().id), headers, { ydoc: owner.ydoc, serverView: owner.serverView });
     clients.push(again);
     await expect.poll(() => again.serverView.getMap('ratings').get(key)).toBe(2);
     const check = await synced('moderator', doc);
     expect(check.ydoc.getMap('ratings').get(key)).toBe(2);
+  });
+
+  it('content a reader sends is never applied (and the reader is not cut off for it)', async () => {
+    const doc = sheet(ana(), 2);
+    const moderator = await synced('moderator', doc);
+    // Content nobody sent it (a forgery, or an edit lost before it was stored): not applied.
+    moderator.send(sync(SYNC_STEP_2, mapUpdate('ratings', ratingKey(ana().id, 2, 'kss-1'), 1)));
+    const check = await synced('moderator', doc);
+    expect(check.ydoc.getMap('ratings').has(ratingKey(ana().id, 2, 'kss-1'))).toBe(false);
+    expect(moderator.ws.readyState).toBe(moderator.ws.OPEN);
   });
 });
 
