@@ -3,7 +3,7 @@
 // sheet (the same observer's second device: before submission nobody else receives a sheet),
 // with N sessions × 3 observers connected to one server process, each observer making `rate`
 // edits per second. Measured against SimStudio's /collab endpoint (authenticated, every update
-// checked struct by struct, durable append before broadcast) and, on the same machine, load
+// checked struct by struct, durable append before the author's acknowledgement) and, on the same machine, load
 // and topology, against the reference @y/websocket-server (no auth, no checks, no
 // persistence). A third run is the same load with some documents (--heavy, one per session
 // from the first) already holding 10,000 edits (--history): their edits' latency, against the
@@ -11,7 +11,8 @@
 // document. Each run edits for --warmup seconds unmeasured first (both processes, and the
 // bench's own clients, JIT-compile and size their heaps), and SimStudio and the reference
 // alternate for --rounds rounds: on a shared 2-core machine one run's p99 varies by ×2 or
-// more, so the ratio is taken between the medians. Prints every run and the ratios.
+// more, so the ratio is taken between the medians. Prints every run and the ratios, and how
+// long each author waits to hear their own edit back (SimStudio's "saved": after the commit).
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -174,13 +175,21 @@ async function reference(): Promise<Target> {
 }
 
 /** Every client edits at RATE per second; the next client in the session measures arrival. */
-async function measure(target: Target): Promise<{ all: number[]; light: number[]; heavy: number[] }> {
+async function measure(target: Target): Promise<{ all: number[]; light: number[]; heavy: number[]; acks: number[] }> {
   const sent = new Map<string, number>();
   const measureFrom = performance.now() + WARMUP * 1000;
   const light: number[] = [];
   const heavy: number[] = [];
+  // The author hearing their own edit back: their client's "saved".
+  const acks: number[] = [];
   target.sessions.forEach((clients) => {
     clients.forEach((client) => {
+      client.raw.serverView.getMap('notes').observe((event: Y.YMapEvent<unknown>) => {
+        for (const key of event.keysChanged) {
+          const at = sent.get(key);
+          if (at !== undefined && at >= measureFrom && key.startsWith(`${client.authorId}|`)) acks.push(performance.now() - at);
+        }
+      });
       client.watcher.ydoc.getMap('notes').observe((event: Y.YMapEvent<unknown>) => {
         for (const key of event.keysChanged) {
           if (!key.startsWith(`${client.authorId}|`)) continue;
@@ -213,7 +222,7 @@ async function measure(target: Target): Promise<{ all: number[]; light: number[]
     c.watcher.close();
   }
   const sort = (xs: number[]): number[] => xs.sort((a, b) => a - b);
-  return { all: sort([...light, ...heavy]), light: sort(light), heavy: sort(heavy) };
+  return { all: sort([...light, ...heavy]), light: sort(light), heavy: sort(heavy), acks: sort(acks) };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -221,6 +230,9 @@ const row = (name: string, sorted: number[]) => ({ name, n: sorted.length, p50: 
 const rows: Array<ReturnType<typeof row>> = [];
 const ours: Array<ReturnType<typeof row>> = [];
 const refs: Array<ReturnType<typeof row>> = [];
+const ackRows: Array<ReturnType<typeof row>> = [];
+const ourAcks: Array<ReturnType<typeof row>> = [];
+const refAcks: Array<ReturnType<typeof row>> = [];
 for (let round = 1; round <= ROUNDS; round++) {
   // Alternate who goes first, so that neither always runs on a fresher machine.
   const order = round % 2 === 1 ? ['simstudio', 'reference'] : ['reference', 'simstudio'];
@@ -231,6 +243,9 @@ for (let round = 1; round <= ROUNDS; round++) {
     const r = row(`round ${round}: ${target.name}`, measured.all);
     rows.push(r);
     (which === 'simstudio' ? ours : refs).push(r);
+    const ack = row(`round ${round}: ${target.name}`, measured.acks);
+    ackRows.push(ack);
+    (which === 'simstudio' ? ourAcks : refAcks).push(ack);
   }
 }
 const heavyTarget = await simstudio(HISTORY);
@@ -250,6 +265,13 @@ for (const r of rows) {
 const [ourP50, ourP99, refP50, refP99] = [median(ours.map((r) => r.p50)), median(ours.map((r) => r.p99)), median(refs.map((r) => r.p50)), median(refs.map((r) => r.p99))];
 process.stdout.write(`median of ${ROUNDS} rounds: SimStudio p50 ${ourP50.toFixed(1)} / p99 ${ourP99.toFixed(1)} ms; reference p50 ${refP50.toFixed(1)} / p99 ${refP99.toFixed(1)} ms\n`);
 process.stdout.write(`ratio SimStudio / reference (medians): p50 ×${(ourP50 / refP50).toFixed(2)}, p99 ×${(ourP99 / refP99).toFixed(2)}\n`);
+process.stdout.write(`\nedit → saved (the author hears their edit back; SimStudio: once the database holds it; the reference: at once, kept in memory only)\n`);
+process.stdout.write(`${'server'.padEnd(48)}${'edits'.padStart(8)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}\n`);
+for (const r of ackRows) {
+  process.stdout.write(`${r.name.padEnd(48)}${String(r.n).padStart(8)}${r.p50.toFixed(1).padStart(9)}${r.p99.toFixed(1).padStart(9)}\n`);
+}
+const [ackOur50, ackOur99, ackRef50, ackRef99] = [median(ourAcks.map((r) => r.p50)), median(ourAcks.map((r) => r.p99)), median(refAcks.map((r) => r.p50)), median(refAcks.map((r) => r.p99))];
+process.stdout.write(`saved, median of ${ROUNDS} rounds: SimStudio p50 ${ackOur50.toFixed(1)} / p99 ${ackOur99.toFixed(1)} ms; reference p50 ${ackRef50.toFixed(1)} / p99 ${ackRef99.toFixed(1)} ms (×${(ackOur99 / ackRef99).toFixed(2)} at p99)\n`);
 process.stdout.write(`ratio ${HISTORY}-edit documents / light documents in the same run: p50 ×${(heavy.p50 / light.p50).toFixed(2)}, p99 ×${(heavy.p99 / light.p99).toFixed(2)}\n`);
 postgres?.stop();
 process.exit(0);
