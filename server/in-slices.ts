@@ -8,10 +8,8 @@ export interface SlicedRoundOptions<T> {
   slices: number;
   /** The items to visit, taken when a round begins. */
   items: () => Iterable<T>;
-  /** Visits one item; must not throw (a throw would end the slice early). */
-  visit: (item: T) => void;
-  /** Called as each tick begins, before its visits. */
-  startSlice?: () => void;
+  /** Visits one slice's items; must not throw. */
+  visitSlice: (items: T[]) => void;
 }
 
 /** Starts the rounds; the returned function stops them. */
@@ -25,9 +23,10 @@ export function everyInSlices<T>(options: SlicedRoundOptions<T>): () => void {
       next = 0;
       perSlice = Math.ceil(round.length / options.slices);
     }
-    options.startSlice?.();
     const end = Math.min(round.length, next + perSlice);
-    for (; next < end; next++) options.visit(round[next]!);
+    const slice = round.slice(next, end);
+    next = end;
+    if (slice.length > 0) options.visitSlice(slice);
   }, options.everyMs / options.slices);
   timer.unref();
   return () => clearInterval(timer);

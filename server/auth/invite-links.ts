@@ -62,15 +62,29 @@ export class InviteLinksRepo {
    * not removed.
    */
   holds(linkId: string, participantId: string): boolean {
-    const row = this.db
+    return this.holdAll([{ linkId, participantId }])[0]!;
+  }
+
+  /**
+   * `holds` for several links in one read (live connections are checked again in slices: on
+   * PostgreSQL each read is a round trip the serving thread waits for).
+   */
+  holdAll(links: ReadonlyArray<{ linkId: string; participantId: string }>): boolean[] {
+    if (links.length === 0) return [];
+    const ids = [...new Set(links.map((l) => l.linkId))];
+    const rows = this.db
       .prepare(
-        `SELECT l.revoked_at, l.valid_until, p.replaced_at, s.cancelled_at, s.no_show_at, pe.removed_at
+        `SELECT l.id, l.participant_id, l.revoked_at, l.valid_until, p.replaced_at, s.cancelled_at, s.no_show_at, pe.removed_at
            FROM invite_links l JOIN participants p ON p.id = l.participant_id JOIN sessions s ON s.id = p.session_id
            LEFT JOIN people pe ON pe.id = p.person_id
-          WHERE l.id = ? AND l.participant_id = ?`,
+          WHERE l.id IN (${ids.map(() => '?').join(', ')})`,
       )
-      .get(linkId, participantId) as (LinkValidity & PlaceEndings & { removed_at: string | null }) | undefined;
-    return row !== undefined && this.validity(row) === 'ok' && !placeHasEnded(row) && !row.removed_at;
+      .all(...ids) as unknown as Array<LinkValidity & PlaceEndings & { id: string; participant_id: string; removed_at: string | null }>;
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return links.map(({ linkId, participantId }) => {
+      const row = byId.get(linkId);
+      return row !== undefined && row.participant_id === participantId && this.validity(row) === 'ok' && !placeHasEnded(row) && !row.removed_at;
+    });
   }
 
   check(linkId: string, participantId: string): LinkCheck {

@@ -59,7 +59,18 @@ export class ParticipantAuth {
   /** Whether a sign-in still holds (live sockets ask every few seconds): its link not revoked
    *  or expired, its staff session open and its person not removed. */
   stillValid(participant: Participant, proof: AuthProof): boolean {
-    if (proof.kind === 'link') return this.links.holds(proof.linkId, participant.id);
+    return this.stillValidAll([{ participant, proof }])[0]!;
+  }
+
+  /** `stillValid` for several sign-ins, their links read at once. */
+  stillValidAll(signIns: ReadonlyArray<{ participant: Participant; proof: AuthProof }>): boolean[] {
+    const links = signIns.flatMap(({ participant, proof }) => (proof.kind === 'link' ? [{ linkId: proof.linkId, participantId: participant.id }] : []));
+    const held = this.links.holdAll(links);
+    let next = 0;
+    return signIns.map(({ participant, proof }) => (proof.kind === 'link' ? held[next++]! : this.staffSignInHolds(participant, proof)));
+  }
+
+  private staffSignInHolds(participant: Participant, proof: Extract<AuthProof, { kind: 'staff' }>): boolean {
     // A place swapped out, or a session cancelled, admits nobody any more (issue 15).
     if (this.sessions.placeEnded(participant.id)) return false;
     const staff = this.staff?.verify(proof.secret);

@@ -13,8 +13,10 @@ export interface RevalidationOptions<T> {
   connections: () => Iterable<T>;
   /** Whether the connection is still open (one closed since its round began is skipped). */
   isOpen: (connection: T) => boolean;
-  /** Whether its sign-in still holds (throwing: unknown, it is kept). */
-  stillValid: (connection: T) => boolean;
+  /** Whether each one's sign-in still holds, in one go (one read for many, where the store
+   *  can: on PostgreSQL a read is a round trip the serving thread waits for). Throwing:
+   *  unknown, they are kept. */
+  stillValid: (connections: T[]) => boolean[];
   /**
    * The sign-in a connection rests on: connections with the same key (one person's several
    * connections, visited in the same slice) share one check.
@@ -35,31 +37,36 @@ export const REVALIDATE_SLICES = 20;
 export function revalidateInSlices<T>(options: RevalidationOptions<T>): () => void {
   const everyMs = options.everyMs ?? REVALIDATE_MS;
   const slices = options.slices ?? REVALIDATE_SLICES;
-  // A verdict is reused within one slice only (a slice runs at once), so it never delays an
-  // ending. A window measured by the clock could close between two of one person's connections
-  // on a busy machine and check that person twice.
-  let verdicts = new Map<string, boolean>();
-  const check = (connection: T): boolean => {
-    const key = options.signIn?.(connection);
-    const known = key === undefined ? undefined : verdicts.get(key);
-    if (known !== undefined) return known;
-    let valid = true;
+  // One check per sign-in and slice (a slice runs at once, so this never delays an ending;
+  // a window measured by the clock could close between two of one person's connections on a
+  // busy machine and check that person twice).
+  const visitSlice = (slice: T[]): void => {
+    const open = slice.filter((c) => options.isOpen(c));
+    const keyOf = (c: T, i: number): string => options.signIn?.(c) ?? `#${i}`;
+    const first = new Map<string, T>();
+    open.forEach((c, i) => {
+      const key = keyOf(c, i);
+      if (!first.has(key)) first.set(key, c);
+    });
+    const representatives = [...first.values()];
+    let verdicts: boolean[];
     try {
-      valid = options.stillValid(connection);
-    } catch (err) {
-      options.warn({ err: (err as Error).message }, 'could not check a sign-in again; kept for now');
-      return true;
+      verdicts = options.stillValid(representatives);
+    } catch {
+      // One at a time, so that one that cannot be checked keeps only itself.
+      verdicts = representatives.map((c) => {
+        try {
+          return options.stillValid([c])[0] !== false;
+        } catch (err) {
+          options.warn({ err: (err as Error).message }, 'could not check a sign-in again; kept for now');
+          return true;
+        }
+      });
     }
-    if (key !== undefined) verdicts.set(key, valid);
-    return valid;
+    const valid = new Map([...first.keys()].map((key, i) => [key, verdicts[i] !== false]));
+    open.forEach((c, i) => {
+      if (!valid.get(keyOf(c, i))) options.end(c);
+    });
   };
-  return everyInSlices({
-    everyMs,
-    slices,
-    items: options.connections,
-    startSlice: () => (verdicts = new Map()),
-    visit: (connection) => {
-      if (options.isOpen(connection) && !check(connection)) options.end(connection);
-    },
-  });
+  return everyInSlices({ everyMs, slices, items: options.connections, visitSlice });
 }

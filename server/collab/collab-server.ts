@@ -317,15 +317,17 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
     everyMs: deps.heartbeatMs ?? COLLAB_LIMITS.heartbeatMs,
     slices: HEARTBEAT_SLICES,
     items: () => wss.clients,
-    visit: (ws) => {
-      if (ws.readyState !== ws.OPEN) return;
-      if (alive.get(ws) === false) {
-        warn({}, 'collab connection missed its heartbeat; closed');
-        ws.terminate();
-        return;
+    visitSlice: (sockets) => {
+      for (const ws of sockets) {
+        if (ws.readyState !== ws.OPEN) continue;
+        if (alive.get(ws) === false) {
+          warn({}, 'collab connection missed its heartbeat; closed');
+          ws.terminate();
+          continue;
+        }
+        alive.set(ws, false);
+        ws.ping();
       }
-      alive.set(ws, false);
-      ws.ping();
     },
   });
 
@@ -334,7 +336,7 @@ export function attachCollab(httpServer: HttpServer, deps: CollabDeps): CollabSe
   const stopRevalidation = revalidateInSlices<Connection>({
     connections: () => [...docs.values()].flatMap((doc) => [...doc.connections]),
     isOpen: (c) => c.ws.readyState === c.ws.OPEN,
-    stillValid: (c) => deps.auth.stillValid(c.participant, c.proof),
+    stillValid: (connections) => deps.auth.stillValidAll(connections),
     signIn: (c) => signInKey(c.participant, c.proof),
     end: (c) => c.ws.close(CLOSE_CODES.Unauthorized, 'your sign-in has ended'),
     warn,

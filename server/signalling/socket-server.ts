@@ -271,7 +271,7 @@ export function attachSignalling(httpServer: HttpServer, deps: SignallingDeps): 
   const stopRevalidation = revalidateInSlices<StudioSocket>({
     connections: () => connections.values(),
     isOpen: (socket) => socket.connected,
-    stillValid: (socket) => deps.auth.stillValid(socket.data.participant, heldBy(socket).proof),
+    stillValid: (sockets) => deps.auth.stillValidAll(sockets.map((socket) => ({ participant: socket.data.participant, proof: heldBy(socket).proof }))),
     signIn: (socket) => signInKey(socket.data.participant, heldBy(socket).proof),
     end: (socket) => {
       log.info({ participantId: socket.data.participant.id }, 'sign-in ended: connection closed');

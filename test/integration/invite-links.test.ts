@@ -173,6 +173,46 @@ describe('invite links', () => {
     expect(refused.status).toBe(401);
   });
 
+  it('links checked together in one read: each verdict is its own link’s', async () => {
+    const other = bookShortDay(studio, 120);
+    for (const p of [other.candidate, other.actor1, other.actor2]) await studio.invites.link(studio.baseUrl, p);
+    const linkOf = (p: Participant) => studio.invites.links.current(p.id)!.id;
+    const [candidate, actor1, actor2] = [linkOf(other.candidate), linkOf(other.actor1), linkOf(other.actor2)];
+    expect(studio.invites.revoke(other.actor1)).toBe(1);
+    expect(
+      studio.invites.links.holdAll([
+        { linkId: candidate, participantId: other.candidate.id },
+        { linkId: actor1, participantId: other.actor1.id }, // withdrawn
+        { linkId: actor2, participantId: other.actor2.id },
+        { linkId: actor2, participantId: other.candidate.id }, // someone else's link
+        { linkId: 'no-such-link', participantId: other.candidate.id },
+        { linkId: candidate, participantId: other.candidate.id }, // asked twice
+      ]),
+    ).toEqual([true, false, true, false, false, true]);
+    expect(studio.invites.links.holdAll([])).toEqual([]);
+  });
+
+  it('of several people connected, only the one whose link was withdrawn is cut off', async () => {
+    const other = bookShortDay(studio, 90);
+    const people = [other.candidate, other.actor1, other.actor2, other.lead];
+    const sockets = await Promise.all(
+      people.map(async (p) => {
+        const socket = connect(studio, p.id, await signIn(studio, p));
+        await connected(socket);
+        return socket;
+      }),
+    );
+    const cut = new Promise<void>((resolve) => sockets[1]!.once('disconnect', () => resolve()));
+    const revokedAt = Date.now();
+    expect(studio.invites.revoke(other.actor1)).toBe(1);
+    await cut;
+    expect(Date.now() - revokedAt).toBeLessThan(5_000);
+    // A whole round later (2 s), everyone else is still connected.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(sockets.map((s) => s.connected)).toEqual([true, false, true, true]);
+    for (const s of sockets) s.close();
+  });
+
   it('/api/me names the participant for a current link', async () => {
     const cookie = await signIn(studio, day.observer);
     const res = await fetch(`${studio.baseUrl}/api/me?participantId=${day.observer.id}`, { headers: { cookie } });

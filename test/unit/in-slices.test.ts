@@ -11,7 +11,7 @@ it('visits a share of the items per tick and each item once a round; newcomers j
   const items = Array.from({ length: 90 }, (_, i) => i);
   const visits: number[][] = [];
   let tick: number[] = [];
-  const stop = everyInSlices<number>({ everyMs: 3000, slices: 30, items: () => items, visit: (i) => tick.push(i) });
+  const stop = everyInSlices<number>({ everyMs: 3000, slices: 30, items: () => items, visitSlice: (slice) => tick.push(...slice) });
   const advance = (): void => {
     vi.advanceTimersByTime(100);
     visits.push(tick);

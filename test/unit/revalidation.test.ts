@@ -29,11 +29,15 @@ it('checks a share of the connections per tick, ends the revoked and keeps the u
     slices: 4,
     connections: () => conns,
     isOpen: (c) => c.open,
-    stillValid: (c) => {
+    stillValid: (batch) => {
+      // A batch with the broken one fails whole; it is then checked one by one.
+      if (batch.some((c) => c.broken)) {
+        if (batch.length > 1) throw new Error('database busy');
+        throw new Error('database busy for this one');
+      }
       if (tick.length === 0) queueMicrotask(() => (ticks.push(tick), (tick = [])));
-      tick.push(c.id);
-      if (c.broken) throw new Error('database busy');
-      return !c.revoked;
+      tick.push(...batch.map((c) => c.id));
+      return batch.map((c) => !c.revoked);
     },
     end: (c) => {
       c.open = false;
@@ -42,7 +46,7 @@ it('checks a share of the connections per tick, ends the revoked and keeps the u
     warn: (_context, message) => warnings.push(message),
   });
   await pollUntil('two rounds', 10_000, async () => ticks.flat().length >= 2 * 38);
-  // Ten per tick (the closed one skipped): never the whole round at once.
+  // Ten per tick (the closed one skipped; the broken one's slice checked one by one): never the whole round at once.
   expect(Math.max(...ticks.map((t) => t.length))).toBeLessThanOrEqual(10);
   expect(ended).toEqual([7]);
   expect(warnings.length).toBeGreaterThanOrEqual(1);
@@ -50,7 +54,7 @@ it('checks a share of the connections per tick, ends the revoked and keeps the u
   expect(ticks.flat()).not.toContain(9);
 });
 
-it("checks one person's several connections once per slice, and ends all of them when it fails", () => {
+it("checks one person's several connections once per slice, a slice's people in one call, and ends all of a person's when it fails", () => {
   // Fake timers: each slice's clock may be anywhere, and the verdict must still hold for the whole
   // slice (a clock-measured window once closed between two of one person's connections).
   vi.useFakeTimers();
@@ -58,17 +62,19 @@ it("checks one person's several connections once per slice, and ends all of them
   const conns = Array.from({ length: 12 }, (_, i) => ({ id: i, person: Math.floor(i / 3), open: true }));
   const checked: number[] = [];
   const ended: number[] = [];
+  const batches: number[] = [];
   stop = revalidateInSlices<(typeof conns)[number]>({
     everyMs: 400,
     slices: 2,
     connections: () => conns,
     isOpen: (c) => c.open,
-    stillValid: (c) => {
-      checked.push(c.person);
-      // Each check takes 150 ms of the clock: longer than a slice's share of the interval.
-      vi.setSystemTime(Date.now() + 150);
-      return c.person !== 2;
-    },
+    stillValid: (batch) =>
+      (batches.push(batch.length), batch).map((c) => {
+        checked.push(c.person);
+        // Each check takes 150 ms of the clock: longer than a slice's share of the interval.
+        vi.setSystemTime(Date.now() + 150);
+        return c.person !== 2;
+      }),
     signIn: (c) => `person ${c.person}`,
     end: (c) => {
       c.open = false;
@@ -85,4 +91,6 @@ it("checks one person's several connections once per slice, and ends all of them
   vi.advanceTimersByTime(400);
   // The next round checks again (a verdict never outlives its slice); the ended are skipped.
   expect(checked).toEqual([0, 1, 2, 3, 0, 1, 3]);
+  // Each slice's people are checked in one call (one database read).
+  expect(batches).toEqual([2, 2, 2, 1]);
 });
