@@ -43,23 +43,33 @@ export interface StoredReview {
 
 const toPart = (text: string): Part => (text === 'reflective' || text === 'written' ? text : (Number(text) as Part));
 
+/**
+ * How long a session's status read from the database is trusted. This process's own changes
+ * drop it at once; another studio node's (moderation begun, signed off or reviewed through a node
+ * other than the one holding the session's documents) reach this one within this long.
+ */
+export const STATUS_TRUSTED_MS = 1_000;
+
 export class ModerationRepo {
   private readonly db: Database;
-  /** Each session's result status (null: not in moderation), as committed: asked on every rubric edit. */
-  private readonly statuses = new Map<string, ResultStatus | null>();
+  private readonly now: () => number;
+  /** Each session's result status (null: not in moderation), as committed, and when it was
+   *  read: asked on every rubric edit (twice), so not read from the database each time. */
+  private readonly statuses = new Map<string, { status: ResultStatus | null; readAt: number }>();
 
-  constructor(db: Database) {
+  constructor(db: Database, now: () => number = Date.now) {
     this.db = db;
+    this.now = now;
   }
 
   /** The result's status, without reading the whole row. */
   status(sessionId: string): ResultStatus | null {
     const known = this.statuses.get(sessionId);
-    if (known !== undefined) return known;
+    if (known && this.now() - known.readAt < STATUS_TRUSTED_MS) return known.status;
     const row = this.db.prepare('SELECT status FROM moderation_results WHERE session_id = ?').get(sessionId) as { status: ResultStatus } | undefined;
     const status = row?.status ?? null;
     // Inside a transaction the row may yet be rolled back: only committed states are kept.
-    if (!this.db.isTransaction) this.statuses.set(sessionId, status);
+    if (!this.db.isTransaction) this.statuses.set(sessionId, { status, readAt: this.now() });
     return status;
   }
 
