@@ -56,17 +56,9 @@ export class InviteLinksRepo {
   }
 
   /**
-   * Whether a sign-in by this link still holds, in one read (live connections ask every few
-   * seconds): the link is the participant's, neither revoked nor expired, their place has not
-   * ended (swapped out, session cancelled or closed as a no-show) and their person, if any, is
-   * not removed.
-   */
-  holds(linkId: string, participantId: string): boolean {
-    return this.holdAll([{ linkId, participantId }])[0]!;
-  }
-
-  /**
-   * `holds` for several links in one read (live connections are checked again in slices: on
+   * Whether each sign-in by a link still holds (live connections ask every few seconds): the
+   * link is the participant's, neither revoked nor expired, their place has not ended and their
+   * person is not removed. One read for all of them (connections are checked in slices: on
    * PostgreSQL each read is a round trip the serving thread waits for).
    */
   holdAll(links: ReadonlyArray<{ linkId: string; participantId: string }>): boolean[] {

@@ -56,13 +56,8 @@ export class ParticipantAuth {
     return this.fromStaffSession(cookies[STAFF_COOKIE], participantId);
   }
 
-  /** Whether a sign-in still holds (live sockets ask every few seconds): its link not revoked
-   *  or expired, its staff session open and its person not removed. */
-  stillValid(participant: Participant, proof: AuthProof): boolean {
-    return this.stillValidAll([{ participant, proof }])[0]!;
-  }
-
-  /** `stillValid` for several sign-ins, their links read at once. */
+  /** Whether each sign-in still holds (live sockets ask every few seconds): its link not revoked
+   *  or expired, its staff session open and its person not removed. Their links are read at once. */
   stillValidAll(signIns: ReadonlyArray<{ participant: Participant; proof: AuthProof }>): boolean[] {
     const links = signIns.flatMap(({ participant, proof }) => (proof.kind === 'link' ? [{ linkId: proof.linkId, participantId: participant.id }] : []));
     const held = this.links.holdAll(links);

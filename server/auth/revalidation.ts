@@ -42,11 +42,10 @@ export function revalidateInSlices<T>(options: RevalidationOptions<T>): () => vo
   // busy machine and check that person twice).
   const visitSlice = (slice: T[]): void => {
     const open = slice.filter((c) => options.isOpen(c));
-    const keyOf = (c: T, i: number): string => options.signIn?.(c) ?? `#${i}`;
+    const keys = open.map((c, i) => options.signIn?.(c) ?? `#${i}`);
     const first = new Map<string, T>();
     open.forEach((c, i) => {
-      const key = keyOf(c, i);
-      if (!first.has(key)) first.set(key, c);
+      if (!first.has(keys[i]!)) first.set(keys[i]!, c);
     });
     const representatives = [...first.values()];
     let verdicts: boolean[];
@@ -65,7 +64,7 @@ export function revalidateInSlices<T>(options: RevalidationOptions<T>): () => vo
     }
     const valid = new Map([...first.keys()].map((key, i) => [key, verdicts[i] !== false]));
     open.forEach((c, i) => {
-      if (!valid.get(keyOf(c, i))) options.end(c);
+      if (!valid.get(keys[i]!)) options.end(c);
     });
   };
   return everyInSlices({ everyMs, slices, items: options.connections, visitSlice });

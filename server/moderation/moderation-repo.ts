@@ -52,24 +52,22 @@ export const STATUS_TRUSTED_MS = 1_000;
 
 export class ModerationRepo {
   private readonly db: Database;
-  private readonly now: () => number;
   /** Each session's result status (null: not in moderation), as committed, and when it was
    *  read: asked on every rubric edit (twice), so not read from the database each time. */
   private readonly statuses = new Map<string, { status: ResultStatus | null; readAt: number }>();
 
-  constructor(db: Database, now: () => number = Date.now) {
+  constructor(db: Database) {
     this.db = db;
-    this.now = now;
   }
 
   /** The result's status, without reading the whole row. */
   status(sessionId: string): ResultStatus | null {
     const known = this.statuses.get(sessionId);
-    if (known && this.now() - known.readAt < STATUS_TRUSTED_MS) return known.status;
+    if (known && Date.now() - known.readAt < STATUS_TRUSTED_MS) return known.status;
     const row = this.db.prepare('SELECT status FROM moderation_results WHERE session_id = ?').get(sessionId) as { status: ResultStatus } | undefined;
     const status = row?.status ?? null;
     // Inside a transaction the row may yet be rolled back: only committed states are kept.
-    if (!this.db.isTransaction) this.statuses.set(sessionId, { status, readAt: this.now() });
+    if (!this.db.isTransaction) this.statuses.set(sessionId, { status, readAt: Date.now() });
     return status;
   }
 
