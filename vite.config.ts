@@ -11,9 +11,18 @@ const SQLITE_ONLY = [
 export default defineConfig(({ command }) => ({
   root: 'client',
   plugins: [svelte()],
-  // The browser bundle's `debug` (mediasoup-client's logger) is always off: see client/lib/debug-off.ts.
-  // Build only: tests and the server keep the real package.
-  resolve: command === 'build' ? { alias: { debug: fileURLToPath(new URL('./client/lib/debug-off.ts', import.meta.url)) } } : {},
+  // Build only (tests and the server keep the real packages): the browser bundle's `debug`
+  // (mediasoup-client's logger) is always off, see client/lib/debug-off.ts; its `zod` is
+  // configured for the page's CSP before any schema is built, see client/lib/zod-browser.ts.
+  resolve:
+    command === 'build'
+      ? {
+          alias: [
+            { find: /^debug$/, replacement: fileURLToPath(new URL('./client/lib/debug-off.ts', import.meta.url)) },
+            { find: /^zod$/, replacement: fileURLToPath(new URL('./client/lib/zod-browser.ts', import.meta.url)) },
+          ],
+        }
+      : {},
   build: {
     outDir: '../dist/client',
     emptyOutDir: true,

@@ -1,5 +1,3 @@
-// Must stay the first import: configures zod before shared/ modules create their schemas.
-import './lib/zod-config.ts';
 import { mount } from 'svelte';
 import App from './App.svelte';
 import { participantFromPath } from './lib/page-route.ts';

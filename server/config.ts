@@ -3,7 +3,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { IceServersSchema, type IceServer } from '../shared/protocol.ts';
+import type { IceServer } from '../shared/protocol.ts';
+import { IceServersSchema } from '../shared/protocol-schemas.ts';
 import { parseAllowedOrigins } from './http/origin.ts';
 import { parseSender } from './mail/mail-message.ts';
 import type { SmtpSettings } from './mail/mailer.ts';

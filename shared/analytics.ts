@@ -1,7 +1,7 @@
 // The analyses' results (`npm run analyse`, and the studio's panels): the JSON contracts of
 // issue 14, defined once. Numbers are full doubles; null where a value is undefined for the data.
 import { z } from 'zod';
-import { IsoDate } from './moderation.ts';
+import { IsoDate } from './moderation-schemas.ts';
 
 export type IccForm = 'ICC1' | 'ICC2' | 'ICC3' | 'ICC1k' | 'ICC2k' | 'ICC3k';
 export const ICC_FORMS: readonly IccForm[] = ['ICC1', 'ICC2', 'ICC3', 'ICC1k', 'ICC2k', 'ICC3k'];

@@ -1,6 +1,8 @@
 // Domain model: sessions and the people invited to them.
 import { z } from 'zod';
-import { RoleSchema, type Role } from './roles.ts';
+import { ROLES, type Role } from './roles.ts';
+
+export const RoleSchema = z.enum(ROLES);
 
 export const LevelSchema = z.enum(['practitioner', 'supervisor']);
 export type Level = z.infer<typeof LevelSchema>;

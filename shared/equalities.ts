@@ -1,12 +1,11 @@
 // Equalities monitoring (issue 14): the voluntary questionnaire a candidate is asked once, and
 // what an analyst reads of it — only in aggregate. Every question can be answered "Prefer not to
 // say", and the whole questionnaire can be declined.
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { EqualitiesAnswersSchema, EqualitiesSubmissionSchema } from './equalities-schemas.ts';
 import type { AnalyticsPanel, DifResult, SubgroupsResult } from './analytics.ts';
-import { IsoDate } from './moderation.ts';
 
 export const PREFER_NOT_TO_SAY = 'preferNotToSay';
-const prefer = z.literal(PREFER_NOT_TO_SAY);
 
 export const AGE_BANDS = ['16-24', '25-34', '35-44', '45-54', '55-64', '65+'] as const;
 export const SEXES = ['female', 'male'] as const;
@@ -73,37 +72,14 @@ export const ETHNICITIES = ETHNIC_GROUPS.flatMap((g) => g.categories.map((c) => 
 export function ethnicGroupOf(ethnicity: EthnicityId): EthnicGroupId {
   return ETHNIC_GROUPS.find((g) => (g.categories as ReadonlyArray<{ id: string }>).some((c) => c.id === ethnicity))!.id;
 }
-
-export const EqualitiesAnswersSchema = z.strictObject({
-  ageBand: z.union([z.enum(AGE_BANDS), prefer]),
-  sex: z.union([z.enum(SEXES), prefer]),
-  ethnicity: z.union([z.enum(ETHNICITIES), prefer]),
-  /** The Equality Act 2010 definition (see DISABILITY_QUESTION). */
-  disability: z.union([z.enum(YES_NO), prefer]),
-  firstLanguageEnglish: z.union([z.enum(YES_NO), prefer]),
-});
 export type EqualitiesAnswers = z.infer<typeof EqualitiesAnswersSchema>;
 
 export const DISABILITY_QUESTION =
   'Do you have a physical or mental impairment, lasting or expected to last 12 months or more, that has a substantial adverse effect on your ability to carry out normal day-to-day activities?';
-
-/** PUT /api/equalities/mine: answer (once), or decline (once). */
-export const EqualitiesSubmissionSchema = z.discriminatedUnion('decision', [
-  z.strictObject({ decision: z.literal('answer'), answers: EqualitiesAnswersSchema }),
-  z.strictObject({ decision: z.literal('decline') }),
-]);
 export type EqualitiesSubmission = z.infer<typeof EqualitiesSubmissionSchema>;
 
 /** GET /api/equalities/mine: the candidate's own questionnaire (nobody else's). */
 export type MyEqualities = { state: 'unasked' } | { state: 'declined'; at: string } | { state: 'answered'; at: string; answers: EqualitiesAnswers };
-
-export const EqualitiesQuerySchema = z.strictObject({
-  participantId: z.string().min(1).max(64),
-  /** First and last day (inclusive, UTC) of the sessions' planned start. */
-  from: IsoDate.optional(),
-  to: IsoDate.optional(),
-});
-export const EqualitiesTableQuerySchema = EqualitiesQuerySchema.extend({ table: z.enum(['outcomes', 'dif']) });
 
 /** The characteristics analysed, in the order the panel shows them. */
 export const CHARACTERISTICS = ['ageBand', 'sex', 'ethnicGroup', 'ethnicity', 'disability', 'firstLanguageEnglish'] as const;

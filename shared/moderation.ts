@@ -1,7 +1,9 @@
 // Moderation and results: after the day, moderators compare the observers' ratings, settle
 // the final marks with reasons and sign the result off; a signed-off result changes only
-// through a recorded independent review. Types and request schemas shared by server and client.
-import { z } from 'zod';
+// through a recorded independent review. Types shared by server and client; the request
+// schemas are in moderation-schemas.ts.
+import type { z } from 'zod';
+import type { ElementSchema, PartSchema, ResultRulesSchema, ModerationStatusSchema, SamplingRuleSchema, ChangeMarkSchema, SignOffSchema, OpenReviewSchema, DecideReviewSchema } from './moderation-schemas.ts';
 import type { EvidenceNoteView } from './api.ts';
 import type { Level } from './domain.ts';
 import type { Role } from './roles.ts';
@@ -24,15 +26,11 @@ export interface ActingPerson {
 
 /** The elements of the assessment that each pass or fail on their own. */
 export const ELEMENTS = ['observation', 'written'] as const;
-export const ElementSchema = z.enum(ELEMENTS);
 export type Element = z.infer<typeof ElementSchema>;
 export const ELEMENT_LABELS: Record<Element, string> = {
   observation: 'Simulated observation',
   written: 'Written exercise',
 };
-
-/** Where a mark belongs: a scenario (1–3), the reflective conversation, or the written exercise. */
-export const PartSchema = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal('reflective'), z.literal('written')]);
 export type Part = z.infer<typeof PartSchema>;
 
 export function elementOf(part: Part): Element {
@@ -57,19 +55,6 @@ export const WRITTEN_CRITERIA = [
   { id: 'written-risk', number: 2, title: 'Risk assessment' },
   { id: 'written-decisions', number: 3, title: 'Decision-making and planning' },
 ] as const;
-
-// ---- the template's result rules ----
-
-export const ResultRulesSchema = z.strictObject({
-  /** The mean final rating (1–4 scale) the simulated observation needs to pass. */
-  observationPassMark: z.number().min(1).max(4),
-  /** The mean final rating (1–4 scale) the written exercise needs to pass. */
-  writtenPassMark: z.number().min(1).max(4),
-  /** A result closer than this to the pass mark (either side) is borderline, and sampled for moderation. */
-  borderlineMargin: z.number().min(0).max(1.5),
-  /** Whether the candidate's report names the lead observer and the moderator. */
-  reportNamesAssessors: z.boolean(),
-});
 export type ResultRules = z.infer<typeof ResultRulesSchema>;
 
 /** Pass marks are template settings (standard setting computes them later). Every domain
@@ -82,7 +67,6 @@ export const DEFAULT_RESULT_RULES: ResultRules = {
 };
 
 export type Outcome = 'pass' | 'fail';
-export const OutcomeSchema = z.enum(['pass', 'fail']);
 
 export interface ElementResult {
   element: Element;
@@ -126,32 +110,14 @@ export function elementResult(element: Element, marks: Array<number | null>, rul
 // ---- the queue ----
 
 export const MODERATION_STATUSES = ['awaiting', 'moderated', 'underReview'] as const;
-export const ModerationStatusSchema = z.enum(MODERATION_STATUSES);
 export type ModerationStatus = z.infer<typeof ModerationStatusSchema>;
 export const MODERATION_STATUS_LABELS: Record<ModerationStatus, string> = {
   awaiting: 'Awaiting moderation',
   moderated: 'Moderated',
   underReview: 'Under review',
 };
-
-export const SamplingRuleSchema = z.strictObject({
-  includeFails: z.boolean(),
-  includeBorderline: z.boolean(),
-  /** Percentage of the remaining (clear) passes sampled, chosen by a stable hash of the session id. */
-  passPercent: z.number().int().min(0).max(100),
-});
 export type SamplingRule = z.infer<typeof SamplingRuleSchema>;
 export const DEFAULT_SAMPLING_RULE: SamplingRule = { includeFails: true, includeBorderline: true, passPercent: 10 };
-
-export const IsoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'use YYYY-MM-DD');
-export const QueueFilterSchema = z.strictObject({
-  participantId: z.string().min(1).max(64),
-  /** First and last day (inclusive, UTC) of the planned start. */
-  from: IsoDate.optional(),
-  to: IsoDate.optional(),
-  status: ModerationStatusSchema.optional(),
-  sampledOnly: z.enum(['true', 'false']).optional(),
-});
 
 export interface QueueRow {
   sessionId: string;
@@ -265,41 +231,9 @@ export interface ReviewerOption {
   /** The session whose invite this participant record came with (people hold one invite per session). */
   invitedFor: string;
 }
-
-// ---- requests ----
-
-export const ChangeMarkSchema = z.strictObject({
-  part: PartSchema,
-  itemId: z.string().min(1).max(40),
-  rating: z.number().int().min(1).max(4),
-  rationale: z
-    .string()
-    .trim()
-    .min(10, 'a rationale is required: say why, in at least 10 characters')
-    .max(4000),
-  /** The final mark the moderator saw (null: none). A different stored mark means someone changed it meanwhile. */
-  expected: z.number().int().min(1).max(4).nullable(),
-});
 export type ChangeMark = z.infer<typeof ChangeMarkSchema>;
-
-export const SignOffSchema = z.strictObject({
-  /** The outcome the moderator saw and confirms: refused when the marks have moved since. */
-  outcome: z.partialRecord(ElementSchema, OutcomeSchema),
-});
 export type SignOff = z.infer<typeof SignOffSchema>;
-
-/** The reviewer is chosen from the eligible people (a participant record), never typed in:
- *  only that person, signed in as themselves, can then record the decision. */
-export const OpenReviewSchema = z.strictObject({
-  reviewerParticipantId: z.uuid('choose the independent reviewer from the list'),
-  reasons: z.string().trim().min(10, 'give the reasons for the review (at least 10 characters)').max(4000),
-});
 export type OpenReview = z.infer<typeof OpenReviewSchema>;
-
-export const DecideReviewSchema = z.strictObject({
-  outcome: z.partialRecord(ElementSchema, OutcomeSchema),
-  reasons: z.string().trim().min(10, "give the reviewer's reasons (at least 10 characters)").max(4000),
-});
 export type DecideReview = z.infer<typeof DecideReviewSchema>;
 
 // ---- what a candidate sees ----

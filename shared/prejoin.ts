@@ -2,18 +2,17 @@
 // speakers, browser and connection to the media server, as sent to the server and shown on
 // the coordinator's board. The connection part is checked against the probe the server itself
 // ran for this participant (server/prejoin/), so a page cannot claim a path that never connected.
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { ProbePathSchema, PrejoinStepSchema, StepOutcomeSchema, BrowserFeatureSchema, PrejoinResultSchema } from './prejoin-schemas.ts';
 
 /** The order in which paths are tried: the first that connects is the one the call will use. */
 export const PROBE_PATHS = ['udp', 'tcp', 'relay'] as const;
-export const ProbePathSchema = z.enum(PROBE_PATHS);
 export type ProbePath = z.infer<typeof ProbePathSchema>;
 
 export const PROBE_PATH_LABELS: Record<ProbePath, string> = { udp: 'UDP', tcp: 'TCP', relay: 'TURN relay' };
 
 /** The checks in the order a person goes through them (and a failure is named by). */
 export const PREJOIN_STEPS = ['browser', 'camera', 'microphone', 'speakers', 'connection'] as const;
-export const PrejoinStepSchema = z.enum(PREJOIN_STEPS);
 export type PrejoinStep = z.infer<typeof PrejoinStepSchema>;
 
 export const PREJOIN_STEP_LABELS: Record<PrejoinStep, string> = {
@@ -23,46 +22,15 @@ export const PREJOIN_STEP_LABELS: Record<PrejoinStep, string> = {
   speakers: 'speakers',
   connection: 'connection',
 };
-
-export const StepOutcomeSchema = z.enum(['passed', 'failed']);
 export type StepOutcome = z.infer<typeof StepOutcomeSchema>;
 
 /** Browser features the studio needs. */
 export const BROWSER_FEATURES = ['RTCPeerConnection', 'getUserMedia', 'WebAudio', 'VP8', 'Opus'] as const;
-export const BrowserFeatureSchema = z.enum(BROWSER_FEATURES);
 export type BrowserFeature = z.infer<typeof BrowserFeatureSchema>;
 
 /** Upload below this, or a round trip above the next, is called slow. */
 export const GOOD_UPLOAD_KBPS = 500;
 export const GOOD_RTT_MS = 300;
-
-export const ProbeStartSchema = z.strictObject({ path: ProbePathSchema });
-export const ProbeIdSchema = z.string().regex(/^[0-9a-f-]{36}$/);
-
-export const PrejoinResultSchema = z.strictObject({
-  /** The probe (server-side transport) the connection step used; required when it passed. */
-  probeId: ProbeIdSchema.nullable(),
-  steps: z.strictObject({
-    browser: StepOutcomeSchema,
-    camera: StepOutcomeSchema,
-    microphone: StepOutcomeSchema,
-    speakers: StepOutcomeSchema,
-    connection: StepOutcomeSchema,
-  }),
-  browser: z.strictObject({
-    name: z.string().trim().min(1).max(40),
-    version: z.string().trim().max(20),
-    missing: z.array(BrowserFeatureSchema).max(BROWSER_FEATURES.length),
-  }),
-  connection: z.strictObject({
-    path: ProbePathSchema.nullable(),
-    tried: z
-      .array(z.strictObject({ path: ProbePathSchema, outcome: z.enum(['connected', 'failed', 'not-offered']) }))
-      .max(PROBE_PATHS.length),
-    rttMs: z.number().int().min(0).max(60_000).nullable(),
-    uploadKbps: z.number().int().min(0).max(1_000_000).nullable(),
-  }),
-});
 export type PrejoinResult = z.infer<typeof PrejoinResultSchema>;
 
 /** Largest accepted result body: a real one is well under 1 kB. */

@@ -1,7 +1,8 @@
 // Running a programme (issue 15): the coordinator's sessions calendar, a session's own page,
 // and changing a booking (reschedule, cancel, swap a person, adjustments, no-show, rebook).
 import { z } from 'zod';
-import { AdjustmentsSchema, type Adjustments, type DayStatus } from './assessment.ts';
+import type { Adjustments, DayStatus } from './assessment.ts';
+import { AdjustmentsSchema } from './assessment-schemas.ts';
 import { LevelSchema, PersonIdSchema, type Level } from './domain.ts';
 import type { Role } from './roles.ts';
 

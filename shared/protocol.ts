@@ -1,9 +1,11 @@
 // The signalling protocol between browser and server, defined once for both sides.
 // Requests are Socket.IO events with an acknowledgement callback; every payload is
-// validated with these schemas at the server boundary, and every reply is a Result.
-import { z } from 'zod';
-import { RoleSchema, type Role } from './roles.ts';
-import { DayControlSchema, type DayState } from './assessment.ts';
+// validated at the server boundary (the schemas: protocol-schemas.ts), and every reply is a
+// Result. No schema library here: the room's page imports this on its way to the first picture.
+import type { z } from 'zod';
+import type { MediaKindSchema, MediaSourceSchema, requestSchemas, HandshakeAuthSchema } from './protocol-schemas.ts';
+import type { Role } from './roles.ts';
+import type { DayState } from './assessment.ts';
 
 /** Bumped on any incompatible change; a client with another version is refused at join. */
 export const PROTOCOL_VERSION = 1;
@@ -38,72 +40,11 @@ export interface ProtocolError {
 }
 
 export type Result<T> = { ok: true; data: T } | { ok: false; error: ProtocolError };
-
-// ---- shapes of mediasoup parameters (checked structurally here, deeply by mediasoup) ----
-
-const Id = z.string().min(1).max(64);
-const looseObject = z.looseObject({});
-
-export const DtlsParametersSchema = z.looseObject({
-  role: z.enum(['auto', 'client', 'server']).optional(),
-  // The algorithms mediasoup knows (anything else it refuses with an error logged as a fault).
-  fingerprints: z
-    .array(z.looseObject({ algorithm: z.enum(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']), value: z.string().regex(/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){19,63}$/) }))
-    .min(1)
-    .max(8),
-});
-
-export const RtpParametersSchema = z.looseObject({
-  mid: z.string().max(32).optional(),
-  codecs: z.array(looseObject).min(1).max(32),
-  headerExtensions: z.array(looseObject).max(64).optional(),
-  encodings: z.array(looseObject).max(8).optional(),
-  rtcp: looseObject.optional(),
-});
-
-export const RtpCapabilitiesSchema = z.looseObject({
-  codecs: z.array(looseObject).max(128).optional(),
-  headerExtensions: z.array(looseObject).max(128).optional(),
-});
-
-export const MediaKindSchema = z.enum(['audio', 'video']);
 export type MediaKind = z.infer<typeof MediaKindSchema>;
-export const MediaSourceSchema = z.enum(['camera', 'microphone']);
 export type MediaSource = z.infer<typeof MediaSourceSchema>;
-
-// ---- requests (client → server), each with its reply type ----
-
-export const requestSchemas = {
-  join: z.strictObject({
-    protocolVersion: z.number().int(),
-    /** Receive in the same request: the reply brings a receive transport and a consumer for
-     *  each producer this participant may receive (see JoinReply). The page knows the router's
-     *  capabilities before it joins (PageBoot), so its device can be loaded by then. */
-    receive: z.strictObject({ rtpCapabilities: RtpCapabilitiesSchema }).optional(),
-  }),
-  createTransport: z.strictObject({ direction: z.enum(['send', 'recv']) }),
-  connectTransport: z.strictObject({ transportId: Id, dtlsParameters: DtlsParametersSchema }),
-  restartIce: z.strictObject({ transportId: Id }),
-  produce: z.strictObject({
-    transportId: Id,
-    kind: MediaKindSchema,
-    rtpParameters: RtpParametersSchema,
-    source: MediaSourceSchema,
-  }),
-  closeProducer: z.strictObject({ producerId: Id }),
-  consume: z.strictObject({ producerId: Id, rtpCapabilities: RtpCapabilitiesSchema }),
-  resumeConsumer: z.strictObject({ consumerId: Id }),
-  /** Lead observer or coordinator: start, advance, pause, resume, extend the assessment day. */
-  dayControl: DayControlSchema,
-  /** One clock sample (NTP-style): the client corrects its countdowns by the offset. */
-  clockSync: z.strictObject({ clientSentAt: z.number().finite() }),
-  /** An actor tells the lead observer (and coordinator) something without speaking in the scene. */
-  signalLead: z.strictObject({ kind: z.enum(['needPause', 'technicalProblem', 'ready']) }),
-} as const;
 
 export type RequestName = keyof typeof requestSchemas;
 export type RequestPayload<N extends RequestName> = z.infer<(typeof requestSchemas)[N]>;
-export const REQUEST_NAMES = Object.keys(requestSchemas) as RequestName[];
 
 /** Someone the client may know about. Candidates and actors never receive hidden roles. */
 export interface PeerInfo {
@@ -150,14 +91,6 @@ export interface IceServer {
   username?: string;
   credential?: string;
 }
-
-export const IceServersSchema = z.array(
-  z.strictObject({
-    urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    username: z.string().optional(),
-    credential: z.string().optional(),
-  }),
-);
 
 export interface ConsumeReply {
   consumerId: string;
@@ -245,11 +178,6 @@ export interface ServerToClientEvents {
   /** A message the server could not answer with an acknowledgement (no ack, unknown event). */
   protocolError: (error: ProtocolError & { event: string }) => void;
 }
-
-/** What the client passes in the Socket.IO handshake. */
-export const HandshakeAuthSchema = z.strictObject({ participantId: Id });
 /** The Socket.IO query parameter naming the participant's session: what a balancer routes by. */
 export const SESSION_ROUTING_PARAM = 'session';
 export type HandshakeAuth = z.infer<typeof HandshakeAuthSchema>;
-
-export { RoleSchema };

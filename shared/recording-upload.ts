@@ -10,20 +10,10 @@
 // be down for that phase of a live day: a run must start inside a window in which the
 // server's recorder was failed or restarting for that phase (and chunks of an accepted run
 // follow while the day is live). Everything is checked before a byte of the body is read.
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { FallbackUploadErrorSchema } from './recording-upload-schemas.ts';
 
 export const FALLBACK_MAX_CHUNK_BYTES = 8 * 1024 * 1024;
-
-export const FallbackUploadQuerySchema = z.object({
-  phaseIndex: z.coerce.number().int().min(0).max(100),
-  seq: z.coerce.number().int().min(0).max(1_000_000),
-});
-
-export const FallbackUploadHeadersSchema = z.object({
-  'x-fallback-run': z.coerce.number().int().min(1).max(1000),
-  'x-fallback-started-at': z.coerce.number().int().min(0),
-  'content-length': z.coerce.number().int().min(0).optional(),
-});
 
 /** Why an upload was refused: a closed set. */
 export const FALLBACK_REFUSALS = [
@@ -59,13 +49,4 @@ export const FINAL_FALLBACK_REFUSALS: ReadonlySet<FallbackRefusal> = new Set([
   'EMPTY_CHUNK',
   'INVALID_REQUEST',
 ]);
-
-export const FallbackUploadErrorSchema = z.object({
-  error: z.object({
-    code: z.string(),
-    message: z.string(),
-    reason: z.enum(FALLBACK_REFUSALS),
-    expectedSeq: z.number().int().min(0).optional(),
-  }),
-});
 export type FallbackUploadError = z.infer<typeof FallbackUploadErrorSchema>;

@@ -1,9 +1,9 @@
-import { z } from 'zod';
+// Roles and what each may see. No schema library here: the room's page imports this on its way
+// to the first picture (RoleSchema, for the server's checks, is in domain.ts).
 
 /** Everyone who takes part in a session has exactly one of these roles. */
 export const ROLES = ['candidate', 'actor', 'observer', 'leadObserver', 'moderator', 'coordinator', 'analyst'] as const;
-export const RoleSchema = z.enum(ROLES);
-export type Role = z.infer<typeof RoleSchema>;
+export type Role = (typeof ROLES)[number];
 
 export const ROLE_LABELS: Record<Role, string> = {
   candidate: 'Candidate',

@@ -13,7 +13,8 @@
 //   feedback   "<scenario|overall>|strengths|development" → string
 // The server checks every update against this layout before applying it
 // (server/collab/rubric-guard.ts).
-import { z } from 'zod';
+import type { z } from 'zod';
+import type { EvidenceNoteSchema, AgreedRatingSchema } from './rubric-schemas.ts';
 
 export interface RatingLevel {
   value: number;
@@ -172,21 +173,7 @@ export const submittedKey = globalKey;
 export const noteKey = (observerId: string, noteId: string): string => `${observerId}|${noteId}`;
 export const agreedKey = (scenario: ScenarioKey, domainId: string): string => `${scenario}|${domainId}`;
 export const feedbackKey = (scenario: ScenarioKey | 'overall', part: 'strengths' | 'development'): string => `${scenario}|${part}`;
-
-export const EvidenceNoteSchema = z.strictObject({
-  scenario: z.union([z.number().int().min(1).max(3), z.literal('reflective')]),
-  /** Milliseconds since the scenario started (the recording's clock). */
-  atMs: z.number().int().min(0),
-  domainId: z.string().max(40).nullable(),
-  text: z.string().trim().min(1).max(4000),
-  createdAt: z.number().int(),
-});
 export type EvidenceNote = z.infer<typeof EvidenceNoteSchema>;
-
-export const AgreedRatingSchema = z.strictObject({
-  rating: z.number().int().min(1).max(4),
-  rationale: z.string().trim().max(4000),
-});
 export type AgreedRating = z.infer<typeof AgreedRatingSchema>;
 
 /** mm:ss of a scenario clock. */

@@ -19,7 +19,7 @@
 //
 // The backup stops once the server has been recording again for 10 s, or when the phase ends.
 import type { RecordingStatus } from '../../shared/protocol.ts';
-import { FALLBACK_MAX_CHUNK_BYTES, FallbackUploadErrorSchema, FINAL_FALLBACK_REFUSALS, type FallbackRefusal } from '../../shared/recording-upload.ts';
+import { FALLBACK_MAX_CHUNK_BYTES, FINAL_FALLBACK_REFUSALS, type FallbackRefusal } from '../../shared/recording-upload.ts';
 
 export const TIMESLICE_MS = 2_000;
 /** The server's recorder must be back this long before the backup stops. */
@@ -98,8 +98,11 @@ export function httpUploader(participantId: string): Uploader {
     }
     if (response.ok) return { kind: 'ok' };
     const json = (await response.json().catch(() => null)) as unknown;
-    const parsed = FallbackUploadErrorSchema.safeParse(json);
-    if (parsed.success) {
+    // The schema (and zod with it) loads only when an upload is refused: the room's page does
+    // without it until then (client/lib/zod-browser.ts).
+    const schemas = await import('../../shared/recording-upload-schemas.ts').catch(() => null);
+    const parsed = schemas?.FallbackUploadErrorSchema.safeParse(json);
+    if (parsed?.success) {
       const { reason, message, expectedSeq } = parsed.data.error;
       if (reason === 'OUT_OF_ORDER' && expectedSeq !== undefined) return { kind: 'conflict', expectedSeq };
       if (FINAL_FALLBACK_REFUSALS.has(reason)) return { kind: 'refused', reason, message };

@@ -3,7 +3,6 @@ import type { RatingLevel } from '../../shared/rubric.ts';
 import {
   ELEMENT_LABELS,
   partLabel,
-  PartSchema,
   type Element,
   type ElementResult,
   type MarkRow,
@@ -11,6 +10,7 @@ import {
   type Outcome,
   type Part,
 } from '../../shared/moderation.ts';
+import { PartSchema } from '../../shared/moderation-schemas.ts';
 
 /** "3 — Meets the standard" (just the number when the scale does not know it; "—" for none). */
 export function ratingText(value: number | null | undefined, scale: readonly RatingLevel[]): string {

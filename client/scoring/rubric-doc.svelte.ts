@@ -13,8 +13,6 @@ import type * as Y from 'yjs';
 import { collabDocName, sheetDocName, SHEET_SCENARIOS, type SheetScenario } from '../../shared/collab.ts';
 import type { Role } from '../../shared/roles.ts';
 import {
-  AgreedRatingSchema,
-  EvidenceNoteSchema,
   RUBRIC_LIMITS,
   agreedKey,
   feedbackKey,
@@ -26,6 +24,7 @@ import {
   type EvidenceNote,
   type ScenarioKey,
 } from '../../shared/rubric.ts';
+import { AgreedRatingSchema, EvidenceNoteSchema } from '../../shared/rubric-schemas.ts';
 import { colorFor, isScenarioKey } from './sheet.ts';
 import { isIntIn, SyncedDoc, type ConnectionStatus, type Refusal, type SaveStatus, type SyncedDocOptions } from './synced-doc.svelte.ts';
 

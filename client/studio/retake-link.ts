@@ -3,7 +3,8 @@
 // session's moderation view. Kept apart from route.ts so that the home page's chunk does not load
 // the moderation schemas.
 import { z } from 'zod';
-import { ELEMENT_LABELS, ElementSchema, type Element, type ModerationView } from '../../shared/moderation.ts';
+import { ELEMENT_LABELS, type Element, type ModerationView } from '../../shared/moderation.ts';
+import { ElementSchema } from '../../shared/moderation-schemas.ts';
 import type { StudioApi } from './api.ts';
 
 export interface RetakeRequest {

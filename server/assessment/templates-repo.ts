@@ -2,7 +2,8 @@
 // keep a copy of the version they were booked with. Each organisation has its own templates:
 // the default ones are shared (organisation_id ''), and an organisation's own versions of an
 // id hide the shared ones of that id for it alone. No organisation given = the shared ones only.
-import { TemplateSchema, type Template } from '../../shared/assessment.ts';
+import type { Template } from '../../shared/assessment.ts';
+import { TemplateSchema } from '../../shared/assessment-schemas.ts';
 import { transaction, type Database } from '../db/database.ts';
 import { DEFAULT_TEMPLATES } from './default-templates.ts';
 

@@ -2,7 +2,8 @@
 // An invite link carries an invite token; opening it exchanges it for a session token in
 // an HttpOnly cookie. Both name exactly one participant of one session.
 import { SignJWT, jwtVerify, errors, type JWTPayload } from 'jose';
-import { RoleSchema, type Role } from '../../shared/roles.ts';
+import { RoleSchema } from '../../shared/domain.ts';
+import type { Role } from '../../shared/roles.ts';
 
 const ISSUER = 'simstudio';
 const ALG = 'HS256';

@@ -1,7 +1,8 @@
 // Evidence notes out of a rubric document, with the observers' names (for playback and moderation).
 import type { EvidenceNoteView } from '../../shared/api.ts';
 import type { Participant } from '../../shared/domain.ts';
-import { EvidenceNoteSchema, submittedKey } from '../../shared/rubric.ts';
+import { submittedKey } from '../../shared/rubric.ts';
+import { EvidenceNoteSchema } from '../../shared/rubric-schemas.ts';
 import type { RubricView } from './rubric-view.ts';
 
 /**

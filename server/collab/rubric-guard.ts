@@ -10,14 +10,8 @@
 import type * as Y from 'yjs';
 import type { DecodedUpdate } from './collab-server.ts';
 import type { CollabTarget, SheetScenario } from '../../shared/collab.ts';
-import {
-  AgreedRatingSchema,
-  EvidenceNoteSchema,
-  RUBRIC_LIMITS,
-  SHEET_MAPS,
-  LEAD_MAPS,
-  type RubricMap,
-} from '../../shared/rubric.ts';
+import { RUBRIC_LIMITS, SHEET_MAPS, LEAD_MAPS, type RubricMap } from '../../shared/rubric.ts';
+import { AgreedRatingSchema, EvidenceNoteSchema } from '../../shared/rubric-schemas.ts';
 import { readMapUpdate, type MapWrite } from './map-update.ts';
 
 export type GuardResult = { ok: true } | { ok: false; forbidden: boolean; reason: string };

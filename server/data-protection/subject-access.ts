@@ -20,7 +20,8 @@ import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { Part } from '../../shared/moderation.ts';
 import type { Person } from '../../shared/people.ts';
-import { EvidenceNoteSchema, type RubricMap } from '../../shared/rubric.ts';
+import type { RubricMap } from '../../shared/rubric.ts';
+import { EvidenceNoteSchema } from '../../shared/rubric-schemas.ts';
 import type {
   SubjectAccessAssessment,
   SubjectAccessAuditRow,

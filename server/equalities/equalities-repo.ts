@@ -1,6 +1,7 @@
 // The equalities answers table, on its own: keyed by organisation and candidate reference, read
 // and written only here, joined to nothing in SQL (the aggregate matches references in memory).
-import { EqualitiesAnswersSchema, type EqualitiesAnswers, type EqualitiesSubmission, type MyEqualities } from '../../shared/equalities.ts';
+import type { EqualitiesAnswers, EqualitiesSubmission, MyEqualities } from '../../shared/equalities.ts';
+import { EqualitiesAnswersSchema } from '../../shared/equalities-schemas.ts';
 import type { Database } from '../db/database.ts';
 
 interface Row {

@@ -2,7 +2,8 @@
 // studio (scenario bank, templates, booking sessions, invite links, the live board).
 import express from 'express';
 import { z } from 'zod';
-import { BookSessionSchema, ContentKindSchema, TemplateSchema, type BookSession, type DayState } from '../../shared/assessment.ts';
+import type { BookSession, DayState } from '../../shared/assessment.ts';
+import { BookSessionSchema, ContentKindSchema, TemplateSchema } from '../../shared/assessment-schemas.ts';
 import type { BoardRow, BookablePerson, EvidenceNoteView, InviteRow, RecordingsResponse } from '../../shared/api.ts';
 import type { TestCallSummary } from '../../shared/prejoin.ts';
 import type { Participant } from '../../shared/domain.ts';

@@ -2,7 +2,8 @@
 // an analyst reads the aggregate, and nobody else reaches either: not observers, actors,
 // moderators or coordinators. Every aggregate read is audited with the acting person.
 import express from 'express';
-import { EqualitiesQuerySchema, EqualitiesSubmissionSchema, EqualitiesTableQuerySchema, type EqualitiesReport } from '../../shared/equalities.ts';
+import type { EqualitiesReport } from '../../shared/equalities.ts';
+import { EqualitiesQuerySchema, EqualitiesSubmissionSchema, EqualitiesTableQuerySchema } from '../../shared/equalities-schemas.ts';
 import { dayRange } from '../analytics/date-range.ts';
 import { equalitiesCsv } from '../equalities/equalities-csv.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';

@@ -7,6 +7,7 @@ import express, { type Response } from 'express';
 import { z } from 'zod';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
+import type { ModerationView } from '../../shared/moderation.ts';
 import {
   ChangeMarkSchema,
   DecideReviewSchema,
@@ -14,8 +15,7 @@ import {
   QueueFilterSchema,
   SamplingRuleSchema,
   SignOffSchema,
-  type ModerationView,
-} from '../../shared/moderation.ts';
+} from '../../shared/moderation-schemas.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import type { Logger } from '../log.ts';

@@ -2,9 +2,9 @@
 // (issue 13), so the same human holds several records (a moderator place here, an observer
 // place there) under one person id. The independence checks compare person ids; records from
 // before people existed, or one human booked twice as two people, are still caught by name.
-import type { Participant } from '../../shared/domain.ts';
+import { RoleSchema, type Participant } from '../../shared/domain.ts';
 import type { ActingPerson } from '../../shared/moderation.ts';
-import { ROLE_LABELS, RoleSchema } from '../../shared/roles.ts';
+import { ROLE_LABELS } from '../../shared/roles.ts';
 
 export function actingPerson(participant: Participant): ActingPerson {
   return { participantId: participant.id, name: participant.displayName, role: participant.role, ...(participant.personId ? { personId: participant.personId } : {}) };

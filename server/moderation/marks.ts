@@ -14,13 +14,13 @@ import {
   type Part,
 } from '../../shared/moderation.ts';
 import {
-  AgreedRatingSchema,
   agreedKey,
   DEFAULT_DISAGREEMENT_THRESHOLD,
   feedbackKey,
   frameworkFor,
   ratingKey,
 } from '../../shared/rubric.ts';
+import { AgreedRatingSchema } from '../../shared/rubric-schemas.ts';
 
 /** The reflective conversation's single item (the scoring panel stores it under this id). */
 export const REFLECTION_ITEM_ID = 'reflection';

@@ -3,14 +3,13 @@
 // Every change is stored together with its audit entry in one transaction: all or nothing.
 import type { RubricView } from '../collab/rubric-view.ts';
 import { resultRules } from '../../shared/assessment.ts';
-import type { Participant, Session } from '../../shared/domain.ts';
+import { RoleSchema, type Participant, type Session } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import {
   DEFAULT_SAMPLING_RULE,
   type ActingPerson,
   ELEMENT_LABELS,
   partLabel,
-  SamplingRuleSchema,
   type AuditView,
   type CandidateResult,
   type ChangeMark,
@@ -28,7 +27,8 @@ import {
   type SignOff,
   candidateReportPath,
 } from '../../shared/moderation.ts';
-import { ROLE_LABELS, RoleSchema } from '../../shared/roles.ts';
+import { SamplingRuleSchema } from '../../shared/moderation-schemas.ts';
+import { ROLE_LABELS } from '../../shared/roles.ts';
 import { frameworkFor } from '../../shared/rubric.ts';
 import type { AssessmentService } from '../assessment/assessment-service.ts';
 import { readEvidenceNotes } from '../collab/evidence-notes.ts';

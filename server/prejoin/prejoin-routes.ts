@@ -11,15 +11,9 @@
 import express from 'express';
 import { z } from 'zod';
 import { ProtocolFailure } from '../../shared/errors.ts';
-import { DtlsParametersSchema, MediaKindSchema, RtpParametersSchema } from '../../shared/protocol.ts';
-import {
-  PREJOIN_RESULT_MAX_BYTES,
-  PrejoinResultSchema,
-  ProbeIdSchema,
-  ProbeStartSchema,
-  firstFailedStep,
-  type PrejoinInfo,
-} from '../../shared/prejoin.ts';
+import { DtlsParametersSchema, MediaKindSchema, RtpParametersSchema } from '../../shared/protocol-schemas.ts';
+import { PREJOIN_RESULT_MAX_BYTES, firstFailedStep, type PrejoinInfo } from '../../shared/prejoin.ts';
+import { PrejoinResultSchema, ProbeIdSchema, ProbeStartSchema } from '../../shared/prejoin-schemas.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';
 import type { AuditRepo } from '../db/audit-repo.ts';
 import { participantRoute } from '../http/participant-route.ts';

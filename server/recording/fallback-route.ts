@@ -5,7 +5,8 @@
 // buffered (issue 11, row 10: `express.raw` used to hold 8 MB per request before any check).
 import type { RequestHandler, Response } from 'express';
 import type { ApiErrorCode } from '../../shared/errors.ts';
-import { FallbackUploadHeadersSchema, FallbackUploadQuerySchema, type FallbackRefusal, type FallbackUploadError } from '../../shared/recording-upload.ts';
+import type { FallbackRefusal, FallbackUploadError } from '../../shared/recording-upload.ts';
+import { FallbackUploadHeadersSchema, FallbackUploadQuerySchema } from '../../shared/recording-upload-schemas.ts';
 import type { DayState } from '../../shared/assessment.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import type { ParticipantAuth } from '../auth/participant-auth.ts';

@@ -8,13 +8,10 @@ import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { Participant } from '../../shared/domain.ts';
 import { ProtocolFailure } from '../../shared/errors.ts';
 import {
-  HandshakeAuthSchema,
   MAX_PAYLOAD_BYTES,
   MAX_PAYLOAD_DEPTH,
   PROTOCOL_VERSION,
-  REQUEST_NAMES,
   SESSION_ROUTING_PARAM,
-  requestSchemas,
   type ClientToServerEvents,
   type ErrorCode,
   type ProtocolError,
@@ -24,6 +21,7 @@ import {
   type Result,
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
+import { HandshakeAuthSchema, REQUEST_NAMES, requestSchemas } from '../../shared/protocol-schemas.ts';
 import type { PeerChannel, Room } from '../../media/room.ts';
 import type { RoomRegistry } from '../../media/rooms.ts';
 import { describeAuthFailure, ParticipantAuth, signInKey, type AuthProof } from '../auth/participant-auth.ts';

@@ -3,7 +3,7 @@
 // binary — with and without acknowledgements, and raw Socket.IO frames the client library
 // would never write.
 import { io, type Socket } from 'socket.io-client';
-import { REQUEST_NAMES } from '../../shared/protocol.ts';
+import { REQUEST_NAMES } from '../../shared/protocol-schemas.ts';
 import type { Rng } from './rng.ts';
 import { screenBytes, type Screen } from './collab-streams.ts';
 import type { Person, World } from './world.ts';

@@ -1,7 +1,8 @@
 // Real server, real mediasoup: the signalling boundary refuses bad input with typed errors
 // and enforces the media rules, and keeps serving everyone else.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION, type RtpCapabilitiesSchema } from '../../shared/protocol.ts';
+import { PROTOCOL_VERSION } from '../../shared/protocol.ts';
+import type { RtpCapabilitiesSchema } from '../../shared/protocol-schemas.ts';
 import type { z } from 'zod';
 import {
   byRole,

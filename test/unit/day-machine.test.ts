@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { plannedPhases, TemplateSchema, templateProblems, type PhaseSpec } from '../../shared/assessment.ts';
+import { plannedPhases, templateProblems, type PhaseSpec } from '../../shared/assessment.ts';
+import { TemplateSchema } from '../../shared/assessment-schemas.ts';
 import { advanceDue, applyControl, newDay, nextWakeUp } from '../../server/assessment/day-machine.ts';
 import { DEFAULT_TEMPLATES, PRACTITIONER_TEMPLATE } from '../../server/assessment/default-templates.ts';
 
