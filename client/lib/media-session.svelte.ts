@@ -3,7 +3,7 @@
 // Components read the getters (all reactive) and act only through the public methods.
 // The page's one signalling socket can be handed in (`socket`); the session then only adds
 // and removes its own listeners and leaves the socket open when it closes.
-import { Device } from 'mediasoup-client';
+import type { Device } from 'mediasoup-client';
 import type {
   Consumer,
   IceParameters,
@@ -26,6 +26,7 @@ import {
   type ServerToClientEvents,
 } from '../../shared/protocol.ts';
 import { connectSignalling, request, type RequestError, type SignallingSocket } from './signalling.ts';
+import { loadDevice, type DeviceUse } from './media-device.ts';
 import { ROLE_RANK } from '../../shared/roles.ts';
 
 export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
@@ -111,6 +112,12 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve };
 }
 
+/** mediasoup-client finds no way to do WebRTC in this browser: said as the join's error. */
+function unsupportedAsStepError(e: unknown): never {
+  if (e instanceof Error && e.name === 'UnsupportedError') throw new StepError({ code: 'UNSUPPORTED', message: e.message });
+  throw e;
+}
+
 function failureMessageFor(error: { code: string; message: string }): string {
   switch (error.code) {
     case 'UNAUTHENTICATED':
@@ -172,12 +179,18 @@ export class MediaSession {
    *  and kept across rejoins: every room's router has the same. */
   #device: Promise<Device> | null = null;
   #deviceCaps: string | null = null;
+  /** What `#device` was loaded for: only receiving when the page had no camera or microphone. */
+  #deviceUse: DeviceUse = 'sendAndReceive';
+  /** For sending, when `#device` only receives: a full device, loaded when first needed. */
+  #sendingDevice: Promise<Device> | null = null;
   #routerCaps: unknown = null;
   #iceServers: RTCIceServer[] = [];
   #replaced = false;
   #recvTransport: Transport | null = null;
   #sendTransport: Transport | null = null;
   #recvReady: Deferred<Transport | null> = deferred();
+  /** Settles the first time the call is joined (or this session gives up or closes). */
+  readonly #firstJoin: Deferred<void> = deferred();
   #consumers = new Map<string, Consumer>();
   #producers = new Map<string, Producer>();
   /** producerId → still wanted, while a consume request is in flight. */
@@ -234,6 +247,10 @@ export class MediaSession {
   /** A problem with the local camera/microphone during the call (e.g. unplugged). */
   get localIssue(): string | null {
     return this.#localIssue;
+  }
+  /** Settles once the call is first joined, or will not be: for work that can wait for the call. */
+  get firstJoin(): Promise<void> {
+    return this.#firstJoin.promise;
   }
   /** Rejoining because the server changed who is on stage (the day moved on): not a fault. */
   get stageChanging(): boolean {
@@ -375,6 +392,7 @@ export class MediaSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#firstJoin.resolve();
     this.#teardownMedia();
     const socket = this.#socket as unknown as Listenable | null;
     for (const [event, handler] of this.#listeners) socket?.off(event, handler);
@@ -480,6 +498,7 @@ export class MediaSession {
       this.#stageChanging = false;
       this.#failureMessage = null;
       this.#joinedOnce = true;
+      this.#firstJoin.resolve();
       this.#attempts = 0;
     } catch (e) {
       if (e instanceof Superseded || epoch !== this.#epoch || this.#closed) return;
@@ -496,18 +515,9 @@ export class MediaSession {
     const key = JSON.stringify(routerCaps);
     if (this.#device && this.#deviceCaps === key) return this.#device;
     this.#deviceCaps = key;
-    const loading = (async () => {
-      try {
-        const device = await Device.factory();
-        await device.load({ routerRtpCapabilities: routerCaps as RtpCapabilities });
-        return device;
-      } catch (e) {
-        if (e instanceof Error && e.name === 'UnsupportedError') {
-          throw new StepError({ code: 'UNSUPPORTED', message: e.message });
-        }
-        throw e;
-      }
-    })();
+    this.#deviceUse = this.#localStream ? 'sendAndReceive' : 'receive';
+    this.#sendingDevice = null;
+    const loading = loadDevice(routerCaps as RtpCapabilities, this.#deviceUse).catch(unsupportedAsStepError);
     this.#device = loading;
     // A failed load is not kept: the next join tries again.
     loading.catch(() => {
@@ -517,6 +527,21 @@ export class MediaSession {
       }
     });
     return loading;
+  }
+
+  /** The device to send with: the join's own, unless that one only receives (then a full one,
+   *  loaded now; a failed load rejects, and the next attempt loads it again). Null: no device. */
+  #deviceForSending(): Promise<Device | null> {
+    if (!this.#device || this.#deviceCaps === null) return Promise.resolve(null);
+    if (this.#deviceUse === 'sendAndReceive') return this.#currentDevice();
+    if (!this.#sendingDevice) {
+      const loading = loadDevice(JSON.parse(this.#deviceCaps) as RtpCapabilities, 'sendAndReceive').catch(unsupportedAsStepError);
+      loading.catch(() => {
+        if (this.#sendingDevice === loading) this.#sendingDevice = null;
+      });
+      this.#sendingDevice = loading;
+    }
+    return this.#sendingDevice;
   }
 
   #joinFailed(error: { code: string; message: string }): void {
@@ -541,6 +566,7 @@ export class MediaSession {
   }
 
   #fail(message: string): void {
+    this.#firstJoin.resolve();
     this.#teardownMedia();
     this.#phase = 'failed';
     this.#failureMessage = message;
@@ -560,7 +586,7 @@ export class MediaSession {
 
   async #createTransport(direction: 'send' | 'recv', epoch: number): Promise<Transport> {
     const socket = this.#socket;
-    const device = await this.#currentDevice();
+    const device = direction === 'send' ? await this.#deviceForSending() : await this.#currentDevice();
     if (!socket || !device) throw new Superseded();
     const created = await request(socket, 'createTransport', { direction });
     this.#check(epoch);
@@ -600,7 +626,7 @@ export class MediaSession {
 
   async #startPublishing(epoch: number): Promise<void> {
     const stream = this.#localStream;
-    const device = await this.#currentDevice();
+    const device = await this.#deviceForSending();
     if (!stream || !device) return;
     const send = this.#sendTransport ?? (await this.#createTransport('send', epoch));
     const tracks: Array<[MediaStreamTrack | undefined, MediaSource]> = [

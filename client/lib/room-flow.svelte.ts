@@ -5,11 +5,12 @@
 // /api/me only when it is not), the socket opens at once, and people who only watch join the
 // media at once. mediasoup-client is its own chunk, fetched in parallel (the server names it
 // in the page as a modulepreload).
-import { landingPath, PAGE_BOOT_ELEMENT_ID, type MeResponse, type PageBoot } from '../../shared/api.ts';
+import { landingPath, type MeResponse } from '../../shared/api.ts';
 import { ROOM_ROLES, SCENARIO_STAGE } from '../../shared/roles.ts';
 import { app } from './app-state.svelte.ts';
 import { DayClock } from './day-clock.svelte.ts';
 import { DayContent } from './day-content.svelte.ts';
+import { pageBoot } from './page-boot.ts';
 import { ParticipantApi } from './participant-api.ts';
 import { connectSignalling, type SignallingSocket } from './signalling.ts';
 
@@ -158,16 +159,4 @@ export function roomFlow(participantId: string): RoomFlow {
   current = new RoomFlow(participantId);
   current.start();
   return current;
-}
-
-/** The PageBoot the server wrote into this page, if it is for this participant. */
-function pageBoot(participantId: string): PageBoot | null {
-  const text = document.getElementById(PAGE_BOOT_ELEMENT_ID)?.textContent;
-  if (!text) return null;
-  try {
-    const boot = JSON.parse(text) as PageBoot;
-    return boot.me?.participantId === participantId ? boot : null;
-  } catch {
-    return null;
-  }
 }

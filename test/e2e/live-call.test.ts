@@ -135,6 +135,9 @@ describe('live call', () => {
       const facts = await peerConnectionFacts(o.page);
       expect(facts.getUserMediaCalls).toBe(0);
       expect(facts.outbound).toEqual([]);
+      // Ever created: one peer connection to read what this browser can receive, one to receive.
+      // None to send, nor to read what it could send (client/lib/media-device.ts).
+      expect(await o.page.evaluate(() => (window as unknown as { __pcs: unknown[] }).__pcs.length)).toBe(2);
       expect(await o.page.getByTestId('observer-banner').textContent()).toMatch(/not visible to the candidate/i);
     }
 
