@@ -3,7 +3,9 @@
 // page shows the same countdown however wrong its own clock is.
 //
 // Clock sync is NTP-style over the page's signalling socket: at every connect 5 `clockSync`
-// samples are taken one after the other, then one more every 30 s; each gives
+// samples are taken, the first at once and the others CLOCK_SAMPLE_SPACING_MS apart (they do not
+// crowd the media join's own requests then, and each sees the network at another moment), then
+// one more every 30 s; each gives
 // offset = serverNow − (t0 + t1) / 2 and round trip t1 − t0, and the offset of the sample with
 // the smallest round trip (of the recent ones) is used. t0 and t1 are read from the monotonic
 // clock (performance.now()), not Date.now(): a step of this computer's wall clock (an NTP
@@ -17,6 +19,7 @@ import { request, type RequestResult, type SignallingSocket } from './signalling
 
 export const CLOCK_SAMPLES_AT_CONNECT = 5;
 export const CLOCK_RESYNC_MS = 30_000;
+export const CLOCK_SAMPLE_SPACING_MS = 250;
 /** How many recent samples the best round trip is chosen from. */
 const SAMPLE_WINDOW = 8;
 /** The lead observer's page keeps the last few actors' signals until dismissed. */
@@ -209,6 +212,8 @@ export class DayClock {
     this.#syncing = true;
     try {
       for (let i = 0; i < count && !this.#closed && this.#socket.connected; i++) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, CLOCK_SAMPLE_SPACING_MS));
+        if (this.#closed || !this.#socket.connected) break;
         const t0 = monotonicNow();
         const reply = await request(this.#socket, 'clockSync', { clientSentAt: Date.now() });
         const t1 = monotonicNow();

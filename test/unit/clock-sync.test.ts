@@ -6,7 +6,7 @@
 // move the countdown.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { DayState } from '../../shared/assessment.ts';
-import { CLOCK_RESYNC_MS, CLOCK_SAMPLES_AT_CONNECT, DayClock } from '../../client/lib/day-clock.svelte.ts';
+import { CLOCK_RESYNC_MS, CLOCK_SAMPLE_SPACING_MS, CLOCK_SAMPLES_AT_CONNECT, DayClock } from '../../client/lib/day-clock.svelte.ts';
 import type { SignallingSocket } from '../../client/lib/signalling.ts';
 
 /** This computer's wall clock when the test starts (the server's is `skewMs` ahead of it). */
@@ -114,9 +114,10 @@ function runningPhase(socket: LaggySocket, leftMs: number): Omit<DayState, 'serv
   } as Omit<DayState, 'serverNow'>;
 }
 
-/** Lets the connect-time samples complete (each takes its round trip). */
+/** Lets the connect-time samples complete (each takes its round trip, and they are spaced). */
 async function settle(latencies: Latency[]): Promise<void> {
-  await vi.advanceTimersByTimeAsync(latencies.reduce((sum, l) => sum + l.upMs + l.downMs, 0) + 1);
+  const spacing = (latencies.length - 1) * CLOCK_SAMPLE_SPACING_MS;
+  await vi.advanceTimersByTimeAsync(latencies.reduce((sum, l) => sum + l.upMs + l.downMs, 0) + spacing + 1);
 }
 
 /** How far the page's countdown is from the server's true one, in ms. */
