@@ -6,9 +6,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { collabDocName, sheetDocName } from '../../shared/collab.ts';
 import { ratingKey, submittedKey } from '../../shared/rubric.ts';
-import { bookShortDay, type BookedDay } from '../helpers/assessment.ts';
+import { bookDayInScenarioOne, type BookedDay } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pageErrors, pollUntil, type ParticipantPage } from '../helpers/browser.ts';
-import { connectAs, request, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 let studio: TestStudio;
 let browser: Browser;
@@ -17,12 +17,7 @@ let day: BookedDay;
 beforeAll(async () => {
   studio = await startTestStudio();
   browser = await launchBrowser();
-  day = bookShortDay(studio, 600);
-  // Into scenario 1.
-  const lead = await connectAs(studio, day.lead);
-  await request(lead, 'dayControl', { action: 'start' });
-  await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 0 });
-  lead.disconnect();
+  day = bookDayInScenarioOne(studio, 600);
 });
 
 afterAll(async () => {

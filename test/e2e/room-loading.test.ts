@@ -9,9 +9,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { sheetDocName } from '../../shared/collab.ts';
-import { bookShortDay, type BookedDay } from '../helpers/assessment.ts';
+import { bookDayInScenarioOne, type BookedDay } from '../helpers/assessment.ts';
 import { launchBrowser, openInvite, pageErrors } from '../helpers/browser.ts';
-import { connectAs, request, startTestStudio, type TestStudio } from '../helpers/studio.ts';
+import { startTestStudio, type TestStudio } from '../helpers/studio.ts';
 
 /** A string zod's own code holds (its global configuration's key), whatever the minifier does. */
 const ZOD_MARK = '__zod_globalConfig';
@@ -30,11 +30,7 @@ const RECORD_CSP_VIOLATIONS = () => {
 beforeAll(async () => {
   studio = await startTestStudio();
   browser = await launchBrowser();
-  day = bookShortDay(studio, 600);
-  const lead = await connectAs(studio, day.lead);
-  await request(lead, 'dayControl', { action: 'start' });
-  await request(lead, 'dayControl', { action: 'advance', fromPhaseIndex: 0 });
-  lead.disconnect();
+  day = bookDayInScenarioOne(studio, 600);
 });
 
 afterAll(async () => {

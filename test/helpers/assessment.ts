@@ -90,3 +90,11 @@ export function bookDay(studio: Studio, templateId: string, overrides: Partial<B
     coordinator: one('coordinator'),
   };
 }
+
+/** A day of `seconds`-long phases, started by its lead observer and moved into scenario 1. */
+export function bookDayInScenarioOne(studio: Studio, seconds: number): BookedDay {
+  const day = bookShortDay(studio, seconds);
+  studio.assessment.control(day.lead, { action: 'start' });
+  studio.assessment.control(day.lead, { action: 'advance', fromPhaseIndex: 0 });
+  return day;
+}
