@@ -181,8 +181,6 @@ export class MediaSession {
   #deviceCaps: string | null = null;
   /** What `#device` was loaded for: only receiving when the page had no camera or microphone. */
   #deviceUse: DeviceUse = 'sendAndReceive';
-  /** For sending, when `#device` only receives: a full device, loaded when first needed. */
-  #sendingDevice: Promise<Device> | null = null;
   #routerCaps: unknown = null;
   #iceServers: RTCIceServer[] = [];
   #replaced = false;
@@ -516,7 +514,6 @@ export class MediaSession {
     if (this.#device && this.#deviceCaps === key) return this.#device;
     this.#deviceCaps = key;
     this.#deviceUse = this.#localStream ? 'sendAndReceive' : 'receive';
-    this.#sendingDevice = null;
     const loading = loadDevice(routerCaps as RtpCapabilities, this.#deviceUse).catch(unsupportedAsStepError);
     this.#device = loading;
     // A failed load is not kept: the next join tries again.
@@ -529,19 +526,12 @@ export class MediaSession {
     return loading;
   }
 
-  /** The device to send with: the join's own, unless that one only receives (then a full one,
-   *  loaded now; a failed load rejects, and the next attempt loads it again). Null: no device. */
+  /** The device to send with: the join's own, unless that one only receives (then a full one
+   *  for the same router; loadDevice keeps it, and forgets a failed load). Null: no device. */
   #deviceForSending(): Promise<Device | null> {
-    if (!this.#device || this.#deviceCaps === null) return Promise.resolve(null);
+    if (!this.#device) return Promise.resolve(null);
     if (this.#deviceUse === 'sendAndReceive') return this.#currentDevice();
-    if (!this.#sendingDevice) {
-      const loading = loadDevice(JSON.parse(this.#deviceCaps) as RtpCapabilities, 'sendAndReceive').catch(unsupportedAsStepError);
-      loading.catch(() => {
-        if (this.#sendingDevice === loading) this.#sendingDevice = null;
-      });
-      this.#sendingDevice = loading;
-    }
-    return this.#sendingDevice;
+    return loadDevice(this.#routerCaps as RtpCapabilities, 'sendAndReceive').catch(unsupportedAsStepError);
   }
 
   #joinFailed(error: { code: string; message: string }): void {
